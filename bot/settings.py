@@ -1,0 +1,120 @@
+"""Settings from the environment and `.env`.
+
+The Bot Framework names (`MicrosoftAppId`, ...) are kept as Azure Bot Service and the Teams
+toolkit write them; everything else is `PIMBOT_*`. Every outside endpoint is a setting, so the
+same code runs against Azure, a national cloud, or the sandbox on loopback.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AppType(StrEnum):
+    MULTI_TENANT = "MultiTenant"
+    SINGLE_TENANT = "SingleTenant"
+    USER_ASSIGNED_MSI = "UserAssignedMSI"
+
+
+class EngineName(StrEnum):
+    BOT = "bot"
+    PIM = "pim"
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{(Path.cwd() / 'var' / 'pimbot.db').resolve()}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # Bot Framework
+    app_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppId", "app_id"))
+    app_password: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("MicrosoftAppPassword", "app_password")
+    )
+    app_type: AppType = Field(
+        AppType.MULTI_TENANT, validation_alias=AliasChoices("MicrosoftAppType", "app_type")
+    )
+    app_tenant_id: str = Field(
+        "", validation_alias=AliasChoices("MicrosoftAppTenantId", "app_tenant_id")
+    )
+    botframework_openid_url: str = Field(
+        "https://login.botframework.com/v1/.well-known/openidconfiguration",
+        validation_alias=AliasChoices("PIMBOT_BOTFRAMEWORK_OPENID_URL", "botframework_openid_url"),
+    )
+
+    # HTTP
+    port: int = Field(3978, validation_alias=AliasChoices("PORT", "port"))
+    host: str = Field("0.0.0.0", validation_alias=AliasChoices("PIMBOT_HOST", "host"))  # noqa: S104
+
+    # Microsoft Graph and Entra
+    graph_url: str = Field(
+        "https://graph.microsoft.com", validation_alias=AliasChoices("PIMBOT_GRAPH_URL", "graph_url")
+    )
+    login_url: str = Field(
+        "https://login.microsoftonline.com",
+        validation_alias=AliasChoices("PIMBOT_LOGIN_URL", "login_url"),
+    )
+    tenant_id: str = Field("", validation_alias=AliasChoices("PIMBOT_TENANT_ID", "tenant_id"))
+    graph_client_id: str = Field(
+        "", validation_alias=AliasChoices("PIMBOT_GRAPH_CLIENT_ID", "graph_client_id")
+    )
+    graph_client_secret: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices("PIMBOT_GRAPH_CLIENT_SECRET", "graph_client_secret"),
+    )
+    engine: EngineName = Field(
+        EngineName.BOT, validation_alias=AliasChoices("PIMBOT_ENGINE", "engine")
+    )
+
+    # State and timing
+    database_url: str = Field(
+        default_factory=_default_database_url,
+        validation_alias=AliasChoices("PIMBOT_DATABASE_URL", "database_url"),
+    )
+    expiry_warning_minutes: int = Field(
+        15,
+        ge=0,
+        validation_alias=AliasChoices("PIMBOT_EXPIRY_WARNING_MINUTES", "expiry_warning_minutes"),
+    )
+    scheduler_interval_seconds: float = Field(
+        1.0,
+        gt=0,
+        validation_alias=AliasChoices(
+            "PIMBOT_SCHEDULER_INTERVAL_SECONDS", "scheduler_interval_seconds"
+        ),
+    )
+    log_level: str = Field("INFO", validation_alias=AliasChoices("PIMBOT_LOG_LEVEL", "log_level"))
+
+    @field_validator("graph_url", "login_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def graph_tenant_id(self) -> str:
+        """The tenant whose Graph pimbot manages."""
+        return self.tenant_id or self.app_tenant_id
+
+    @property
+    def effective_graph_client_id(self) -> str:
+        return self.graph_client_id or self.app_id
+
+    @property
+    def effective_graph_client_secret(self) -> SecretStr:
+        return self.graph_client_secret if self.graph_client_secret.get_secret_value() else (
+            self.app_password
+        )
+
+    @property
+    def anonymous(self) -> bool:
+        """No app id: inbound requests are not authenticated, as the Bot Framework Emulator and
+        the Microsoft 365 Agents Playground expect."""
+        return not self.app_id

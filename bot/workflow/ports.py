@@ -1,0 +1,71 @@
+"""What the workflow needs from the outside world, as protocols.
+
+`bot/graph/` implements `PimDirectory` and `Engine`; `bot/channel/` implements `Messenger`.
+Tests may substitute any of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from bot.domain import (
+    ActivationPolicy,
+    ActivationRequest,
+    ActiveRole,
+    ApproverRef,
+    EligibleRole,
+    Frozen,
+    Message,
+    Person,
+    Role,
+    SentMessage,
+)
+
+
+class PimDirectory(Protocol):
+    """Read side of Graph: roles, eligibility, active assignments, policies, people."""
+
+    async def list_roles(self) -> list[Role]: ...
+
+    async def eligible_roles(self, principal_id: str) -> list[EligibleRole]: ...
+
+    async def active_roles(self, principal_id: str) -> list[ActiveRole]: ...
+
+    async def activation_policy(self, role_id: str) -> ActivationPolicy: ...
+
+    async def resolve_approvers(self, approvers: Sequence[ApproverRef]) -> list[Person]:
+        """Users named in the policy plus the transitive user members of named groups,
+        without duplicates."""
+        ...
+
+    async def get_person(self, user_id: str) -> Person | None: ...
+
+
+class ActivationResult(Frozen):
+    graph_request_id: str
+    status: str  # Graph's request status, e.g. "Provisioned", "Granted"
+    start: datetime | None
+    end: datetime | None
+
+
+class Engine(Protocol):
+    """Write side: how an approved request becomes an active role in Entra."""
+
+    async def activate(self, request: ActivationRequest) -> ActivationResult: ...
+
+    async def extend(self, request: ActivationRequest) -> ActivationResult: ...
+
+    async def deactivate(self, principal_id: str, role_id: str) -> None: ...
+
+
+class Messenger(Protocol):
+    """Sends to people outside of a turn (proactive messages) and updates sent cards in place."""
+
+    async def send(self, person: Person, message: Message) -> SentMessage | None:
+        """Send to the person's 1:1 chat with the bot, creating it when needed. None when the
+        person cannot be reached (no known conversation and none can be created)."""
+        ...
+
+    async def update(self, sent: SentMessage, message: Message) -> None: ...
