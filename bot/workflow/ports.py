@@ -6,21 +6,24 @@ Tests may substitute any of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.domain import (
     ActivationPolicy,
     ActivationRequest,
     ActiveRole,
+    Actor,
     ApproverRef,
     EligibleRole,
     Frozen,
     Message,
+    Outcome,
     Person,
     Role,
     SentMessage,
+    TokenExchangeOutcome,
 )
 
 
@@ -69,3 +72,21 @@ class Messenger(Protocol):
         ...
 
     async def update(self, sent: SentMessage, message: Message) -> None: ...
+
+
+class TurnHandler(Protocol):
+    """The workflow's entry points for inbound turns. The channel authenticates, records the
+    person's conversation, turns the activity into one of these calls and the result back into
+    activities and invoke responses."""
+
+    async def on_text(self, actor: Actor, text: str) -> Outcome: ...
+
+    async def on_action(self, actor: Actor, data: Mapping[str, Any]) -> Outcome:
+        """A card action: Action.Execute's `action.data` or Action.Submit's `value`, inputs merged."""
+        ...
+
+    async def on_token_exchange(
+        self, actor: Actor, exchange_id: str, token: str
+    ) -> TokenExchangeOutcome: ...
+
+    async def on_installed(self, actor: Actor) -> Outcome: ...
