@@ -56,7 +56,8 @@ class Settings(BaseSettings):
 
     # Microsoft Graph and Entra
     graph_url: str = Field(
-        "https://graph.microsoft.com", validation_alias=AliasChoices("PIMBOT_GRAPH_URL", "graph_url")
+        "https://graph.microsoft.com",
+        validation_alias=AliasChoices("PIMBOT_GRAPH_URL", "graph_url"),
     )
     login_url: str = Field(
         "https://login.microsoftonline.com",
@@ -109,8 +110,10 @@ class Settings(BaseSettings):
 
     @property
     def effective_graph_client_secret(self) -> SecretStr:
-        return self.graph_client_secret if self.graph_client_secret.get_secret_value() else (
-            self.app_password
+        return (
+            self.graph_client_secret
+            if self.graph_client_secret.get_secret_value()
+            else (self.app_password)
         )
 
     @property

@@ -82,7 +82,8 @@ class TurnHandler(Protocol):
     async def on_text(self, actor: Actor, text: str) -> Outcome: ...
 
     async def on_action(self, actor: Actor, data: Mapping[str, Any]) -> Outcome:
-        """A card action: Action.Execute's `action.data` or Action.Submit's `value`, inputs merged."""
+        """A card action: Action.Execute's `action.data` or Action.Submit's `value`, with the
+        card's input values merged in."""
         ...
 
     async def on_token_exchange(
