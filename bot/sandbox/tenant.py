@@ -1,0 +1,262 @@
+"""The sandbox's demo tenant: people, groups, roles, PIM eligibilities, standing assignments and
+PIM policies, read from a YAML file a person can edit.
+
+The YAML refers to users by handle, to roles by display name and to groups by display name or
+id; `DemoTenant` checks every reference when it loads, so a typo fails at start-up, not in the
+middle of a demo. The Graph, Entra and Teams twins all read this one model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DEFAULT_TENANT_PATH = Path(__file__).with_name("demo_tenant.yaml")
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TenantUser(_Spec):
+    id: str
+    handle: str
+    upn: str  # defaults to `{handle}@{domain}` in the YAML
+    display_name: str
+    mail: str | None = None  # defaults to the upn in the YAML unless given (null: no mailbox)
+    job_title: str = ""
+    timezone: str = "UTC"  # IANA name, sent by the Teams twin as localTimezone
+    break_glass: bool = False
+
+
+class TenantGroup(_Spec):
+    id: str
+    display_name: str
+    members: list[str] = Field(default_factory=list)  # user handles, or other groups' ids or names
+
+
+class AppRegistration(_Spec):
+    client_id: str
+    client_secret: str
+    display_name: str
+    application_permissions: list[str] = Field(default_factory=list)
+
+
+class RoleSpec(_Spec):
+    """A directory role definition; for built-in roles `id` is Microsoft's template id."""
+
+    id: str
+    display_name: str
+    description: str = ""
+
+
+class EligibilitySpec(_Spec):
+    """`user` may activate `role` (PIM eligibility, tenant-wide scope)."""
+
+    user: str  # handle
+    role: str  # display name
+    end: datetime | None = None  # None: permanently eligible
+
+
+class AssignmentSpec(_Spec):
+    """A standing active assignment of `role` to `user` (what an audit looks for)."""
+
+    user: str  # handle
+    role: str  # display name
+    end: datetime | None = None  # None: permanent
+
+
+class ApprovalSpec(_Spec):
+    """Who approves activations. Approval is required when this block is present."""
+
+    users: list[str] = Field(default_factory=list)  # handles
+    groups: list[str] = Field(default_factory=list)  # display names or ids
+    timeout_days: int = Field(1, ge=1)  # approvalStageTimeOutInDays
+    approver_justification_required: bool = True
+    required_for_extension: bool = False
+
+    @model_validator(mode="after")
+    def _has_approvers(self) -> ApprovalSpec:
+        if not self.users and not self.groups:
+            raise ValueError("an approval block needs at least one user or group")
+        return self
+
+
+class PolicySpec(_Spec):
+    """A role's PIM settings. The defaults are Microsoft's default policy for directory roles."""
+
+    role: str  # display name
+    max_duration: timedelta = timedelta(hours=8)  # Expiration_EndUser_Assignment
+    require_mfa: bool = True
+    require_justification: bool = True
+    require_ticket: bool = False
+    approval: ApprovalSpec | None = None
+    authentication_context: str | None = None  # an ACRS claim value such as "c1"
+    # The admin side (Enablement_/Expiration_Admin_Assignment): how active assignments are made.
+    admin_assignment_require_justification: bool = True
+    admin_assignment_expiration_required: bool = False
+    admin_assignment_max_duration: timedelta = timedelta(days=180)
+
+
+class DemoTenant(_Spec):
+    tenant_id: str
+    domain: str
+    display_name: str
+    users: list[TenantUser]
+    groups: list[TenantGroup] = Field(default_factory=list)
+    roles: list[RoleSpec]
+    eligibilities: list[EligibilitySpec] = Field(default_factory=list)
+    assignments: list[AssignmentSpec] = Field(default_factory=list)
+    policies: list[PolicySpec] = Field(default_factory=list)
+    apps: list[AppRegistration]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_addresses(cls, data: Any) -> Any:
+        """Users get `handle@domain` as upn, and the upn as mail unless `mail` is given."""
+        if not isinstance(data, dict) or not isinstance(data.get("users"), list):
+            return data
+        domain = data.get("domain", "")
+        users = []
+        for raw in data["users"]:
+            user = dict(raw) if isinstance(raw, dict) else raw
+            if isinstance(user, dict) and "handle" in user:
+                user.setdefault("upn", f"{user['handle']}@{domain}")
+                user.setdefault("mail", user["upn"])
+            users.append(user)
+        return {**data, "users": users}
+
+    @model_validator(mode="after")
+    def _check_references(self) -> DemoTenant:
+        if not self.apps:
+            raise ValueError("the tenant needs at least one app registration (pimbot's)")
+        _unique("user id", (u.id.lower() for u in self.users))
+        _unique("user handle", (u.handle.lower() for u in self.users))
+        _unique("group id", (g.id.lower() for g in self.groups))
+        _unique("role id", (r.id.lower() for r in self.roles))
+        _unique("role name", (r.display_name.lower() for r in self.roles))
+        _unique("policy role", (self.role(p.role).id for p in self.policies))
+        for group in self.groups:
+            for member in group.members:
+                self._member(member)
+        self._check_no_group_cycle()
+        grants: list[EligibilitySpec | AssignmentSpec] = [*self.eligibilities, *self.assignments]
+        for grant in grants:
+            self.user(grant.user)
+            self.role(grant.role)
+        for policy in self.policies:
+            self.role(policy.role)
+            if policy.approval:
+                for handle in policy.approval.users:
+                    self.user(handle)
+                for group_ref in policy.approval.groups:
+                    self.group(group_ref)
+        return self
+
+    # --- lookups ------------------------------------------------------------------------------
+
+    def user(self, ref: str) -> TenantUser:
+        """A user by handle, upn or id (case-insensitive); KeyError when there is none."""
+        wanted = ref.lower()
+        for user in self.users:
+            if wanted in (user.handle.lower(), user.upn.lower(), user.id.lower()):
+                return user
+        raise KeyError(f"no user {ref!r} in the demo tenant")
+
+    def group(self, ref: str) -> TenantGroup:
+        """A group by id or display name (case-insensitive); KeyError when there is none."""
+        wanted = ref.lower()
+        for group in self.groups:
+            if wanted in (group.id.lower(), group.display_name.lower()):
+                return group
+        raise KeyError(f"no group {ref!r} in the demo tenant")
+
+    def role(self, ref: str) -> RoleSpec:
+        """A role by display name or id (case-insensitive); KeyError when there is none."""
+        wanted = ref.lower()
+        for role in self.roles:
+            if wanted in (role.id.lower(), role.display_name.lower()):
+                return role
+        raise KeyError(f"no role {ref!r} in the demo tenant")
+
+    def policy(self, role_ref: str) -> PolicySpec:
+        """The role's policy; Microsoft's default policy when the YAML gives none."""
+        role = self.role(role_ref)
+        for policy in self.policies:
+            if self.role(policy.role).id == role.id:
+                return policy
+        return PolicySpec(role=role.display_name)
+
+    def transitive_user_ids(self, group_id: str) -> list[str]:
+        """Ids of the users in the group and in every group nested in it, each once, in order."""
+        found: list[str] = []
+        seen_groups: set[str] = set()
+
+        def walk(group: TenantGroup) -> None:
+            if group.id in seen_groups:
+                return
+            seen_groups.add(group.id)
+            for member in group.members:
+                resolved = self._member(member)
+                if isinstance(resolved, TenantGroup):
+                    walk(resolved)
+                elif resolved.id not in found:
+                    found.append(resolved.id)
+
+        walk(self.group(group_id))
+        return found
+
+    def direct_member_ids(self, group_id: str) -> list[str]:
+        """Object ids of the group's direct members (users and groups)."""
+        return [self._member(member).id for member in self.group(group_id).members]
+
+    def groups_of(self, user_id: str) -> list[TenantGroup]:
+        """Every group the user belongs to, directly or through nesting."""
+        return [g for g in self.groups if user_id in self.transitive_user_ids(g.id)]
+
+    @property
+    def pimbot_app(self) -> AppRegistration:
+        """The app registration pimbot runs as (the first one)."""
+        return self.apps[0]
+
+    def _member(self, ref: str) -> TenantUser | TenantGroup:
+        try:
+            return self.user(ref)
+        except KeyError:
+            pass
+        try:
+            return self.group(ref)
+        except KeyError:
+            raise KeyError(f"group member {ref!r} is neither a user nor a group") from None
+
+    def _check_no_group_cycle(self) -> None:
+        def visit(group: TenantGroup, path: tuple[str, ...]) -> None:
+            if group.id in path:
+                raise ValueError(f"groups nest in a cycle: {' → '.join(path)}")
+            for member in group.members:
+                resolved = self._member(member)
+                if isinstance(resolved, TenantGroup):
+                    visit(resolved, (*path, group.id))
+
+        for group in self.groups:
+            visit(group, ())
+
+
+def _unique(what: str, values: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"duplicate {what}: {value}")
+        seen.add(value)
+
+
+def load_tenant(path: Path | None = None) -> DemoTenant:
+    """Read and validate a tenant file; the packaged demo tenant by default."""
+    source = path or DEFAULT_TENANT_PATH
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    return DemoTenant.model_validate(data)
