@@ -1,0 +1,53 @@
+"""CardStore: which card went where, so that every copy can be updated in place later."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain import SentMessage
+from bot.store.dialect import upsert_insert
+from bot.store.schema import sent_cards
+
+
+class CardStore:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, request_id: str, purpose: str, sent: SentMessage) -> None:
+        """Record a sent card. A second record for the same request, person and purpose is
+        ignored: the first card sent stays the one to update."""
+        statement = (
+            upsert_insert(self._connection, sent_cards)
+            .values(
+                request_id=request_id,
+                purpose=purpose,
+                person_id=sent.person_id,
+                conversation_id=sent.conversation_id,
+                activity_id=sent.activity_id,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[
+                    sent_cards.c.request_id,
+                    sent_cards.c.person_id,
+                    sent_cards.c.purpose,
+                ]
+            )
+        )
+        await self._connection.execute(statement)
+
+    async def for_request(self, request_id: str, purpose: str | None = None) -> list[SentMessage]:
+        statement = select(
+            sent_cards.c.person_id, sent_cards.c.conversation_id, sent_cards.c.activity_id
+        ).where(sent_cards.c.request_id == request_id)
+        if purpose is not None:
+            statement = statement.where(sent_cards.c.purpose == purpose)
+        rows = await self._connection.execute(statement.order_by(sent_cards.c.id))
+        return [
+            SentMessage(
+                person_id=row.person_id,
+                conversation_id=row.conversation_id,
+                activity_id=row.activity_id,
+            )
+            for row in rows
+        ]

@@ -1,0 +1,106 @@
+"""The database handle: one `AsyncEngine`, migrations, and transactions that bind every store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from bot.store.audit import AuditLog
+from bot.store.cards import CardStore
+from bot.store.conversations import ConversationStore
+from bot.store.jobs import JobQueue
+from bot.store.migrate import upgrade_to_head
+from bot.store.requests import RequestStore
+from bot.store.url import resolve_database_url
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+class Tx:
+    """Every store, bound to one connection and its open transaction."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.requests = RequestStore(connection)
+        self.conversations = ConversationStore(connection)
+        self.cards = CardStore(connection)
+        self.jobs = JobQueue(connection)
+        self.audit = AuditLog(connection)
+
+
+class Database:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @classmethod
+    async def connect(cls, url: str) -> Database:
+        """Open (lazily) the database at `url`; see `resolve_database_url` for accepted forms."""
+        location = resolve_database_url(url)
+        if location.sqlite_path is None:
+            engine = create_async_engine(location.url, pool_pre_ping=True)
+        else:
+            await asyncio.to_thread(location.sqlite_path.parent.mkdir, parents=True, exist_ok=True)
+            engine = create_async_engine(
+                location.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+            )
+            _configure_sqlite(engine)
+        return cls(engine)
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self._engine.dialect.name
+
+    async def migrate(self) -> None:
+        """Upgrade the schema to the newest revision. Idempotent; concurrent callers serialize."""
+        async with self._engine.begin() as connection:
+            await upgrade_to_head(connection)
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        async with self._engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """One database transaction: committed when the block ends, rolled back on an exception.
+
+        Do not open a second transaction while holding one: on SQLite it would wait for the
+        write lock the first one holds.
+        """
+        async with self._engine.begin() as connection:
+            yield Tx(connection)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL, foreign keys and a busy timeout on every connection, and `BEGIN IMMEDIATE`.
+
+    The sqlite3 driver's own transaction handling (deferred, and no BEGIN before SELECT) would
+    let a transaction that read first fail to upgrade to a writer under concurrency. Taking the
+    write lock at BEGIN makes each transaction serializable, and waits instead of failing.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
