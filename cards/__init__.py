@@ -1,0 +1,24 @@
+"""Adaptive Cards (1.5) for Teams: pure functions from pimbot's types to card JSON, and the typed
+payloads their buttons send back (`cards.actions`)."""
+
+from cards.activation import activation_form, not_eligible, role_choices
+from cards.approval import approval_decided, approval_request
+from cards.info import error_card, help_card
+from cards.lists import my_roles, pending_list
+from cards.status import activated, ended, expiry_warning, request_status
+
+__all__ = [
+    "activated",
+    "activation_form",
+    "approval_decided",
+    "approval_request",
+    "ended",
+    "error_card",
+    "expiry_warning",
+    "help_card",
+    "my_roles",
+    "not_eligible",
+    "pending_list",
+    "request_status",
+    "role_choices",
+]
