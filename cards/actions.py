@@ -163,6 +163,10 @@ class InvalidAction(ValueError):
         super().__init__(friendly_message)
         self.friendly_message = friendly_message
 
+    @property
+    def message(self) -> str:
+        return self.friendly_message
+
 
 def parse_action(data: Mapping[str, Any]) -> CardAction:
     """The typed action in Teams' merged action dict; `InvalidAction` for anything else."""

@@ -136,13 +136,16 @@ def role_choices(
     query: str,
     candidates: Sequence[Role],
     *,
-    duration: timedelta | None = None,
+    duration: timedelta | str | None = None,
     justification: str = "",
     ticket: str = "",
 ) -> Card:
-    """`security` matched several roles: one button per role, carrying what was already typed."""
+    """`security` matched several roles: one button per role, carrying what was already typed
+    (`duration` as a timedelta, or already as the ISO 8601 text a `PickRole` carries)."""
+    if isinstance(duration, timedelta):
+        duration = iso_duration(duration)
     prefill = {
-        "duration": iso_duration(duration) if duration else "",
+        "duration": duration or "",
         "justification": justification[:MAX_JUSTIFICATION_LENGTH],
         "ticket": ticket[:MAX_TICKET_LENGTH],
     }
