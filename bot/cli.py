@@ -1,0 +1,135 @@
+"""The `pimbot` command: serve, sandbox, chat, audit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shutil
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from aiohttp import web
+
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:4982"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pimbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser(
+        "serve", help="run the bot on PORT (default 3978) with settings from the environment"
+    )
+
+    sandbox = sub.add_parser(
+        "sandbox", help="run the bot with its Graph/Entra/Teams sandbox on loopback"
+    )
+    sandbox.add_argument("--port", type=int, default=3978)
+    sandbox.add_argument(
+        "--state",
+        type=Path,
+        default=Path("var/sandbox"),
+        help="where the sandbox keeps its state (default: var/sandbox)",
+    )
+    sandbox.add_argument(
+        "--reset", action="store_true", help="start from a fresh tenant and database"
+    )
+    sandbox.add_argument(
+        "--anonymous",
+        action="store_true",
+        help="no app id: unauthenticated, as the Bot Framework Emulator expects",
+    )
+
+    chat = sub.add_parser("chat", help="talk to the sandboxed bot as one of the demo users")
+    chat.add_argument(
+        "--as", dest="user", required=True, help="handle, UPN or object id (e.g. adele)"
+    )
+    chat.add_argument(
+        "--url", default=DEFAULT_SANDBOX_URL, help="the Teams twin of a running sandbox"
+    )
+
+    audit = sub.add_parser("audit", help="check or export the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="check the hash chain of the audit log")
+    export = audit_sub.add_parser("export", help="write the audit log for a SIEM")
+    export.add_argument("--format", choices=["csv", "json"], default="json")
+    export.add_argument("--since", type=datetime.fromisoformat, default=None)
+
+    args = parser.parse_args(argv)
+    match args.command:
+        case "serve":
+            return serve()
+        case "sandbox":
+            return sandbox_command(args.port, args.state, args.reset, args.anonymous)
+        case "chat":
+            from bot.sandbox.chat import run_chat
+
+            asyncio.run(run_chat(args.url, args.user))
+            return 0
+        case "audit":
+            return asyncio.run(audit_command(args))
+    return 2
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def serve() -> int:
+    from bot.app import build_services, create_app
+    from bot.settings import Settings
+
+    settings = Settings()
+    _logging(settings.log_level)
+
+    async def app_factory() -> web.Application:
+        return create_app(await build_services(settings))
+
+    web.run_app(app_factory(), host=settings.host, port=settings.port, access_log=None)
+    return 0
+
+
+def sandbox_command(port: int, state: Path, reset: bool, anonymous: bool) -> int:
+    from bot.sandbox.runner import run_sandbox
+
+    _logging("WARNING")
+    if reset and state.exists():
+        shutil.rmtree(state)
+    try:
+        asyncio.run(run_sandbox(port=port, state_dir=state, anonymous=anonymous))
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+    return 0
+
+
+async def audit_command(args: argparse.Namespace) -> int:
+    from bot.settings import Settings
+    from bot.store import Database
+
+    db = await Database.connect(Settings().database_url)
+    try:
+        await db.migrate()
+        async with db.transaction() as tx:
+            if args.audit_command == "verify":
+                result = await tx.audit.verify()
+                print(
+                    f"{'OK' if result.ok else 'BROKEN'}: {result.checked} entries checked"
+                    + (
+                        ""
+                        if result.ok
+                        else f"; first bad entry {result.first_bad_id}: {result.problem}"
+                    )
+                )
+                return 0 if result.ok else 1
+            await tx.audit.export(args.format, sys.stdout, since=args.since)
+            return 0
+    finally:
+        await db.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""`pimbot sandbox`: the bot plus its Graph, Entra and Teams stand-ins, all on loopback.
+
+The twins run in a thread with their own event loop (botbuilder fetches the channel's OpenID
+metadata with blocking calls on the bot's loop; a twin on that loop would deadlock), the bot runs
+on the main loop exactly as `pimbot serve` does, pointed at the twins by its ordinary settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.app import Services, build_services, create_app
+from bot.sandbox.tenant import DemoTenant, load_tenant
+from bot.sandbox.twins import TwinPorts, Twins
+from bot.settings import Settings
+
+SANDBOX_PORTS = TwinPorts(graph=4980, login=4981, teams=4982)
+
+
+@dataclass
+class RunningSandbox:
+    twins: Twins
+    services: Services
+    bot_url: str
+    settings: Settings
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind first, so the Teams twin can be told the bot's address before the bot starts."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def sandbox_settings(twins: Twins, *, database_url: str, **overrides: object) -> Settings:
+    """The bot's settings for the sandbox: the same names an operator sets for Azure."""
+    env = {**twins.bot_environment()}
+    values: dict[str, object] = {
+        "app_id": env.get("MicrosoftAppId", ""),
+        "app_password": env.get("MicrosoftAppPassword", ""),
+        "app_type": env.get("MicrosoftAppType", "MultiTenant"),
+        "app_tenant_id": env.get("MicrosoftAppTenantId", ""),
+        "tenant_id": env["PIMBOT_TENANT_ID"],
+        "graph_url": env["PIMBOT_GRAPH_URL"],
+        "login_url": env["PIMBOT_LOGIN_URL"],
+        "botframework_openid_url": env["PIMBOT_BOTFRAMEWORK_OPENID_URL"],
+        "database_url": database_url,
+        "host": "127.0.0.1",
+    }
+    values.update(overrides)
+    # model_validate, not Settings(): the sandbox must not pick up a .env meant for Azure.
+    return Settings.model_validate(values)
+
+
+@asynccontextmanager
+async def sandbox(
+    *,
+    tenant: DemoTenant | None = None,
+    port: int = 0,
+    twin_ports: TwinPorts = TwinPorts(graph=0, login=0, teams=0),
+    database_url: str,
+    state_dir: Path | None = None,
+    anonymous: bool = False,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    run_scheduler: bool = True,
+    graph_page_size: int = 100,
+    **settings_overrides: object,
+) -> AsyncIterator[RunningSandbox]:
+    """Twins + bot, started and stopped together. Used by `pimbot sandbox` and by the tests."""
+    tenant = tenant or load_tenant()
+    sock = bind("127.0.0.1", port)
+    bot_url = f"http://127.0.0.1:{sock.getsockname()[1]}/api/messages"
+    twins = Twins(
+        tenant,
+        bot_url=bot_url,
+        anonymous=anonymous,
+        ports=twin_ports,
+        state_dir=state_dir,
+        now=now,
+        graph_page_size=graph_page_size,
+    )
+    twins.start()
+    runner: web.AppRunner | None = None
+    try:
+        settings = sandbox_settings(twins, database_url=database_url, **settings_overrides)
+        services = await build_services(settings, now=now, run_scheduler=run_scheduler)
+        runner = web.AppRunner(create_app(services), access_log=None)
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        yield RunningSandbox(twins=twins, services=services, bot_url=bot_url, settings=settings)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        sock.close()
+        twins.stop()
+
+
+async def run_sandbox(*, port: int, state_dir: Path, anonymous: bool = False) -> None:
+    """What `make sandbox` runs: fixed ports, state under ./var/, until Ctrl-C."""
+    tenant = load_tenant()
+    await asyncio.to_thread(state_dir.mkdir, parents=True, exist_ok=True)
+    database_url = f"sqlite:///{(state_dir / 'pimbot.db').resolve()}"
+    async with sandbox(
+        tenant=tenant,
+        port=port,
+        twin_ports=SANDBOX_PORTS,
+        database_url=database_url,
+        state_dir=state_dir,
+        anonymous=anonymous,
+    ) as running:
+        print(banner(running, tenant, state_dir), flush=True)
+        await asyncio.Event().wait()
+
+
+def banner(running: RunningSandbox, tenant: DemoTenant, state_dir: Path) -> str:
+    twins = running.twins
+    users = ", ".join(u.handle for u in tenant.users if not u.break_glass)
+    return "\n".join(
+        [
+            "",
+            f"pimbot sandbox is running for {tenant.display_name} ({tenant.domain})",
+            f"  bot            {running.bot_url}",
+            f"  Graph twin     {twins.graph_url}",
+            f"  Entra twin     {twins.login_url}",
+            f"  Teams twin     {twins.service_url}",
+            f"  state          {state_dir}/",
+            "",
+            "In another terminal, talk to pimbot as one of the demo users:",
+            "  .venv/bin/pimbot chat --as adele        (requester: try `activate Exchange Admin`)",
+            "  .venv/bin/pimbot chat --as megan        (approver)",
+            f"Demo users: {users}",
+            "Press Ctrl-C to stop.",
+        ]
+    )

@@ -1,0 +1,160 @@
+"""What a person holds now: `my roles`, `pending`, `deactivate`, and the start of `extend`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import cards
+from bot.domain import Actor, CardMessage, Outcome, RequestKind, RequestState, TextMessage
+from bot.graph.errors import ActiveDurationTooShort, GraphError, RoleAssignmentDoesNotExist
+from bot.timefmt import format_when
+from bot.workflow import outbox
+from bot.workflow.audit import audit
+from bot.workflow.context import Deps
+from bot.workflow.errors import graph_trouble
+from bot.workflow.requesting import Requesting
+from bot.workflow.roles import Ambiguous, Exact, resolve_role
+
+DEACTIVATION_MIN_AGE_MINUTES = 5
+
+
+class ActiveRoles:
+    def __init__(self, deps: Deps, requesting: Requesting) -> None:
+        self.deps = deps
+        self.requesting = requesting
+
+    async def my_roles(self, actor: Actor) -> Outcome:
+        person_id = actor.person.id
+        eligible = await self.deps.directory.eligible_roles(person_id)
+        active = await self.deps.directory.active_roles(person_id)
+        card = cards.my_roles(eligible, active, tz=actor.timezone)
+        summary = f"{len(eligible)} eligible, {len(active)} active"
+        return Outcome(replies=[CardMessage(card=card, summary=summary)])
+
+    async def pending(self, actor: Actor) -> Outcome:
+        async with self.deps.db.transaction() as tx:
+            mine = await tx.requests.open_for_requester(actor.person.id)
+            waiting = await tx.requests.pending_for_approver(actor.person.id)
+        card = cards.pending_list(mine, waiting, tz=actor.timezone)
+        summary = f"{len(mine)} open requests of yours, {len(waiting)} waiting for you"
+        return Outcome(replies=[CardMessage(card=card, summary=summary)])
+
+    async def deactivate_by_name(self, actor: Actor, query: str) -> Outcome:
+        active = [a for a in await self.deps.directory.active_roles(actor.person.id)]
+        if not active:
+            return _text("You have no active roles right now.")
+        match = resolve_role(query, [a.role for a in active]) if query.strip() else None
+        if match is None and len(active) == 1:
+            return await self.deactivate(actor, active[0].role.id)
+        if isinstance(match, Exact):
+            return await self.deactivate(actor, match.role.id)
+        candidates = match.candidates if isinstance(match, Ambiguous) else [a.role for a in active]
+        return Outcome(
+            replies=[
+                CardMessage(
+                    card=cards.my_roles(
+                        [], [a for a in active if a.role in candidates], tz=actor.timezone
+                    ),
+                    summary="Which role should I deactivate?",
+                )
+            ]
+        )
+
+    async def deactivate(self, actor: Actor, role_id: str) -> Outcome:
+        deps, person = self.deps, actor.person
+        active = next(
+            (a for a in await deps.directory.active_roles(person.id) if a.role.id == role_id), None
+        )
+        if active is None:
+            return _text("That role isn't active for you, so there is nothing to deactivate.")
+        if active.end is None:
+            return _text(
+                f"**{active.role.display_name}** is a permanent assignment, not an activation. "
+                "Ask your PIM administrator to change it."
+            )
+        name = active.role.display_name
+        try:
+            await deps.engine.deactivate(person.id, role_id)
+        except ActiveDurationTooShort:
+            earliest = ""
+            if active.start is not None:
+                when = active.start + timedelta(minutes=DEACTIVATION_MIN_AGE_MINUTES)
+                earliest = f" Try again after {format_when(when, actor.timezone)}."
+            await self._audit(actor, "role.deactivate_refused", role_id, "ActiveDurationTooShort")
+            return _text(
+                f"Entra doesn't allow ending a role in the first 5 minutes after it was activated, "
+                f"so **{name}** stays active for now.{earliest}"
+            )
+        except RoleAssignmentDoesNotExist:
+            return _text(f"**{name}** has already ended.")
+        except GraphError as exc:
+            await self._audit(actor, "role.deactivate_failed", role_id, exc.code)
+            return _text(graph_trouble(exc, f"deactivate **{name}**"))
+        now = deps.now()
+        async with deps.db.transaction() as tx:
+            request = await tx.requests.active_for(person.id, role_id)
+            if request is not None:
+                ended = await tx.requests.transition(
+                    request.id,
+                    from_states=[RequestState.ACTIVE],
+                    to=RequestState.ENDED,
+                    now=now,
+                    end=now,
+                )
+                if ended is not None:
+                    await outbox.refresh_cards(tx, ended, now)
+                await audit(tx, now, person.id, "role.deactivated", ended or request)
+            else:
+                await audit(
+                    tx,
+                    now,
+                    person.id,
+                    "role.deactivated",
+                    None,
+                    details={"role_id": role_id, "role": name},
+                )
+        deps.wake_scheduler()
+        return _text(f"Done: **{name}** is no longer active.")
+
+    async def extend_by_name(self, actor: Actor, query: str) -> Outcome:
+        active = [
+            a for a in await self.deps.directory.active_roles(actor.person.id) if a.end is not None
+        ]
+        match = resolve_role(query, [a.role for a in active]) if query.strip() else None
+        if match is None and len(active) == 1:
+            return await self.extend(actor, active[0].role.id)
+        if isinstance(match, Exact):
+            return await self.extend(actor, match.role.id)
+        if not active:
+            return _text("You have no active roles to extend.")
+        return await self.my_roles(actor)
+
+    async def extend(self, actor: Actor, role_id: str) -> Outcome:
+        active = next(
+            (
+                a
+                for a in await self.deps.directory.active_roles(actor.person.id)
+                if a.role.id == role_id and a.end is not None
+            ),
+            None,
+        )
+        if active is None:
+            return _text("That role isn't active for you any more. Type `activate` to ask again.")
+        return await self.requesting.form(actor, active.role, kind=RequestKind.EXTEND)
+
+    async def _audit(self, actor: Actor, action: str, role_id: str, reason: str) -> None:
+        async with self.deps.db.transaction() as tx:
+            await audit(
+                tx,
+                self.deps.now(),
+                actor.person.id,
+                action,
+                None,
+                outcome="refused",
+                reason=reason,
+                details={"role_id": role_id},
+            )
+
+
+def _text(text: str) -> Outcome:
+    return Outcome(replies=[TextMessage(text=text)])

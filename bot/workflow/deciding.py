@@ -1,0 +1,187 @@
+"""Approve, deny, retry: decisions checked against the request as stored, never against the card.
+
+The first decision wins by a conditional update (`… WHERE state = 'pending_approval'`); a second
+tap sees the outcome instead of an error.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import cards
+from bot.domain import ActivationRequest, Actor, Outcome, RequestState, TextMessage
+from bot.graph.errors import GraphError
+from bot.timefmt import format_when
+from bot.workflow import outbox
+from bot.workflow.audit import audit
+from bot.workflow.context import Deps
+
+MAX_REASON = 500
+
+
+class Deciding:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def decide(
+        self, actor: Actor, request_id: str, verdict: Literal["approve", "deny"], reason: str
+    ) -> Outcome:
+        deps, now = self.deps, self.deps.now()
+        reason = reason.strip()
+        async with deps.db.transaction() as tx:
+            request = await tx.requests.get(request_id)
+        if request is None:
+            return _refused("I can't find that request. It may have been removed.")
+        refusal = await self._refusal(actor, request)
+        if refusal:
+            async with deps.db.transaction() as tx:
+                await audit(
+                    tx,
+                    now,
+                    actor.person.id,
+                    f"request.{verdict}_refused",
+                    request,
+                    outcome="refused",
+                    reason=refusal,
+                )
+            return _refused(refusal)
+        if request.state is not RequestState.PENDING_APPROVAL:
+            return self._already_decided(actor, request)
+        if verdict == "deny" and not reason:
+            return _refused("Please type a reason in the card when you deny a request.")
+        if len(reason) > MAX_REASON:
+            return _refused(f"Keep the reason under {MAX_REASON} characters.")
+        to = RequestState.APPROVED if verdict == "approve" else RequestState.DENIED
+        async with deps.db.transaction() as tx:
+            decided = await tx.requests.transition(
+                request_id,
+                from_states=[RequestState.PENDING_APPROVAL],
+                to=to,
+                now=now,
+                decided_by=actor.person,
+                decided_at=now,
+                decision_reason=reason,
+            )
+            if decided is None:
+                current = await tx.requests.get(request_id)
+                assert current is not None
+                return self._already_decided(actor, current)
+            await audit(
+                tx,
+                now,
+                actor.person.id,
+                f"request.{'approved' if to is RequestState.APPROVED else 'denied'}",
+                decided,
+                reason=reason,
+            )
+            await outbox.refresh_cards(tx, decided, now)
+            who = actor.person.display_name or "An approver"
+            role = decided.role.display_name
+            if to is RequestState.APPROVED:
+                await outbox.activation(tx, decided, now)
+                text = f"✅ {who} approved your request for **{role}**. Activating now…"
+            else:
+                text = f"❌ {who} denied your request for **{role}**: {reason}"
+            await outbox.message(
+                tx,
+                decided.requester.id,
+                decided.tenant_id,
+                key=f"decision:{decided.id}",
+                now=now,
+                text=text,
+            )
+        deps.wake_scheduler()
+        return Outcome(card_update=cards.approval_decided(decided, tz=actor.timezone))
+
+    async def retry(self, actor: Actor, request_id: str) -> Outcome:
+        """Try a failed activation again. Only the requester, and only for a request that was
+        approved (or needed no approval) and then failed in Graph."""
+        deps, now = self.deps, self.deps.now()
+        async with deps.db.transaction() as tx:
+            request = await tx.requests.get(request_id)
+            if request is None or request.requester.id != actor.person.id:
+                await audit(
+                    tx,
+                    now,
+                    actor.person.id,
+                    "request.retry_refused",
+                    request,
+                    outcome="refused",
+                    reason="not the requester",
+                )
+                return _refused("Only the person who asked can retry a request.")
+            was_approved = request.decided_by is not None or not request.approver_ids
+            if request.state is not RequestState.FAILED or not was_approved:
+                return Outcome(
+                    card_update=cards.request_status(request, tz=actor.timezone),
+                    toast="There is nothing to retry for this request.",
+                )
+            moved = await tx.requests.transition(
+                request_id,
+                from_states=[RequestState.FAILED],
+                to=RequestState.APPROVED,
+                now=now,
+                failure="",
+            )
+            if moved is None:
+                return Outcome(toast="Already retrying.")
+            await audit(tx, now, actor.person.id, "request.retried", moved)
+            await outbox.activation(tx, moved, now)
+            await outbox.refresh_cards(tx, moved, now)
+        deps.wake_scheduler()
+        return Outcome(
+            card_update=cards.request_status(moved, tz=actor.timezone), toast="Trying again…"
+        )
+
+    async def refresh(self, actor: Actor, request_id: str) -> Outcome:
+        """Action.Execute refresh: the card as this person should see it now."""
+        async with self.deps.db.transaction() as tx:
+            request = await tx.requests.get(request_id)
+        if request is None:
+            return Outcome()
+        if actor.person.id in request.approver_ids:
+            if request.state is RequestState.PENDING_APPROVAL:
+                policy = await self.deps.directory.activation_policy(request.role.id)
+                return Outcome(
+                    card_update=cards.approval_request(
+                        request, policy=policy, approver_teams_ids=()
+                    )
+                )
+            return Outcome(card_update=cards.approval_decided(request, tz=actor.timezone))
+        if actor.person.id == request.requester.id:
+            return Outcome(card_update=cards.request_status(request, tz=actor.timezone))
+        return Outcome()
+
+    async def _refusal(self, actor: Actor, request: ActivationRequest) -> str:
+        """Why this person may not decide this request, or "" if they may."""
+        person = actor.person
+        if person.tenant_id != request.tenant_id:
+            return "This request belongs to another organization."
+        if person.id == request.requester.id:
+            return "You can't approve or deny your own request. Another approver has to decide."
+        if person.id not in request.approver_ids:
+            return "You are not an approver for this request."
+        # The approver list was captured at submit time; it must still hold under the current
+        # policy.
+        try:
+            policy = await self.deps.directory.activation_policy(request.role.id)
+            current = await self.deps.directory.resolve_approvers(policy.approvers)
+        except GraphError:
+            return "I can't check the role's current approvers right now. Please try again shortly."
+        if person.id not in {p.id for p in current}:
+            return "You are no longer an approver for this role."
+        return ""
+
+    def _already_decided(self, actor: Actor, request: ActivationRequest) -> Outcome:
+        if request.decided_by is not None and request.decided_at is not None:
+            who = request.decided_by.display_name or "another approver"
+            verb = {RequestState.DENIED: "denied"}.get(request.state, "approved")
+            when = format_when(request.decided_at, actor.timezone)
+            toast = f"Already {verb} by {who} at {when}."
+        else:
+            toast = f"This request is already {request.state.value.replace('_', ' ')}."
+        return Outcome(card_update=cards.approval_decided(request, tz=actor.timezone), toast=toast)
+
+
+def _refused(text: str) -> Outcome:
+    return Outcome(replies=[TextMessage(text=text)])

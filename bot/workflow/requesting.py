@@ -1,0 +1,511 @@
+"""From "activate Exchange Admin" to a submitted request: role resolution, the form, the checks,
+the MFA proof, and the first state change."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import cards
+from bot.domain import (
+    ActivationPolicy,
+    ActivationRequest,
+    ActiveRole,
+    Actor,
+    CardMessage,
+    EligibleRole,
+    Outcome,
+    RequestKind,
+    RequestState,
+    Role,
+    SignInRequest,
+    TextMessage,
+    TokenExchangeOutcome,
+)
+from bot.graph.errors import GraphError
+from bot.sso import InvalidSsoToken
+from bot.store import Tx
+from bot.timefmt import format_when
+from bot.workflow import outbox
+from bot.workflow.audit import audit
+from bot.workflow.context import Deps
+from bot.workflow.roles import Ambiguous, Exact, resolve_role
+from bot.workflow.validation import InvalidSubmission, validate_submission
+
+# Requests are keyed by (person, form), so a card submitted twice makes one request, and a form id
+# copied from someone else's card can never touch their request.
+REQUEST_NAMESPACE = uuid.UUID("5b0d9c3e-8f1a-4d2b-9c7e-6a5f4e3d2c1b")
+
+
+def request_id_for(person_id: str, form_id: str) -> str:
+    return str(uuid.uuid5(REQUEST_NAMESPACE, f"{person_id}:{form_id}"))
+
+
+class Requesting:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    # --- asking -------------------------------------------------------------------------------
+
+    async def start(
+        self,
+        actor: Actor,
+        query: str,
+        *,
+        duration: timedelta | None = None,
+        justification: str = "",
+        ticket: str = "",
+        duration_text: str | None = None,
+    ) -> Outcome:
+        """Resolve the role among the person's eligible roles and answer with the form."""
+        if not query.strip():
+            return _text(
+                "Which role? For example: `activate Exchange Administrator`. "
+                "Type `my roles` to see the roles you can activate."
+            )
+        eligible = await self.deps.directory.eligible_roles(actor.person.id)
+        match = resolve_role(query, [e.role for e in eligible])
+        if isinstance(match, Exact):
+            return await self.form(
+                actor,
+                match.role,
+                duration=duration,
+                justification=justification,
+                ticket=ticket,
+                duration_text=duration_text,
+            )
+        if isinstance(match, Ambiguous):
+            card = cards.role_choices(
+                query,
+                match.candidates,
+                duration=duration,
+                justification=justification,
+                ticket=ticket,
+            )
+            return Outcome(replies=[CardMessage(card=card, summary="Which role did you mean?")])
+        known = resolve_role(query, await self.deps.directory.list_roles())
+        role = known.role if isinstance(known, Exact) else None
+        await self._audit_refusal(actor, "activation.not_eligible", f"asked for {query!r}")
+        card = cards.not_eligible(query, role, eligible)
+        return Outcome(replies=[CardMessage(card=card, summary=_not_eligible_text(query, role))])
+
+    async def pick(
+        self, actor: Actor, role_id: str, *, duration: str, justification: str, ticket: str
+    ) -> Outcome:
+        """A role chosen from the list of candidates: check eligibility again, then the form."""
+        eligible = await self._eligible(actor, role_id)
+        if eligible is None:
+            return await self._not_eligible_for_id(actor, role_id)
+        parsed = _parse_iso(duration)
+        return await self.form(
+            actor, eligible.role, duration=parsed, justification=justification, ticket=ticket
+        )
+
+    async def form(
+        self,
+        actor: Actor,
+        role: Role,
+        *,
+        kind: RequestKind = RequestKind.ACTIVATE,
+        duration: timedelta | None = None,
+        justification: str = "",
+        ticket: str = "",
+        duration_text: str | None = None,
+    ) -> Outcome:
+        person_id = actor.person.id
+        if kind is RequestKind.ACTIVATE:
+            active = await self._active(person_id, role.id)
+            if active is not None:
+                until = (
+                    "permanently"
+                    if active.end is None
+                    else f"until {format_when(active.end, actor.timezone)}"
+                )
+                return _text(
+                    f"**{role.display_name}** is already active for you ({until}). "
+                    "Type `my roles` to extend or deactivate it."
+                )
+        async with self.deps.db.transaction() as tx:
+            pending = await tx.requests.open_for_role(person_id, role.id)
+        if pending is not None:
+            return Outcome(
+                replies=[
+                    TextMessage(
+                        text=f"You already have an open request for **{role.display_name}**."
+                    ),
+                    CardMessage(card=cards.request_status(pending, tz=actor.timezone)),
+                ]
+            )
+        policy = await self.deps.directory.activation_policy(role.id)
+        notice = ""
+        if duration_text:
+            notice = f"I didn't understand the duration {duration_text!r}; pick one below."
+        if duration is not None and duration > policy.max_duration:
+            notice = (
+                f"You asked for {cards_duration(duration)}, but this role allows at most "
+                f"{cards_duration(policy.max_duration)}. Pick a shorter time."
+            )
+            duration = None
+        approver_names = await self._approver_names(policy, actor, kind)
+        card = cards.activation_form(
+            role,
+            policy,
+            form_id=uuid.uuid4().hex,
+            kind=kind.value,
+            duration=duration,
+            justification=justification,
+            ticket=ticket,
+            approver_names=approver_names,
+            notice=notice,
+        )
+        verb = "Extend" if kind is RequestKind.EXTEND else "Activate"
+        return Outcome(replies=[CardMessage(card=card, summary=f"{verb} {role.display_name}")])
+
+    # --- submitting ---------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        actor: Actor,
+        *,
+        form_id: str,
+        role_id: str,
+        kind: RequestKind,
+        duration: str,
+        justification: str,
+        ticket_number: str,
+        ticket_system: str,
+    ) -> Outcome:
+        """Re-validate everything on the server, then create the request."""
+        deps, person = self.deps, actor.person
+        request_id = request_id_for(person.id, form_id)
+        async with deps.db.transaction() as tx:
+            existing = await tx.requests.get(request_id)
+        if existing is not None:
+            return Outcome(
+                card_update=cards.request_status(existing, tz=actor.timezone),
+                toast="You already sent this request.",
+            )
+        if kind is RequestKind.ACTIVATE:
+            eligible = await self._eligible(actor, role_id)
+            if eligible is None:
+                return await self._not_eligible_for_id(actor, role_id)
+            role = eligible.role
+            if await self._active(person.id, role_id) is not None:
+                return _text(f"**{role.display_name}** is already active for you.")
+        else:
+            active = await self._active_role(person.id, role_id)
+            if active is None:
+                return _text(
+                    "That role is not active for you any more, so there is nothing to extend."
+                )
+            role = active
+        policy = await deps.directory.activation_policy(role.id)
+        checked = validate_submission(
+            policy,
+            duration=duration,
+            justification=justification,
+            ticket_number=ticket_number,
+            ticket_system=ticket_system,
+        )
+        if isinstance(checked, InvalidSubmission):
+            await self._audit_refusal(actor, "request.invalid", "; ".join(checked.problems))
+            card = cards.activation_form(
+                role,
+                policy,
+                form_id=form_id,
+                kind=kind.value,
+                duration=_parse_iso(duration),
+                justification=justification,
+                ticket=ticket_number,
+                approver_names=await self._approver_names(policy, actor, kind),
+                notice=" ".join(checked.problems),
+            )
+            return Outcome(card_update=card)
+        needs_approval = policy.require_approval or (
+            kind is RequestKind.EXTEND and policy.require_approval_for_extension
+        )
+        approver_ids: tuple[str, ...] = ()
+        if needs_approval:
+            approvers = await deps.directory.resolve_approvers(policy.approvers)
+            approver_ids = tuple(p.id for p in approvers if p.id != person.id)
+            if not approver_ids:
+                await self._audit_refusal(actor, "request.no_approvers", role.display_name)
+                return _text(
+                    f"**{role.display_name}** needs approval, but nobody other than you can "
+                    "approve it. Ask your PIM administrator to add approvers to the role's "
+                    "settings."
+                )
+        now = deps.now()
+        request = ActivationRequest(
+            id=request_id,
+            tenant_id=person.tenant_id,
+            requester=person,
+            role=role,
+            kind=kind,
+            duration=checked.duration,
+            justification=checked.justification,
+            ticket=checked.ticket,
+            state=RequestState.DRAFT if policy.require_mfa else RequestState.SUBMITTED,
+            approver_ids=approver_ids,
+            require_mfa=policy.require_mfa,
+            created_at=now,
+            updated_at=now,
+        )
+        async with deps.db.transaction() as tx:
+            if await tx.requests.get(request_id) is not None:
+                return Outcome(toast="You already sent this request.")
+            if await tx.requests.open_for_role(person.id, role.id) is not None:
+                return _text(f"You already have an open request for **{role.display_name}**.")
+            await tx.requests.insert(request)
+            await audit(tx, now, actor.person.id, "request.created", request, outcome=request.state)
+            if request.state is RequestState.SUBMITTED:
+                request = await self._route(tx, request)
+        deps.wake_scheduler()
+        if request.state is RequestState.DRAFT:
+            return Outcome(
+                card_update=cards.request_status(request, tz=actor.timezone),
+                replies=[
+                    SignInRequest(
+                        exchange_id=request.id,
+                        text=f"{role.display_name} needs multi-factor authentication. "
+                        "Sign in to confirm it's you.",
+                    )
+                ],
+            )
+        return Outcome(card_update=cards.request_status(request, tz=actor.timezone))
+
+    async def _route(self, tx: Tx, request: ActivationRequest) -> ActivationRequest:
+        """submitted → pending_approval (cards to approvers) or approved (activate now)."""
+        now = self.deps.now()
+        if request.approver_ids:
+            moved = await tx.requests.transition(
+                request.id,
+                from_states=[RequestState.SUBMITTED],
+                to=RequestState.PENDING_APPROVAL,
+                now=now,
+            )
+            assert moved is not None
+            policy = await self.deps.directory.activation_policy(request.role.id)
+            await outbox.approval_cards(tx, moved, now)
+            await outbox.status_card(tx, moved, now)
+            await outbox.approval_timeout(tx, moved, now + policy.approval_timeout)
+        else:
+            moved = await tx.requests.transition(
+                request.id,
+                from_states=[RequestState.SUBMITTED],
+                to=RequestState.APPROVED,
+                now=now,
+            )
+            assert moved is not None
+            await outbox.activation(tx, moved, now)
+        await audit(tx, now, request.requester.id, "request.submitted", moved, outcome=moved.state)
+        result: ActivationRequest = moved
+        return result
+
+    async def prove_mfa(self, actor: Actor, exchange_id: str, token: str) -> TokenExchangeOutcome:
+        """The client's answer to our sign-in request: a Teams SSO token for the requester."""
+        deps = self.deps
+        async with deps.db.transaction() as tx:
+            request = await tx.requests.get(exchange_id)
+        if request is None or request.requester.id != actor.person.id:
+            return TokenExchangeOutcome(accepted=False, failure_detail="unknown sign-in request")
+        if request.state is not RequestState.DRAFT:
+            return TokenExchangeOutcome(accepted=True)  # already done: a retried invoke
+        try:
+            claims = await deps.sso.validate(token)
+        except InvalidSsoToken as exc:
+            async with deps.db.transaction() as tx:
+                await audit(
+                    tx, deps.now(), actor.person.id, "mfa.rejected", request, reason=str(exc)
+                )
+            return TokenExchangeOutcome(
+                accepted=False,
+                failure_detail=str(exc),
+                outcome=_text("I couldn't verify your sign-in. Please sign in again."),
+            )
+        if claims.object_id != actor.person.id:
+            async with deps.db.transaction() as tx:
+                await audit(
+                    tx,
+                    deps.now(),
+                    actor.person.id,
+                    "mfa.rejected",
+                    request,
+                    reason="token belongs to someone else",
+                )
+            return TokenExchangeOutcome(
+                accepted=False,
+                failure_detail="token is for another user",
+                outcome=_text("That sign-in was for a different account."),
+            )
+        if not claims.has_mfa:
+            async with deps.db.transaction() as tx:
+                await audit(
+                    tx,
+                    deps.now(),
+                    actor.person.id,
+                    "mfa.missing",
+                    request,
+                    reason="sign-in without MFA",
+                )
+            return TokenExchangeOutcome(
+                accepted=False,
+                failure_detail="multi-factor authentication required",
+                outcome=_text(
+                    f"**{request.role.display_name}** needs multi-factor authentication, and your "
+                    "current sign-in didn't use it. Sign in again with MFA to continue."
+                ),
+            )
+        now = deps.now()
+        async with deps.db.transaction() as tx:
+            moved = await tx.requests.transition(
+                request.id,
+                from_states=[RequestState.DRAFT],
+                to=RequestState.SUBMITTED,
+                now=now,
+                mfa_verified_at=now,
+            )
+            if moved is None:
+                return TokenExchangeOutcome(accepted=True)
+            await audit(tx, now, actor.person.id, "mfa.verified", moved)
+            moved = await self._route(tx, moved)
+        deps.wake_scheduler()
+        return TokenExchangeOutcome(
+            accepted=True,
+            outcome=Outcome(replies=[TextMessage(text=_after_mfa_text(moved))]),
+        )
+
+    async def cancel(self, actor: Actor, request_id: str) -> Outcome:
+        deps = self.deps
+        now = deps.now()
+        async with deps.db.transaction() as tx:
+            request = await tx.requests.get(request_id)
+            if request is None or request.requester.id != actor.person.id:
+                await audit(
+                    tx,
+                    now,
+                    actor.person.id,
+                    "request.cancel_refused",
+                    request,
+                    reason="not the requester",
+                )
+                return _text("You can only cancel your own requests.")
+            moved = await tx.requests.transition(
+                request_id,
+                from_states=[RequestState.DRAFT, RequestState.PENDING_APPROVAL],
+                to=RequestState.CANCELLED,
+                now=now,
+            )
+            if moved is None:
+                return Outcome(
+                    card_update=cards.request_status(request, tz=actor.timezone),
+                    toast=f"This request is already {request.state.value.replace('_', ' ')}.",
+                )
+            await audit(tx, now, actor.person.id, "request.cancelled", moved)
+            await outbox.refresh_cards(tx, moved, now)
+        deps.wake_scheduler()
+        return Outcome(
+            card_update=cards.request_status(moved, tz=actor.timezone),
+            toast="Request cancelled.",
+        )
+
+    async def cancel_latest(self, actor: Actor) -> Outcome:
+        async with self.deps.db.transaction() as tx:
+            mine = await tx.requests.open_for_requester(actor.person.id)
+        cancellable = [
+            r for r in mine if r.state in (RequestState.DRAFT, RequestState.PENDING_APPROVAL)
+        ]
+        if not cancellable:
+            return _text("You have no pending request to cancel.")
+        outcome = await self.cancel(actor, cancellable[0].id)
+        role = cancellable[0].role.display_name
+        return Outcome(
+            replies=[TextMessage(text=f"Cancelled your request for **{role}**.")]
+            if outcome.toast == "Request cancelled."
+            else [TextMessage(text=outcome.toast or "")]
+        )
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    async def _eligible(self, actor: Actor, role_id: str) -> EligibleRole | None:
+        eligible = await self.deps.directory.eligible_roles(actor.person.id)
+        return next((e for e in eligible if e.role.id == role_id), None)
+
+    async def _active(self, person_id: str, role_id: str) -> ActiveRole | None:
+        """The person's active assignment of the role, permanent or time-bound, if any."""
+        for active in await self.deps.directory.active_roles(person_id):
+            if active.role.id == role_id:
+                return active
+        return None
+
+    async def _active_role(self, person_id: str, role_id: str) -> Role | None:
+        for active in await self.deps.directory.active_roles(person_id):
+            if active.role.id == role_id and active.end is not None:
+                return active.role
+        return None
+
+    async def _not_eligible_for_id(self, actor: Actor, role_id: str) -> Outcome:
+        eligible = await self.deps.directory.eligible_roles(actor.person.id)
+        roles = {r.id: r for r in await self.deps.directory.list_roles()}
+        role = roles.get(role_id)
+        await self._audit_refusal(actor, "activation.not_eligible", role_id)
+        name = role.display_name if role else "that role"
+        return Outcome(
+            replies=[
+                CardMessage(
+                    card=cards.not_eligible(name, role, eligible),
+                    summary=_not_eligible_text(name, role),
+                )
+            ]
+        )
+
+    async def _approver_names(
+        self, policy: ActivationPolicy, actor: Actor, kind: RequestKind
+    ) -> list[str]:
+        needs = policy.require_approval or (
+            kind is RequestKind.EXTEND and policy.require_approval_for_extension
+        )
+        if not needs:
+            return []
+        try:
+            people = await self.deps.directory.resolve_approvers(policy.approvers)
+        except GraphError:
+            return []
+        return [p.display_name or p.upn for p in people if p.id != actor.person.id]
+
+    async def _audit_refusal(self, actor: Actor, action: str, reason: str) -> None:
+        async with self.deps.db.transaction() as tx:
+            await audit(
+                tx, self.deps.now(), actor.person.id, action, None, outcome="refused", reason=reason
+            )
+
+
+def _text(text: str) -> Outcome:
+    return Outcome(replies=[TextMessage(text=text)])
+
+
+def _not_eligible_text(query: str, role: Role | None) -> str:
+    if role is None:
+        return f"I don't know a role called {query!r}."
+    return f"You are not eligible for {role.display_name}."
+
+
+def _after_mfa_text(request: ActivationRequest) -> str:
+    if request.state is RequestState.PENDING_APPROVAL:
+        return "Thanks, MFA confirmed. Your request is waiting for approval."
+    return "Thanks, MFA confirmed. Activating now…"
+
+
+def _parse_iso(value: str) -> timedelta | None:
+    from bot.graph.durations import parse_duration
+
+    try:
+        return parse_duration(value) if value else None
+    except ValueError:
+        return None
+
+
+def cards_duration(value: timedelta) -> str:
+    from bot.timefmt import format_duration
+
+    return format_duration(value)

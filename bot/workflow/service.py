@@ -1,0 +1,145 @@
+"""The workflow's front door: one method per kind of inbound turn, routing to the part that knows.
+
+Implements `TurnHandler` (ports.py). Everything here speaks pimbot's own types; the channel has
+already authenticated the person and recorded their conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import cards
+from bot import commands
+from bot.domain import Actor, CardMessage, Outcome, RequestKind, TextMessage, TokenExchangeOutcome
+from bot.graph.errors import GraphError
+from bot.workflow.active_roles import ActiveRoles
+from bot.workflow.context import Deps
+from bot.workflow.deciding import Deciding
+from bot.workflow.errors import graph_trouble
+from bot.workflow.requesting import Requesting
+from cards import actions
+
+log = logging.getLogger(__name__)
+
+
+class Workflow:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.requesting = Requesting(deps)
+        self.deciding = Deciding(deps)
+        self.roles = ActiveRoles(deps, self.requesting)
+
+    async def on_text(self, actor: Actor, text: str) -> Outcome:
+        command = commands.parse_command(text)
+        try:
+            return await self._command(actor, command)
+        except GraphError as exc:
+            log.warning("Graph error on %s: %s", type(command).__name__, exc)
+            return _text(graph_trouble(exc, "do that") + " Nothing was changed; try again shortly.")
+
+    async def on_action(self, actor: Actor, data: Mapping[str, Any]) -> Outcome:
+        try:
+            action = actions.parse_action(data)
+        except actions.InvalidAction as exc:
+            return Outcome(replies=[TextMessage(text=exc.friendly_message)])
+        try:
+            return await self._action(actor, action)
+        except GraphError as exc:
+            log.warning("Graph error on %s: %s", type(action).__name__, exc)
+            words = graph_trouble(exc, "do that") + " Nothing was changed; try again shortly."
+            return Outcome(replies=[TextMessage(text=words)])
+
+    async def on_token_exchange(
+        self, actor: Actor, exchange_id: str, token: str
+    ) -> TokenExchangeOutcome:
+        try:
+            return await self.requesting.prove_mfa(actor, exchange_id, token)
+        except GraphError as exc:
+            return TokenExchangeOutcome(
+                accepted=True, outcome=_text(graph_trouble(exc, "submit your request"))
+            )
+
+    async def on_installed(self, actor: Actor) -> Outcome:
+        name = actor.person.display_name.split(" ")[0] if actor.person.display_name else "there"
+        return Outcome(
+            replies=[
+                TextMessage(
+                    text=f"Hi {name}! I'm pimbot. I activate your Entra admin roles just in time, "
+                    "with approval when the role needs it. Try `my roles`."
+                ),
+                CardMessage(card=cards.help_card(), summary="What I can do"),
+            ]
+        )
+
+    async def _command(self, actor: Actor, command: commands.Command) -> Outcome:
+        match command:
+            case commands.Activate():
+                return await self.requesting.start(
+                    actor,
+                    command.role_query,
+                    duration=command.duration,
+                    justification=command.justification or "",
+                    ticket=command.ticket or "",
+                    duration_text=command.duration_text,
+                )
+            case commands.Deactivate():
+                return await self.roles.deactivate_by_name(actor, command.role_query)
+            case commands.Extend():
+                return await self.roles.extend_by_name(actor, command.role_query)
+            case commands.MyRoles():
+                return await self.roles.my_roles(actor)
+            case commands.Pending():
+                return await self.roles.pending(actor)
+            case commands.Cancel():
+                return await self.requesting.cancel_latest(actor)
+            case commands.Help():
+                return Outcome(replies=[CardMessage(card=cards.help_card(), summary="Help")])
+            case commands.Unknown():
+                hint = f" Did you mean `{command.suggestion}`?" if command.suggestion else ""
+                return _text(f"Sorry, I didn't get that.{hint} Type `help` to see what I can do.")
+        return _text("Type `help` to see what I can do.")
+
+    async def _action(self, actor: Actor, action: actions.CardAction) -> Outcome:
+        match action:
+            case actions.SubmitRequest():
+                return await self.requesting.submit(
+                    actor,
+                    form_id=action.form_id,
+                    role_id=action.role_id,
+                    kind=RequestKind(action.kind),
+                    duration=action.duration,
+                    justification=action.justification,
+                    ticket_number=action.ticket_number,
+                    ticket_system=action.ticket_system,
+                )
+            case actions.Approve():
+                return await self.deciding.decide(
+                    actor, action.request_id, "approve", action.reason
+                )
+            case actions.Deny():
+                return await self.deciding.decide(actor, action.request_id, "deny", action.reason)
+            case actions.CancelRequest():
+                return await self.requesting.cancel(actor, action.request_id)
+            case actions.RetryRequest():
+                return await self.deciding.retry(actor, action.request_id)
+            case actions.PickRole():
+                return await self.requesting.pick(
+                    actor,
+                    action.role_id,
+                    duration=action.duration,
+                    justification=action.justification,
+                    ticket=action.ticket,
+                )
+            case actions.ExtendRole():
+                return await self.roles.extend(actor, action.role_id)
+            case actions.DeactivateRole():
+                return await self.roles.deactivate(actor, action.role_id)
+            case actions.Refresh():
+                return await self.deciding.refresh(actor, action.request_id)
+        return _text("I don't know that button. Type `help`.")
+
+
+def _text(text: str) -> Outcome:
+    return Outcome(replies=[TextMessage(text=text)])
