@@ -22,10 +22,11 @@ from bot.domain import (
     TextMessage,
     TokenExchangeOutcome,
 )
+from bot.graph.durations import parse_duration
 from bot.graph.errors import GraphError
 from bot.sso import InvalidSsoToken
 from bot.store import Tx
-from bot.timefmt import format_when
+from bot.timefmt import format_duration, format_when
 from bot.workflow import outbox
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
@@ -34,6 +35,8 @@ from bot.workflow.validation import InvalidSubmission, validate_submission
 
 # Requests are keyed by (person, form), so a card submitted twice makes one request, and a form id
 # copied from someone else's card can never touch their request.
+_CANCELLABLE = (RequestState.DRAFT, RequestState.PENDING_APPROVAL)
+
 REQUEST_NAMESPACE = uuid.UUID("5b0d9c3e-8f1a-4d2b-9c7e-6a5f4e3d2c1b")
 
 
@@ -142,8 +145,8 @@ class Requesting:
             notice = f"I didn't understand the duration {duration_text!r}; pick one below."
         if duration is not None and duration > policy.max_duration:
             notice = (
-                f"You asked for {cards_duration(duration)}, but this role allows at most "
-                f"{cards_duration(policy.max_duration)}. Pick a shorter time."
+                f"You asked for {format_duration(duration)}, but this role allows at most "
+                f"{format_duration(policy.max_duration)}. Pick a shorter time."
             )
             duration = None
         approver_names = await self._approver_names(policy, actor, kind)
@@ -376,8 +379,28 @@ class Requesting:
         )
 
     async def cancel(self, actor: Actor, request_id: str) -> Outcome:
-        deps = self.deps
-        now = deps.now()
+        """The Cancel button on the requester's card."""
+        request, refusal = await self._cancel(actor, request_id)
+        if request is None:
+            return _text(refusal)
+        card = cards.request_status(request, tz=actor.timezone)
+        return Outcome(card_update=card, toast=refusal or "Request cancelled.")
+
+    async def cancel_latest(self, actor: Actor) -> Outcome:
+        """`cancel` typed in the chat: the newest request still waiting."""
+        async with self.deps.db.transaction() as tx:
+            mine = await tx.requests.open_for_requester(actor.person.id)
+        waiting = [r for r in mine if r.state in _CANCELLABLE]
+        if not waiting:
+            return _text("You have no pending request to cancel.")
+        request, refusal = await self._cancel(actor, waiting[0].id)
+        if request is None or refusal:
+            return _text(refusal)
+        return _text(f"Cancelled your request for **{request.role.display_name}**.")
+
+    async def _cancel(self, actor: Actor, request_id: str) -> tuple[ActivationRequest | None, str]:
+        """(the request as it is now, why it was not cancelled or "")."""
+        deps, now = self.deps, self.deps.now()
         async with deps.db.transaction() as tx:
             request = await tx.requests.get(request_id)
             if request is None or request.requester.id != actor.person.id:
@@ -387,43 +410,20 @@ class Requesting:
                     actor.person.id,
                     "request.cancel_refused",
                     request,
+                    outcome="refused",
                     reason="not the requester",
                 )
-                return _text("You can only cancel your own requests.")
+                return None, "You can only cancel your own requests."
             moved = await tx.requests.transition(
-                request_id,
-                from_states=[RequestState.DRAFT, RequestState.PENDING_APPROVAL],
-                to=RequestState.CANCELLED,
-                now=now,
+                request_id, from_states=_CANCELLABLE, to=RequestState.CANCELLED, now=now
             )
             if moved is None:
-                return Outcome(
-                    card_update=cards.request_status(request, tz=actor.timezone),
-                    toast=f"This request is already {request.state.value.replace('_', ' ')}.",
-                )
+                state = request.state.value.replace("_", " ")
+                return request, f"This request is already {state}."
             await audit(tx, now, actor.person.id, "request.cancelled", moved)
             await outbox.refresh_cards(tx, moved, now)
         deps.wake_scheduler()
-        return Outcome(
-            card_update=cards.request_status(moved, tz=actor.timezone),
-            toast="Request cancelled.",
-        )
-
-    async def cancel_latest(self, actor: Actor) -> Outcome:
-        async with self.deps.db.transaction() as tx:
-            mine = await tx.requests.open_for_requester(actor.person.id)
-        cancellable = [
-            r for r in mine if r.state in (RequestState.DRAFT, RequestState.PENDING_APPROVAL)
-        ]
-        if not cancellable:
-            return _text("You have no pending request to cancel.")
-        outcome = await self.cancel(actor, cancellable[0].id)
-        role = cancellable[0].role.display_name
-        return Outcome(
-            replies=[TextMessage(text=f"Cancelled your request for **{role}**.")]
-            if outcome.toast == "Request cancelled."
-            else [TextMessage(text=outcome.toast or "")]
-        )
+        return moved, ""
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -497,15 +497,7 @@ def _after_mfa_text(request: ActivationRequest) -> str:
 
 
 def _parse_iso(value: str) -> timedelta | None:
-    from bot.graph.durations import parse_duration
-
     try:
         return parse_duration(value) if value else None
     except ValueError:
         return None
-
-
-def cards_duration(value: timedelta) -> str:
-    from bot.timefmt import format_duration
-
-    return format_duration(value)
