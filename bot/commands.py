@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from bot.timefmt import parse_human_duration
 
@@ -250,7 +250,7 @@ def find_ticket(text: str) -> str | None:
 
 def _ticket_match(text: str) -> _TicketMatch | None:
     found = [
-        (match.start(1), match)
+        (match.start(), match)
         for pattern in _TICKET_PATTERNS
         if (match := pattern.search(text)) is not None
     ]
@@ -261,7 +261,8 @@ def _ticket_match(text: str) -> _TicketMatch | None:
 
 
 def _suggest(text: str) -> str | None:
-    """`actvate Exchange` → `activate Exchange`, when the first word is one typo from a verb."""
+    """`actvate Exchange` → `activate Exchange`, when the first word is a typo or two (a swap of
+    neighbours counts as one) from a verb."""
     word, _, rest = text.partition(" ")
     lowered = word.lower()
     if len(lowered) < 3:
@@ -269,7 +270,7 @@ def _suggest(text: str) -> str | None:
     best: tuple[int, str] | None = None
     for verb in _FUZZY_VERBS:
         allowed = 1 if len(verb) <= 5 else 2
-        distance = Levenshtein.distance(lowered, verb, score_cutoff=allowed)
+        distance = OSA.distance(lowered, verb, score_cutoff=allowed)
         if distance <= allowed and (best is None or distance < best[0]):
             best = (distance, verb)
     if best is None:
