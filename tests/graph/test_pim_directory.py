@@ -1,0 +1,338 @@
+"""GraphPimDirectory: roles, eligibility (direct and through groups), policies and people."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import respx
+
+from bot.domain import ApproverKind, ApproverRef, Person
+from bot.graph.pim import GraphPimDirectory
+from tests.graph.fakes import GRAPH, graph_error, graph_http
+
+V1 = f"{GRAPH}/v1.0"
+ROLES = f"{V1}/roleManagement/directory/roleDefinitions"
+ELIGIBILITY = f"{V1}/roleManagement/directory/roleEligibilityScheduleInstances"
+ASSIGNMENTS = f"{V1}/roleManagement/directory/roleAssignmentScheduleInstances"
+POLICY_ASSIGNMENTS = f"{V1}/policies/roleManagementPolicyAssignments"
+NOW = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+USER = "user-1"
+GROUP = "group-pim"
+EXCHANGE = {"id": "29232cdf", "displayName": "Exchange Administrator", "description": "Mail"}
+SECURITY = {"id": "194ae4cb", "displayName": "Security Administrator"}
+GLOBAL = {"id": "62e90394", "displayName": "Global Administrator"}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def page(*items: dict[str, Any], next_link: str | None = None) -> httpx.Response:
+    body: dict[str, Any] = {"value": list(items)}
+    if next_link:
+        body["@odata.nextLink"] = next_link
+    return httpx.Response(200, json=body)
+
+
+def eligibility(role: dict[str, Any], principal: str = USER, **changes: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": f"e-{principal}-{role['id']}",
+        "principalId": principal,
+        "roleDefinitionId": role["id"],
+        "directoryScopeId": "/",
+        "startDateTime": "2024-01-01T00:00:00Z",
+        "endDateTime": None,
+        "memberType": "Direct",
+        "roleDefinition": role,
+    }
+    item.update(changes)
+    return item
+
+
+def no_groups() -> None:
+    respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(return_value=page())
+
+
+def by_principal(responses: dict[str, httpx.Response]) -> Any:
+    def answer(request: httpx.Request) -> httpx.Response:
+        principal = request.url.params["$filter"].removeprefix("principalId eq ").strip("'")
+        return responses.get(principal, page())
+
+    return answer
+
+
+def directory(http: Any, clock: Clock | None = None) -> GraphPimDirectory:
+    return GraphPimDirectory(http, tenant_id="tenant-1", now=lambda: NOW, clock=clock or Clock())
+
+
+@respx.mock
+async def test_list_roles_reads_all_pages_and_is_cached_for_ten_minutes() -> None:
+    route = respx.get(url__startswith=ROLES).mock(
+        side_effect=[
+            page(EXCHANGE, next_link=f"{ROLES}?$skiptoken=2"),
+            page(GLOBAL),
+            page(EXCHANGE),
+        ]
+    )
+    clock = Clock()
+    async with graph_http() as http:
+        pim = directory(http, clock)
+        first = await pim.list_roles()
+        clock.now = 599
+        cached = await pim.list_roles()
+        clock.now = 601
+        refreshed = await pim.list_roles()
+
+    assert [role.display_name for role in first] == [
+        "Exchange Administrator",
+        "Global Administrator",
+    ]
+    assert first[0].description == "Mail"
+    assert cached == first
+    assert [role.id for role in refreshed] == ["29232cdf"]
+    assert route.call_count == 3
+
+
+@respx.mock
+async def test_eligible_roles_asks_for_the_principal_with_the_role_definition_expanded() -> None:
+    no_groups()
+    route = respx.get(url__startswith=ELIGIBILITY).mock(
+        return_value=page(eligibility(EXCHANGE, endDateTime="2025-01-01T00:00:00Z"))
+    )
+    async with graph_http() as http:
+        roles = await directory(http).eligible_roles(USER)
+
+    params = route.calls[0].request.url.params
+    assert params["$filter"] == f"principalId eq '{USER}'"
+    assert params["$expand"] == "roleDefinition"
+    assert [(r.role.display_name, r.end, r.member_type) for r in roles] == [
+        ("Exchange Administrator", datetime(2025, 1, 1, tzinfo=UTC), "Direct")
+    ]
+
+
+@respx.mock
+async def test_eligibility_through_a_role_assignable_group_counts() -> None:
+    respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
+        return_value=page(
+            {"id": GROUP, "displayName": "PIM Security", "isAssignableToRole": True},
+            {"id": "group-plain", "displayName": "All staff", "isAssignableToRole": False},
+        )
+    )
+    route = respx.get(url__startswith=ELIGIBILITY).mock(
+        side_effect=by_principal(
+            {
+                USER: page(eligibility(EXCHANGE)),
+                GROUP: page(eligibility(SECURITY, principal=GROUP)),
+            }
+        )
+    )
+    async with graph_http() as http:
+        roles = await directory(http).eligible_roles(USER)
+
+    assert [(r.role.display_name, r.member_type) for r in roles] == [
+        ("Exchange Administrator", "Direct"),
+        ("Security Administrator", "Group"),
+    ]
+    asked = {call.request.url.params["$filter"] for call in route.calls}
+    assert asked == {f"principalId eq '{USER}'", f"principalId eq '{GROUP}'"}  # not group-plain
+
+
+@respx.mock
+async def test_a_role_eligible_both_directly_and_through_a_group_appears_once() -> None:
+    respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
+        return_value=page({"id": GROUP, "isAssignableToRole": True})
+    )
+    respx.get(url__startswith=ELIGIBILITY).mock(
+        side_effect=by_principal(
+            {
+                USER: page(eligibility(EXCHANGE, endDateTime="2024-06-01T00:00:00Z")),
+                GROUP: page(eligibility(EXCHANGE, principal=GROUP)),
+            }
+        )
+    )
+    async with graph_http() as http:
+        roles = await directory(http).eligible_roles(USER)
+
+    assert [(r.role.id, r.end, r.member_type) for r in roles] == [("29232cdf", None, "Group")]
+
+
+@respx.mock
+async def test_ended_and_administrative_unit_eligibilities_are_left_out() -> None:
+    no_groups()
+    respx.get(url__startswith=ELIGIBILITY).mock(
+        return_value=page(
+            eligibility(EXCHANGE, endDateTime=(NOW - timedelta(minutes=1)).isoformat()),
+            eligibility(SECURITY, directoryScopeId="/administrativeUnits/au-1"),
+            eligibility(GLOBAL),
+        )
+    )
+    async with graph_http() as http:
+        roles = await directory(http).eligible_roles(USER)
+
+    assert [r.role.display_name for r in roles] == ["Global Administrator"]
+
+
+@respx.mock
+async def test_without_an_expanded_role_definition_the_role_list_names_the_role() -> None:
+    no_groups()
+    respx.get(url__startswith=ELIGIBILITY).mock(
+        return_value=page(eligibility(EXCHANGE, roleDefinition=None))
+    )
+    respx.get(url__startswith=ROLES).mock(return_value=page(EXCHANGE))
+    async with graph_http() as http:
+        roles = await directory(http).eligible_roles(USER)
+
+    assert roles[0].role.display_name == "Exchange Administrator"
+
+
+@respx.mock
+async def test_active_roles_report_their_window_and_kind() -> None:
+    no_groups()
+    respx.get(url__startswith=ASSIGNMENTS).mock(
+        return_value=page(
+            eligibility(
+                EXCHANGE,
+                startDateTime="2024-05-01T08:00:00Z",
+                endDateTime="2024-05-01T10:00:00Z",
+                assignmentType="Activated",
+            ),
+            eligibility(GLOBAL, startDateTime=None, assignmentType="Assigned"),
+        )
+    )
+    async with graph_http() as http:
+        active = await directory(http).active_roles(USER)
+
+    assert [(a.role.display_name, a.start, a.end, a.assignment_type) for a in active] == [
+        (
+            "Exchange Administrator",
+            datetime(2024, 5, 1, 8, tzinfo=UTC),
+            datetime(2024, 5, 1, 10, tzinfo=UTC),
+            "Activated",
+        ),
+        ("Global Administrator", None, None, "Assigned"),
+    ]
+
+
+def policy_page(max_duration: str) -> httpx.Response:
+    return page(
+        {
+            "id": "DirectoryRole_t_p_29232cdf",
+            "policyId": "DirectoryRole_t_p",
+            "scopeId": "/",
+            "scopeType": "DirectoryRole",
+            "roleDefinitionId": "29232cdf",
+            "policy": {
+                "id": "DirectoryRole_t_p",
+                "rules": [
+                    {
+                        "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
+                        "id": "Expiration_EndUser_Assignment",
+                        "isExpirationRequired": True,
+                        "maximumDuration": max_duration,
+                    }
+                ],
+            },
+        }
+    )
+
+
+@respx.mock
+async def test_activation_policy_filters_by_scope_and_role_and_is_cached_for_a_minute() -> None:
+    route = respx.get(url__startswith=POLICY_ASSIGNMENTS).mock(
+        side_effect=[policy_page("PT2H"), policy_page("PT3H")]
+    )
+    clock = Clock()
+    async with graph_http() as http:
+        pim = directory(http, clock)
+        first = await pim.activation_policy("29232cdf")
+        clock.now = 59
+        cached = await pim.activation_policy("29232cdf")
+        clock.now = 61
+        refreshed = await pim.activation_policy("29232cdf")
+
+    params = route.calls[0].request.url.params
+    assert params["$filter"] == (
+        "scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '29232cdf'"
+    )
+    assert params["$expand"] == "policy($expand=rules)"
+    assert first.max_duration == cached.max_duration == timedelta(hours=2)
+    assert refreshed.max_duration == timedelta(hours=3)
+    assert route.call_count == 2
+
+
+@respx.mock
+async def test_quotes_in_ids_cannot_break_out_of_the_filter() -> None:
+    route = respx.get(url__startswith=POLICY_ASSIGNMENTS).mock(return_value=page())
+    async with graph_http() as http:
+        await directory(http).activation_policy("x' or scopeId ne '")
+
+    assert (
+        route.calls[0]
+        .request.url.params["$filter"]
+        .endswith("roleDefinitionId eq 'x'' or scopeId ne '''")
+    )
+
+
+@respx.mock
+async def test_resolve_approvers_expands_groups_transitively_without_duplicates() -> None:
+    respx.get(url__startswith=f"{V1}/users/grace").mock(
+        return_value=httpx.Response(
+            200, json={"id": "grace", "displayName": "Grace", "userPrincipalName": "grace@c.test"}
+        )
+    )
+    respx.get(url__startswith=f"{V1}/users/gone").mock(
+        return_value=graph_error("Request_ResourceNotFound", status=404)
+    )
+    members = f"{V1}/groups/approvers/transitiveMembers/microsoft.graph.user"
+    group_route = respx.get(url__startswith=members).mock(
+        side_effect=[
+            page(
+                {"id": "alan", "displayName": "Alan", "userPrincipalName": "alan@c.test"},
+                {"id": "grace", "displayName": "Grace", "userPrincipalName": "grace@c.test"},
+                next_link=f"{members}?$skiptoken=p2",
+            ),
+            page(
+                {"id": "ken", "displayName": "Ken", "accountEnabled": False},
+                {"id": "barbara", "displayName": "Barbara", "userPrincipalName": "b@c.test"},
+            ),
+        ]
+    )
+    refs = [
+        ApproverRef(kind=ApproverKind.USER, id="grace"),
+        ApproverRef(kind=ApproverKind.USER, id="gone"),
+        ApproverRef(kind=ApproverKind.GROUP, id="approvers"),
+    ]
+    async with graph_http() as http:
+        people = await directory(http).resolve_approvers(refs)
+
+    assert [person.id for person in people] == ["grace", "alan", "barbara"]
+    assert people[0] == Person(
+        id="grace", tenant_id="tenant-1", display_name="Grace", upn="grace@c.test"
+    )
+    assert group_route.calls[0].request.url.params["$top"] == "999"
+
+
+@respx.mock
+async def test_get_person_is_none_for_an_unknown_user() -> None:
+    respx.get(url__startswith=f"{V1}/users/").mock(
+        return_value=graph_error("Request_ResourceNotFound", status=404)
+    )
+    async with graph_http() as http:
+        assert await directory(http).get_person("nobody") is None
+
+
+@respx.mock
+async def test_user_ids_are_escaped_in_paths() -> None:
+    route = respx.get(url__startswith=f"{V1}/users/").mock(
+        return_value=httpx.Response(200, json={"id": "a/b"})
+    )
+    async with graph_http() as http:
+        await directory(http).get_person("a/../b")
+
+    assert route.calls[0].request.url.raw_path.startswith(b"/v1.0/users/a%2F..%2Fb?")
