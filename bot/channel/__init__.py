@@ -1,0 +1,95 @@
+"""The channel layer: everything botbuilder (Bot Framework SDK 4.17.1), and nothing else.
+
+`build_channel` wires the inbound route (our own authentication-first handler), the Teams
+activity handler that calls the workflow, the outbound credentials and the `Messenger`. Moving to
+the Microsoft 365 Agents SDK later replaces this package only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from botbuilder.integration.aiohttp import CloudAdapter
+from botframework.connector.auth import (
+    AuthenticationConfiguration,
+    BotFrameworkAuthenticationFactory,
+)
+
+from bot.channel.conversations import ConversationDatabase
+from bot.channel.credentials import (
+    BotConnectorTokenSource,
+    PimbotCredentialsFactory,
+    build_token_source,
+)
+from bot.channel.handler import PimbotActivityHandler
+from bot.channel.messenger import BotMessenger
+from bot.channel.openid_metadata import SigningKeyRefresher
+from bot.channel.rendering import SignInCardSettings
+from bot.channel.routes import Handler, messages_handler
+from bot.settings import Settings
+from bot.workflow.ports import TurnHandler
+
+__all__ = ["BotMessenger", "Channel", "build_channel"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Channel:
+    """What the app needs from the channel: the `/api/messages` handler, the messenger, and
+    the background work to start and stop with the app."""
+
+    handle_messages: Handler
+    messenger: BotMessenger
+    adapter: CloudAdapter
+    signing_keys: SigningKeyRefresher
+    token_source: BotConnectorTokenSource | None
+
+    async def start(self) -> None:
+        """Load the channel's signing keys and the first outbound token (both in worker
+        threads), then keep them fresh in the background."""
+        await self.signing_keys.start()
+        if self.token_source is not None:
+            await self.token_source.start()
+
+    async def stop(self) -> None:
+        if self.token_source is not None:
+            await self.token_source.stop()
+        await self.signing_keys.stop()
+
+
+def build_channel(
+    settings: Settings, db: ConversationDatabase, turn_handler: TurnHandler
+) -> Channel:
+    if settings.anonymous:
+        logger.warning(
+            "MicrosoftAppId is empty: inbound requests are NOT authenticated (Emulator mode)"
+        )
+    token_source = build_token_source(settings)
+    credentials = PimbotCredentialsFactory(settings.app_id, token_source)
+    # The built-in public-cloud path; its channel metadata URL comes from the setting (via
+    # `ChannelValidation.open_id_metadata_endpoint`, set by SigningKeyRefresher). The
+    # parameterized path is avoided: it answers 500 to a request without Authorization header.
+    authentication = BotFrameworkAuthenticationFactory.create(
+        credential_factory=credentials,
+        auth_configuration=AuthenticationConfiguration(),
+    )
+    adapter = CloudAdapter(authentication)
+    signing_keys = SigningKeyRefresher(
+        settings.botframework_openid_url, warm=not settings.anonymous
+    )
+    sign_in = SignInCardSettings(
+        app_id=settings.app_id, login_url=settings.login_url, tenant_id=settings.graph_tenant_id
+    )
+    bot = PimbotActivityHandler(
+        turn_handler, db, allowed_tenant_id=settings.graph_tenant_id, sign_in=sign_in
+    )
+    messenger = BotMessenger(adapter, db, app_id=settings.app_id, sign_in=sign_in)
+    return Channel(
+        handle_messages=messages_handler(adapter, bot),
+        messenger=messenger,
+        adapter=adapter,
+        signing_keys=signing_keys,
+        token_source=token_source,
+    )
