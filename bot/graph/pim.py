@@ -174,7 +174,7 @@ class GraphPimDirectory:
         best: dict[str, tuple[AssignmentScheduleInstance, str]] = {}
         for instance, member_type in instances:
             current = best.get(instance.role_definition_id)
-            if current is None or _outlasts(instance, member_type, *current):
+            if current is None or _more_own(instance, member_type, *current):
                 best[instance.role_definition_id] = (instance, member_type)
         roles = await self._roles_for(instance for instance, _ in best.values())
         active = [
@@ -337,6 +337,19 @@ def _outlasts(
     """Of two instances of one role, keep the one that lasts longer; on a tie, the direct one."""
     candidate_key = (_end_key(candidate.end_date_time), candidate_member_type == "Direct")
     current_key = (_end_key(current.end_date_time), current_member_type == "Direct")
+    return candidate_key > current_key
+
+
+def _more_own(
+    candidate: ScheduleInstanceBase,
+    candidate_member_type: str,
+    current: ScheduleInstanceBase,
+    current_member_type: str,
+) -> bool:
+    """Of two active instances of one role, keep the principal's own (their activation, whose
+    end the scheduler follows) over one through a group; then the one that lasts longer."""
+    candidate_key = (candidate_member_type == "Direct", _end_key(candidate.end_date_time))
+    current_key = (current_member_type == "Direct", _end_key(current.end_date_time))
     return candidate_key > current_key
 
 

@@ -336,3 +336,28 @@ async def test_user_ids_are_escaped_in_paths() -> None:
         await directory(http).get_person("a/../b")
 
     assert route.calls[0].request.url.raw_path.startswith(b"/v1.0/users/a%2F..%2Fb?")
+
+
+@respx.mock
+async def test_an_own_activation_is_reported_over_a_group_assignment_of_the_same_role() -> None:
+    respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
+        return_value=page({"id": GROUP, "isAssignableToRole": True})
+    )
+    respx.get(url__startswith=ASSIGNMENTS).mock(
+        side_effect=by_principal(
+            {
+                USER: page(
+                    eligibility(
+                        EXCHANGE, endDateTime="2024-05-01T10:00:00Z", assignmentType="Activated"
+                    )
+                ),
+                GROUP: page(eligibility(EXCHANGE, principal=GROUP, assignmentType="Assigned")),
+            }
+        )
+    )
+    async with graph_http() as http:
+        active = await directory(http).active_roles(USER)
+
+    assert [(a.role.id, a.end, a.assignment_type) for a in active] == [
+        ("29232cdf", datetime(2024, 5, 1, 10, tzinfo=UTC), "Activated")
+    ]
