@@ -24,6 +24,9 @@ from cards.common import (
 )
 
 _PREFERRED_DEFAULT = timedelta(hours=1)
+# Each choice repeats what was typed (up to 500 characters) in its button and fallback: a few
+# choices keep the card far below Teams' 28 KB, and more would not help the person anyway.
+_MAX_ROLE_CHOICES = 8
 
 
 def activation_form(
@@ -150,7 +153,7 @@ def role_choices(
         "ticket": ticket[:MAX_TICKET_LENGTH],
     }
     prefill = {key: value for key, value in prefill.items() if value}
-    shown = candidates[:MAX_LISTED]
+    shown = candidates[:_MAX_ROLE_CHOICES]
     body: list[Element] = [
         heading("Which role do you mean?"),
         paragraph(f"“{query}” matches more than one role."),

@@ -162,6 +162,11 @@ def choice_input(
     }
 
 
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters with an ellipsis, for list rows."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def person_name(person: Person | None) -> str:
     if person is None:
         return ""

@@ -18,8 +18,11 @@ from cards.common import (
     overflow_note,
     paragraph,
     person_name,
+    shorten,
     when,
 )
+
+_JUSTIFICATION_IN_LIST = 120
 
 
 def my_roles(
@@ -109,7 +112,7 @@ def _summary(request: ActivationRequest, *, with_requester: bool) -> str:
     if with_requester:
         text = f"{person_name(request.requester)}: {text}"
     if request.justification:
-        text += f". {request.justification}"
+        text += f". {shorten(request.justification, _JUSTIFICATION_IN_LIST)}"
     return text
 
 
