@@ -16,7 +16,7 @@ from bot.store.audit import AuditLog
 from bot.store.cards import CardStore
 from bot.store.conversations import ConversationStore
 from bot.store.jobs import JobQueue
-from bot.store.migrate import upgrade_to_head
+from bot.store.migrate import current_revision, upgrade_to_head
 from bot.store.requests import RequestStore
 from bot.store.url import resolve_database_url
 
@@ -61,6 +61,11 @@ class Database:
         """Upgrade the schema to the newest revision. Idempotent; concurrent callers serialize."""
         async with self._engine.begin() as connection:
             await upgrade_to_head(connection)
+
+    async def schema_revision(self) -> str | None:
+        """The migration the database is at (None before the first); compare `head_revision()`."""
+        async with self._engine.connect() as connection:
+            return await connection.run_sync(current_revision)
 
     async def ping(self) -> None:
         """Raise if the database cannot be reached."""

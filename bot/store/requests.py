@@ -21,6 +21,7 @@ from bot.domain import (
     Role,
     Ticket,
 )
+from bot.store.dialect import upsert_insert
 from bot.store.errors import RequestNotFound
 from bot.store.schema import request_approvers, requests
 from bot.store.types import as_utc
@@ -33,9 +34,19 @@ class RequestStore:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def insert(self, req: ActivationRequest) -> None:
-        await self._connection.execute(insert(requests).values(_encode_request(req)))
+    async def insert(self, req: ActivationRequest) -> bool:
+        """Insert a new request; False (and nothing written) when its id exists already, so two
+        racing submissions of one card make one request."""
+        statement = (
+            upsert_insert(self._connection, requests)
+            .values(_encode_request(req))
+            .on_conflict_do_nothing(index_elements=[requests.c.id])
+        )
+        result = await self._connection.execute(statement)
+        if result.rowcount == 0:
+            return False
         await self._write_approvers(req.id, req.approver_ids)
+        return True
 
     async def get(self, request_id: str) -> ActivationRequest | None:
         found = await self._fetch(_select().where(requests.c.id == request_id))

@@ -17,9 +17,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.store import Database
 
@@ -35,17 +36,21 @@ def postgres_admin_url() -> str | None:
 @asynccontextmanager
 async def fresh_postgres_database(admin_url: str) -> AsyncIterator[str]:
     """Create a uniquely named database next to `admin_url`'s, yield its URL, drop it after."""
-    admin = make_url(admin_url).set(drivername="postgresql")
+    admin = make_url(admin_url)
     name = f"pimbot_test_{uuid.uuid4().hex[:16]}"
-    connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
+    engine = create_async_engine(
+        admin.set(drivername="postgresql+asyncpg"), isolation_level="AUTOCOMMIT"
+    )
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        async with engine.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             yield admin.set(database=name).render_as_string(hide_password=False)
         finally:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            async with engine.connect() as connection:
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
-        await connection.close()
+        await engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
