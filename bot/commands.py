@@ -123,14 +123,16 @@ def parse_command(text: str) -> Command:
     if not normalized:
         return Help()
     word, _, rest = normalized.partition(" ")
+    if word.lower() == "pim":  # "pim activate ga" as well as "pim ga"
+        following, _, after = rest.partition(" ")
+        if following.lower() in _VERBS:
+            word, rest = following, after
     verb = _VERBS.get(word.lower())
     if verb is None and word.lower() == "my":
         second, _, rest = rest.partition(" ")
         verb = _MY_PHRASES.get(second.lower())
     if verb is None:
         return Unknown(text=normalized, suggestion=_suggest(normalized))
-    if word.lower() == "pim" and rest.partition(" ")[0].lower() in _VERBS:
-        return parse_command(rest)
     return _build(verb, rest.strip())
 
 
@@ -261,18 +263,25 @@ def _ticket_match(text: str) -> _TicketMatch | None:
 
 
 def _suggest(text: str) -> str | None:
-    """`actvate Exchange` → `activate Exchange`, when the first word is a typo or two (a swap of
-    neighbours counts as one) from a verb."""
+    """`actvate Exchange` → `activate Exchange`, `my rolse` → `my roles`: when the verb is a typo
+    or two away from a known one (a swap of neighbours counts as one)."""
     word, _, rest = text.partition(" ")
+    if word.lower() == "my":
+        second, _, after = rest.partition(" ")
+        closest = _closest(second, tuple(_MY_PHRASES))
+        return f"my {closest} {after}".strip() if closest else None
+    closest = _closest(word, _FUZZY_VERBS)
+    return f"{closest} {rest}".strip() if closest else None
+
+
+def _closest(word: str, known: tuple[str, ...]) -> str | None:
     lowered = word.lower()
     if len(lowered) < 3:
         return None
     best: tuple[int, str] | None = None
-    for verb in _FUZZY_VERBS:
-        allowed = 1 if len(verb) <= 5 else 2
-        distance = OSA.distance(lowered, verb, score_cutoff=allowed)
+    for candidate in known:
+        allowed = 1 if len(candidate) <= 5 else 2
+        distance = OSA.distance(lowered, candidate, score_cutoff=allowed)
         if distance <= allowed and (best is None or distance < best[0]):
-            best = (distance, verb)
-    if best is None:
-        return None
-    return f"{best[1]} {rest}".strip()
+            best = (distance, candidate)
+    return best[1] if best else None

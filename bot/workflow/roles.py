@@ -53,6 +53,7 @@ _ALIASES = {
     "pra": "privileged role administrator",
     "ca": "conditional access administrator",
 }
+_FILLER_WORDS = frozenset({"the", "a", "an", "my", "please", "pls", "role", "roles"})
 _TYPO_THRESHOLD = 75.0  # rapidfuzz ratio for one word, e.g. "exchnage" ~ "exchange" is 87.5
 _MAX_SUGGESTIONS = 3
 _NON_WORD = re.compile(r"[^\w]+")
@@ -74,17 +75,29 @@ def resolve_role(query: str, roles: Sequence[Role]) -> RoleMatch:
         return _one_or_ambiguous(exact)
 
     words = _expand(_words(wanted))
+    match = _match_words(words, roles)
+    if match is None:
+        # "the exchange admin role": words that name no role are tried last, not first, because
+        # "role" is part of "Privileged Role Administrator".
+        essential = [word for word in words if word not in _FILLER_WORDS]
+        if essential and essential != words:
+            match = _match_words(essential, roles)
+    if match is not None:
+        return match
+    return NoMatch(suggestions=_suggestions(" ".join(words), roles) if words else [])
+
+
+def _match_words(words: list[str], roles: Sequence[Role]) -> RoleMatch | None:
     if not words:
-        return NoMatch(suggestions=[])
+        return None
     alias = _ALIASES.get(" ".join(words))
     if alias is not None:
         aliased = [r for r in roles if _normalized(r.display_name) == alias]
         if aliased:
             return _one_or_ambiguous(aliased)
-
     scored = [(score, role) for role in roles if (score := _score(words, role)) is not None]
     if not scored:
-        return NoMatch(suggestions=_suggestions(" ".join(words), roles))
+        return None
     best = max(score for score, _ in scored)
     return _one_or_ambiguous([role for score, role in scored if score == best])
 

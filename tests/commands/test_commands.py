@@ -66,6 +66,7 @@ M = timedelta(minutes=1)
         ("request ga", Activate("ga")),
         ("pim ga", Activate("ga")),
         ("pim activate ga", Activate("ga")),
+        ("pim drop ga", Deactivate("ga")),
         ("deactivate ga", Deactivate("ga")),
         ("drop ga", Deactivate("ga")),
         ("End Exchange Admin", Deactivate("Exchange Admin")),
@@ -115,6 +116,8 @@ def test_a_nonsense_duration_is_kept_out_and_quoted_back(text: str, duration_tex
         ("deactvate ga", "deactivate ga"),
         ("pendng", "pending"),
         ("hepl", "help"),
+        ("my rolse", "my roles"),
+        ("my reqests", "my requests"),
     ],
 )
 def test_a_near_miss_verb_gets_a_suggestion(text: str, suggestion: str) -> None:

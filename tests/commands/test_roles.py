@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.domain import Role
 from bot.workflow.roles import Ambiguous, Exact, NoMatch, RoleMatch, resolve_role
@@ -169,3 +171,22 @@ def test_nothing_matches_in_an_empty_list() -> None:
 def test_resolution_does_not_depend_on_the_order_of_roles() -> None:
     for query in ["security", "exch admin", "Exchnage Admin", "global", "xyzzy"]:
         assert resolve_role(query, BUILT_IN) == resolve_role(query, list(reversed(BUILT_IN)))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("the exchange admin role", "Exchange Administrator"),
+        ("my global admin role please", "Global Administrator"),
+        ("priv role admin", "Privileged Role Administrator"),
+    ],
+)
+def test_filler_words_are_dropped_only_when_they_get_in_the_way(query: str, expected: str) -> None:
+    assert resolve_role(query, BUILT_IN) == Exact(BY_NAME[expected])
+
+
+@given(st.text(max_size=80))
+def test_resolve_role_never_raises_and_is_deterministic(query: str) -> None:
+    first = resolve_role(query, BUILT_IN)
+    assert isinstance(first, Exact | Ambiguous | NoMatch)
+    assert resolve_role(query, BUILT_IN) == first
