@@ -11,6 +11,7 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import NamedTuple
 
 from rapidfuzz.distance import OSA
@@ -71,33 +72,35 @@ class Unknown:
 
 Command = Activate | Deactivate | Extend | MyRoles | Pending | Cancel | Help | Unknown
 
-_ACTIVATE, _DEACTIVATE, _EXTEND, _MY_ROLES, _PENDING, _CANCEL, _HELP = (
-    "activate",
-    "deactivate",
-    "extend",
-    "roles",
-    "pending",
-    "cancel",
-    "help",
-)
-_VERBS: dict[str, str] = {
-    "activate": _ACTIVATE,
-    "elevate": _ACTIVATE,
-    "request": _ACTIVATE,
-    "pim": _ACTIVATE,
-    "deactivate": _DEACTIVATE,
-    "drop": _DEACTIVATE,
-    "end": _DEACTIVATE,
-    "extend": _EXTEND,
-    "roles": _MY_ROLES,
-    "list": _MY_ROLES,
-    "approvals": _PENDING,
-    "pending": _PENDING,
-    "cancel": _CANCEL,
-    "help": _HELP,
-    "?": _HELP,
+
+class _Verb(StrEnum):
+    ACTIVATE = "activate"
+    DEACTIVATE = "deactivate"
+    EXTEND = "extend"
+    MY_ROLES = "roles"
+    PENDING = "pending"
+    CANCEL = "cancel"
+    HELP = "help"
+
+
+_VERBS: dict[str, _Verb] = {
+    "activate": _Verb.ACTIVATE,
+    "elevate": _Verb.ACTIVATE,
+    "request": _Verb.ACTIVATE,
+    "pim": _Verb.ACTIVATE,
+    "deactivate": _Verb.DEACTIVATE,
+    "drop": _Verb.DEACTIVATE,
+    "end": _Verb.DEACTIVATE,
+    "extend": _Verb.EXTEND,
+    "roles": _Verb.MY_ROLES,
+    "list": _Verb.MY_ROLES,
+    "approvals": _Verb.PENDING,
+    "pending": _Verb.PENDING,
+    "cancel": _Verb.CANCEL,
+    "help": _Verb.HELP,
+    "?": _Verb.HELP,
 }
-_MY_PHRASES = {"roles": _MY_ROLES, "requests": _PENDING, "approvals": _PENDING}
+_MY_PHRASES = {"roles": _Verb.MY_ROLES, "requests": _Verb.PENDING, "approvals": _Verb.PENDING}
 # Short verbs are left out of typo matching: "and" is not a misspelt "end".
 _FUZZY_VERBS = tuple(verb for verb in _VERBS if len(verb) >= 4)
 
@@ -147,20 +150,22 @@ def normalize_text(text: str) -> str:
     return text
 
 
-def _build(verb: str, rest: str) -> Command:
-    if verb == _ACTIVATE:
-        return Activate(*_request_parts(rest))
-    if verb == _EXTEND:
-        return Extend(*_request_parts(rest))
-    if verb == _DEACTIVATE:
-        return Deactivate(role_query=rest)
-    if verb == _CANCEL:
-        return Cancel(request_ref=rest[:100] or None)
-    if verb == _MY_ROLES:
-        return MyRoles()
-    if verb == _PENDING:
-        return Pending()
-    return Help()
+def _build(verb: _Verb, rest: str) -> Command:
+    match verb:
+        case _Verb.ACTIVATE:
+            return Activate(**_request_parts(rest)._asdict())
+        case _Verb.EXTEND:
+            return Extend(**_request_parts(rest)._asdict())
+        case _Verb.DEACTIVATE:
+            return Deactivate(role_query=rest)
+        case _Verb.CANCEL:
+            return Cancel(request_ref=rest[:100] or None)
+        case _Verb.MY_ROLES:
+            return MyRoles()
+        case _Verb.PENDING:
+            return Pending()
+        case _Verb.HELP:
+            return Help()
 
 
 class _RequestParts(NamedTuple):
