@@ -109,6 +109,7 @@ class FakeCloud:
         self.connector_calls: list[ConnectorCall] = []
         self.token_requests: list[TokenRequest] = []
         self.metadata_fetches = 0
+        self.tokens_answered = 0
         # Tests may hold token answers until the event loop proves it is still running.
         self.token_requested = threading.Event()
         self.release_token = threading.Event()
@@ -135,7 +136,9 @@ class FakeCloud:
         # A URL per server: botbuilder caches metadata per URL, process-wide.
         self.metadata_url = f"{self.base}/v1/.well-known/openidconfiguration"
         self.service_url = f"{self.base}/teams/"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self) -> FakeCloud:
         self._thread.start()
@@ -221,7 +224,10 @@ class FakeCloud:
             self.token_requests.append(TokenRequest(tenant=tenant, form=form))
             number = len(self.token_requests)
         self.token_requested.set()
-        if not self.release_token.wait(timeout=20):
+        released = self.release_token.wait(timeout=20)
+        with self._lock:
+            self.tokens_answered += 1
+        if not released:
             return self._send(handler, 503, {"error": "temporarily_unavailable"})
         self._send(
             handler,
