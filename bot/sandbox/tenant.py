@@ -133,6 +133,13 @@ class DemoTenant(_Spec):
 
     @model_validator(mode="after")
     def _check_references(self) -> DemoTenant:
+        try:
+            self._check_references_or_raise()
+        except KeyError as missing:  # pydantic reports ValueErrors, not KeyErrors
+            raise ValueError(missing.args[0]) from None
+        return self
+
+    def _check_references_or_raise(self) -> None:
         if not self.apps:
             raise ValueError("the tenant needs at least one app registration (pimbot's)")
         _unique("user id", (u.id.lower() for u in self.users))
@@ -156,7 +163,6 @@ class DemoTenant(_Spec):
                     self.user(handle)
                 for group_ref in policy.approval.groups:
                     self.group(group_ref)
-        return self
 
     # --- lookups ------------------------------------------------------------------------------
 
