@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.domain import ActivationRequest, RequestState
+from bot.domain import ActivationRequest, RequestKind, RequestState
 from bot.timefmt import format_duration
 from cards.actions import Verb
 from cards.common import (
@@ -27,6 +27,7 @@ from cards.common import (
 def request_status(request: ActivationRequest, *, tz: str | None = None) -> Card:
     """The requester's card for any state of their request."""
     role = request.role.display_name
+    extending = request.kind is RequestKind.EXTEND
     state = request.state
     if state is RequestState.ACTIVE:
         return activated(request, tz=tz)
@@ -53,7 +54,8 @@ def request_status(request: ActivationRequest, *, tz: str | None = None) -> Card
     if state in {RequestState.APPROVED, RequestState.ACTIVATING}:
         decider = person_name(request.decided_by)
         approval = f"Approved by {decider}." if decider else "No approval needed."
-        return _status(request, tz, f"Activating {role}", f"{approval} Turning it on now…", "good")
+        title = f"Extending {role}" if extending else f"Activating {role}"
+        return _status(request, tz, title, f"{approval} Turning it on now…", "good")
     if state is RequestState.DENIED:
         return _status(
             request, tz, f"Denied: {role}", _decision_line("Denied", request, tz), "attention"
@@ -73,7 +75,7 @@ def request_status(request: ActivationRequest, *, tz: str | None = None) -> Card
     return _status(
         request,
         tz,
-        f"Could not activate {role}",
+        f"Could not {'extend' if extending else 'activate'} {role}",
         failure,
         "attention",
         actions=[execute("Retry", Verb.RETRY_REQUEST, {"request_id": request.id})],

@@ -387,6 +387,15 @@ def test_a_failed_request_says_why_in_plain_words() -> None:
     assert parse_action(press(card, "Retry")) == RetryRequest(request_id="req_7f3a9c")
 
 
+def test_an_extension_says_extend_not_activate() -> None:
+    failed = decided(RequestState.FAILED, kind=RequestKind.EXTEND)
+    assert (
+        cards.request_status(failed)["body"][0]["text"] == "Could not extend Exchange Administrator"
+    )
+    extending = decided(RequestState.ACTIVATING, kind=RequestKind.EXTEND)
+    assert cards.request_status(extending)["body"][0]["text"] == "Extending Exchange Administrator"
+
+
 def test_a_request_without_decider_needed_no_approval() -> None:
     card = cards.request_status(request(RequestState.ACTIVATING))
     assert "No approval needed." in texts(card)
