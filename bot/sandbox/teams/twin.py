@@ -1,0 +1,83 @@
+"""The Teams twin: the Bot Connector service a bot talks to and the Teams client its users use, in
+one aiohttp application."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.sandbox.entra import EntraTwin, TenantView
+from bot.sandbox.teams.activities import ActivityFactory
+from bot.sandbox.teams.bot_link import BotLink
+from bot.sandbox.teams.channel_auth import OPENID_PATH, ChannelAuth
+from bot.sandbox.teams.client_side import TeamsClientSide
+from bot.sandbox.teams.connector import BotConnector, ConnectorCall
+from bot.sandbox.teams.conversations import Chats
+from bot.sandbox.teams.ids import bot_mri
+
+
+class TeamsTwin:
+    """`app_id=None` is an anonymous bot: activities carry no token and `/v3` needs none.
+    `service_url` (with trailing slash) is set by whoever binds the server; until then it is
+    taken from the first client request."""
+
+    def __init__(
+        self,
+        tenant: TenantView,
+        *,
+        bot_url: str,
+        app_id: str | None,
+        entra: EntraTwin,
+        require_install: bool = False,
+    ) -> None:
+        bot_app_id = app_id or tenant.pimbot_app.client_id
+        self.channel = ChannelAuth()
+        self.chats = Chats(tenant, bot_app_id)
+        self.factory = ActivityFactory(
+            tenant_id=tenant.tenant_id,
+            bot_id=bot_mri(bot_app_id),
+            bot_name=tenant.pimbot_app.display_name,
+        )
+        self.link = BotLink(self.channel, bot_url=bot_url, app_id=app_id)
+        self.client_side = TeamsClientSide(
+            self.chats, factory=self.factory, link=self.link, entra=entra, sso_audience=bot_app_id
+        )
+        self.connector = BotConnector(
+            self.chats,
+            app_id=app_id,
+            entra=entra,
+            require_install=require_install,
+            on_sign_in_card=self.client_side.on_sign_in_card,
+        )
+        self.app = web.Application()
+        self.app.add_routes(
+            self.channel.routes() + self.connector.routes() + self.client_side.routes()
+        )
+        self.app.on_cleanup.append(self._close)
+
+    @property
+    def calls(self) -> list[ConnectorCall]:
+        return self.connector.calls
+
+    @property
+    def service_url(self) -> str:
+        return self.factory.service_url
+
+    @service_url.setter
+    def service_url(self, url: str) -> None:
+        self.factory.service_url = url.rstrip("/") + "/"
+
+    @property
+    def bot_url(self) -> str:
+        return self.link.bot_url
+
+    @bot_url.setter
+    def bot_url(self, url: str) -> None:
+        self.link.bot_url = url
+
+    @property
+    def openid_url(self) -> str:
+        return self.service_url.rstrip("/") + OPENID_PATH
+
+    async def _close(self, app: web.Application) -> None:
+        await self.client_side.close()
+        await self.link.close()
