@@ -270,9 +270,16 @@ class GraphPimDirectory:
         try:
             groups = [Group.model_validate(item) async for item in self._http.get_all(path, params)]
         except GraphError as exc:
-            if exc.status == 404:
-                return []
-            raise
+            if exc.status not in (400, 403, 404):
+                raise
+            # Not permitted (no GroupMember.Read.All) or not offered: direct ones still count.
+            logger.warning(
+                "cannot list the groups of %s (%s %s); group-inherited roles are left out",
+                principal_id,
+                exc.status,
+                exc.code,
+            )
+            return []
         return [group.id for group in groups if group.is_assignable_to_role]
 
     async def _instances_with_groups(

@@ -361,3 +361,15 @@ async def test_an_own_activation_is_reported_over_a_group_assignment_of_the_same
     assert [(a.role.id, a.end, a.assignment_type) for a in active] == [
         ("29232cdf", datetime(2024, 5, 1, 10, tzinfo=UTC), "Activated")
     ]
+
+
+@respx.mock
+async def test_when_groups_cannot_be_listed_direct_eligibility_still_counts() -> None:
+    respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
+        return_value=graph_error("Authorization_RequestDenied", status=403)
+    )
+    respx.get(url__startswith=ELIGIBILITY).mock(return_value=page(eligibility(EXCHANGE)))
+    async with graph_http() as http:
+        roles = await directory(http).eligible_roles(USER)
+
+    assert [r.role.display_name for r in roles] == ["Exchange Administrator"]
