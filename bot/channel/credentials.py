@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,7 @@ class BotConnectorTokenSource:
         self._renew_margin = renew_margin
         self._retry_delays = retry_delays
         self._msal_app: msal.ConfidentialClientApplication | None = None
+        self._acquire_lock = threading.Lock()  # one acquisition at a time, across threads
         self._token: CachedToken | None = None
         self._renewer: asyncio.Task[None] | None = None
 
@@ -138,6 +140,10 @@ class BotConnectorTokenSource:
         return refresh_delay(token.expires_at - time.monotonic(), self._renew_margin), 0
 
     def _acquire_blocking(self) -> tuple[str, float]:
+        with self._acquire_lock:
+            return self._acquire_locked()
+
+    def _acquire_locked(self) -> tuple[str, float]:
         app = self._msal_app
         if app is None:
             # Building the app runs authority discovery over HTTP: also off the loop.

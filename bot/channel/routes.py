@@ -36,10 +36,12 @@ async def _read_limited(request: web.Request, limit: int) -> bytes | None:
     """The body, or None when it is larger than `limit` (declared or actual)."""
     if request.content_length is not None and request.content_length > limit:
         return None
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        return None
-    return body
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body.extend(chunk)
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 def _parse_activity(body: bytes) -> Activity | None:

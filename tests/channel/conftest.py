@@ -60,7 +60,7 @@ class BotUnderTest:
     client: TestClient[web.Request, web.Application]
     channel: Channel
     workflow: FakeWorkflow
-    db: FakeDatabase
+    db: Any  # FakeDatabase unless the test passed the real one
     signing_key: SigningKey
 
     def token(self, **claims: Any) -> str:
@@ -91,9 +91,9 @@ BotFactory = Callable[..., Awaitable[BotUnderTest]]
 async def make_bot(cloud: FakeCloud, signing_key: SigningKey) -> AsyncIterator[BotFactory]:
     started: list[tuple[Channel, TestClient[web.Request, web.Application]]] = []
 
-    async def make(**settings_overrides: Any) -> BotUnderTest:
+    async def make(db: Any = None, **settings_overrides: Any) -> BotUnderTest:
         workflow = FakeWorkflow()
-        db = FakeDatabase()
+        db = db if db is not None else FakeDatabase()
         channel = build_channel(make_settings(cloud, **settings_overrides), db, workflow)
         await channel.start()
         app = web.Application()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -114,6 +115,31 @@ async def test_body_above_the_limit_is_413(bot: BotUnderTest) -> None:
     activity = teams_activity(bot.cloud.service_url, text="x" * MAX_BODY_BYTES)
 
     reply = await bot.post(activity)
+
+    assert reply.status == 413
+    assert bot.workflow.calls == []
+
+
+async def test_large_body_within_the_limit_is_read_whole(bot: BotUnderTest) -> None:
+    activity = teams_activity(bot.cloud.service_url, text="x" * (MAX_BODY_BYTES - 4096))
+
+    reply = await bot.post(activity)
+
+    assert reply.status == 200
+    assert len(only(bot.workflow.calls).args[0]) == MAX_BODY_BYTES - 4096
+
+
+async def test_chunked_body_above_the_limit_is_413(bot: BotUnderTest) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"type": "message", "text": "'
+        for _ in range(MAX_BODY_BYTES // 1024 + 1):
+            yield b"x" * 1024
+        yield b'"}'
+
+    reply = await bot.post_raw(
+        chunks(),
+        {"Content-Type": "application/json", "Authorization": f"Bearer {bot.token()}"},
+    )
 
     assert reply.status == 413
     assert bot.workflow.calls == []
