@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import jwt
@@ -42,6 +42,12 @@ class SsoClaims(Frozen):
     @property
     def has_mfa(self) -> bool:
         return "mfa" in self.amr
+
+
+class SsoVerifier(Protocol):
+    async def validate(self, token: str) -> SsoClaims: ...
+
+    async def close(self) -> None: ...
 
 
 class SsoValidator:

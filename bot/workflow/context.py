@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.sso import SsoValidator
+from bot.sso import SsoVerifier
 from bot.store import Database
 from bot.workflow.ports import Engine, Messenger, PimDirectory
 
@@ -29,7 +29,7 @@ class Deps:
     directory: PimDirectory
     engine: Engine
     messenger: Messenger
-    sso: SsoValidator
+    sso: SsoVerifier
     config: WorkflowConfig
     now: Callable[[], datetime] = utc_now
     # Called after a turn enqueued jobs, so the scheduler runs them at once instead of at its

@@ -259,7 +259,8 @@ class Requesting:
                 return Outcome(toast="You already sent this request.")
             if await tx.requests.open_for_role(person.id, role.id) is not None:
                 return _text(f"You already have an open request for **{role.display_name}**.")
-            await tx.requests.insert(request)
+            if not await tx.requests.insert(request):
+                return Outcome(toast="You already sent this request.")
             await audit(tx, now, actor.person.id, "request.created", request, outcome=request.state)
             if request.state is RequestState.SUBMITTED:
                 request = await self._route(tx, request)

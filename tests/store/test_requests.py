@@ -2,7 +2,7 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import StatementError
 
 from bot.domain import (
     OPEN_STATES,
@@ -72,11 +72,15 @@ async def test_an_unknown_request_is_none(db: Database) -> None:
     assert await _get(db, "nope") is None
 
 
-async def test_inserting_the_same_id_twice_fails(db: Database) -> None:
-    request = a_request()
-    await _insert(db, request)
-    with pytest.raises(IntegrityError):
-        await _insert(db, request)
+async def test_inserting_the_same_id_twice_writes_once(db: Database) -> None:
+    request = a_request(approver_ids=("bob-id",))
+    async with db.transaction() as tx:
+        assert await tx.requests.insert(request) is True
+    changed = request.model_copy(update={"justification": "second"})
+    async with db.transaction() as tx:
+        assert await tx.requests.insert(changed) is False
+        stored = await tx.requests.get(request.id)
+    assert stored is not None and stored.justification == request.justification
 
 
 async def test_transition_moves_state_applies_changes_and_bumps_version(db: Database) -> None:

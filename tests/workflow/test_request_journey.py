@@ -1,0 +1,356 @@
+"""The core journey, told by the workflow: request → approve → activate → warn → end."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from bot.domain import CardMessage, RequestState, SignInRequest, TextMessage
+from bot.graph.errors import GraphUnavailable, PolicyValidationFailed
+from tests.workflow.conftest import World
+from tests.workflow.fakes import (
+    ADELE,
+    EXCHANGE,
+    LIDIA,
+    MALLORY,
+    MEGAN,
+    NESTOR,
+    SECURITY,
+    USER_ADMIN,
+)
+
+
+def texts(messages: list[object]) -> str:
+    out = []
+    for m in messages:
+        if isinstance(m, TextMessage):
+            out.append(m.text)
+        elif isinstance(m, CardMessage):
+            out.append(m.summary + " " + str(m.card))
+    return "\n".join(out)
+
+
+# --- asking ---------------------------------------------------------------------------------
+
+
+async def test_a_role_without_approval_is_activated_at_once(world: World) -> None:
+    outcome = await world.submit(ADELE, USER_ADMIN.id, duration="PT2H")
+    request = await world.only_request(ADELE)
+    assert request.state is RequestState.APPROVED
+    assert outcome.card_update is not None
+
+    await world.run_jobs()
+
+    request = await world.request(request.id)
+    assert request.state is RequestState.ACTIVE
+    assert request.end == world.clock() + timedelta(hours=2)
+    assert world.engine.calls == [("activate", ADELE.id, USER_ADMIN.id)]
+    assert "User Administrator is active until" in texts(world.messenger.to(ADELE.id))
+
+
+async def test_the_form_prefills_what_was_typed(world: World) -> None:
+    outcome = await world.say(ADELE, "activate exch admin for 2h because INC-1234 mailbox restore")
+    card = str(outcome.replies[0].card)  # type: ignore[union-attr]
+    assert "Exchange Administrator" in card
+    assert "INC-1234 mailbox restore" in card
+    assert "PT2H" in card
+
+
+async def test_a_duration_over_the_maximum_keeps_the_form_and_says_why(world: World) -> None:
+    outcome = await world.submit(ADELE, EXCHANGE.id, duration="PT9H", justification="restore")
+    assert outcome.card_update is not None
+    assert "longer than this role allows" in str(outcome.card_update)
+    assert "restore" in str(outcome.card_update)  # nothing typed is lost
+    async with world.db.transaction() as tx:
+        assert await tx.requests.open_for_requester(ADELE.id) == []
+
+
+async def test_missing_justification_and_ticket_are_refused(world: World) -> None:
+    outcome = await world.submit(
+        ADELE, SECURITY.id, duration="PT1H", justification="", ticket_number=""
+    )
+    assert "needs a justification" in str(outcome.card_update)
+    assert "needs a ticket number" in str(outcome.card_update)
+
+
+async def test_a_card_submitted_twice_makes_one_request(world: World) -> None:
+    form = await world.form_for(ADELE, USER_ADMIN.id)
+    from tests.workflow.conftest import _submit_data
+
+    data = _submit_data(form)
+    first, second = await asyncio.gather(world.press(ADELE, data), world.press(ADELE, data))
+    await world.run_jobs()
+    assert world.engine.activations() == 1
+    assert "already sent" in (str(first.toast) + str(second.toast))
+
+
+async def test_someone_not_eligible_is_told_what_they_can_activate(world: World) -> None:
+    outcome = await world.say(MALLORY, "activate Exchange Admin")
+    assert "not eligible" in texts(outcome.replies).lower()
+
+
+async def test_asking_for_an_active_role_says_until_when(world: World) -> None:
+    await world.submit(ADELE, USER_ADMIN.id, duration="PT1H")
+    await world.run_jobs()
+    outcome = await world.say(ADELE, "activate user administrator")
+    assert "already active" in texts(outcome.replies)
+
+
+# --- approval -------------------------------------------------------------------------------
+
+
+async def _pending_exchange_request(world: World) -> str:
+    await world.submit(ADELE, EXCHANGE.id, duration="PT2H", justification="mailbox restore")
+    request = await world.only_request(ADELE)
+    assert request.state is RequestState.PENDING_APPROVAL
+    await world.run_jobs()
+    return request.id
+
+
+async def test_every_approver_gets_a_card_but_never_the_requester(world: World) -> None:
+    request_id = await _pending_exchange_request(world)
+    request = await world.request(request_id)
+    # megan by name, nestor and lidia through the group; adele is in the group but asked herself
+    assert set(request.approver_ids) == {MEGAN.id, NESTOR.id, LIDIA.id}
+    for approver in (MEGAN, NESTOR, LIDIA):
+        assert "approve or deny" in texts(world.messenger.to(approver.id))
+    assert "approve or deny" not in texts(world.messenger.to(ADELE.id))
+    assert world.engine.calls == []
+
+
+async def test_first_decision_wins_and_every_copy_is_updated(world: World) -> None:
+    request_id = await _pending_exchange_request(world)
+    outcome = await world.press(MEGAN, {"verb": "request.approve", "request_id": request_id})
+    assert "Approved" in str(outcome.card_update)
+    await world.run_jobs()
+
+    request = await world.request(request_id)
+    assert request.state is RequestState.ACTIVE
+    assert request.decided_by is not None and request.decided_by.id == MEGAN.id
+    updated = {sent.person_id for sent, _ in world.messenger.updates}
+    assert {MEGAN.id, NESTOR.id, LIDIA.id, ADELE.id} <= updated
+    assert "Megan approved" in texts(world.messenger.to(ADELE.id))
+    assert world.engine.activations() == 1
+
+    late = await world.press(
+        NESTOR, {"verb": "request.deny", "request_id": request_id, "reason": "no"}
+    )
+    assert late.toast is not None and "Already approved by Megan" in late.toast
+    assert (await world.request(request_id)).state is RequestState.ACTIVE
+
+
+async def test_concurrent_decisions_make_exactly_one(world: World) -> None:
+    request_id = await _pending_exchange_request(world)
+    taps = [
+        world.press(who, {"verb": verb, "request_id": request_id, "reason": "r"})
+        for who in (MEGAN, NESTOR, LIDIA) * 4
+        for verb in ("request.approve", "request.deny")
+    ]
+    await asyncio.gather(*taps)
+    await world.run_jobs()
+    request = await world.request(request_id)
+    assert request.state in (RequestState.ACTIVE, RequestState.DENIED)
+    assert world.engine.activations() <= 1
+    async with world.db.transaction() as tx:
+        decisions = [
+            e
+            for e in await tx.audit.entries(request_id=request_id)
+            if e.action in ("request.approved", "request.denied")
+        ]
+    assert len(decisions) == 1
+
+
+async def test_a_requester_can_never_approve_their_own_request(world: World) -> None:
+    request_id = await _pending_exchange_request(world)
+    outcome = await world.press(ADELE, {"verb": "request.approve", "request_id": request_id})
+    assert "can't approve or deny your own request" in texts(outcome.replies)
+    assert (await world.request(request_id)).state is RequestState.PENDING_APPROVAL
+    async with world.db.transaction() as tx:
+        actions = [e.action for e in await tx.audit.entries(request_id=request_id)]
+    assert "request.approve_refused" in actions
+
+
+async def test_nobody_outside_the_approver_list_can_decide(world: World) -> None:
+    request_id = await _pending_exchange_request(world)
+    outcome = await world.press(MALLORY, {"verb": "request.approve", "request_id": request_id})
+    assert "not an approver" in texts(outcome.replies)
+    assert (await world.request(request_id)).state is RequestState.PENDING_APPROVAL
+
+
+async def test_an_approver_removed_from_the_policy_can_no_longer_decide(world: World) -> None:
+    request_id = await _pending_exchange_request(world)
+    world.directory.groups["leads"] = []
+    outcome = await world.press(NESTOR, {"verb": "request.approve", "request_id": request_id})
+    assert "no longer an approver" in texts(outcome.replies)
+
+
+async def test_a_card_pointing_at_an_unknown_request_is_refused(world: World) -> None:
+    await _pending_exchange_request(world)
+    outcome = await world.press(
+        MEGAN, {"verb": "request.approve", "request_id": "00000000-0000-0000-0000-000000000000"}
+    )
+    assert "can't find that request" in texts(outcome.replies)
+
+
+async def test_denying_needs_a_reason_and_tells_the_requester(world: World) -> None:
+    request_id = await _pending_exchange_request(world)
+    outcome = await world.press(MEGAN, {"verb": "request.deny", "request_id": request_id})
+    assert "reason" in texts(outcome.replies)
+    assert (await world.request(request_id)).state is RequestState.PENDING_APPROVAL
+
+    await world.press(
+        MEGAN, {"verb": "request.deny", "request_id": request_id, "reason": "use the helpdesk role"}
+    )
+    await world.run_jobs()
+    assert (await world.request(request_id)).state is RequestState.DENIED
+    assert "use the helpdesk role" in texts(world.messenger.to(ADELE.id))
+    assert world.engine.calls == []
+
+
+async def test_the_requester_can_cancel_while_pending(world: World) -> None:
+    request_id = await _pending_exchange_request(world)
+    outcome = await world.say(ADELE, "cancel")
+    assert "Cancelled your request" in texts(outcome.replies)
+    late = await world.press(MEGAN, {"verb": "request.approve", "request_id": request_id})
+    assert "cancelled" in str(late.toast)
+    assert world.engine.calls == []
+
+
+async def test_an_unanswered_request_expires(world: World) -> None:
+    request_id = await _pending_exchange_request(world)
+    world.clock.advance(days=1, seconds=1)
+    await world.run_jobs()
+    assert (await world.request(request_id)).state is RequestState.EXPIRED_UNAPPROVED
+    assert "expired" in texts(world.messenger.to(ADELE.id))
+
+
+# --- Graph trouble --------------------------------------------------------------------------
+
+
+async def test_a_graph_outage_keeps_the_request_and_retries(world: World) -> None:
+    world.engine.failures = [GraphUnavailable(503, "serviceNotAvailable", "down")]
+    await world.submit(ADELE, USER_ADMIN.id, duration="PT1H")
+    await world.run_jobs()
+    request = await world.only_request(ADELE)
+    assert request.state is RequestState.APPROVED
+    assert "isn't answering" in texts(world.messenger.to(ADELE.id))
+
+    world.clock.advance(seconds=6)
+    await world.run_jobs()
+    assert (await world.request(request.id)).state is RequestState.ACTIVE
+
+
+async def test_a_policy_refusal_fails_plainly_and_can_be_retried(world: World) -> None:
+    world.engine.failures = [
+        PolicyValidationFailed(
+            400,
+            "RoleAssignmentRequestPolicyValidationFailed",
+            'The following policy rules failed: ["ExpirationRule"]',
+        )
+    ]
+    await world.submit(ADELE, USER_ADMIN.id, duration="PT1H")
+    await world.run_jobs()
+    request = await world.only_request(ADELE)
+    assert request.state is RequestState.FAILED
+    assert "longer than the role allows" in texts(world.messenger.to(ADELE.id))
+
+    await world.press(ADELE, {"verb": "request.retry", "request_id": request.id})
+    await world.run_jobs()
+    assert (await world.request(request.id)).state is RequestState.ACTIVE
+
+
+async def test_a_redelivered_activation_does_not_activate_twice(world: World) -> None:
+    await world.submit(ADELE, USER_ADMIN.id, duration="PT1H")
+    request = await world.only_request(ADELE)
+    # As if a first run reached Graph and died before recording it:
+    world.directory.active[(ADELE.id, USER_ADMIN.id)] = (
+        world.clock(),
+        world.clock() + timedelta(hours=1),
+    )
+    await world.run_jobs()
+    request = await world.request(request.id)
+    assert request.state is RequestState.ACTIVE
+    assert request.end == world.clock() + timedelta(hours=1)
+
+
+# --- expiry ---------------------------------------------------------------------------------
+
+
+async def test_warned_before_the_end_once_then_told_it_ended(world: World) -> None:
+    await world.submit(ADELE, USER_ADMIN.id, duration="PT1H")
+    await world.run_jobs()
+    request = await world.only_request(ADELE)
+
+    world.clock.advance(minutes=44)
+    await world.run_jobs()
+    assert "ends at" not in texts(world.messenger.to(ADELE.id))
+
+    world.clock.advance(minutes=1, seconds=1)
+    await world.run_jobs()
+    await world.run_jobs()
+    warnings = [m for m in world.messenger.to(ADELE.id) if "ends at" in texts([m])]
+    assert len(warnings) == 1
+    assert "role.extend" in str(warnings[0]) and "role.deactivate" in str(warnings[0])
+
+    world.clock.advance(minutes=15, seconds=5)
+    await world.run_jobs()
+    assert (await world.request(request.id)).state is RequestState.ENDED
+    assert "has ended" in texts(world.messenger.to(ADELE.id))
+
+
+async def test_expiry_follows_graph_when_the_end_moves(world: World) -> None:
+    await world.submit(ADELE, USER_ADMIN.id, duration="PT1H")
+    await world.run_jobs()
+    start, end = world.directory.active[(ADELE.id, USER_ADMIN.id)]
+    world.directory.active[(ADELE.id, USER_ADMIN.id)] = (start, end + timedelta(hours=1))
+
+    world.clock.advance(minutes=46)
+    await world.run_jobs()
+    assert "ends at" not in texts(world.messenger.to(ADELE.id))
+
+    world.clock.advance(hours=1)
+    await world.run_jobs()
+    assert "ends at" in texts(world.messenger.to(ADELE.id))
+
+
+async def test_a_short_activation_is_warned_at_once(world: World) -> None:
+    await world.submit(ADELE, USER_ADMIN.id, duration="PT10M")
+    await world.run_jobs()
+    assert "ends at" in texts(world.messenger.to(ADELE.id))
+
+
+async def test_deactivate_ends_the_role_early(world: World) -> None:
+    await world.submit(ADELE, USER_ADMIN.id, duration="PT1H")
+    await world.run_jobs()
+    world.clock.advance(minutes=10)
+    outcome = await world.say(ADELE, "deactivate user admin")
+    assert "no longer active" in texts(outcome.replies)
+    assert (await world.only_request(ADELE)).state is RequestState.ENDED
+
+
+# --- MFA ------------------------------------------------------------------------------------
+
+
+async def test_mfa_roles_need_a_sign_in_with_mfa(world: World) -> None:
+    outcome = await world.submit(
+        ADELE, SECURITY.id, duration="PT1H", justification="incident", ticket_number="INC-9"
+    )
+    sign_in = [m for m in outcome.replies if isinstance(m, SignInRequest)]
+    assert sign_in
+    request = await world.only_request(ADELE)
+    assert request.state is RequestState.DRAFT
+
+    actor = world.actor(ADELE)
+    weak = await world.workflow.on_token_exchange(actor, request.id, f"{ADELE.id}:pwd")
+    assert not weak.accepted and "multi-factor" in weak.failure_detail
+    assert (await world.request(request.id)).state is RequestState.DRAFT
+
+    stolen = await world.workflow.on_token_exchange(actor, request.id, f"{MEGAN.id}:mfa")
+    assert not stolen.accepted
+
+    strong = await world.workflow.on_token_exchange(actor, request.id, f"{ADELE.id}:mfa")
+    assert strong.accepted
+    await world.run_jobs()
+    request = await world.request(request.id)
+    assert request.state is RequestState.ACTIVE
+    assert request.mfa_verified_at is not None
