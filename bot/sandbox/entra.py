@@ -81,6 +81,8 @@ class TenantView(Protocol):
     @property
     def tenant_id(self) -> str: ...
     @property
+    def users(self) -> Sequence[TenantUserView]: ...
+    @property
     def pimbot_app(self) -> AppRegistrationView: ...
     def user(self, ref: str) -> TenantUserView | None: ...
 
@@ -505,8 +507,11 @@ class EntraTwin:
             client_id, secret = client_id or unquote(basic_id), unquote(basic_secret)
         if not client_id:
             raise _missing("client_id")
-        app = self.tenant.pimbot_app
-        if client_id != app.client_id:
+        registered: list[AppRegistrationView] = list(
+            getattr(self.tenant, "apps", None) or [self.tenant.pimbot_app]
+        )
+        app = next((a for a in registered if a.client_id == client_id), None)
+        if app is None:
             raise _OAuthError(
                 400,
                 "unauthorized_client",

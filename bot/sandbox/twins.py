@@ -1,0 +1,189 @@
+"""Graph, Entra and Teams twins on loopback, in one background thread with its own event loop.
+
+Why a thread: botbuilder fetches the channel's OpenID metadata with blocking `requests` calls on
+the bot's event loop; a twin served by that same loop could never answer (reference §0.1). Twin
+state is only touched from the twins' loop; other threads go through `call()` / `acall()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
+
+from aiohttp import web
+
+from bot.sandbox.entra import GRAPH_RESOURCE, EntraTwin, utc_now
+from bot.sandbox.graph import GraphTwin
+from bot.sandbox.teams import TeamsTwin
+from bot.sandbox.tenant import DemoTenant
+
+T = TypeVar("T")
+GRAPH_STATE_FILE = "graph-twin.json"
+
+
+@dataclass(frozen=True)
+class TwinPorts:
+    graph: int = 0
+    login: int = 0
+    teams: int = 0
+
+
+class Twins:
+    def __init__(
+        self,
+        tenant: DemoTenant,
+        *,
+        bot_url: str,
+        anonymous: bool = False,
+        host: str = "127.0.0.1",
+        ports: TwinPorts = TwinPorts(graph=0, login=0, teams=0),
+        state_dir: Path | None = None,
+        now: Callable[[], datetime] = utc_now,
+        graph_page_size: int = 100,
+        require_install: bool = False,
+    ) -> None:
+        self.tenant = tenant
+        self.anonymous = anonymous
+        self.host = host
+        self.ports = ports
+        app = tenant.pimbot_app
+        self.entra = EntraTwin(tenant, now=now)
+        self.graph = GraphTwin(
+            tenant,
+            verify_token=lambda token: self.entra.verify(token, GRAPH_RESOURCE),
+            now=now,
+            page_size=graph_page_size,
+            state_path=state_dir / GRAPH_STATE_FILE if state_dir else None,
+        )
+        self.teams = TeamsTwin(
+            tenant,
+            bot_url=bot_url,
+            app_id=None if anonymous else app.client_id,
+            entra=self.entra,
+            require_install=require_install,
+        )
+        self.graph_url = self.login_url = self.service_url = ""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runners: list[web.AppRunner] = []
+
+    @property
+    def botframework_openid_url(self) -> str:
+        return self.teams.openid_url
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind and serve all three twins; returns once they accept connections."""
+        if self._thread is not None:
+            raise RuntimeError("the twins are already running")
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        self._loop = loop
+        self._thread = threading.Thread(
+            target=self._run_loop, args=(loop, started), name="pimbot-twins", daemon=True
+        )
+        self._thread.start()
+        started.wait()
+        try:
+            self.call(self._serve)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result()
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+        self._loop = self._thread = None
+
+    def __enter__(self) -> Twins:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- crossing threads ------------------------------------------------------------------
+
+    def call(self, function: Callable[[], Awaitable[T]]) -> T:
+        """Run `function()` on the twins' loop and wait for its result (from another thread)."""
+        loop = self._running()
+        return asyncio.run_coroutine_threadsafe(self._awaited(function), loop).result()
+
+    async def acall(self, function: Callable[[], Awaitable[T]]) -> T:
+        """The same, awaited from another event loop without blocking it."""
+        loop = self._running()
+        future = asyncio.run_coroutine_threadsafe(self._awaited(function), loop)
+        return await asyncio.wrap_future(future)
+
+    def bot_environment(self) -> dict[str, str]:
+        """The settings that point a pimbot process at these twins (names as Azure sets them)."""
+        app = self.tenant.pimbot_app
+        return {
+            "MicrosoftAppId": "" if self.anonymous else app.client_id,
+            "MicrosoftAppPassword": "" if self.anonymous else app.client_secret,
+            "MicrosoftAppType": "MultiTenant" if self.anonymous else "SingleTenant",
+            "MicrosoftAppTenantId": self.tenant.tenant_id,
+            "PIMBOT_TENANT_ID": self.tenant.tenant_id,
+            "PIMBOT_GRAPH_CLIENT_ID": app.client_id,
+            "PIMBOT_GRAPH_CLIENT_SECRET": app.client_secret,
+            "PIMBOT_GRAPH_URL": self.graph_url,
+            "PIMBOT_LOGIN_URL": self.login_url,
+            "PIMBOT_BOTFRAMEWORK_OPENID_URL": self.botframework_openid_url,
+        }
+
+    # -- on the twins' loop ----------------------------------------------------------------
+
+    @staticmethod
+    def _run_loop(loop: asyncio.AbstractEventLoop, started: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(started.set)
+        loop.run_forever()
+
+    def _running(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None or not self._loop.is_running():
+            raise RuntimeError("the twins are not running; call start() first")
+        return self._loop
+
+    @staticmethod
+    async def _awaited(function: Callable[[], Awaitable[T]]) -> T:
+        return await function()
+
+    async def _serve(self) -> None:
+        self.graph_url = await self._bind(self.graph.app, self.ports.graph)
+        self.login_url = await self._bind(self.entra.app, self.ports.login)
+        self.entra.base_url = self.login_url
+        teams_url = await self._bind(self.teams.app, self.ports.teams)
+        self.teams.service_url = teams_url
+        self.service_url = self.teams.service_url
+
+    async def _bind(self, app: web.Application, port: int) -> str:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        self._runners.append(runner)
+        site = web.TCPSite(runner, self.host, port)
+        await site.start()
+        bound_port = runner.addresses[-1][1]
+        return f"http://{self.host}:{bound_port}"
+
+    async def _shutdown(self) -> None:
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
