@@ -66,7 +66,9 @@ class BotUnderTest:
     def token(self, **claims: Any) -> str:
         return channel_token(self.signing_key, self.cloud.service_url, **claims)
 
-    async def post_raw(self, data: bytes | str, headers: dict[str, str] | None = None) -> Reply:
+    async def post_raw(
+        self, data: bytes | str | AsyncIterator[bytes], headers: dict[str, str] | None = None
+    ) -> Reply:
         response = await self.client.post("/api/messages", data=data, headers=headers or {})
         text = await response.text()
         try:
