@@ -208,3 +208,46 @@ async def ok(response: ClientResponse, status: int = 200) -> dict[str, Any]:
 
 def minutes(value: float) -> timedelta:
     return timedelta(minutes=value)
+
+
+POLICY_ADMIN_SCOPES = "RoleManagementPolicy.ReadWrite.Directory RoleManagement.Read.Directory"
+
+
+async def policy_id_of(graph: Graph, role_id: str) -> str:
+    body = await ok(
+        await graph.get(
+            "/v1.0/policies/roleManagementPolicyAssignments",
+            params={
+                "$filter": (
+                    f"scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq "
+                    f"'{role_id}'"
+                )
+            },
+        )
+    )
+    return str(body["value"][0]["policyId"])
+
+
+async def patch_rule(graph: Graph, role_id: str, rule: dict[str, Any]) -> ClientResponse:
+    """PATCH one rule of the role's policy as a break-glass Global Administrator."""
+    policy_id = await policy_id_of(graph, role_id)
+    return await graph.call(
+        "PATCH",
+        f"/v1.0/policies/roleManagementPolicies/{policy_id}/rules/{rule['id']}",
+        token=graph.tokens.user("breakglass1", scp=POLICY_ADMIN_SCOPES),
+        json=rule,
+    )
+
+
+async def enable_authentication_context(graph: Graph, role_id: str, claim: str) -> None:
+    response = await patch_rule(
+        graph,
+        role_id,
+        {
+            "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule",
+            "id": "AuthenticationContext_EndUser_Assignment",
+            "isEnabled": True,
+            "claimValue": claim,
+        },
+    )
+    assert response.status == 204, await response.text()

@@ -46,6 +46,7 @@ from bot.sandbox.graph.odata import (
 from bot.sandbox.graph.pim import Pim
 from bot.sandbox.graph.shapes import Json
 from bot.sandbox.graph.state import Schedule
+from bot.sandbox.tenant import TenantUser
 
 GRAPH_VERSIONS = ("v1.0", "beta")
 
@@ -741,22 +742,44 @@ class GraphResources:
             type_name="user",
         )
 
-    @_route("GET", f"/users/{_ID}")
-    def get_user(self, request: GraphRequest, match: re.Match[str]) -> GraphResponse:
-        request.caller.require(READ_USERS)
-        object_id = match["id"]
+    def _user(self, object_id: str) -> TenantUser:
+        """A user by id or UPN, as Graph finds them (handles are the sandbox's own)."""
+        wanted = object_id.lower()
         found = next(
-            (u for u in self.tenant.users if object_id.lower() in (u.id.lower(), u.upn.lower())),
-            None,
+            (u for u in self.tenant.users if wanted in (u.id.lower(), u.upn.lower())), None
         )
         if found is None:
             raise directory_not_found(object_id)
+        return found
+
+    @_route("GET", f"/users/{_ID}")
+    def get_user(self, request: GraphRequest, match: re.Match[str]) -> GraphResponse:
+        request.caller.require(READ_USERS)
         return self.entity(
             request,
             "users",
-            shapes.user(found),
+            shapes.user(self._user(match["id"])),
             properties=shapes.USER_PROPERTIES,
             type_name="user",
+        )
+
+    @_route("GET", f"/users/{_ID}/(?P<relation>transitiveMemberOf|memberOf)")
+    @_route(
+        "GET",
+        f"/users/{_ID}/(?P<relation>transitiveMemberOf|memberOf)/(?P<cast>microsoft\\.graph\\.group)",
+    )
+    def user_groups(self, request: GraphRequest, match: re.Match[str]) -> GraphResponse:
+        request.caller.require(READ_GROUPS)
+        found = self._user(match["id"])
+        groups = self.tenant.groups_of(found.id)
+        if match["relation"].lower() == "memberof":
+            groups = [g for g in groups if found.id in self.tenant.direct_member_ids(g.id)]
+        return self.collection(
+            request,
+            "groups" if match.groupdict().get("cast") else "directoryObjects",
+            [shapes.group(g) for g in groups],
+            properties=shapes.GROUP_PROPERTIES,
+            type_name="group",
         )
 
     def _group(self, group_id: str) -> Json:
