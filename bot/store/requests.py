@@ -41,9 +41,9 @@ class RequestStore:
             upsert_insert(self._connection, requests)
             .values(_encode_request(req))
             .on_conflict_do_nothing(index_elements=[requests.c.id])
+            .returning(requests.c.id)
         )
-        result = await self._connection.execute(statement)
-        if result.rowcount == 0:
+        if (await self._connection.execute(statement)).first() is None:
             return False
         await self._write_approvers(req.id, req.approver_ids)
         return True
