@@ -80,8 +80,10 @@ class BotConnectorTokenSource:
     ) -> None:
         self._app_id = app_id
         self._app_password = app_password
-        self._login_url = login_url
-        self._tenant = tenant
+        # Both validate the login URL now, so that a misconfiguration stops the start-up.
+        self._authority = authority_for(login_url, tenant)
+        self._http_client = LoginHttpClient(login_url)
+        self._instance_discovery = instance_discovery_for(login_url)
         self._renew_margin = renew_margin
         self._retry_delays = retry_delays
         self._msal_app: msal.ConfidentialClientApplication | None = None
@@ -116,6 +118,7 @@ class BotConnectorTokenSource:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
             self._renewer = None
+        self._http_client.close()
 
     async def _keep_fresh(self, delay: float, failures: int) -> None:
         while True:
@@ -150,9 +153,9 @@ class BotConnectorTokenSource:
             app = msal.ConfidentialClientApplication(
                 client_id=self._app_id,
                 client_credential=self._app_password,
-                authority=authority_for(self._login_url, self._tenant),
-                http_client=LoginHttpClient(self._login_url),
-                instance_discovery=instance_discovery_for(self._login_url),
+                authority=self._authority,
+                http_client=self._http_client,
+                instance_discovery=self._instance_discovery,
                 token_cache=msal.TokenCache(),
             )
             self._msal_app = app

@@ -85,7 +85,12 @@ class BotMessenger:
             update.id = sent.activity_id
             await turn_context.adapter.update_activity(turn_context, update)
 
-        await self._adapter.continue_conversation(reference, put, bot_app_id=self._app_id)
+        try:
+            await self._adapter.continue_conversation(reference, put, bot_app_id=self._app_id)
+        except Exception as error:
+            if not is_unreachable(error):
+                raise
+            logger.warning("Cannot update message %s: %s", sent.activity_id, error)
 
     async def _send_in(self, reference: ConversationReference, message: Message) -> str:
         """Post `message` as a new message (not a reply) in the referenced conversation."""

@@ -139,3 +139,17 @@ async def test_anonymous_factory_disables_authentication_and_outbound_tokens() -
     credentials = await factory.create_credentials("", "https://api.botframework.com", "", True)
     assert isinstance(credentials, MicrosoftAppCredentials)
     assert not credentials.microsoft_app_id
+
+
+def test_plain_http_login_url_off_loopback_is_refused_at_build_time(cloud: FakeCloud) -> None:
+    settings = make_settings(cloud, login_url="http://login.example.com")
+
+    with pytest.raises(ValueError, match="plain http"):
+        build_channel(settings, FakeDatabase(), FakeWorkflow())
+
+
+def test_single_tenant_without_tenant_id_is_refused_at_build_time(cloud: FakeCloud) -> None:
+    settings = make_settings(cloud, app_type="SingleTenant", app_tenant_id="")
+
+    with pytest.raises(ValueError, match="MicrosoftAppTenantId"):
+        build_channel(settings, FakeDatabase(), FakeWorkflow())

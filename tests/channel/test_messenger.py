@@ -91,3 +91,16 @@ async def test_update_puts_the_sent_activity(bot: BotUnderTest) -> None:
         f"/v3/conversations/a:conv-ada/activities/{sent.activity_id}",
     )
     assert put.body["attachments"] == [{"contentType": ADAPTIVE_CARD, "content": decided}]
+
+
+async def test_update_of_a_message_the_connector_no_longer_knows_is_logged_not_raised(
+    bot: BotUnderTest,
+) -> None:
+    await introduce(bot)
+    sent = await bot.channel.messenger.send(ADA, TextMessage(text="card"))
+    assert sent is not None
+    bot.cloud.connector_status = 404
+
+    await bot.channel.messenger.update(sent, TextMessage(text="changed"))
+
+    assert bot.cloud.calls("PUT")[-1].path.endswith(sent.activity_id)
