@@ -50,6 +50,8 @@ class CardAction:
         action: dict[str, Any] = {"type": self.type, "title": self.title, "data": self.data}
         if self.verb:
             action["verb"] = self.verb
+        if self.associated_inputs != "auto":
+            action["associatedInputs"] = self.associated_inputs
         return action
 
 

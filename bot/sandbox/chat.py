@@ -1,0 +1,326 @@
+"""`pimbot chat --as <user>`: talk to pimbot through the Teams twin from a terminal.
+
+What you type goes to the bot; what the bot sends prints as it arrives (a background long-poll of
+the user's transcript). Cards are shown as text with numbered actions; `/1` presses action 1 of
+the latest card (`/1 @3` of message #3) and asks for each of the card's inputs first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import httpx
+
+from bot.sandbox.card_text import CardAction, CardInput, card_actions, card_inputs, render_card
+from bot.sandbox.teams.client import SandboxClient, SandboxError
+
+HELP = """\
+Type a message and press Enter to send it to pimbot (try `help` or `my roles`).
+  /1, /2 …     press action 1, 2 … of the latest card (asks for the card's inputs)
+  /1 @3        press action 1 of message #3
+  /signin      sign in again with MFA (when pimbot asks for it)
+  /who         who you are chatting as
+  /help        this help          /quit   leave (also Ctrl-D)"""
+POLL_SECONDS = 25.0
+RETRY_SECONDS = 2.0
+
+
+@dataclass
+class Style:
+    """ANSI colours, only when writing to a terminal."""
+
+    enabled: bool
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
+
+    def bot(self, text: str) -> str:
+        return self._wrap("1;35", text)
+
+    def dim(self, text: str) -> str:
+        return self._wrap("2", text)
+
+    def warn(self, text: str) -> str:
+        return self._wrap("33", text)
+
+    def good(self, text: str) -> str:
+        return self._wrap("32", text)
+
+    def action(self, text: str) -> str:
+        return self._wrap("36", text)
+
+
+@dataclass
+class ChatView:
+    """What the user has seen: bot messages numbered #1, #2 … with the card each currently shows."""
+
+    style: Style
+    numbers: dict[str, int] = field(default_factory=dict)  # activity id → #n
+    cards: dict[str, dict[str, Any]] = field(default_factory=dict)  # activity id → card
+
+    def number(self, activity_id: str) -> int:
+        if activity_id not in self.numbers:
+            self.numbers[activity_id] = len(self.numbers) + 1
+        return self.numbers[activity_id]
+
+    def latest_card(self) -> tuple[str, dict[str, Any]] | None:
+        for activity_id in reversed(self.numbers):
+            if activity_id in self.cards:
+                return activity_id, self.cards[activity_id]
+        return None
+
+    def card_of(self, number: int) -> tuple[str, dict[str, Any]] | None:
+        for activity_id, n in self.numbers.items():
+            if n == number and activity_id in self.cards:
+                return activity_id, self.cards[activity_id]
+        return None
+
+    def show(self, event: Mapping[str, Any]) -> str | None:
+        """The text to print for one transcript event (None: nothing to show)."""
+        kind, activity_id = event.get("kind"), str(event.get("activityId", ""))
+        s = self.style
+        if kind in ("message", "update"):
+            n = self.number(activity_id)
+            label = f"pimbot #{n}" + (" (updated)" if kind == "update" else "")
+            parts = [s.bot(label)]
+            if event.get("text"):
+                parts.append(str(event["text"]))
+            cards = event.get("cards") or []
+            if cards:
+                self.cards[activity_id] = cards[0]
+                parts.extend(self._card(card) for card in cards)
+            elif kind == "update":
+                self.cards.pop(activity_id, None)
+            if _has_oauth_card(event):
+                parts.append(s.dim("(sign-in card: Teams signs you in silently…)"))
+            return "\n".join(parts)
+        if kind == "card_view":
+            self.cards[activity_id] = dict(event.get("card") or {})
+            header = s.bot(f"pimbot #{self.number(activity_id)} (your view)")
+            return f"{header}\n{self._card(self.cards[activity_id])}"
+        if kind == "delete":
+            return s.dim(f"(pimbot deleted #{self.number(activity_id)})")
+        if kind == "toast":
+            return s.good(f"ⓘ {event.get('text', '')}")
+        if kind == "error":
+            return s.warn(f"⚠ {event.get('message') or 'something went wrong'}")
+        if kind == "signin_required":
+            return s.warn("🔒 pimbot needs you to sign in again (with MFA): type /signin")
+        if kind == "signed_in":
+            return s.good("✓ signed in")
+        return None
+
+    def _card(self, card: Mapping[str, Any]) -> str:
+        lines = render_card(card).splitlines()
+        styled = [
+            self.style.action(line) if line.lstrip().startswith("[") else line for line in lines
+        ]
+        return "\n".join("  │ " + line for line in styled)
+
+
+def _has_oauth_card(event: Mapping[str, Any]) -> bool:
+    return any(
+        isinstance(a, dict) and a.get("contentType") == "application/vnd.microsoft.card.oauth"
+        for a in event.get("attachments") or []
+    )
+
+
+class StdinLines:
+    """Lines from stdin, read by a daemon thread so that the event loop never blocks on input and
+    Ctrl-C/exit never waits for a pending read (an executor thread would be joined at exit)."""
+
+    def __init__(self, stream: TextIO = sys.stdin) -> None:
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
+        self._stream = stream
+        threading.Thread(target=self._read, name="chat-stdin", daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self._stream:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, line.rstrip("\n"))
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, None)
+
+    async def next(self) -> str | None:
+        """The next line, or None at end of input."""
+        return await self._queue.get()
+
+
+class ChatSession:
+    def __init__(
+        self,
+        client: SandboxClient,
+        user: str,
+        lines: StdinLines,
+        *,
+        out: Callable[[str], None] = print,
+        style: Style | None = None,
+    ) -> None:
+        self.client = client
+        self.user = user
+        self.lines = lines
+        self.out = out
+        self.style = style or Style(enabled=False)
+        self.view = ChatView(self.style)
+        self.last_seq = 0
+
+    async def start(self) -> None:
+        installed = await self.client.install(self.user)
+        page = await self.client.transcript(self.user)
+        recent = [e for e in page["events"] if e["kind"] in ("message", "update", "card_view")]
+        for event in recent[-6:]:
+            self._print_event(event)
+        self.last_seq = page["last"]
+        greeting = "Installed pimbot. " if not installed.get("alreadyInstalled") else ""
+        self.out(self.style.dim(f"{greeting}Chatting with pimbot as {self.user}. /help for help."))
+
+    async def follow(self) -> None:
+        """Print new events as they arrive, until cancelled."""
+        while True:
+            try:
+                await self.catch_up(wait=POLL_SECONDS)
+            except (SandboxError, httpx.HTTPError) as exc:
+                self.out(self.style.warn(f"⚠ lost the Teams twin ({exc}); retrying…"))
+                await asyncio.sleep(RETRY_SECONDS)
+
+    async def catch_up(self, wait: float = 0) -> None:
+        """Print the events since the last one printed (waiting up to `wait` s for one)."""
+        page = await self.client.transcript(self.user, after=self.last_seq, wait=wait)
+        for event in page["events"]:
+            self._print_event(event)
+        self.last_seq = max(self.last_seq, page["last"])
+
+    def _print_event(self, event: Mapping[str, Any]) -> None:
+        shown = self.view.show(event)
+        if shown:
+            self.out(shown)
+
+    async def handle(self, line: str) -> bool:
+        """Act on one line; False when the user wants to leave."""
+        text = line.strip()
+        if not text:
+            return True
+        if text in ("/quit", "/exit"):
+            return False
+        if text == "/help":
+            self.out(HELP)
+        elif text == "/who":
+            self.out(f"You are {self.user}, talking to pimbot at {self.client.base_url}.")
+        elif text == "/signin":
+            result = await self.client.sign_in(self.user, mfa=True)
+            if not result["exchanged"]:
+                self.out(self.style.dim("Signed in with MFA. (Nothing was waiting for it.)"))
+        elif text.startswith("/") and text[1:2].isdigit():
+            await self._press(text[1:])
+        elif text.startswith("/"):
+            self.out(self.style.warn(f"Unknown command {text.split()[0]}; /help lists them."))
+        else:
+            result = await self.client.say(self.user, text)
+            if result["status"] >= 400:
+                self.out(self.style.warn(f"⚠ pimbot answered HTTP {result['status']}"))
+        return True
+
+    async def _press(self, spec: str) -> None:
+        number_text, _, target = spec.partition("@")
+        try:
+            number = int(number_text.strip())
+            message = int(target.strip()) if target.strip() else None
+        except ValueError:
+            self.out(self.style.warn("Use /<action number>, optionally @<message number>."))
+            return
+        found = self.view.latest_card() if message is None else self.view.card_of(message)
+        if found is None:
+            self.out(self.style.warn("There is no such card."))
+            return
+        activity_id, card = found
+        actions = card_actions(card)
+        if not 1 <= number <= len(actions):
+            self.out(self.style.warn(f"That card has actions 1 to {len(actions)}."))
+            return
+        action = actions[number - 1]
+        if action.type not in ("Action.Execute", "Action.Submit"):
+            self.out(f"{action.title}: {action.url or 'nothing to send'}")
+            return
+        inputs = await self._ask_inputs(card, action)
+        if inputs is None:
+            return
+        result = await self.client.press(self.user, activity_id, action.as_json(), inputs)
+        if result.get("inputErrors"):
+            for input_id, error in result["inputErrors"].items():
+                self.out(self.style.warn(f"⚠ {input_id}: {error}"))
+        elif result["status"] not in (200, 201, 202):
+            self.out(self.style.warn(f"⚠ pimbot answered HTTP {result['status']}"))
+
+    async def _ask_inputs(
+        self, card: Mapping[str, Any], action: CardAction
+    ) -> dict[str, str] | None:
+        if action.associated_inputs == "none":
+            return {}
+        values: dict[str, str] = {}
+        for spec in card_inputs(card):
+            answer = await self._ask(spec)
+            if answer is None:
+                return None
+            values[spec.id] = answer
+        return values
+
+    async def _ask(self, spec: CardInput) -> str | None:
+        label = spec.label or spec.placeholder or spec.id
+        if spec.choices:
+            for index, choice in enumerate(spec.choices, start=1):
+                self.out(f"    {index}) {choice.title}")
+        default = f" [{spec.default}]" if spec.default else ""
+        required = " *" if spec.is_required else ""
+        self.out(f"  {label}{required}{default}: ")
+        line = await self.lines.next()
+        if line is None:
+            return None
+        answer = line.strip()
+        if not answer:
+            return spec.default
+        if spec.choices:
+            return _pick_choices(spec, answer)
+        if spec.type == "Input.Toggle":
+            return "true" if answer.lower() in ("y", "yes", "true", "1", "on") else "false"
+        return answer
+
+
+def _pick_choices(spec: CardInput, answer: str) -> str:
+    """Choices by number (or value); several comma-separated for a multi-select."""
+    picked: list[str] = []
+    for part in answer.split(",") if spec.is_multi_select else [answer]:
+        part = part.strip()
+        if part.isdigit() and 1 <= int(part) <= len(spec.choices):
+            picked.append(spec.choices[int(part) - 1].value)
+        else:
+            picked.append(part)
+    return ",".join(picked)
+
+
+async def run_chat(base_url: str, user: str) -> None:
+    """The chat REPL as `user` against the Teams twin at `base_url`."""
+    style = Style(enabled=sys.stdout.isatty())
+    async with SandboxClient(base_url) as client:
+        session = ChatSession(client, user, StdinLines(), style=style)
+        try:
+            await session.start()
+        except SandboxError as exc:
+            print(style.warn(f"Cannot chat as {user!r}: {exc.message}"))
+            return
+        follower = asyncio.create_task(session.follow())
+        try:
+            while (line := await session.lines.next()) is not None:
+                try:
+                    if not await session.handle(line):
+                        break
+                except SandboxError as exc:
+                    print(style.warn(f"⚠ {exc.message}"))
+        finally:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
