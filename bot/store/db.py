@@ -21,6 +21,8 @@ from bot.store.requests import RequestStore
 from bot.store.url import resolve_database_url
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# Execution option: this connection only reads, so SQLite need not take the write lock.
+_READ_ONLY = "pimbot_read_only"
 
 
 class Tx:
@@ -65,11 +67,13 @@ class Database:
     async def schema_revision(self) -> str | None:
         """The migration the database is at (None before the first); compare `head_revision()`."""
         async with self._engine.connect() as connection:
+            await connection.execution_options(**{_READ_ONLY: True})
             return await connection.run_sync(current_revision)
 
     async def ping(self) -> None:
-        """Raise if the database cannot be reached."""
+        """Raise if the database cannot be reached. Does not wait for SQLite's write lock."""
         async with self._engine.connect() as connection:
+            await connection.execution_options(**{_READ_ONLY: True})
             await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
@@ -108,4 +112,5 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")

@@ -134,6 +134,13 @@ async def test_ping_answers_when_the_database_is_up(db: Database) -> None:
     await db.ping()
 
 
+async def test_ping_answers_while_a_writer_holds_the_database(db: Database) -> None:
+    async with db.transaction() as tx:
+        await tx.jobs.enqueue("warn", {}, due_at=datetime.now(UTC), dedupe_key="k")
+        await db.ping()
+        assert await db.schema_revision() == head_revision()
+
+
 async def test_ping_raises_when_postgresql_is_unreachable() -> None:
     database = await Database.connect("postgresql://postgres@127.0.0.1:1/none")
     try:
