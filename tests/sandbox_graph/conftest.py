@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
+from yarl import URL
 
 from bot.sandbox.graph import GraphTwin
 from bot.sandbox.tenant import DemoTenant, load_tenant
@@ -106,6 +107,10 @@ class Graph:
         headers: Mapping[str, str] | None = None,
     ) -> ClientResponse:
         all_headers = {"Authorization": f"Bearer {token or self.default_token}", **(headers or {})}
+        if path.startswith("http"):  # a nextLink: absolute, and on this very server
+            link = URL(path)
+            assert (link.host, link.port) == (self.client.host, self.client.port)
+            path = link.raw_path_qs
         return await self.client.request(
             method, path, json=json, params=params, headers=all_headers
         )

@@ -187,13 +187,17 @@ class GraphTwin:
                 try:
                     body = json.loads(text)
                 except ValueError:
-                    return _to_web(
-                        self._error_response(
-                            bad_request("The request body is not valid JSON."),
-                            new_guid(),
-                            request.headers.get("client-request-id"),
-                        )
+                    request_id = new_guid()
+                    client_request_id = request.headers.get("client-request-id") or request_id
+                    invalid = self._error_response(
+                        bad_request("The request body is not valid JSON."),
+                        request_id,
+                        client_request_id,
                     )
+                    invalid.headers.update(
+                        {"request-id": request_id, "client-request-id": client_request_id}
+                    )
+                    return _to_web(invalid)
         return _Call(
             method=request.method.upper(),
             version=version,
