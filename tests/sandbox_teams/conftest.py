@@ -68,3 +68,31 @@ async def anonymous_world() -> AsyncIterator[World]:
 async def strict_world() -> AsyncIterator[World]:
     async for w in make_world(anonymous=False, require_install=True):
         yield w
+
+
+@pytest.fixture
+def bot_sends_card(world):
+    """Make the bot send a card with `refresh` for the given users to `user`; returns the first
+    listed user's Teams id."""
+
+    async def send(user: str, *, user_ids_of: list[str]) -> str:
+        mris = []
+        for handle in user_ids_of:
+            await world.client.say(handle, "ping")
+            mris.append(world.bot.received[-1]["from"]["id"])
+        await world.client.say(user, "ping")
+        inbound = world.bot.received[-1]
+        card = {
+            "type": "AdaptiveCard",
+            "version": "1.5",
+            "body": [{"type": "TextBlock", "text": "Pending"}],
+            "refresh": {
+                "action": {"type": "Action.Execute", "verb": "approve", "data": {"rid": "r1"}},
+                "userIds": mris,
+            },
+        }
+        attachment = {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+        await world.bot.reply(inbound, {"attachments": [attachment]})
+        return mris[0]
+
+    return send

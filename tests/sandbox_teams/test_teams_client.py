@@ -154,3 +154,18 @@ async def test_sign_in_without_a_pending_exchange_changes_only_the_session(world
     result = await world.client.sign_in("adele", mfa=True, acrs=["c1"])
     assert result["exchanged"] is False
     assert world.entra.satisfied_auth_contexts("adele") == {"c1"}
+
+
+async def test_refresh_sends_an_automatic_invoke_for_listed_users_only(world, bot_sends_card):
+    adele_mri = await bot_sends_card("adele", user_ids_of=["adele"])
+    message = (await world.client.messages("adele"))[-1]
+    result = await world.client.refresh("adele", message["id"])
+    invoke = world.bot.received[-1]
+    assert result["refreshed"] is True and invoke["value"]["trigger"] == "automatic"
+    assert invoke["value"]["action"]["verb"] == "approve"
+    assert (await world.client.messages("adele"))[-1]["cards"][0]["body"][0]["text"] == "Approved"
+
+    await bot_sends_card("megan", user_ids_of=["adele"])
+    other = (await world.client.messages("megan"))[-1]
+    assert (await world.client.refresh("megan", other["id"]))["refreshed"] is False
+    assert adele_mri.startswith("29:")

@@ -145,13 +145,9 @@ async def test_members_of_a_personal_chat(world, bot):
     missing = await bot.request("GET", f"{base}/members/29%3Asomeone-else")
 
     assert [m["aadObjectId"] for m in members] == [adele.id]
-    assert member["userPrincipalName"] == adele.upn and member["tenantId"] == adele_tenant(world)
+    assert member["userPrincipalName"] == adele.upn and member["tenantId"] == world.tenant.tenant_id
     assert paged["members"][0]["id"] == members[0]["id"] and paged["continuationToken"] is None
     assert missing.status_code == 404
-
-
-def adele_tenant(world) -> str:
-    return world.tenant.tenant_id
 
 
 async def test_connector_refuses_calls_without_a_token(world):
@@ -161,21 +157,10 @@ async def test_connector_refuses_calls_without_a_token(world):
 
 
 async def test_connector_refuses_a_token_from_another_authority(world):
-    forged = await bot_token_from(EntraTwin(world.tenant), world)
+    other = EntraTwin(world.tenant, base_url=world.entra.base_url)
+    forged = other._app_token(world.tenant.pimbot_app, "https://api.botframework.com")
     response = await Bot(world, forged).create_chat(world.tenant.user("adele").id)
     assert response.status_code == 401
-
-
-async def bot_token_from(entra: EntraTwin, world) -> str:
-    from aiohttp.test_utils import TestServer
-
-    server = TestServer(entra.app, host="127.0.0.1", port=0)
-    await server.start_server()
-    try:
-        entra.base_url = str(server.make_url("")).rstrip("/")
-        return await bot_token(type("W", (), {"entra": entra, "tenant": world.tenant})())
-    finally:
-        await server.close()
 
 
 async def test_connector_refuses_a_graph_token(world):

@@ -99,6 +99,14 @@ class SandboxClient:
         )
         return result
 
+    async def refresh(self, user: str, activity_id: str) -> dict[str, Any]:
+        """The user views a card with `refresh` (Teams' automatic Action.Execute):
+        `{"refreshed", "status", "response"}`; the card view changes as for a press."""
+        result: dict[str, Any] = await self._call(
+            "POST", user, "refresh", json={"activityId": activity_id}
+        )
+        return result
+
     async def sign_in(
         self, user: str, *, mfa: bool = True, acrs: Sequence[str] = ()
     ) -> dict[str, Any]:

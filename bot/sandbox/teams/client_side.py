@@ -63,6 +63,7 @@ class TeamsClientSide:
             web.post(user + "/messages", self._with_chat(self._say)),
             web.get(user + "/messages", self._with_chat(self._messages)),
             web.post(user + "/actions", self._with_chat(self._press)),
+            web.post(user + "/refresh", self._with_chat(self._refresh)),
             web.post(user + "/signin", self._with_chat(self._sign_in)),
             web.get(user + "/transcript", self._with_chat(self._transcript)),
         ]
@@ -180,8 +181,35 @@ class TeamsClientSide:
             )
         return web.json_response({"status": answer.status, "response": answer.body})
 
+    async def _refresh(self, request: web.Request, chat: Chat) -> web.Response:
+        """The user looks at a card with `refresh`: Teams sends its action as an automatic
+        invoke when the user is among `refresh.userIds` (or the list is absent)."""
+        activity_id = str((await _json(request)).get("activityId", ""))
+        card = chat.card_shown(activity_id)
+        if card is None:
+            return bf_error(404, "NotFound", f"No card in message {activity_id!r}.")
+        raw_refresh = card.get("refresh")
+        refresh: dict[str, Any] = raw_refresh if isinstance(raw_refresh, dict) else {}
+        raw_action = refresh.get("action")
+        action = raw_action if isinstance(raw_action, dict) else None
+        user_ids = refresh.get("userIds")
+        if action is None or (isinstance(user_ids, list) and chat.user_mri not in user_ids):
+            return web.json_response({"refreshed": False, "status": None, "response": None})
+        raw_data = action.get("data")
+        data: dict[str, Any] = dict(raw_data) if isinstance(raw_data, dict) else {}
+        answer = await self._execute(chat, activity_id, action, data, trigger="automatic")
+        return web.json_response(
+            {"refreshed": True, "status": answer.status, "response": answer.body}
+        )
+
     async def _execute(
-        self, chat: Chat, activity_id: str, action: dict[str, Any], data: dict[str, Any]
+        self,
+        chat: Chat,
+        activity_id: str,
+        action: dict[str, Any],
+        data: dict[str, Any],
+        *,
+        trigger: str = "manual",
     ) -> BotAnswer:
         executed: dict[str, Any] = {
             "type": "Action.Execute",
@@ -196,7 +224,7 @@ class TeamsClientSide:
             chat,
             self.chats.ids.new(),
             "adaptiveCard/action",
-            {"action": executed, "trigger": "manual"},
+            {"action": executed, "trigger": trigger},
             reply_to_id=activity_id,
         )
         answer = await self.link.post(invoke)
