@@ -70,7 +70,7 @@ async def build_services(
         tenant_id=tenant,
         login_url=settings.login_url,
     )
-    graph = GraphHttp(settings.graph_url, tokens)
+    graph = GraphHttp(settings.graph_url, tokens, max_retry_time=settings.graph_max_retry_seconds)
     sso = SsoValidator(login_url=settings.login_url, tenant_id=tenant, app_id=settings.app_id)
     placeholder: Messenger = _NotYetWired()
     deps = Deps(

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         SecretStr(""),
         validation_alias=AliasChoices("PIMBOT_GRAPH_CLIENT_SECRET", "graph_client_secret"),
     )
+    graph_max_retry_seconds: float = Field(
+        30.0,
+        gt=0,
+        validation_alias=AliasChoices("PIMBOT_GRAPH_MAX_RETRY_SECONDS", "graph_max_retry_seconds"),
+    )
     engine: EngineName = Field(
         EngineName.BOT, validation_alias=AliasChoices("PIMBOT_ENGINE", "engine")
     )

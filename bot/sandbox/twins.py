@@ -53,7 +53,9 @@ class Twins:
         self.host = host
         self.ports = ports
         app = tenant.pimbot_app
-        self.entra = EntraTwin(tenant, now=now)
+        # `now` is PIM's clock (schedules start and end by it; tests move it by hand). Tokens keep
+        # to the wall clock, as every relying party (botbuilder, PyJWT) checks them against it.
+        self.entra = EntraTwin(tenant)
         self.graph = GraphTwin(
             tenant,
             verify_token=lambda token: self.entra.verify(token, GRAPH_RESOURCE),

@@ -1,0 +1,101 @@
+"""The whole of pimbot on loopback: the real bot (botbuilder channel, Graph client, msal, store,
+scheduler) against the Graph, Entra and Teams twins, driven as people drive Teams."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.sandbox.runner import RunningSandbox, sandbox
+from bot.sandbox.teams.client import SandboxClient
+from tests.support.clock import FakeClock
+
+
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    """Every dict inside a card (elements, actions, inputs)."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def actions_of(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return [n for n in walk(card) if str(n.get("type", "")).startswith("Action.") and "title" in n]
+
+
+@dataclass
+class Person:
+    """One demo user at their Teams client."""
+
+    client: SandboxClient
+    handle: str
+
+    async def say(self, text: str) -> None:
+        result = await self.client.say(self.handle, text)
+        assert result["status"] in (200, 201), result
+
+    async def messages(self) -> list[dict[str, Any]]:
+        return await self.client.messages(self.handle)
+
+    async def chat_text(self) -> str:
+        """Everything the person can read in the chat now (texts and cards)."""
+        return "\n".join(m["text"] + " " + json.dumps(m["cards"]) for m in await self.messages())
+
+    async def press(
+        self, title: str, inputs: dict[str, str] | None = None, *, where: str = ""
+    ) -> dict[str, Any]:
+        """Press the newest button called `title` (on a card whose JSON contains `where`)."""
+        for message in reversed(await self.messages()):
+            for card in message["cards"]:
+                if where and where not in json.dumps(card):
+                    continue
+                for action in actions_of(card):
+                    if action["title"] == title:
+                        return await self.client.press(self.handle, message["id"], action, inputs)
+        raise AssertionError(f"{self.handle} sees no {title!r} button: {await self.chat_text()}")
+
+    async def buttons(self) -> list[str]:
+        return [
+            a["title"] for m in await self.messages() for c in m["cards"] for a in actions_of(c)
+        ]
+
+
+@dataclass
+class Sandbox:
+    running: RunningSandbox
+    client: SandboxClient
+    clock: FakeClock
+
+    def person(self, handle: str) -> Person:
+        return Person(self.client, handle)
+
+    async def run_jobs(self) -> int:
+        """Deliver everything due: what the scheduler does every second in production."""
+        return await self.running.services.scheduler.run_once()
+
+    @property
+    def graph_calls(self) -> list[Any]:
+        return list(self.running.twins.graph.calls)
+
+
+@pytest.fixture
+async def sandboxed(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    clock = FakeClock()
+    async with (
+        sandbox(
+            database_url=f"sqlite:///{tmp_path / 'pimbot.db'}",
+            state_dir=tmp_path,
+            now=clock,
+            run_scheduler=False,
+        ) as running,
+        SandboxClient(running.twins.service_url) as client,
+    ):
+        yield Sandbox(running, client, clock)
