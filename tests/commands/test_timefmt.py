@@ -1,8 +1,11 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.timefmt import (
+    MAX_PARSED_DURATION,
     duration_choices,
     format_duration,
     format_when,
@@ -169,3 +172,14 @@ def test_duration_choices_climb_to_the_policy_maximum_itself(
     maximum: timedelta, expected: list[timedelta]
 ) -> None:
     assert duration_choices(maximum) == expected
+
+
+@given(st.text(max_size=60))
+def test_parse_human_duration_never_raises_and_never_returns_nonsense(text: str) -> None:
+    duration = parse_human_duration(text)
+    assert duration is None or timedelta(0) < duration <= MAX_PARSED_DURATION
+
+
+@given(st.text(max_size=40))
+def test_format_when_never_raises_whatever_zone_the_client_sends(zone: str) -> None:
+    assert format_when(NOW, zone, now=NOW).endswith(")")
