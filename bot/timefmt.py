@@ -11,6 +11,9 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.graph.durations import format_duration as format_graph_duration
+from bot.graph.durations import parse_duration as parse_graph_duration
+
 # Anything longer is not a role activation; it also keeps timedelta arithmetic far from overflow.
 MAX_PARSED_DURATION = timedelta(days=366)
 
@@ -34,35 +37,21 @@ _PART = re.compile(
     rf"(\d{{1,5}}(?:[.,]\d{{1,3}})?)\s*({_UNITS})(?![a-z])\s*(?:and\s+)?", re.IGNORECASE
 )
 _WORD_AMOUNTS = {"an hour": "1 h", "one hour": "1 h", "half an hour": "30 min", "a day": "1 d"}
-_ISO = re.compile(
-    r"P(?:(?P<d>\d{1,3})D)?(?:T(?:(?P<h>\d{1,4})H)?(?:(?P<m>\d{1,5})M)?(?:(?P<s>\d{1,6})S)?)?",
-    re.IGNORECASE,
-)
 
 
 def parse_iso_duration(text: str) -> timedelta | None:
-    """`PT2H30M`, `P1D`, `PT90M` → timedelta; None for anything else, or zero."""
-    match = _ISO.fullmatch(text.strip())
-    if match is None or not any(match.groupdict().values()) or text.strip()[-1] in "Tt":
+    """`PT2H30M`, `P1D`, `PT90M` → timedelta; None for anything else, for zero, or for more than
+    `MAX_PARSED_DURATION`. The grammar is the Graph layer's, so cards and Graph agree."""
+    try:
+        duration = parse_graph_duration(text)
+    except (ValueError, OverflowError):
         return None
-    parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
-    duration = timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
     return duration if timedelta(0) < duration <= MAX_PARSED_DURATION else None
 
 
 def iso_duration(duration: timedelta) -> str:
     """The ISO 8601 form Graph and our card inputs use: `PT2H30M`, `PT30M`, `P1DT4H`."""
-    seconds = max(int(duration.total_seconds()), 0)
-    days, seconds = divmod(seconds, 86400)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    time_part = "".join(
-        f"{value}{unit}" for value, unit in ((hours, "H"), (minutes, "M"), (seconds, "S")) if value
-    )
-    day_part = f"{days}D" if days else ""
-    if not day_part and not time_part:
-        return "PT0S"
-    return f"P{day_part}" + (f"T{time_part}" if time_part else "")
+    return format_graph_duration(max(duration, timedelta(0)))
 
 
 def parse_human_duration(text: str) -> timedelta | None:
