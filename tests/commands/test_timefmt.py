@@ -63,6 +63,8 @@ def test_parse_human_duration_reads_what_people_type(text: str, expected: timede
         "100000h",
         "-2h",
         "2h30",
+        "P99999999999999D",
+        "P400D",
     ],
 )
 def test_parse_human_duration_refuses_what_is_not_a_usable_duration(text: str) -> None:
