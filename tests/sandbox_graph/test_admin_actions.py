@@ -16,6 +16,7 @@ from .conftest import (
     activation,
     error_of,
     ok,
+    patch_rule,
 )
 
 ROLE_ASSIGNMENTS = "/v1.0/roleManagement/directory/roleAssignments"
@@ -263,3 +264,32 @@ async def test_break_glass_accounts_show_as_permanent_global_administrators(grap
         "breakglass2@contoso.example",
     ]
     assert all(i["endDateTime"] is None for i in body["value"])
+
+
+async def test_admin_expiration_required_rejects_a_permanent_assignment(graph: Graph) -> None:
+    response = await patch_rule(
+        graph,
+        EXCHANGE,
+        {
+            "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
+            "id": "Expiration_Admin_Assignment",
+            "isExpirationRequired": True,
+            "maximumDuration": "P90D",
+        },
+    )
+    assert response.status == 204
+    alex = graph.uid("alex")
+    permanent = await graph.post(REQUESTS, json=_admin(alex, EXCHANGE, duration=None))
+    assert (await error_of(permanent, 400))["message"].endswith('["ExpirationRule"]')
+    bounded = await graph.post(REQUESTS, json=_admin(alex, EXCHANGE, duration="P90D"))
+    assert (await ok(bounded, 201))["status"] == "Provisioned"
+
+
+async def test_validation_only_requests_change_nothing(graph: Graph) -> None:
+    alex = graph.uid("alex")
+    body = {**_admin(alex, EXCHANGE), "isValidationOnly": True}
+    checked = await ok(await graph.post(REQUESTS, json=body), 201)
+    assert checked["isValidationOnly"] is True
+    assert await _instances_of(graph, alex) == []
+    listed = await ok(await graph.get(REQUESTS, params={"$filter": f"principalId eq '{alex}'"}))
+    assert listed["value"] == []

@@ -240,3 +240,40 @@ async def test_a_pending_request_can_be_cancelled_by_its_requester(graph: Graph)
     cancel = await graph.post(f"{REQUESTS}/{request['id']}/cancel", token=graph.tokens.user("alex"))
     assert cancel.status == 204
     assert (await ok(await graph.get(f"{REQUESTS}/{request['id']}")))["status"] == "Canceled"
+
+
+async def test_two_stage_approval_needs_both_stages_in_order(graph: Graph) -> None:
+    megan, lidia = graph.uid("megan"), graph.uid("lidia")
+
+    def stage(user_id: str) -> dict[str, Any]:
+        return {
+            "approvalStageTimeOutInDays": 1,
+            "isApproverJustificationRequired": True,
+            "primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": user_id}],
+        }
+
+    response = await patch_rule(
+        graph,
+        EXCHANGE,
+        {
+            "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule",
+            "id": "Approval_EndUser_Assignment",
+            "setting": {
+                "isApprovalRequired": True,
+                "approvalMode": "Serial",
+                "approvalStages": [stage(megan), stage(lidia)],
+            },
+        },
+    )
+    assert response.status == 204, await response.text()
+    request = await _request_exchange(graph)
+    first, second = (await _approval(graph, request["id"], "lidia"))["steps"]
+    assert (first["status"], second["status"]) == ("InProgress", "Initializing")
+    too_early = await _decide(graph, request["id"], second["id"], "lidia")
+    await error_of(too_early, 400)
+    assert (await _decide(graph, request["id"], first["id"], "megan")).status == 204
+    assert (await ok(await graph.get(f"{REQUESTS}/{request['id']}")))["status"] == (
+        "PendingApproval"
+    )
+    assert (await _decide(graph, request["id"], second["id"], "lidia")).status == 204
+    assert (await ok(await graph.get(f"{REQUESTS}/{request['id']}")))["status"] == "Provisioned"

@@ -189,15 +189,8 @@ class GraphTwin:
                 except ValueError:
                     request_id = new_guid()
                     client_request_id = request.headers.get("client-request-id") or request_id
-                    invalid = self._error_response(
-                        bad_request("The request body is not valid JSON."),
-                        request_id,
-                        client_request_id,
-                    )
-                    invalid.headers.update(
-                        {"request-id": request_id, "client-request-id": client_request_id}
-                    )
-                    return _to_web(invalid)
+                    invalid = bad_request("The request body is not valid JSON.")
+                    return _to_web(self._error_response(invalid, request_id, client_request_id))
         return _Call(
             method=request.method.upper(),
             version=version,
@@ -277,16 +270,21 @@ class GraphTwin:
             raise unauthenticated("Access token validation failure.") from None
 
     def _error_response(
-        self, error: GraphHttpError, request_id: str, client_request_id: str | None
+        self, error: GraphHttpError, request_id: str, client_request_id: str
     ) -> GraphResponse:
         body = error_body(
             error.code,
             error.message,
             request_id=request_id,
-            client_request_id=client_request_id or request_id,
+            client_request_id=client_request_id,
             now=self._now(),
         )
-        return GraphResponse(error.status, body, dict(error.headers))
+        headers = {
+            **error.headers,
+            "request-id": request_id,
+            "client-request-id": client_request_id,
+        }
+        return GraphResponse(error.status, body, headers)
 
     # --- $batch --------------------------------------------------------------------------------
 
