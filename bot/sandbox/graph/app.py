@@ -22,7 +22,7 @@ from yarl import URL
 from bot.sandbox.graph.auth import Caller, unauthenticated
 from bot.sandbox.graph.errors import GraphHttpError, bad_request, error_body
 from bot.sandbox.graph.pim import Pim
-from bot.sandbox.graph.routes import GRAPH_VERSIONS, GraphRequest, GraphResources, GraphResponse
+from bot.sandbox.graph.routes import GraphRequest, GraphResources, GraphResponse
 from bot.sandbox.graph.state import (
     TwinState,
     load_state,
@@ -386,4 +386,4 @@ def _to_web(response: GraphResponse) -> web.Response:
     return web.json_response(response.body, status=response.status, headers=response.headers)
 
 
-__all__ = ["GRAPH_VERSIONS", "GraphTwin", "RecordedCall"]
+__all__ = ["GraphTwin", "RecordedCall"]

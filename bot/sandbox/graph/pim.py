@@ -374,10 +374,12 @@ class Pim:
     ) -> Schedule:
         now = self.now()
         requested = request.schedule or RequestedSchedule(start=now, expiration_type="notSpecified")
-        start = max(requested.start, now)
-        end = requested.effective_end
+        start = max(requested.start, now)  # an approval may come after the requested start
+        end: datetime | None
         if requested.expiration_type == "afterDuration" and requested.duration is not None:
             end = start + requested.duration
+        else:
+            end = requested.effective_end
         schedule = Schedule(
             id=request.id,
             kind="assignment",
