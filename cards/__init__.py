@@ -20,7 +20,7 @@ from cards.activation import activation_form, not_eligible, role_choices
 from cards.approval import approval_decided, approval_request
 from cards.info import error_card, help_card
 from cards.lists import my_roles, pending_list
-from cards.status import activated, ended, expiry_warning, request_status
+from cards.status import activated, ended, expiry_warning, form_sent, request_status
 
 __all__ = [
     "Approve",
@@ -42,6 +42,7 @@ __all__ = [
     "ended",
     "error_card",
     "expiry_warning",
+    "form_sent",
     "help_card",
     "my_roles",
     "not_eligible",

@@ -49,6 +49,13 @@ class Deciding:
             return self._already_decided(actor, request)
         if verdict == "deny" and not reason:
             return _refused("Please type a reason in the card when you deny a request.")
+        if verdict == "approve" and not reason:
+            policy = await deps.directory.activation_policy(request.role.id)
+            if policy.approver_justification_required:
+                return _refused(
+                    f"The policy for {request.role.display_name} asks approvers for a reason. "
+                    "Please type one in the card and approve again."
+                )
         if len(reason) > MAX_REASON:
             return _refused(f"Keep the reason under {MAX_REASON} characters.")
         to = RequestState.APPROVED if verdict == "approve" else RequestState.DENIED

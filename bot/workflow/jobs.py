@@ -81,10 +81,11 @@ class JobRunner:
                 if s.person_id == approver_id
             ]
             teams_ids = await self._teams_ids(tx, request.approver_ids)
+            tz = await self._timezone(tx, approver_id)
         if already:
             return
         policy = await self.deps.directory.activation_policy(request.role.id)
-        card = cards.approval_request(request, policy=policy, approver_teams_ids=teams_ids)
+        card = cards.approval_request(request, policy=policy, approver_teams_ids=teams_ids, tz=tz)
         summary = (
             f"{request.requester.display_name} asks for {request.role.display_name}"
             f" — approve or deny"
@@ -141,7 +142,12 @@ class JobRunner:
             policy = await self.deps.directory.activation_policy(request.role.id)
         for sent in approvals:
             if request.state is RequestState.PENDING_APPROVAL:
-                card = cards.approval_request(request, policy=policy, approver_teams_ids=teams_ids)
+                card = cards.approval_request(
+                    request,
+                    policy=policy,
+                    approver_teams_ids=teams_ids,
+                    tz=zones.get(sent.person_id),
+                )
             else:
                 card = cards.approval_decided(request, tz=zones.get(sent.person_id))
             await self.deps.messenger.update(sent, CardMessage(card=card))

@@ -276,7 +276,7 @@ class Requesting:
                     )
                 ],
             )
-        return Outcome(card_update=cards.request_status(request, tz=actor.timezone))
+        return Outcome(card_update=cards.form_sent(request, tz=actor.timezone))
 
     async def _route(self, tx: Tx, request: ActivationRequest) -> ActivationRequest:
         """submitted → pending_approval (cards to approvers) or approved (activate now)."""

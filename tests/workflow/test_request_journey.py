@@ -354,3 +354,20 @@ async def test_mfa_roles_need_a_sign_in_with_mfa(world: World) -> None:
     request = await world.request(request.id)
     assert request.state is RequestState.ACTIVE
     assert request.mfa_verified_at is not None
+
+
+async def test_an_approval_needs_a_reason_when_the_policy_says_so(world: World) -> None:
+    policy = world.directory.policies[EXCHANGE.id]
+    world.directory.policies[EXCHANGE.id] = policy.model_copy(
+        update={"approver_justification_required": True}
+    )
+    request_id = await _pending_exchange_request(world)
+    outcome = await world.press(MEGAN, {"verb": "request.approve", "request_id": request_id})
+    assert "asks approvers for a reason" in texts(outcome.replies)
+    assert (await world.request(request_id)).state is RequestState.PENDING_APPROVAL
+
+    await world.press(
+        MEGAN,
+        {"verb": "request.approve", "request_id": request_id, "reason": "restore is scheduled"},
+    )
+    assert (await world.request(request_id)).state is RequestState.APPROVED
