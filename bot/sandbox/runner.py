@@ -64,6 +64,25 @@ def sandbox_settings(twins: Twins, *, database_url: str, **overrides: object) ->
 
 
 @asynccontextmanager
+async def serve_bot(
+    settings: Settings,
+    sock: socket.socket,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    run_scheduler: bool = True,
+) -> AsyncIterator[Services]:
+    """The bot, exactly as `pimbot serve` runs it, on an already bound socket."""
+    services = await build_services(settings, now=now, run_scheduler=run_scheduler)
+    runner = web.AppRunner(create_app(services), access_log=None)
+    try:
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        yield services
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
 async def sandbox(
     *,
     tenant: DemoTenant | None = None,
@@ -91,17 +110,11 @@ async def sandbox(
         graph_page_size=graph_page_size,
     )
     twins.start()
-    runner: web.AppRunner | None = None
     try:
         settings = sandbox_settings(twins, database_url=database_url, **settings_overrides)
-        services = await build_services(settings, now=now, run_scheduler=run_scheduler)
-        runner = web.AppRunner(create_app(services), access_log=None)
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
-        yield RunningSandbox(twins=twins, services=services, bot_url=bot_url, settings=settings)
+        async with serve_bot(settings, sock, now=now, run_scheduler=run_scheduler) as services:
+            yield RunningSandbox(twins=twins, services=services, bot_url=bot_url, settings=settings)
     finally:
-        if runner is not None:
-            await runner.cleanup()
         sock.close()
         twins.stop()
 
