@@ -57,11 +57,12 @@ def _active_rows(active: Sequence[ActiveRole], tz: str | None) -> list[Element]:
     rows: list[Element] = []
     for item in active:
         rows.append(paragraph(item.role.display_name))
-        if item.assignment_type == "Assigned":
+        if item.end is None:
+            # Permanent: nothing to extend, and not pimbot's to end. (A time-bound assignment,
+            # which is how the bot engine activates, reads "Assigned" too and is handled below.)
             rows.append(paragraph("Assigned permanently, not through pimbot", subtle=True))
             continue
-        until = when(item.end, tz)
-        rows.append(paragraph(f"Until {until}" if until else "No end time", subtle=True))
+        rows.append(paragraph(f"Until {when(item.end, tz)}", subtle=True))
         role = {"role_id": item.role.id}
         rows.append(
             button_row(

@@ -244,6 +244,7 @@ class JobRunner:
             await outbox.expiry(tx, active, end=end, warning=deps.config.expiry_warning, now=now)
             await outbox.refresh_cards(tx, active, now)
             tz = await self._timezone(tx, active.requester.id)
+            has_status_card = bool(await tx.cards.for_request(active.id, "requester"))
             await outbox.message(
                 tx,
                 active.requester.id,
@@ -251,7 +252,9 @@ class JobRunner:
                 key=f"activated:{active.id}",
                 now=now,
                 text=f"{active.role.display_name} is active until {format_when(end, tz)}.",
-                card=cards.activated(active, tz=tz),
+                # The live status card (when there is one) already shows it with its buttons;
+                # the notice then only needs to notify.
+                card=None if has_status_card else cards.activated(active, tz=tz),
             )
         deps.wake_scheduler()
 

@@ -444,6 +444,19 @@ def test_my_roles_offers_no_buttons_for_a_permanent_assignment() -> None:
     assert buttons(card) == []
 
 
+def test_my_roles_treats_a_time_bound_assignment_as_extendable() -> None:
+    # The bot engine activates with adminAssign, so Graph lists "Assigned" with an end time.
+    time_bound = ActiveRole(
+        role=EXCHANGE, start=NOW, end=NOW + timedelta(hours=2), assignment_type="Assigned"
+    )
+    card = cards.my_roles([], [time_bound])
+    assert "Assigned permanently" not in texts(card)
+    assert [parse_action(b["data"]) for b in buttons(card)] == [
+        ExtendRole(role_id=EXCHANGE.id),
+        DeactivateRole(role_id=EXCHANGE.id),
+    ]
+
+
 def test_my_roles_shows_when_an_eligibility_ends() -> None:
     card = cards.my_roles([EligibleRole(role=GLOBAL, end=NOW + timedelta(days=30))], [])
     assert "Eligible until" in texts(card)
