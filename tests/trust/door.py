@@ -1,0 +1,147 @@
+"""The sandboxed bot's front door, used directly: activities crafted by hand and posted to
+`/api/messages` with a token of our choosing (the channel's own, a forged one or none).
+
+The Teams twin only speaks for its tenant's users and only sends what a real client would; an
+attacker (or Teams speaking for another tenant) is not bound by that, so these tests are not
+either.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from bot.sandbox.entra import SigningKey
+from bot.sandbox.runner import RunningSandbox
+from bot.sandbox.teams.channel_auth import CHANNEL_ISSUER
+from bot.sandbox.teams.ids import bot_mri, personal_conversation_id, user_mri
+from bot.store import AuditEntry
+
+OTHER_TENANT = "0b1f2e3d-4c5b-6a79-8877-665544332211"
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    text: str
+
+
+@dataclass
+class BotDoor:
+    running: RunningSandbox
+    http: httpx.AsyncClient
+
+    @property
+    def tenant_id(self) -> str:
+        return self.running.twins.tenant.tenant_id
+
+    @property
+    def app_id(self) -> str:
+        return self.running.twins.tenant.pimbot_app.client_id
+
+    @property
+    def service_url(self) -> str:
+        return self.running.twins.teams.service_url
+
+    def user_id(self, handle: str) -> str:
+        return self.running.twins.tenant.user(handle).id
+
+    def activity(
+        self,
+        handle: str,
+        activity_type: str = "message",
+        *,
+        tenant_id: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """An activity from `handle`'s 1:1 chat, shaped as Teams sends it; `tenant_id` moves the
+        sender (same object id) into another tenant."""
+        user = self.running.twins.tenant.user(handle)
+        tenant = tenant_id or self.tenant_id
+        return {
+            "type": activity_type,
+            "id": uuid.uuid4().hex,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "serviceUrl": self.service_url,
+            "channelId": "msteams",
+            "from": {
+                "id": user_mri(tenant, user.id),
+                "name": user.display_name,
+                "aadObjectId": user.id,
+            },
+            "conversation": {
+                "conversationType": "personal",
+                "tenantId": tenant,
+                "id": personal_conversation_id(tenant, self.app_id, user.id),
+            },
+            "recipient": {"id": bot_mri(self.app_id), "name": "pimbot"},
+            "channelData": {"tenant": {"id": tenant}},
+            "locale": "en-US",
+            **fields,
+        }
+
+    def execute(
+        self, handle: str, data: Mapping[str, Any], *, tenant_id: str | None = None
+    ) -> dict[str, Any]:
+        """An Action.Execute invoke carrying `data` (what a card button would send)."""
+        action = {"type": "Action.Execute", "verb": data.get("verb"), "data": dict(data)}
+        return self.activity(
+            handle,
+            "invoke",
+            tenant_id=tenant_id,
+            name="adaptiveCard/action",
+            value={"action": action, "trigger": "manual"},
+        )
+
+    def token(self, key: SigningKey | None = None, **claims: Any) -> str:
+        """A channel token as the Bot Connector signs it; `key` signs instead of the channel's
+        key, `claims` override the standard ones (None removes one)."""
+        now = int(time.time())
+        body: dict[str, Any] = {
+            "iss": CHANNEL_ISSUER,
+            "aud": self.app_id,
+            "serviceurl": self.service_url,
+            "nbf": now - 5,
+            "iat": now - 5,
+            "exp": now + 3600,
+        }
+        body.update(claims)
+        body = {k: v for k, v in body.items() if v is not None}
+        return (key or self.running.twins.teams.channel.key).sign(body)
+
+    async def post(
+        self,
+        activity: Mapping[str, Any] | bytes | str,
+        *,
+        authorization: str | None = "valid",
+        content_type: str = "application/json",
+    ) -> Answer:
+        """POST to the bot. `authorization="valid"` signs with the channel's key."""
+        headers = {"Content-Type": content_type}
+        if authorization == "valid":
+            headers["Authorization"] = f"Bearer {self.token()}"
+        elif authorization is not None:
+            headers["Authorization"] = authorization
+        content = (
+            activity
+            if isinstance(activity, bytes | str)
+            else json.dumps(activity, ensure_ascii=False)
+        )
+        response = await self.http.post(self.running.bot_url, content=content, headers=headers)
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = None
+        return Answer(response.status_code, body, response.text)
+
+    async def audit_entries(self) -> list[AuditEntry]:
+        async with self.running.services.db.transaction() as tx:
+            return await tx.audit.entries()
