@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.e2e.conftest import Sandbox
+from tests.e2e.conftest import Sandbox, actions_of
 
 ACTIVATE = "/v1.0/roleManagement/directory/roleAssignmentScheduleRequests"
 
@@ -159,3 +159,24 @@ async def test_graph_throttling_is_absorbed(sandboxed: Sandbox) -> None:
     await sandboxed.run_jobs()
     assert "User Administrator is active until" in await adele.chat_text()
     assert any(c.status == 429 for c in sandboxed.graph_calls)
+
+
+async def test_older_clients_decide_through_action_submit(sandboxed: Sandbox) -> None:
+    """Teams clients without Universal Actions send the card's Action.Submit fallback as a
+    message with a value; the decision and the in-place update work the same."""
+    adele, megan = sandboxed.person("adele"), sandboxed.person("megan")
+    await sandboxed.client.install("adele")
+    await adele.say("activate exchange admin for 1h because mailbox restore")
+    await adele.press("Ask for approval")
+    await sandboxed.run_jobs()
+
+    card_message = next(m for m in await megan.messages() if "Approve" in str(m["cards"]))
+    approve = next(a for a in actions_of(card_message["cards"][0]) if a["title"] == "Approve")
+    fallback = approve["fallback"]
+    assert fallback["type"] == "Action.Submit"
+    await sandboxed.client.press("megan", card_message["id"], fallback, {"reason": "fine"})
+    await sandboxed.run_jobs()
+
+    assert "Megan Bowen approved" in await adele.chat_text()
+    updated = next(m for m in await megan.messages() if m["id"] == card_message["id"])
+    assert "Approve" not in str(actions_of(updated["cards"][0]))
