@@ -4,7 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: sandbox test lint typecheck pytest clean
+JS_DIR   := tests/js
+JS_STAMP := $(JS_DIR)/node_modules/.installed
+
+.PHONY: sandbox test lint typecheck pytest clean test-deps chromium js-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +29,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) test-deps
 	$(BIN)/pytest
+
+## What the tests need besides Python, each installed only when missing: Debian's chromium (card
+## rendering) and the npm packages of tests/js (Teams manifest schema, Adaptive Cards renderer).
+test-deps: chromium js-deps
+
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+js-deps: $(JS_STAMP)
+
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	cd $(JS_DIR) && npm ci --no-audit --no-fund
+	touch $(JS_STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
