@@ -1,0 +1,95 @@
+// Renders Adaptive Cards with Microsoft's JS renderer (adaptivecards, UMD build) in headless
+// Chromium, driven by playwright-core, and reports per card what the renderer complained about,
+// the text a person sees, and a PNG of the card.
+//
+//   node render_cards.mjs <job.json>
+//   job: {"hostConfig": {...}, "css": "...", "width": 450,
+//         "cards": [{"name": "...", "png": "/abs/path.png", "card": {...}}]}
+//   stdout: [{"name", "events": ["parse: ...", "validation: ...", "console error: ..."], "text"}]
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const job = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+const renderer = require.resolve("adaptivecards/dist/adaptivecards.min.js");
+const stylesheet = require.resolve("adaptivecards/dist/adaptivecards.css");
+
+const CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+// Runs in the page: parse, validate and render one card into #host.
+function renderInPage({ card, hostConfig }) {
+  const AC = window.AdaptiveCards;
+  const events = [];
+  const adaptiveCard = new AC.AdaptiveCard();
+  adaptiveCard.hostConfig = new AC.HostConfig(hostConfig);
+  const context = new AC.SerializationContext();
+  adaptiveCard.parse(card, context);
+  for (let i = 0; i < context.eventCount; i++) {
+    const e = context.getEventAt(i);
+    events.push(`parse: ${AC.ValidationEvent[e.event]}: ${e.message}`);
+  }
+  for (const e of adaptiveCard.validateProperties().validationEvents) {
+    events.push(`validation: ${AC.ValidationEvent[e.event]}: ${e.message}`);
+  }
+  const host = document.getElementById("host");
+  const element = adaptiveCard.render();
+  if (!element) {
+    events.push("render: the renderer returned nothing");
+    host.replaceChildren();
+    return { events, text: "" };
+  }
+  host.replaceChildren(element);
+  return { events, text: host.innerText };
+}
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pimbot-chromium-"));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: process.env.PIMBOT_CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: CHROMIUM_FLAGS,
+  viewport: { width: job.width + 40, height: 600 },
+  deviceScaleFactor: 1,
+  offline: true,
+});
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  let pageEvents = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") pageEvents.push(`console error: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => pageEvents.push(`page error: ${error.message}`));
+  await page.setContent(
+    `<!doctype html><html><head><meta charset="utf-8"></head>` +
+      `<body style="margin:0;padding:20px;background:#f5f5f5">` +
+      `<div id="host" style="width:${job.width}px;background:#fff;border-radius:4px;` +
+      `box-shadow:0 1px 2px rgba(0,0,0,.15)"></div></body></html>`,
+  );
+  await page.addStyleTag({ path: stylesheet });
+  await page.addStyleTag({ content: job.css });
+  await page.addScriptTag({ path: renderer });
+  const results = [];
+  for (const { name, png, card } of job.cards) {
+    pageEvents = [];
+    const { events, text } = await page.evaluate(renderInPage, {
+      card,
+      hostConfig: job.hostConfig,
+    });
+    await page.locator("#host").screenshot({ path: png, animations: "disabled" });
+    results.push({ name, events: [...events, ...pageEvents], text });
+  }
+  process.stdout.write(JSON.stringify(results));
+} finally {
+  await context.close();
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
