@@ -52,9 +52,12 @@ def sandbox_settings(twins: Twins, *, database_url: str, **overrides: object) ->
         "app_type": env.get("MicrosoftAppType", "MultiTenant"),
         "app_tenant_id": env.get("MicrosoftAppTenantId", ""),
         "tenant_id": env["PIMBOT_TENANT_ID"],
+        "graph_client_id": env.get("PIMBOT_GRAPH_CLIENT_ID", ""),
+        "graph_client_secret": env.get("PIMBOT_GRAPH_CLIENT_SECRET", ""),
         "graph_url": env["PIMBOT_GRAPH_URL"],
         "login_url": env["PIMBOT_LOGIN_URL"],
         "botframework_openid_url": env["PIMBOT_BOTFRAMEWORK_OPENID_URL"],
+        "teams_catalog_app_id": env.get("PIMBOT_TEAMS_CATALOG_APP_ID", ""),
         "database_url": database_url,
         "host": "127.0.0.1",
     }
@@ -94,6 +97,7 @@ async def sandbox(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     run_scheduler: bool = True,
     graph_page_size: int = 100,
+    require_install: bool = False,
     **settings_overrides: object,
 ) -> AsyncIterator[RunningSandbox]:
     """Twins + bot, started and stopped together. Used by `pimbot sandbox` and by the tests."""
@@ -108,6 +112,7 @@ async def sandbox(
         state_dir=state_dir,
         now=now,
         graph_page_size=graph_page_size,
+        require_install=require_install,
     )
     twins.start()
     try:
