@@ -6,11 +6,13 @@ tap sees the outcome instead of an error.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 import cards
 from bot.domain import ActivationRequest, Actor, Outcome, RequestState, TextMessage
 from bot.graph.errors import GraphError
+from bot.store import Tx
 from bot.timefmt import format_when
 from bot.workflow import outbox
 from bot.workflow.audit import audit
@@ -31,21 +33,18 @@ class Deciding:
         async with deps.db.transaction() as tx:
             request = await tx.requests.get(request_id)
         if request is None:
-            return _refused("I can't find that request. It may have been removed.")
+            refusal = "I can't find that request. It may have been removed."
+            async with deps.db.transaction() as tx:
+                await _audit_refusal(tx, now, actor, verdict, None, refusal, request_id)
+            return _refused(refusal)
         refusal = await self._refusal(actor, request)
         if refusal:
             async with deps.db.transaction() as tx:
-                await audit(
-                    tx,
-                    now,
-                    actor.person.id,
-                    f"request.{verdict}_refused",
-                    request,
-                    outcome="refused",
-                    reason=refusal,
-                )
+                await _audit_refusal(tx, now, actor, verdict, request, refusal)
             return _refused(refusal)
         if request.state is not RequestState.PENDING_APPROVAL:
+            async with deps.db.transaction() as tx:
+                await _audit_refusal(tx, now, actor, verdict, request, _decided(request))
             return self._already_decided(actor, request)
         if verdict == "deny" and not reason:
             return _refused("Please type a reason in the card when you deny a request.")
@@ -72,6 +71,7 @@ class Deciding:
             if decided is None:
                 current = await tx.requests.get(request_id)
                 assert current is not None
+                await _audit_refusal(tx, now, actor, verdict, current, _decided(current))
                 return self._already_decided(actor, current)
             await audit(
                 tx,
@@ -192,3 +192,33 @@ class Deciding:
 
 def _refused(text: str) -> Outcome:
     return Outcome(replies=[TextMessage(text=text)])
+
+
+def _decided(request: ActivationRequest) -> str:
+    """Why a decision on this request comes too late (a replay, a stale card, a lost race)."""
+    if request.decided_by is not None:
+        verb = "denied" if request.state is RequestState.DENIED else "approved"
+        return f"already {verb} by {request.decided_by.display_name or request.decided_by.id}"
+    return f"already {request.state.value.replace('_', ' ')}"
+
+
+async def _audit_refusal(
+    tx: Tx,
+    now: datetime,
+    actor: Actor,
+    verdict: Literal["approve", "deny"],
+    request: ActivationRequest | None,
+    reason: str,
+    request_id: str = "",
+) -> None:
+    """A refused decision; `request_id` names what the card asked for when no request has it."""
+    await audit(
+        tx,
+        now,
+        actor.person.id,
+        f"request.{verdict}_refused",
+        request,
+        outcome="refused",
+        reason=reason,
+        details={"request_id": request_id} if request is None else None,
+    )
