@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     # HTTP
     port: int = Field(3978, validation_alias=AliasChoices("PORT", "port"))
     host: str = Field("0.0.0.0", validation_alias=AliasChoices("PIMBOT_HOST", "host"))  # noqa: S104
+    # Where Teams reaches the bot (the manifest's validDomains), e.g. pimbot.contoso.com
+    public_hostname: str = Field(
+        "",
+        validation_alias=AliasChoices("PIMBOT_PUBLIC_HOSTNAME", "public_hostname"),
+    )
 
     # Microsoft Graph and Entra
     graph_url: str = Field(
