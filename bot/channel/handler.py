@@ -1,9 +1,10 @@
 """The activity handler: Teams activities in, `TurnHandler` calls out, `Outcome`s back.
 
-For every inbound activity: refuse other tenants, record the sender's 1:1 conversation, then
-turn the activity into one workflow call and the returned `Outcome` into replies, card updates
-and invoke responses. Workflow failures become a friendly reply (and an error invoke response),
-logged with a correlation id; people never see a stack trace.
+For every inbound activity: refuse other tenants (the workflow audits the refusal), record the
+sender's 1:1 conversation, then turn the activity into one workflow call and the returned
+`Outcome` into replies, card updates and invoke responses. Workflow failures become a friendly
+reply (and an error invoke response), logged with a correlation id; people never see a stack
+trace.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
                 tenant_id,
                 self._allowed_tenant_id,
             )
+            kind = f"{activity.type} {activity.name}" if activity.name else str(activity.type)
+            await self._workflow.on_foreign_tenant(actor_of(activity), tenant_id, kind)
             await self._answer_with_text(turn_context, FOREIGN_TENANT_TEXT)
             return
         actor = actor_of(activity)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import cards
@@ -15,21 +16,49 @@ from bot import commands
 from bot.domain import Actor, CardMessage, Outcome, RequestKind, TextMessage, TokenExchangeOutcome
 from bot.graph.errors import GraphError
 from bot.workflow.active_roles import ActiveRoles
+from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.deciding import Deciding
+from bot.workflow.engines.pim import PimFlow
+from bot.workflow.engines.pim_follow import PimFollower
+from bot.workflow.engines.ports import PimAsPerson, PimReads, UserTokens
 from bot.workflow.errors import graph_trouble
+from bot.workflow.jobs import JobRunner
 from bot.workflow.requesting import Requesting
 from cards import actions
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class PimParts:
+    """What the pim engine adds: delegated tokens, writes as the person, app-only reads, and
+    the job runner whose `activated` it shares."""
+
+    tokens: UserTokens
+    as_person: PimAsPerson
+    reads: PimReads
+    runner: JobRunner
+
+
 class Workflow:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, pim: PimParts | None = None) -> None:
+        """`pim` given: the pim engine (Zero Trust mode); else the bot engine."""
         self.deps = deps
-        self.requesting = Requesting(deps)
-        self.deciding = Deciding(deps)
+        self.requesting = Requesting(deps, acts_as_requester=pim is not None)
         self.roles = ActiveRoles(deps, self.requesting)
+        self.pim: PimFlow | None = None
+        if pim is not None:
+            self.pim = PimFlow(
+                deps,
+                tokens=pim.tokens,
+                as_person=pim.as_person,
+                follower=PimFollower(deps, pim.reads, pim.runner),
+                requesting=self.requesting,
+                roles=self.roles,
+            )
+            pim.runner.add_handlers(self.pim.follower.handlers())
+        self.deciding = Deciding(deps, native=self.pim)
 
     async def on_text(self, actor: Actor, text: str) -> Outcome:
         command = commands.parse_command(text)
@@ -55,6 +84,8 @@ class Workflow:
         self, actor: Actor, exchange_id: str, token: str
     ) -> TokenExchangeOutcome:
         try:
+            if self.pim is not None:
+                return await self.pim.on_token_exchange(actor, exchange_id, token)
             return await self.requesting.prove_mfa(actor, exchange_id, token)
         except GraphError as exc:
             return TokenExchangeOutcome(
@@ -73,6 +104,19 @@ class Workflow:
             ]
         )
 
+    async def on_foreign_tenant(self, actor: Actor | None, tenant_id: str, activity: str) -> None:
+        async with self.deps.db.transaction() as tx:
+            await audit(
+                tx,
+                self.deps.now(),
+                actor.person.id if actor else None,
+                "tenant.refused",
+                None,
+                outcome="refused",
+                reason="the sender belongs to another tenant",
+                details={"tenant_id": tenant_id[:100], "activity": activity[:100]},
+            )
+
     async def _command(self, actor: Actor, command: commands.Command) -> Outcome:
         match command:
             case commands.Activate():
@@ -85,14 +129,22 @@ class Workflow:
                     duration_text=command.duration_text,
                 )
             case commands.Deactivate():
+                if self.pim is not None:
+                    return await self.pim.deactivate_by_name(actor, command.role_query)
                 return await self.roles.deactivate_by_name(actor, command.role_query)
             case commands.Extend():
+                if self.pim is not None:
+                    return await self.pim.extend(actor)
                 return await self.roles.extend_by_name(actor, command.role_query)
             case commands.MyRoles():
                 return await self.roles.my_roles(actor)
             case commands.Pending():
+                if self.pim is not None:
+                    return await self.pim.pending(actor)
                 return await self.roles.pending(actor)
             case commands.Cancel():
+                if self.pim is not None:
+                    return await self.pim.cancel_latest(actor)
                 return await self.requesting.cancel_latest(actor)
             case commands.Help():
                 return Outcome(replies=[CardMessage(card=cards.help_card(), summary="Help")])
@@ -121,8 +173,12 @@ class Workflow:
             case actions.Deny():
                 return await self.deciding.decide(actor, action.request_id, "deny", action.reason)
             case actions.CancelRequest():
+                if self.pim is not None:
+                    return await self.pim.cancel(actor, action.request_id)
                 return await self.requesting.cancel(actor, action.request_id)
             case actions.RetryRequest():
+                if self.pim is not None:
+                    return await self.pim.retry(actor, action.request_id)
                 return await self.deciding.retry(actor, action.request_id)
             case actions.PickRole():
                 return await self.requesting.pick(
@@ -133,8 +189,12 @@ class Workflow:
                     ticket=action.ticket,
                 )
             case actions.ExtendRole():
+                if self.pim is not None:
+                    return await self.pim.extend(actor)
                 return await self.roles.extend(actor, action.role_id)
             case actions.DeactivateRole():
+                if self.pim is not None:
+                    return await self.pim.deactivate(actor, action.role_id)
                 return await self.roles.deactivate(actor, action.role_id)
             case actions.Refresh():
                 return await self.deciding.refresh(actor, action.request_id)

@@ -319,6 +319,7 @@ class FakeWorkflow:
     )
     error: Exception | None = None
     calls: list[WorkflowCall] = field(default_factory=list)
+    foreign_tenants: list[tuple[Actor | None, str, str]] = field(default_factory=list)
 
     def _record(self, entry: str, actor: Actor, *args: Any) -> None:
         self.calls.append(WorkflowCall(entry, actor, args))
@@ -342,6 +343,9 @@ class FakeWorkflow:
     async def on_installed(self, actor: Actor) -> Outcome:
         self._record("on_installed", actor)
         return self.outcome
+
+    async def on_foreign_tenant(self, actor: Actor | None, tenant_id: str, activity: str) -> None:
+        self.foreign_tenants.append((actor, tenant_id, activity))
 
 
 def only(items: Iterator[Any] | list[Any]) -> Any:

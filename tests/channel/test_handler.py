@@ -220,6 +220,12 @@ async def test_other_tenant_is_refused_politely_and_nothing_is_recorded(
     assert bot.workflow.calls == []
     assert bot.db.records == {}
     assert only(bot.cloud.calls("POST")).body["text"] == FOREIGN_TENANT_TEXT
+    (actor, tenant_id, kind) = only(bot.workflow.foreign_tenants)  # for the audit log
+    assert (actor.person.id, tenant_id, kind) == (
+        USER_OID,
+        "ffffffff-0000-0000-0000-000000000000",
+        "message",
+    )
 
 
 async def test_tenant_is_read_from_channel_data_not_conversation(bot: BotUnderTest) -> None:
