@@ -13,6 +13,7 @@ from bot.channel import Channel, build_channel
 from bot.domain import Message, Person, SentMessage
 from bot.graph.http import GraphHttp
 from bot.graph.pim import BotEngine, GraphPimDirectory
+from bot.graph.teams_apps import TeamsAppInstaller
 from bot.graph.tokens import AppTokenProvider
 from bot.scheduler import Scheduler
 from bot.settings import Settings
@@ -86,7 +87,12 @@ async def build_services(
         now=now,
     )
     workflow = Workflow(deps)
-    channel = build_channel(settings, db, workflow)
+    installer = (
+        TeamsAppInstaller(graph, settings.teams_catalog_app_id)
+        if settings.teams_catalog_app_id
+        else None
+    )
+    channel = build_channel(settings, db, workflow, installer)
     deps.messenger = channel.messenger
     scheduler = Scheduler(
         db, JobRunner(deps), now=now, interval=settings.scheduler_interval_seconds

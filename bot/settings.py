@@ -81,6 +81,15 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("PIMBOT_GRAPH_MAX_RETRY_SECONDS", "graph_max_retry_seconds"),
     )
+    # Reaching people who never opened pimbot (Graph installs the app; else a channel)
+    teams_catalog_app_id: str = Field(
+        "",
+        validation_alias=AliasChoices("PIMBOT_TEAMS_CATALOG_APP_ID", "teams_catalog_app_id"),
+    )
+    approvers_channel_id: str = Field(
+        "",
+        validation_alias=AliasChoices("PIMBOT_APPROVERS_CHANNEL_ID", "approvers_channel_id"),
+    )
     engine: EngineName = Field(
         EngineName.BOT, validation_alias=AliasChoices("PIMBOT_ENGINE", "engine")
     )

@@ -23,7 +23,7 @@ from bot.channel.credentials import (
     build_token_source,
 )
 from bot.channel.handler import PimbotActivityHandler
-from bot.channel.messenger import BotMessenger
+from bot.channel.messenger import AppInstaller, BotMessenger
 from bot.channel.openid_metadata import SigningKeyRefresher
 from bot.channel.rendering import SignInCardSettings
 from bot.channel.routes import Handler, messages_handler
@@ -60,8 +60,12 @@ class Channel:
 
 
 def build_channel(
-    settings: Settings, db: ConversationDatabase, turn_handler: TurnHandler
+    settings: Settings,
+    db: ConversationDatabase,
+    turn_handler: TurnHandler,
+    installer: AppInstaller | None = None,
 ) -> Channel:
+    """`installer` installs the Teams app for people pimbot cannot reach otherwise."""
     if settings.anonymous:
         logger.warning(
             "MicrosoftAppId is empty: inbound requests are NOT authenticated (Emulator mode)"
@@ -85,7 +89,15 @@ def build_channel(
     bot = PimbotActivityHandler(
         turn_handler, db, allowed_tenant_id=settings.graph_tenant_id, sign_in=sign_in
     )
-    messenger = BotMessenger(adapter, db, app_id=settings.app_id, sign_in=sign_in)
+    messenger = BotMessenger(
+        adapter,
+        db,
+        app_id=settings.app_id,
+        sign_in=sign_in,
+        installer=installer,
+        approvers_channel_id=settings.approvers_channel_id,
+        tenant_id=settings.graph_tenant_id,
+    )
     return Channel(
         handle_messages=messages_handler(adapter, bot),
         messenger=messenger,

@@ -1,9 +1,16 @@
 """`Messenger` over the Bot Connector: proactive messages to a person's 1:1 chat, and in-place
-updates of what was sent."""
+updates of what was sent.
+
+Reaching a person: their stored conversation; else a new 1:1 chat (Teams allows it only when the
+app is installed for them); else the app installed for them through Graph (`TeamsAppInstaller`),
+then their chat with it; and where installing is refused, the configured approvers channel."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import UTC, datetime
+from typing import Protocol
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -19,15 +26,27 @@ from msrest.exceptions import HttpOperationError
 from bot.channel.conversations import ConversationDatabase, conversation_record
 from bot.channel.rendering import SignInCardSettings, message_activity
 from bot.domain import Actor, Message, Person, SentMessage
+from bot.graph.errors import GraphError
+from bot.graph.teams_apps import InstallRefused, PersonalChat
+from bot.store.conversations import ConversationRecord
 
 logger = logging.getLogger(__name__)
 
 TEAMS_CHANNEL_ID = "msteams"
+INSTALL_UPDATE_WAIT_SECONDS = 10.0  # how long to wait for Teams' installationUpdate
+INSTALL_UPDATE_POLL_SECONDS = 0.2
+
+
+class AppInstaller(Protocol):
+    """Installs the Teams app for a user and names their chat with it (Graph, `bot/graph/`)."""
+
+    async def personal_chat(self, user_id: str) -> PersonalChat: ...
 
 
 class BotMessenger:
     """Sends through `adapter.continue_conversation` on the stored reference; creates the 1:1
-    chat first for a person who never wrote to the bot (with a service URL of their tenant)."""
+    chat first for a person who never wrote to the bot (with a service URL of their tenant), and
+    installs the app for them when Teams refuses that chat."""
 
     def __init__(
         self,
@@ -36,11 +55,19 @@ class BotMessenger:
         *,
         app_id: str,
         sign_in: SignInCardSettings,
+        installer: AppInstaller | None = None,
+        approvers_channel_id: str = "",
+        tenant_id: str = "",
+        install_wait: float = INSTALL_UPDATE_WAIT_SECONDS,
     ) -> None:
         self._adapter = adapter
         self._db = db
         self._app_id = app_id
         self._sign_in = sign_in
+        self._installer = installer
+        self._approvers_channel_id = approvers_channel_id
+        self._tenant_id = tenant_id
+        self._install_wait = install_wait
 
     async def send(self, person: Person, message: Message) -> SentMessage | None:
         async with self._db.transaction() as tx:
@@ -60,22 +87,17 @@ class BotMessenger:
             return SentMessage(
                 person_id=person.id, conversation_id=known.conversation_id, activity_id=activity_id
             )
-        if service_url is None:
-            logger.warning(
-                "Cannot reach person %s: no conversation and no service URL for tenant %r",
-                person.id,
-                person.tenant_id,
-            )
-            return None
-        return await self._create_chat_and_send(person, service_url, message)
+        if service_url is not None:
+            sent = await self._create_chat_and_send(person, service_url, message)
+            if sent is not None:
+                return sent
+        return await self._reach_by_install(person, service_url, message)
 
     async def update(self, sent: SentMessage, message: Message) -> None:
-        async with self._db.transaction() as tx:
-            known = await tx.conversations.get(sent.person_id)
-        if known is None:
+        reference = await self._reference_for_update(sent)
+        if reference is None:
             logger.warning("Cannot update message %s: no conversation known", sent.activity_id)
             return
-        reference = ConversationReference().deserialize(known.reference)
         update = message_activity(message, self._sign_in)
         update.id = sent.activity_id
 
@@ -92,9 +114,23 @@ class BotMessenger:
                 raise
             logger.warning("Cannot update message %s: %s", sent.activity_id, error)
 
-    async def _send_in(self, reference: ConversationReference, message: Message) -> str:
-        """Post `message` as a new message (not a reply) in the referenced conversation."""
+    async def _reference_for_update(self, sent: SentMessage) -> ConversationReference | None:
+        if self._approvers_channel_id and sent.conversation_id == self._approvers_channel_id:
+            async with self._db.transaction() as tx:
+                service_url = await tx.conversations.any_service_url(self._tenant_id)
+            return None if service_url is None else self._channel_reference(service_url)
+        async with self._db.transaction() as tx:
+            known = await tx.conversations.get(sent.person_id)
+        return None if known is None else ConversationReference().deserialize(known.reference)
+
+    async def _send_in(
+        self, reference: ConversationReference, message: Message, *, note: str = ""
+    ) -> str:
+        """Post `message` as a new message (not a reply) in the referenced conversation;
+        `note` goes before its text."""
         activity = message_activity(message, self._sign_in)
+        if note:
+            activity.text = f"{note} {activity.text}" if activity.text else note
         sent_ids: list[str] = []
 
         async def post(turn_context: TurnContext) -> None:
@@ -111,7 +147,7 @@ class BotMessenger:
     ) -> SentMessage | None:
         parameters = ConversationParameters(
             is_group=False,
-            bot=ChannelAccount(id=f"28:{self._app_id}" if self._app_id else "pimbot"),
+            bot=ChannelAccount(id=self._bot_id()),
             members=[ChannelAccount(id=person.id)],
             tenant_id=person.tenant_id,  # sent as "tenantID"; Teams reads channelData.tenant.id
             channel_data={"tenant": {"id": person.tenant_id}},
@@ -146,6 +182,136 @@ class BotMessenger:
         return SentMessage(
             person_id=person.id, conversation_id=record.conversation_id, activity_id=activity_id
         )
+
+    # --- people the app was never installed for ----------------------------------------------
+
+    async def _reach_by_install(
+        self, person: Person, service_url: str | None, message: Message
+    ) -> SentMessage | None:
+        """Install the app for the person through Graph and write in their chat with it; where
+        installing is refused, post to the approvers channel instead."""
+        if self._installer is None:
+            logger.warning(
+                "Cannot reach person %s: no conversation, and installing the app is not set up "
+                "(PIMBOT_TEAMS_CATALOG_APP_ID)",
+                person.id,
+            )
+            return await self._post_to_approvers_channel(person, service_url, message)
+        try:
+            chat = await self._installer.personal_chat(person.id)
+        except InstallRefused as refused:
+            logger.warning("Cannot install the app for person %s: %s", person.id, refused)
+            return await self._post_to_approvers_channel(person, service_url, message)
+        except GraphError as error:
+            if error.status == 429 or error.status >= 500:
+                raise  # worth a retry
+            logger.warning("Cannot install the app for person %s: %s", person.id, error)
+            return None
+        if chat.newly_installed:
+            logger.info("Installed the app for person %s to reach them", person.id)
+        known = await self._conversation_after_install(person.id, waiting=service_url is None)
+        if known is not None:
+            reference = ConversationReference().deserialize(known.reference)
+            conversation_id = known.conversation_id
+        elif service_url is not None and chat.chat_id:
+            reference = self._personal_reference(person, service_url, chat.chat_id)
+            conversation_id = chat.chat_id
+            await self._remember(person, reference)
+        else:
+            logger.warning(
+                "Installed the app for person %s, but Teams has not told us their chat yet",
+                person.id,
+            )
+            return None
+        activity_id = await self._send_in(reference, message)
+        return SentMessage(
+            person_id=person.id, conversation_id=conversation_id, activity_id=activity_id
+        )
+
+    async def _conversation_after_install(
+        self, person_id: str, *, waiting: bool
+    ) -> ConversationRecord | None:
+        """The conversation Teams' `installationUpdate` recorded; when there is no other way to
+        the person (no service URL known), wait a little for it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self._install_wait if waiting else 0.0)
+        while True:
+            async with self._db.transaction() as tx:
+                known = await tx.conversations.get(person_id)
+            if known is not None or loop.time() >= deadline:
+                return known
+            await asyncio.sleep(INSTALL_UPDATE_POLL_SECONDS)
+
+    def _personal_reference(
+        self, person: Person, service_url: str, chat_id: str
+    ) -> ConversationReference:
+        return ConversationReference(
+            channel_id=TEAMS_CHANNEL_ID,
+            service_url=service_url,
+            bot=ChannelAccount(id=self._bot_id()),
+            user=ChannelAccount(id=person.id, aad_object_id=person.id),
+            conversation=ConversationAccount(
+                id=chat_id, conversation_type="personal", tenant_id=person.tenant_id
+            ),
+        )
+
+    async def _remember(self, person: Person, reference: ConversationReference) -> None:
+        """Keep the chat, unless Teams' `installationUpdate` has recorded it (better) already."""
+        record = ConversationRecord(
+            person_id=person.id,
+            tenant_id=person.tenant_id,
+            conversation_id=reference.conversation.id,
+            service_url=reference.service_url,
+            bot_id=self._bot_id(),
+            display_name=person.display_name,
+            reference=reference.serialize(),
+            updated_at=datetime.now(UTC),
+        )
+        async with self._db.transaction() as tx:
+            if await tx.conversations.get(person.id) is None:
+                await tx.conversations.upsert(record)
+
+    async def _post_to_approvers_channel(
+        self, person: Person, service_url: str | None, message: Message
+    ) -> SentMessage | None:
+        if not self._approvers_channel_id or service_url is None:
+            logger.warning(
+                "Cannot reach person %s: %s",
+                person.id,
+                "no approvers channel is set (PIMBOT_APPROVERS_CHANNEL_ID)"
+                if not self._approvers_channel_id
+                else "no service URL known for the approvers channel",
+            )
+            return None
+        reference = self._channel_reference(service_url)
+        note = f"For {person.display_name or person.upn or person.id}:"
+        activity_id = await self._send_in(reference, message, note=note)
+        logger.warning(
+            "Posted the message for person %s to the approvers channel %s instead of a 1:1 chat",
+            person.id,
+            self._approvers_channel_id,
+        )
+        return SentMessage(
+            person_id=person.id,
+            conversation_id=self._approvers_channel_id,
+            activity_id=activity_id,
+        )
+
+    def _channel_reference(self, service_url: str) -> ConversationReference:
+        return ConversationReference(
+            channel_id=TEAMS_CHANNEL_ID,
+            service_url=service_url,
+            bot=ChannelAccount(id=self._bot_id()),
+            conversation=ConversationAccount(
+                id=self._approvers_channel_id,
+                conversation_type="channel",
+                is_group=True,
+                tenant_id=self._tenant_id or None,
+            ),
+        )
+
+    def _bot_id(self) -> str:
+        return f"28:{self._app_id}" if self._app_id else "pimbot"
 
 
 def is_unreachable(error: Exception) -> bool:

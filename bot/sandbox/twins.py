@@ -70,6 +70,8 @@ class Twins:
             entra=self.entra,
             require_install=require_install,
         )
+        # Installing the app through Graph installs it in Teams (which tells the bot).
+        self.graph.teamwork.host = self.teams
         self.graph_url = self.login_url = self.service_url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -149,6 +151,7 @@ class Twins:
             "PIMBOT_GRAPH_URL": self.graph_url,
             "PIMBOT_LOGIN_URL": self.login_url,
             "PIMBOT_BOTFRAMEWORK_OPENID_URL": self.botframework_openid_url,
+            "PIMBOT_TEAMS_CATALOG_APP_ID": self.graph.teamwork.catalog_app_id,
         }
 
     # -- on the twins' loop ----------------------------------------------------------------

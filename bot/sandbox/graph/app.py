@@ -29,6 +29,7 @@ from bot.sandbox.graph.state import (
     seed_state,
     write_state_atomically,
 )
+from bot.sandbox.graph.teamwork import TeamsAppInstalls
 from bot.sandbox.graph.values import new_guid, utc_now
 from bot.sandbox.tenant import DemoTenant
 
@@ -94,6 +95,8 @@ class GraphTwin:
         self._state = self._initial_state()
         self._pim = Pim(tenant, self._state, now)
         self._resources = GraphResources(self._pim, page_size)
+        self.teamwork = TeamsAppInstalls(tenant)  # the Twins runner makes Teams its host
+        self._resources.teamwork = self.teamwork
         self._throttles: list[_Injected] = []
         self._outages: list[_Injected] = []
         self._dirty = False

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from yarl import URL
 
@@ -47,6 +47,9 @@ from bot.sandbox.graph.pim import Pim
 from bot.sandbox.graph.shapes import Json
 from bot.sandbox.graph.state import Schedule
 from bot.sandbox.tenant import TenantUser
+
+if TYPE_CHECKING:
+    from bot.sandbox.graph.teamwork import TeamsAppInstalls
 
 GRAPH_VERSIONS = ("v1.0", "beta")
 
@@ -129,6 +132,7 @@ class GraphResources:
         self.pim = pim
         self.tenant = pim.tenant
         self.page_size = page_size
+        self.teamwork: TeamsAppInstalls | None = None  # users' Teams apps (teamwork.py)
 
     def dispatch(self, request: GraphRequest) -> tuple[GraphResponse, bool]:
         """The response, and whether the call may have changed state."""

@@ -149,3 +149,13 @@ class SandboxClient:
             after = page["last"]
             if remaining <= 0:
                 raise TimeoutError(f"no {kind!r} event for {user} within {within} s")
+
+    async def channel_messages(self, channel_id: str) -> list[dict[str, Any]]:
+        """What the bot posted in a team channel (`19:…@thread.tacv2`)."""
+        response = await self._http.get(
+            f"{self.base_url}/_sandbox/channels/{quote(channel_id, safe='')}/messages"
+        )
+        if response.status_code != 200:
+            raise SandboxError(response.status_code, response.text)
+        messages: list[dict[str, Any]] = response.json()["messages"]
+        return messages

@@ -24,6 +24,7 @@ from bot.sandbox.teams.bot_link import BotAnswer, BotLink
 from bot.sandbox.teams.connector import bf_error
 from bot.sandbox.teams.conversations import (
     ADAPTIVE_CARD,
+    Channels,
     Chat,
     Chats,
     Message,
@@ -47,8 +48,10 @@ class TeamsClientSide:
         link: BotLink,
         entra: EntraTwin,
         sso_audience: str,
+        channels: Channels | None = None,
     ) -> None:
         self.chats = chats
+        self.channels = channels or Channels()
         self.factory = factory
         self.link = link
         self.entra = entra
@@ -66,6 +69,7 @@ class TeamsClientSide:
             web.post(user + "/refresh", self._with_chat(self._refresh)),
             web.post(user + "/signin", self._with_chat(self._sign_in)),
             web.get(user + "/transcript", self._with_chat(self._transcript)),
+            web.get("/_sandbox/channels/{channel_id}/messages", self._channel_messages),
         ]
 
     async def close(self) -> None:
@@ -94,11 +98,7 @@ class TeamsClientSide:
         if chat.installed:
             return web.json_response({"conversationId": chat.id, "alreadyInstalled": True})
         chat.installed = True
-        installed = await self.link.post(
-            self.factory.installation_update(chat, self.chats.ids.new(), "add")
-        )
-        added = await self.link.post(self.factory.members_added(chat, self.chats.ids.new()))
-        await chat.transcript.add("installed", conversationId=chat.id)
+        installed, added = await self._announce_install(chat)
         return web.json_response(
             {
                 "conversationId": chat.id,
@@ -106,6 +106,27 @@ class TeamsClientSide:
                 "conversationUpdate": added.status,
             }
         )
+
+    def install_for(self, chat: Chat) -> None:
+        """An install made elsewhere (Graph's installedApps): the chat accepts messages at once;
+        Teams tells the bot shortly after, as it does, once the installer got its answer."""
+        if chat.installed:
+            return
+        chat.installed = True
+        task = asyncio.get_running_loop().create_task(self._announce_quietly(chat))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _announce_quietly(self, chat: Chat) -> None:
+        await self._announce_install(chat)
+
+    async def _announce_install(self, chat: Chat) -> tuple[BotAnswer, BotAnswer]:
+        installed = await self.link.post(
+            self.factory.installation_update(chat, self.chats.ids.new(), "add")
+        )
+        added = await self.link.post(self.factory.members_added(chat, self.chats.ids.new()))
+        await chat.transcript.add("installed", conversationId=chat.id)
+        return installed, added
 
     async def _uninstall(self, request: web.Request, chat: Chat) -> web.Response:
         if not chat.installed:
@@ -141,6 +162,21 @@ class TeamsClientSide:
         return web.json_response(
             {"conversationId": chat.id, "messages": [chat.view(m) for m in chat.visible_messages()]}
         )
+
+    async def _channel_messages(self, request: web.Request) -> web.Response:
+        channel = self.channels.by_id(request.match_info["channel_id"])
+        if channel is None:
+            return bf_error(404, "NotFound", "Not a channel id (19:…@thread.tacv2).")
+        messages = [
+            {
+                "id": m.id,
+                "text": m.activity.get("text") or "",
+                "cards": m.cards,
+                "edited": m.edits > 0,
+            }
+            for m in channel.visible_messages()
+        ]
+        return web.json_response({"conversationId": channel.id, "messages": messages})
 
     async def _transcript(self, request: web.Request, chat: Chat) -> web.Response:
         try:

@@ -13,11 +13,20 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.entra import BOTFRAMEWORK_RESOURCE, EntraTwin, InvalidToken
-from bot.sandbox.teams.conversations import Chat, Chats, Message, adaptive_cards, oauth_card
+from bot.sandbox.teams.conversations import (
+    Channels,
+    ChannelThread,
+    Chat,
+    Chats,
+    Message,
+    adaptive_cards,
+    oauth_card,
+)
 
 MAX_ACTIVITY_BYTES = 28 * 1024  # Teams' limit for one message
 DENIED = {"message": "Authorization has been denied for this request."}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Conversation = Chat | ChannelThread
 
 
 @dataclass
@@ -47,8 +56,10 @@ class BotConnector:
         entra: EntraTwin,
         require_install: bool,
         on_sign_in_card: Callable[[Chat], None],
+        channels: Channels | None = None,
     ) -> None:
         self.chats = chats
+        self.channels = channels or Channels()
         self.app_id = app_id
         self.entra = entra
         self.require_install = require_install
@@ -107,8 +118,13 @@ class BotConnector:
     def _chat(self, request: web.Request) -> Chat | None:
         return self.chats.by_id(request.match_info["conversation_id"])
 
-    def _not_installed(self, chat: Chat) -> web.Response | None:
-        if self.require_install and not chat.installed:
+    def _conversation(self, request: web.Request) -> Conversation | None:
+        """A 1:1 chat, or a team channel (posts there need no per-user install)."""
+        conversation_id = request.match_info["conversation_id"]
+        return self.chats.by_id(conversation_id) or self.channels.by_id(conversation_id)
+
+    def _not_installed(self, chat: Conversation) -> web.Response | None:
+        if isinstance(chat, Chat) and self.require_install and not chat.installed:
             return bf_error(403, "Forbidden", "Bot is not installed in user's personal scope")
         return None
 
@@ -139,7 +155,7 @@ class BotConnector:
     # -- activities ------------------------------------------------------------------------
 
     async def _send(self, request: web.Request) -> web.Response:
-        chat = self._chat(request)
+        chat = self._conversation(request)
         if chat is None:
             return bf_error(404, "ConversationNotFound", "Conversation not found.")
         if refused := self._not_installed(chat):
@@ -156,7 +172,7 @@ class BotConnector:
         return web.json_response({"id": message.id}, status=201)
 
     async def _store(
-        self, chat: Chat, activity: dict[str, Any], *, reply_to_id: str | None
+        self, chat: Conversation, activity: dict[str, Any], *, reply_to_id: str | None
     ) -> Message:
         message_id = self.chats.ids.new()
         stored = self._as_sent(chat, activity, message_id)
@@ -170,16 +186,19 @@ class BotConnector:
             attachments=stored.get("attachments") or [],
             replyToId=reply_to_id,
         )
-        if oauth_card(stored) is not None:
+        if isinstance(chat, Chat) and oauth_card(stored) is not None:
             self.on_sign_in_card(chat)
         return message
 
-    def _as_sent(self, chat: Chat, activity: dict[str, Any], message_id: str) -> dict[str, Any]:
+    def _as_sent(
+        self, chat: Conversation, activity: dict[str, Any], message_id: str
+    ) -> dict[str, Any]:
         stored = copy.deepcopy(activity)
+        kind = "personal" if isinstance(chat, Chat) else "channel"
         stored |= {
             "id": message_id,
             "from": self.bot_account,
-            "conversation": {"id": chat.id, "conversationType": "personal"},
+            "conversation": {"id": chat.id, "conversationType": kind},
             "timestamp": _now(),
         }
         return stored
@@ -193,7 +212,8 @@ class BotConnector:
             return bf_error(400, "BadArgument", "An activity is required.")
         message.activity = self._as_sent(chat, activity, message.id)
         message.edits += 1
-        chat.card_views.pop(message.id, None)  # a message update resets user-specific views
+        if isinstance(chat, Chat):
+            chat.card_views.pop(message.id, None)  # an update resets user-specific views
         await chat.transcript.add(
             "update",
             activityId=message.id,
@@ -211,8 +231,8 @@ class BotConnector:
         await chat.transcript.add("delete", activityId=message.id)
         return web.json_response({})
 
-    def _message(self, request: web.Request) -> tuple[Chat | None, Message | None]:
-        chat = self._chat(request)
+    def _message(self, request: web.Request) -> tuple[Conversation | None, Message | None]:
+        chat = self._conversation(request)
         if chat is None:
             return None, None
         message = chat.messages.get(request.match_info["activity_id"])

@@ -4,12 +4,18 @@ views. Plain data; the HTTP layers decide what to do with it."""
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.sandbox.entra import TenantUserView, TenantView, find_user
-from bot.sandbox.teams.ids import MessageIds, personal_conversation_id, user_mri
+from bot.sandbox.teams.ids import (
+    MessageIds,
+    graph_chat_id,
+    personal_conversation_id,
+    user_mri,
+)
 from bot.sandbox.teams.transcript import Transcript
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
@@ -125,14 +131,14 @@ class Chats:
         return chat
 
     def by_id(self, conversation_id: str) -> Chat | None:
-        """The chat with this id. Ids are stable, so a chat the bot knew before a restart of the
-        sandbox is found again."""
+        """The chat with this id, or with the id Graph gives it (`19:…@unq.gbl.spaces`). Ids are
+        stable, so a chat the bot knew before a restart of the sandbox is found again."""
         chat = self._by_id.get(conversation_id)
         if chat is None:
             for user in self.tenant.users:
-                if (
-                    personal_conversation_id(self.tenant.tenant_id, self.bot_app_id, user.id)
-                    == conversation_id
+                if conversation_id in (
+                    personal_conversation_id(self.tenant.tenant_id, self.bot_app_id, user.id),
+                    graph_chat_id(user.id, self.bot_app_id),
                 ):
                     return self.for_user(user)
         return chat
@@ -145,3 +151,32 @@ class Chats:
                 None,
             )
         return find_user(self.tenant, ref)
+
+
+CHANNEL_ID = re.compile(r"^19:[^@/\s]+@thread\.(?:tacv2|skype)$")
+
+
+@dataclass
+class ChannelThread:
+    """A team channel the bot posts to (its conversation id is the channel id, `19:…@thread.tacv2`).
+    Every channel of the tenant's teams is taken to have the app installed."""
+
+    id: str
+    messages: dict[str, Message] = field(default_factory=dict)
+    transcript: Transcript = field(default_factory=Transcript)
+
+    def visible_messages(self) -> Iterator[Message]:
+        return (m for m in self.messages.values() if not m.deleted)
+
+
+class Channels:
+    """Channel conversations, created when first used."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, ChannelThread] = {}
+
+    def by_id(self, conversation_id: str) -> ChannelThread | None:
+        """The channel, or None when the id is not a channel id."""
+        if CHANNEL_ID.match(conversation_id) is None:
+            return None
+        return self._by_id.setdefault(conversation_id, ChannelThread(conversation_id))

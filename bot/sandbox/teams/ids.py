@@ -30,6 +30,12 @@ def personal_conversation_id(tenant_id: str, bot_app_id: str, user_id: str) -> s
     return f"a:1{_opaque('personal', tenant_id, bot_app_id, user_id, length=60)}"
 
 
+def graph_chat_id(user_id: str, bot_app_id: str) -> str:
+    """The id Graph gives the 1:1 chat of a user and a bot (`GET …/installedApps/{id}/chat`); the
+    Bot Connector accepts it as a conversation id too."""
+    return f"19:{user_id}_{bot_app_id}@unq.gbl.spaces"
+
+
 class MessageIds:
     """Increasing message ids shaped like Teams' (milliseconds since the epoch)."""
 

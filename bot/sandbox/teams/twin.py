@@ -11,7 +11,7 @@ from bot.sandbox.teams.bot_link import BotLink
 from bot.sandbox.teams.channel_auth import OPENID_PATH, ChannelAuth
 from bot.sandbox.teams.client_side import TeamsClientSide
 from bot.sandbox.teams.connector import BotConnector, ConnectorCall
-from bot.sandbox.teams.conversations import Chats
+from bot.sandbox.teams.conversations import Channels, Chats
 from bot.sandbox.teams.ids import bot_mri
 
 
@@ -32,6 +32,7 @@ class TeamsTwin:
         bot_app_id = app_id or tenant.pimbot_app.client_id
         self.channel = ChannelAuth()
         self.chats = Chats(tenant, bot_app_id)
+        self.channels = Channels()
         self.factory = ActivityFactory(
             tenant_id=tenant.tenant_id,
             bot_id=bot_mri(bot_app_id),
@@ -39,7 +40,12 @@ class TeamsTwin:
         )
         self.link = BotLink(self.channel, bot_url=bot_url, app_id=app_id)
         self.client_side = TeamsClientSide(
-            self.chats, factory=self.factory, link=self.link, entra=entra, sso_audience=bot_app_id
+            self.chats,
+            factory=self.factory,
+            link=self.link,
+            entra=entra,
+            sso_audience=bot_app_id,
+            channels=self.channels,
         )
         self.connector = BotConnector(
             self.chats,
@@ -47,12 +53,26 @@ class TeamsTwin:
             entra=entra,
             require_install=require_install,
             on_sign_in_card=self.client_side.on_sign_in_card,
+            channels=self.channels,
         )
         self.app = web.Application()
         self.app.add_routes(
             self.channel.routes() + self.connector.routes() + self.client_side.routes()
         )
         self.app.on_cleanup.append(self._close)
+
+    # -- the app installed for a user from outside Teams (Graph's teamwork/installedApps) -----
+
+    def is_installed(self, user_id: str) -> bool:
+        user = self.chats.user(user_id)
+        return user is not None and self.chats.for_user(user).installed
+
+    def install(self, user_id: str) -> None:
+        """Install for the user; Teams then sends the bot its `installationUpdate`."""
+        user = self.chats.user(user_id)
+        if user is None:
+            raise KeyError(user_id)
+        self.client_side.install_for(self.chats.for_user(user))
 
     @property
     def calls(self) -> list[ConnectorCall]:
