@@ -1,0 +1,268 @@
+// pimbot on Azure: Azure Bot (Teams channel) -> Container Apps (>= 2 replicas) -> PostgreSQL
+// flexible server, with secrets in Key Vault read by a managed identity and logs in Log Analytics.
+// Deploy into an existing resource group:
+//
+//   az deployment group create -g <rg> -f infra/main.bicep -p infra/example.bicepparam
+//
+// Every parameter is described in infra/README.md.
+
+targetScope = 'resourceGroup'
+
+@description('Azure region for everything but the (global) Azure Bot.')
+param location string = resourceGroup().location
+
+@minLength(3)
+@maxLength(12)
+@description('Short lower-case prefix for resource names, e.g. pimbot or pimbot-prod.')
+param namePrefix string = 'pimbot'
+
+@description('Container image to run, e.g. myregistry.azurecr.io/pimbot:0.1.0 (built from the repository Dockerfile).')
+param image string
+
+@description('Name of an Azure Container Registry in this resource group to pull the image from with the managed identity; empty for a registry that needs no credentials.')
+param containerRegistryName string = ''
+
+@description('MicrosoftAppId: client id of the bot\'s single-tenant Entra app registration.')
+param microsoftAppId string
+
+@secure()
+@description('MicrosoftAppPassword: a client secret of that app registration. Stored in Key Vault only.')
+param microsoftAppPassword string
+
+@description('Expiry of that client secret as Unix seconds (as shown in Entra), recorded on the Key Vault secret.')
+param microsoftAppPasswordExpiry int
+
+@description('The Entra tenant pimbot manages and the app registration lives in (MicrosoftAppTenantId, PIMBOT_TENANT_ID).')
+param tenantId string = subscription().tenantId
+
+@allowed([
+  'bot'
+  'pim'
+])
+@description('PIMBOT_ENGINE: bot (pimbot approves and activates app-only; tier-0 permission) or pim (PIM decides, with each person\'s delegated token).')
+param engine string = 'bot'
+
+@description('PIMBOT_GRAPH_CLIENT_ID: optional separate app registration for Graph; empty to use MicrosoftAppId.')
+param graphClientId string = ''
+
+@secure()
+@description('PIMBOT_GRAPH_CLIENT_SECRET for graphClientId; empty when graphClientId is empty.')
+param graphClientSecret string = ''
+
+@description('Expiry of graphClientSecret as Unix seconds (ignored when it is empty).')
+param graphClientSecretExpiry int = 0
+
+@minValue(0)
+@description('PIMBOT_EXPIRY_WARNING_MINUTES: how long before an activation ends people are warned.')
+param expiryWarningMinutes int = 15
+
+@allowed([
+  'DEBUG'
+  'INFO'
+  'WARNING'
+  'ERROR'
+])
+@description('PIMBOT_LOG_LEVEL.')
+param logLevel string = 'INFO'
+
+@minValue(2)
+@description('Fewest container replicas.')
+param minReplicas int = 2
+
+@description('Most container replicas.')
+param maxReplicas int = 4
+
+@description('Spread the container replicas over availability zones (the region must have zones).')
+param zoneRedundant bool = true
+
+@description('PostgreSQL administrator login pimbot connects as.')
+param postgresAdministratorLogin string = 'pimbot'
+
+@secure()
+@description('PostgreSQL administrator password. Goes into the database URL secret in Key Vault only.')
+param postgresAdministratorPassword string
+
+@description('PostgreSQL compute tier.')
+@allowed([
+  'Burstable'
+  'GeneralPurpose'
+  'MemoryOptimized'
+])
+param postgresSkuTier string = 'Burstable'
+
+@description('PostgreSQL compute SKU.')
+param postgresSkuName string = 'Standard_B1ms'
+
+@description('PostgreSQL storage in GiB.')
+param postgresStorageSizeGB int = 32
+
+@minValue(7)
+@maxValue(35)
+@description('PostgreSQL point-in-time-restore window in days.')
+param postgresBackupRetentionDays int = 35
+
+@description('Keep PostgreSQL backups in the paired region too.')
+param postgresGeoRedundantBackup bool = true
+
+@description('A zone-redundant PostgreSQL standby (GeneralPurpose or MemoryOptimized only).')
+param postgresHighAvailability bool = false
+
+@description('Address space of the virtual network; the three subnets below lie in it.')
+param vnetAddressPrefix string = '10.40.0.0/22'
+
+@description('Subnet of the Container Apps environment (a /27 or larger; delegated to Microsoft.App/environments).')
+param appsSubnetPrefix string = '10.40.0.0/23'
+
+@description('Subnet delegated to the PostgreSQL flexible server.')
+param postgresSubnetPrefix string = '10.40.2.0/24'
+
+@description('Subnet for the Key Vault private endpoint.')
+param endpointsSubnetPrefix string = '10.40.3.0/24'
+
+@minValue(30)
+@maxValue(730)
+@description('Days Log Analytics keeps logs.')
+param logRetentionDays int = 90
+
+@allowed([
+  'F0'
+  'S1'
+])
+@description('Azure Bot pricing tier.')
+param botSku string = 'F0'
+
+@description('Display name of the Azure Bot.')
+param botDisplayName string = 'pimbot'
+
+@description('Tags put on every resource.')
+param tags object = {
+  app: 'pimbot'
+}
+
+var suffix = uniqueString(resourceGroup().id, namePrefix)
+var databaseName = 'pimbot'
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    name: '${namePrefix}-logs'
+    retentionInDays: logRetentionDays
+    tags: tags
+  }
+}
+
+module network 'modules/network.bicep' = {
+  name: 'network'
+  params: {
+    location: location
+    namePrefix: namePrefix
+    addressPrefix: vnetAddressPrefix
+    appsSubnetPrefix: appsSubnetPrefix
+    postgresSubnetPrefix: postgresSubnetPrefix
+    endpointsSubnetPrefix: endpointsSubnetPrefix
+    tags: tags
+  }
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: {
+    location: location
+    name: '${namePrefix}-identity'
+    tags: tags
+  }
+}
+
+module registryPull 'modules/registry-pull.bicep' = if (!empty(containerRegistryName)) {
+  name: 'registry-pull'
+  params: {
+    registryName: containerRegistryName
+    principalId: identity.outputs.principalId
+  }
+}
+
+module postgres 'modules/postgres.bicep' = {
+  name: 'postgres'
+  params: {
+    location: location
+    name: '${namePrefix}-pg-${suffix}'
+    administratorLogin: postgresAdministratorLogin
+    administratorPassword: postgresAdministratorPassword
+    skuTier: postgresSkuTier
+    skuName: postgresSkuName
+    storageSizeGB: postgresStorageSizeGB
+    backupRetentionDays: postgresBackupRetentionDays
+    geoRedundantBackup: postgresGeoRedundantBackup
+    highAvailability: postgresHighAvailability
+    delegatedSubnetId: network.outputs.postgresSubnetId
+    privateDnsZoneId: network.outputs.postgresDnsZoneId
+    logAnalyticsWorkspaceId: monitoring.outputs.id
+    databaseName: databaseName
+    tags: tags
+  }
+}
+
+module vault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  params: {
+    location: location
+    name: take('${namePrefix}-kv-${suffix}', 24)
+    readerPrincipalId: identity.outputs.principalId
+    endpointsSubnetId: network.outputs.endpointsSubnetId
+    privateDnsZoneId: network.outputs.vaultDnsZoneId
+    logAnalyticsWorkspaceId: monitoring.outputs.id
+    microsoftAppPassword: microsoftAppPassword
+    microsoftAppPasswordExpiry: microsoftAppPasswordExpiry
+    databaseUrl: 'postgresql://${uriComponent(postgresAdministratorLogin)}:${uriComponent(postgresAdministratorPassword)}@${postgres.outputs.fqdn}:5432/${databaseName}?sslmode=require'
+    graphClientSecret: graphClientSecret
+    graphClientSecretExpiry: graphClientSecretExpiry
+    tags: tags
+  }
+}
+
+module app 'modules/containerapp.bicep' = {
+  name: 'containerapp'
+  params: {
+    location: location
+    namePrefix: namePrefix
+    image: image
+    registryServer: empty(containerRegistryName) ? '' : registryPull.outputs.loginServer
+    identityId: identity.outputs.id
+    appsSubnetId: network.outputs.appsSubnetId
+    logAnalyticsWorkspaceName: monitoring.outputs.name
+    zoneRedundant: zoneRedundant
+    minReplicas: minReplicas
+    maxReplicas: maxReplicas
+    microsoftAppId: microsoftAppId
+    tenantId: tenantId
+    engine: engine
+    graphClientId: graphClientId
+    expiryWarningMinutes: expiryWarningMinutes
+    logLevel: logLevel
+    appPasswordSecretUri: vault.outputs.appPasswordUri
+    databaseUrlSecretUri: vault.outputs.databaseUrlUri
+    graphClientSecretUri: vault.outputs.graphClientSecretUri
+    tags: tags
+  }
+}
+
+module bot 'modules/bot.bicep' = {
+  name: 'bot'
+  params: {
+    name: '${namePrefix}-bot-${suffix}'
+    displayName: botDisplayName
+    messagingEndpoint: app.outputs.messagingEndpoint
+    microsoftAppId: microsoftAppId
+    tenantId: tenantId
+    sku: botSku
+    tags: tags
+  }
+}
+
+output messagingEndpoint string = app.outputs.messagingEndpoint
+output containerAppFqdn string = app.outputs.fqdn
+output botName string = bot.outputs.name
+output keyVaultName string = vault.outputs.name
+output postgresFqdn string = postgres.outputs.fqdn
+output managedIdentityClientId string = identity.outputs.clientId

@@ -1,0 +1,61 @@
+// The Azure Bot resource that connects Teams to pimbot's /api/messages, and its Teams channel.
+
+@description('Name of the Azure Bot resource (globally unique handle).')
+param name string
+
+@description('Display name people see in Teams until the app manifest overrides it.')
+param displayName string
+
+@description('https://<host>/api/messages of the container app.')
+param messagingEndpoint string
+
+@description('MicrosoftAppId: the client id of the bot\'s Entra app registration.')
+param microsoftAppId string
+
+@description('MicrosoftAppTenantId: the tenant of that app registration.')
+param tenantId string
+
+@allowed([
+  'F0'
+  'S1'
+])
+@description('F0 is free (Teams is a standard channel: no message charges either way).')
+param sku string
+
+param tags object
+
+resource bot 'Microsoft.BotService/botServices@2022-09-15' = {
+  name: name
+  location: 'global'
+  kind: 'azurebot'
+  tags: tags
+  sku: {
+    name: sku
+  }
+  properties: {
+    displayName: displayName
+    endpoint: messagingEndpoint
+    msaAppId: microsoftAppId
+    msaAppType: 'SingleTenant'
+    msaAppTenantId: tenantId
+    // The Teams service must reach the Bot Service; pimbot's own endpoint is checked by JWT.
+    publicNetworkAccess: 'Enabled'
+    // No channel keys (Direct Line, Web Chat): Teams authenticates with Entra-issued tokens.
+    disableLocalAuth: true
+  }
+}
+
+resource teams 'Microsoft.BotService/botServices/channels@2022-09-15' = {
+  parent: bot
+  name: 'MsTeamsChannel'
+  location: 'global'
+  properties: {
+    channelName: 'MsTeamsChannel'
+    properties: {
+      isEnabled: true
+      enableCalling: false
+    }
+  }
+}
+
+output name string = bot.name

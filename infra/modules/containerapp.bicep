@@ -1,0 +1,273 @@
+// Azure Container Apps: the Container Apps environment (in the private network, logging to Log
+// Analytics) and pimbot itself, at least two replicas behind HTTPS ingress.
+//
+// The environment variables below are exactly the settings of bot/settings.py that a deployment
+// sets; tests/deploy checks the names against it. Secrets are Key Vault references read with the
+// managed identity, never values in the template.
+
+@description('Azure region.')
+param location string
+
+@description('Prefix for resource names.')
+param namePrefix string
+
+@description('Container image, e.g. myregistry.azurecr.io/pimbot:1.2.0.')
+param image string
+
+@description('Login server of an Azure Container Registry to pull from with the managed identity; empty for a public image.')
+param registryServer string
+
+@description('Resource id of the user-assigned managed identity.')
+param identityId string
+
+@description('Subnet for the Container Apps environment (delegated to Microsoft.App/environments).')
+param appsSubnetId string
+
+@description('Log Analytics workspace name (same resource group).')
+param logAnalyticsWorkspaceName string
+
+@description('Spread replicas over availability zones (the region must have zones).')
+param zoneRedundant bool
+
+@minValue(2)
+@description('Fewest replicas; two or more keep pimbot answering while one restarts.')
+param minReplicas int
+
+@description('Most replicas.')
+param maxReplicas int
+
+@description('MicrosoftAppId: the client id of the bot\'s Entra app registration.')
+param microsoftAppId string
+
+@description('MicrosoftAppTenantId and PIMBOT_TENANT_ID: the Entra tenant.')
+param tenantId string
+
+@allowed([
+  'bot'
+  'pim'
+])
+@description('PIMBOT_ENGINE.')
+param engine string
+
+@description('PIMBOT_GRAPH_CLIENT_ID: a separate app registration for Graph; empty to use MicrosoftAppId.')
+param graphClientId string
+
+@description('PIMBOT_EXPIRY_WARNING_MINUTES.')
+param expiryWarningMinutes int
+
+@description('PIMBOT_LOG_LEVEL.')
+param logLevel string
+
+@description('Key Vault secret URIs (versionless, so a rotated secret is picked up).')
+param appPasswordSecretUri string
+param databaseUrlSecretUri string
+param graphClientSecretUri string
+
+param tags object
+
+var port = 3978
+
+var baseSecrets = [
+  {
+    name: 'microsoft-app-password'
+    keyVaultUrl: appPasswordSecretUri
+    identity: identityId
+  }
+  {
+    name: 'database-url'
+    keyVaultUrl: databaseUrlSecretUri
+    identity: identityId
+  }
+]
+
+var graphSecrets = empty(graphClientSecretUri) ? [] : [
+  {
+    name: 'graph-client-secret'
+    keyVaultUrl: graphClientSecretUri
+    identity: identityId
+  }
+]
+
+var baseEnv = [
+  {
+    name: 'MicrosoftAppId'
+    value: microsoftAppId
+  }
+  {
+    name: 'MicrosoftAppPassword'
+    // checkov:skip=CKV_SECRET_6: the name of a Key Vault reference, not a secret
+    secretRef: 'microsoft-app-password'
+  }
+  {
+    name: 'MicrosoftAppType'
+    value: 'SingleTenant'
+  }
+  {
+    name: 'MicrosoftAppTenantId'
+    value: tenantId
+  }
+  {
+    name: 'PIMBOT_TENANT_ID'
+    value: tenantId
+  }
+  {
+    name: 'PIMBOT_ENGINE'
+    value: engine
+  }
+  {
+    name: 'PIMBOT_DATABASE_URL'
+    // checkov:skip=CKV_SECRET_6: the name of a Key Vault reference, not a secret
+    secretRef: 'database-url'
+  }
+  {
+    name: 'PIMBOT_EXPIRY_WARNING_MINUTES'
+    value: string(expiryWarningMinutes)
+  }
+  {
+    name: 'PIMBOT_LOG_LEVEL'
+    value: logLevel
+  }
+  {
+    name: 'PORT'
+    value: string(port)
+  }
+]
+
+var graphClientEnv = empty(graphClientId) ? [] : [
+  {
+    name: 'PIMBOT_GRAPH_CLIENT_ID'
+    value: graphClientId
+  }
+]
+
+var graphSecretEnv = empty(graphClientSecretUri) ? [] : [
+  {
+    name: 'PIMBOT_GRAPH_CLIENT_SECRET'
+    // checkov:skip=CKV_SECRET_6: the name of a Key Vault reference, not a secret
+    secretRef: 'graph-client-secret'
+  }
+]
+
+var registries = empty(registryServer) ? [] : [
+  {
+    server: registryServer
+    identity: identityId
+  }
+]
+
+resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
+  name: logAnalyticsWorkspaceName
+}
+
+resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
+  name: '${namePrefix}-env'
+  location: location
+  tags: tags
+  properties: {
+    zoneRedundant: zoneRedundant
+    vnetConfiguration: {
+      infrastructureSubnetId: appsSubnetId
+      internal: false
+    }
+    workloadProfiles: [
+      {
+        name: 'Consumption'
+        workloadProfileType: 'Consumption'
+      }
+    ]
+    appLogsConfiguration: {
+      destination: 'log-analytics'
+      logAnalyticsConfiguration: {
+        customerId: logs.properties.customerId
+        sharedKey: logs.listKeys().primarySharedKey
+      }
+    }
+  }
+}
+
+resource app 'Microsoft.App/containerApps@2024-03-01' = {
+  name: namePrefix
+  location: location
+  tags: tags
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    environmentId: environment.id
+    workloadProfileName: 'Consumption'
+    configuration: {
+      activeRevisionsMode: 'Single'
+      ingress: {
+        external: true
+        targetPort: port
+        transport: 'http'
+        allowInsecure: false
+      }
+      secrets: concat(baseSecrets, graphSecrets)
+      registries: registries
+    }
+    template: {
+      containers: [
+        {
+          name: 'pimbot'
+          image: image
+          resources: {
+            cpu: json('0.5')
+            memory: '1Gi'
+          }
+          env: concat(baseEnv, graphClientEnv, graphSecretEnv)
+          probes: [
+            {
+              type: 'Startup'
+              httpGet: {
+                path: '/healthz'
+                port: port
+              }
+              periodSeconds: 5
+              failureThreshold: 24
+            }
+            {
+              type: 'Liveness'
+              httpGet: {
+                path: '/healthz'
+                port: port
+              }
+              periodSeconds: 30
+              failureThreshold: 3
+            }
+            {
+              // Out of rotation while the database or the Graph token endpoint is unreachable.
+              type: 'Readiness'
+              httpGet: {
+                path: '/readyz'
+                port: port
+              }
+              periodSeconds: 15
+              failureThreshold: 2
+            }
+          ]
+        }
+      ]
+      scale: {
+        minReplicas: minReplicas
+        maxReplicas: maxReplicas
+        rules: [
+          {
+            name: 'http'
+            http: {
+              metadata: {
+                concurrentRequests: '50'
+              }
+            }
+          }
+        ]
+      }
+    }
+  }
+}
+
+output fqdn string = app.properties.configuration.ingress.fqdn
+output messagingEndpoint string = 'https://${app.properties.configuration.ingress.fqdn}/api/messages'
