@@ -1,4 +1,4 @@
-"""The `pimbot` command: serve, sandbox, chat, audit."""
+"""The `pimbot` command: serve, sandbox, chat, audit, manifest."""
 
 from __future__ import annotations
 
@@ -57,6 +57,17 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--format", choices=["csv", "json"], default="json")
     export.add_argument("--since", type=datetime.fromisoformat, default=None)
 
+    manifest = sub.add_parser("manifest", help="the Teams app package")
+    manifest_sub = manifest.add_subparsers(dest="manifest_command", required=True)
+    build = manifest_sub.add_parser(
+        "build",
+        help="write the zip to upload to Teams, for MicrosoftAppId and PIMBOT_PUBLIC_HOSTNAME",
+    )
+    build.add_argument("--out", type=Path, required=True, help="where to write the zip")
+    build.add_argument(
+        "--app-version", default=None, help="the app's version, e.g. 1.0.3 (default: pimbot's)"
+    )
+
     args = parser.parse_args(argv)
     match args.command:
         case "serve":
@@ -70,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         case "audit":
             return asyncio.run(audit_command(args))
+        case "manifest":
+            return manifest_command(args.out, args.app_version)
     return 2
 
 
@@ -103,6 +116,20 @@ def sandbox_command(port: int, state: Path, reset: bool, anonymous: bool) -> int
         asyncio.run(run_sandbox(port=port, state_dir=state, anonymous=anonymous))
     except KeyboardInterrupt:
         print("\nstopped", file=sys.stderr)
+    return 0
+
+
+def manifest_command(out: Path, app_version: str | None) -> int:
+    from bot.manifest import ManifestError, ManifestValues, build_package
+    from bot.settings import Settings
+
+    try:
+        values = ManifestValues.from_settings(Settings(), app_version)
+        build_package(values, out)
+    except ManifestError as error:
+        print(f"pimbot manifest: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} (app {values.app_id}, {values.hostname}, version {values.version})")
     return 0
 
 
