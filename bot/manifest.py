@@ -74,6 +74,8 @@ def package_version() -> str:
 
 def render_manifest(values: ManifestValues, source: Path = MANIFEST_DIR) -> dict[str, Any]:
     """The template with every `${NAME}` replaced; an unknown name is an error."""
+    if not (source / TEMPLATE).is_file():
+        raise ManifestError(f"no {TEMPLATE} in {source}: build the package from a pimbot checkout")
     filled = _fill(json.loads((source / TEMPLATE).read_text("utf-8")), values.placeholders())
     if not isinstance(filled, dict):
         raise ManifestError(f"{TEMPLATE} must hold a JSON object")

@@ -187,6 +187,11 @@ def test_a_template_naming_an_unknown_value_is_refused(tmp_path: Path) -> None:
         build_package(values(), tmp_path / "pimbot.zip", source)
 
 
+def test_without_the_manifest_sources_the_build_says_where_it_looked(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match=r"no manifest\.template\.json in"):
+        build_package(values(), tmp_path / "pimbot.zip", tmp_path / "nowhere")
+
+
 # --- settings -----------------------------------------------------------------------------------
 
 
