@@ -1,6 +1,6 @@
 """`GraphTwin`: the aiohttp application that stands in for Microsoft Graph's PIM endpoints.
 
-Every call, direct or inside `$batch`, goes through one pipeline: injected outage → bearer
+Every call, direct or inside `$batch`, goes through one pipeline: injected latency → outage → bearer
 token → injected throttling → the clock (sweep) → the resource → Graph's error format, with
 `request-id`/`client-request-id` headers, recorded in `calls` for tests to assert on.
 """
@@ -8,6 +8,7 @@ token → injected throttling → the clock (sweep) → the resource → Graph's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -64,6 +65,21 @@ class _Injected:
 
 
 @dataclass
+class _Delay:
+    remaining: int
+    seconds: float
+    method: str | None
+    path: str | None  # a suffix of the path after the version: "/roleAssignmentScheduleRequests"
+
+    def applies_to(self, method: str, path: str) -> bool:
+        return (
+            self.remaining > 0
+            and (self.method is None or self.method == method.upper())
+            and (self.path is None or path.endswith(self.path))
+        )
+
+
+@dataclass
 class _Call:
     method: str
     version: str
@@ -99,6 +115,9 @@ class GraphTwin:
         self._resources.teamwork = self.teamwork
         self._throttles: list[_Injected] = []
         self._outages: list[_Injected] = []
+        self._delays: list[_Delay] = []
+        self._released = asyncio.Event()
+        self.held = 0  # requests waiting in an injected delay right now
         self._dirty = False
         self._save_lock = asyncio.Lock()
         self._pending_saves: set[asyncio.Task[None]] = set()
@@ -118,6 +137,19 @@ class GraphTwin:
     def outage(self, count: int, status: int = 503) -> None:
         """The next `count` requests (a `$batch` counts as one) get `status`."""
         self._outages.append(_Injected(count, status))
+
+    def delay(
+        self, seconds: float, count: int = 1, *, method: str | None = None, path: str | None = None
+    ) -> None:
+        """The next `count` requests (with that method and path suffix, if given) wait `seconds`
+        before they are served, or until `release()`. A held request is served even when its
+        client has gone away meanwhile, as Graph finishes what it received."""
+        self._delays.append(_Delay(count, seconds, method.upper() if method else None, path))
+
+    def release(self) -> None:
+        """End every injected wait now. Call it on the twin's loop."""
+        self._released.set()
+        self._released = asyncio.Event()
 
     def sweep(self) -> None:
         """Apply the clock now: ended schedules disappear (with audit records), future ones
@@ -173,10 +205,23 @@ class GraphTwin:
 
     # --- HTTP ----------------------------------------------------------------------------------
 
+    async def _wait_if_delayed(self, call: _Call) -> None:
+        rule = next((d for d in self._delays if d.applies_to(call.method, call.path)), None)
+        if rule is None:
+            return
+        rule.remaining -= 1
+        self.held += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), rule.seconds)
+        finally:
+            self.held -= 1
+
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         call = await self._read_call(request)
         if isinstance(call, web.Response):
             return call
+        await self._wait_if_delayed(call)
         response = self._run(call, outer=True)
         await self._save_if_changed()
         return _to_web(response)
@@ -296,6 +341,7 @@ class GraphTwin:
         if isinstance(call, web.Response):
             return call
         call.path = "/$batch"
+        await self._wait_if_delayed(call)
         request_id = new_guid()
         client_request_id = call.headers.get("client-request-id") or request_id
         try:
