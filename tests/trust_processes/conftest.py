@@ -1,0 +1,1 @@
+from tests.store.conftest import database_url  # noqa: F401
