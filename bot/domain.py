@@ -208,6 +208,8 @@ class SignInRequest(Frozen):
     exchange_id: str  # echoed back in the signin/tokenExchange invoke
     text: str
     mfa_required: bool = True
+    # A claims challenge (step-up) the sign-in must meet, as Graph sent it; "" for none.
+    claims: str = ""
 
 
 Message = CardMessage | TextMessage | SignInRequest

@@ -34,17 +34,18 @@ class SignInCardSettings:
         `webApplicationInfo.resource`)."""
         return f"api://botid-{self.app_id}"
 
-    def sign_in_url(self) -> str:
+    def sign_in_url(self, claims: str = "") -> str:
         """Fallback for clients that cannot do the silent exchange: the authority's authorize
-        page, asking for the bot's SSO scope."""
-        query = urlencode(
-            {
-                "client_id": self.app_id,
-                "response_type": "code",
-                "scope": f"{self.exchange_uri}/access_as_user",
-                "prompt": "login",
-            }
-        )
+        page, asking for the bot's SSO scope (and meeting a step-up `claims` challenge)."""
+        params = {
+            "client_id": self.app_id,
+            "response_type": "code",
+            "scope": f"{self.exchange_uri}/access_as_user",
+            "prompt": "login",
+        }
+        if claims:
+            params["claims"] = claims
+        query = urlencode(params)
         return f"{self.login_url}/{self.tenant_id or 'organizations'}/oauth2/v2.0/authorize?{query}"
 
 
@@ -88,7 +89,7 @@ def oauth_card(request: SignInRequest, sign_in: SignInCardSettings) -> dict[str,
                 "type": "signin",
                 "title": "Sign in",
                 "text": "Sign in",
-                "value": sign_in.sign_in_url(),
+                "value": sign_in.sign_in_url(request.claims),
             }
         ],
     }

@@ -7,7 +7,7 @@ tap sees the outcome instead of an error.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 import cards
 from bot.domain import ActivationRequest, Actor, Outcome, RequestState, TextMessage
@@ -21,9 +21,23 @@ from bot.workflow.context import Deps
 MAX_REASON = 500
 
 
+class NativeApprovals(Protocol):
+    """Where the decision is made by PIM itself (the pim engine): called once the shared checks
+    have passed, instead of pimbot's own conditional write."""
+
+    async def decide(
+        self,
+        actor: Actor,
+        request: ActivationRequest,
+        verdict: Literal["approve", "deny"],
+        reason: str,
+    ) -> Outcome: ...
+
+
 class Deciding:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, native: NativeApprovals | None = None) -> None:
         self.deps = deps
+        self.native = native
 
     async def decide(
         self, actor: Actor, request_id: str, verdict: Literal["approve", "deny"], reason: str
@@ -57,6 +71,8 @@ class Deciding:
                 )
         if len(reason) > MAX_REASON:
             return _refused(f"Keep the reason under {MAX_REASON} characters.")
+        if self.native is not None:
+            return await self.native.decide(actor, request, verdict, reason)
         to = RequestState.APPROVED if verdict == "approve" else RequestState.DENIED
         async with deps.db.transaction() as tx:
             decided = await tx.requests.transition(

@@ -7,7 +7,7 @@ scheduler run it again): it re-reads the request and acts only from the state it
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,10 +47,14 @@ GRAPH_BACKOFF = (5, 15, 30, 60, 120, 300)
 EXPIRY_RECHECK = timedelta(seconds=30)
 
 
+JobHandler = Callable[[Job], Awaitable[None]]
+
+
 class JobRunner:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, extra_handlers: Mapping[str, JobHandler] | None = None) -> None:
+        """`extra_handlers`: job kinds an engine adds (the pim engine's follow and watch)."""
         self.deps = deps
-        self._handlers: dict[str, Callable[[Job], Awaitable[None]]] = {
+        self._handlers: dict[str, JobHandler] = {
             JobKind.SEND_APPROVAL_CARD: self.send_approval_card,
             JobKind.SEND_STATUS_CARD: self.send_status_card,
             JobKind.REFRESH_CARDS: self.refresh_cards,
@@ -60,6 +64,10 @@ class JobRunner:
             JobKind.EXPIRY_CHECK: self.expiry_check,
             JobKind.APPROVAL_TIMEOUT: self.approval_timeout,
         }
+        self._handlers.update(extra_handlers or {})
+
+    def add_handlers(self, handlers: Mapping[str, JobHandler]) -> None:
+        self._handlers.update(handlers)
 
     async def run(self, job: Job) -> None:
         handler = self._handlers.get(job.kind)
@@ -195,7 +203,7 @@ class JobRunner:
                 request, graph_trouble(exc, f"activate {request.role.display_name}"), exc
             )
             return
-        await self._activated(request, result)
+        await self.activated(request, result)
 
     async def _call_engine(self, request: ActivationRequest) -> ActivationResult:
         if request.kind is RequestKind.EXTEND:
@@ -215,7 +223,8 @@ class JobRunner:
                     )
             raise
 
-    async def _activated(self, request: ActivationRequest, result: ActivationResult) -> None:
+    async def activated(self, request: ActivationRequest, result: ActivationResult) -> None:
+        """activating → active as Graph reported it: expiry jobs, cards, the requester told."""
         deps, now = self.deps, self.deps.now()
         end = result.end or (now + request.duration)
         async with deps.db.transaction() as tx:
@@ -475,6 +484,10 @@ class JobRunner:
     async def _request(self, job: Job) -> ActivationRequest | None:
         async with self.deps.db.transaction() as tx:
             return await tx.requests.get(str(job.payload["request_id"]))
+
+    @staticmethod
+    async def timezone(tx: Tx, person_id: str) -> str | None:
+        return await JobRunner._timezone(tx, person_id)
 
     @staticmethod
     async def _timezone(tx: Tx, person_id: str) -> str | None:

@@ -45,8 +45,11 @@ def request_id_for(person_id: str, form_id: str) -> str:
 
 
 class Requesting:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, *, acts_as_requester: bool = False) -> None:
+        """`acts_as_requester`: the engine activates with the requester's own delegated token
+        (the pim engine), so every request waits for their sign-in, MFA or not."""
         self.deps = deps
+        self.acts_as_requester = acts_as_requester
 
     # --- asking -------------------------------------------------------------------------------
 
@@ -248,7 +251,9 @@ class Requesting:
             duration=checked.duration,
             justification=checked.justification,
             ticket=checked.ticket,
-            state=RequestState.DRAFT if policy.require_mfa else RequestState.SUBMITTED,
+            state=RequestState.DRAFT
+            if policy.require_mfa or self.acts_as_requester
+            else RequestState.SUBMITTED,
             approver_ids=approver_ids,
             require_mfa=policy.require_mfa,
             created_at=now,
@@ -266,13 +271,17 @@ class Requesting:
                 request = await self._route(tx, request)
         deps.wake_scheduler()
         if request.state is RequestState.DRAFT:
+            text = (
+                f"Sign in so that I can ask PIM to activate {role.display_name} as you."
+                if self.acts_as_requester
+                else f"{role.display_name} needs multi-factor authentication. "
+                "Sign in to confirm it's you."
+            )
             return Outcome(
                 card_update=cards.request_status(request, tz=actor.timezone),
                 replies=[
                     SignInRequest(
-                        exchange_id=request.id,
-                        text=f"{role.display_name} needs multi-factor authentication. "
-                        "Sign in to confirm it's you.",
+                        exchange_id=request.id, text=text, mfa_required=policy.require_mfa
                     )
                 ],
             )

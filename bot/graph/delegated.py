@@ -1,0 +1,400 @@
+"""Delegated Graph access: a person's Teams SSO token exchanged on-behalf-of them (msal OBO) for
+a Graph token, and the PIM calls that only a signed-in person may make.
+
+Tokens live in memory only, per person, until five minutes before they expire; they are never
+logged and never written anywhere. msal is synchronous and does network I/O, so every msal call
+runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+import msal
+
+from bot.domain import ActivationRequest, Frozen
+from bot.graph.approvals import Approval, decide_step, read_approval
+from bot.graph.errors import AuthenticationFailed, GraphError
+from bot.graph.http import DEFAULT_TIMEOUT, GraphHttp
+from bot.graph.models import AssignmentScheduleInstance, RoleAssignmentScheduleRequest
+from bot.graph.pim import (
+    ASSIGNMENT_INSTANCES,
+    ASSIGNMENT_REQUESTS,
+    TENANT_SCOPE,
+    path_segment,
+    schedule_request_body,
+)
+from bot.msal_http import LoginHttpClient, authority_for, instance_discovery_for
+
+logger = logging.getLogger(__name__)
+
+# What the pim engine asks for on a person's behalf: self activation and deactivation, cancel,
+# filterByCurrentUser and approval decisions all take this one delegated permission.
+PIM_DELEGATED_SCOPE = "RoleAssignmentSchedule.ReadWrite.Directory"
+REFRESH_MARGIN_SECONDS = 5 * 60
+# AADSTS codes that mean "the person (or an admin) has to consent first".
+CONSENT_CODES = frozenset({65001, 65004, 65005})
+
+
+class DelegatedTokenError(Exception):
+    """No delegated token could be had for the person; `words` tell them what to do."""
+
+    words = "I couldn't act on your behalf. Please sign in again."
+
+
+class SignInRequired(DelegatedTokenError):
+    """No usable token: the person must sign in (again), meeting `claims` when given."""
+
+    words = "Please sign in so that I can act on your behalf."
+
+    def __init__(self, detail: str, claims: str | None = None) -> None:
+        super().__init__(detail)
+        self.claims = claims
+
+
+class ConsentRequired(DelegatedTokenError):
+    words = (
+        "pimbot may not act on your behalf yet: an administrator has to grant it consent for "
+        f"the delegated Graph permission {PIM_DELEGATED_SCOPE}. Please tell your PIM admin."
+    )
+
+
+@dataclass(frozen=True)
+class _Cached:
+    value: str
+    refresh_at: float
+
+
+class DelegatedTokens:
+    """On-behalf-of Graph tokens per person, in memory."""
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        tenant_id: str,
+        login_url: str,
+        graph_resource: str = "https://graph.microsoft.com",
+        *,
+        http_client: Any = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client_id = client_id
+        self._secret = client_secret
+        self._authority = authority_for(login_url, tenant_id)
+        self._instance_discovery = instance_discovery_for(login_url)
+        self._http_client = http_client if http_client is not None else LoginHttpClient(login_url)
+        self._scopes = [f"{graph_resource.rstrip('/')}/{PIM_DELEGATED_SCOPE}"]
+        self._clock = clock
+        self._tokens: dict[str, _Cached] = {}
+        self._app: Any = None
+        self._app_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:  # never show the secret or a token
+        return f"DelegatedTokens(client_id={self._client_id!r}, cached={len(self._tokens)})"
+
+    def cached(self, person_id: str) -> str | None:
+        hit = self._tokens.get(person_id)
+        if hit is None or self._clock() >= hit.refresh_at:
+            self._tokens.pop(person_id, None)
+            return None
+        return hit.value
+
+    def forget(self, person_id: str) -> None:
+        self._tokens.pop(person_id, None)
+
+    async def exchange(self, person_id: str, sso_token: str, claims: str | None = None) -> str:
+        """A Graph token for the person from their SSO token (OBO), cached for next time."""
+        async with self._app_lock:
+            if self._app is None:
+                self._app = await asyncio.to_thread(self._build_app)
+        started = self._clock()
+        result = await asyncio.to_thread(self._acquire, sso_token, claims)
+        token = self._from_result(result)
+        expires_in = float(result.get("expires_in") or 0)
+        refresh_at = started + max(0.0, expires_in - REFRESH_MARGIN_SECONDS)
+        self._tokens[person_id] = _Cached(token, refresh_at)
+        return token
+
+    # --- in the worker thread ------------------------------------------------------------------
+
+    def _build_app(self) -> Any:
+        try:
+            return msal.ConfidentialClientApplication(
+                self._client_id,
+                client_credential=self._secret,
+                authority=self._authority,
+                http_client=self._http_client,
+                instance_discovery=self._instance_discovery,
+                # PIM honours authentication-context claims challenges only for capable clients.
+                client_capabilities=["cp1"],
+            )
+        except Exception as exc:
+            raise AuthenticationFailed(
+                503, "authority_unavailable", f"cannot reach the login authority: {exc}"
+            ) from None
+
+    def _acquire(self, sso_token: str, claims: str | None) -> dict[str, Any]:
+        app = self._app
+        try:
+            result = app.acquire_token_on_behalf_of(
+                user_assertion=sso_token, scopes=self._scopes, claims_challenge=claims
+            )
+        except Exception as exc:
+            raise AuthenticationFailed(
+                503, "authority_unavailable", f"on-behalf-of exchange failed: {type(exc).__name__}"
+            ) from None
+        finally:
+            # Our own cache decides; msal keeps no copy (nor a refresh token) of anyone's token.
+            cache = app.token_cache
+            for kind in (
+                msal.TokenCache.CredentialType.ACCESS_TOKEN,
+                msal.TokenCache.CredentialType.REFRESH_TOKEN,
+            ):
+                for entry in list(cache.search(kind)):
+                    cache.remove_at(entry)
+        return dict(result or {})
+
+    def _from_result(self, result: dict[str, Any]) -> str:
+        if "access_token" in result:
+            return str(result["access_token"])
+        error = str(result.get("error") or "no_token")
+        codes = {int(c) for c in result.get("error_codes") or () if str(c).isdigit()}
+        logger.info("on-behalf-of exchange refused: %s %s", error, sorted(codes))
+        if codes & CONSENT_CODES or result.get("suberror") == "consent_required":
+            raise ConsentRequired(error)
+        if error in ("interaction_required", "invalid_grant"):
+            claims = result.get("claims")
+            raise SignInRequired(error, str(claims) if claims else None)
+        raise AuthenticationFailed(401, error, "the on-behalf-of exchange was refused")
+
+
+class _FixedToken:
+    """`TokenProvider` for one delegated token: there is nothing to refresh on a 401."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    async def token(self) -> str:
+        return self._token
+
+    def invalidate(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class ScheduleRequestState:
+    """A PIM schedule request as pimbot follows it."""
+
+    id: str
+    status: str
+    approval_id: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class Activation(Frozen):
+    """An activated (not permanently assigned) role as PIM lists it."""
+
+    principal_id: str
+    role_id: str
+    start: datetime | None
+    end: datetime | None
+
+
+def request_state(payload: dict[str, Any]) -> ScheduleRequestState:
+    info = payload.get("scheduleInfo") or {}
+    start = _parse_time(info.get("startDateTime"))
+    expiration = info.get("expiration") or {}
+    end = _parse_time(expiration.get("endDateTime"))
+    return ScheduleRequestState(
+        id=str(payload.get("id") or ""),
+        status=str(payload.get("status") or ""),
+        approval_id=str(payload["approvalId"]) if payload.get("approvalId") else None,
+        start=start,
+        end=end,
+    )
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class DelegatedPim:
+    """The PIM writes pimbot makes as the signed-in person (their token, their rights)."""
+
+    def __init__(
+        self,
+        graph_url: str,
+        *,
+        now: Callable[[], datetime],
+        max_retry_time: float = 30.0,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._graph_url = graph_url
+        self._now = now
+        self._max_retry_time = max_retry_time
+        self._owns_client = client is None
+        self._client = client or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    def as_person(self, token: str, version: str = "v1.0") -> GraphHttp:
+        """Graph with this person's token, on the shared connection pool."""
+        return GraphHttp(
+            self._graph_url,
+            _FixedToken(token),
+            version=version,
+            client=self._client,
+            max_retry_time=self._max_retry_time,
+        )
+
+    async def self_activate(self, token: str, request: ActivationRequest) -> ScheduleRequestState:
+        body = schedule_request_body("selfActivate", request, self._now())
+        if not request.justification:
+            body.pop("justification", None)  # PIM's policy decides whether one is needed
+        payload, _ = await self.as_person(token).post_json(ASSIGNMENT_REQUESTS, body)
+        return request_state(payload)
+
+    async def self_deactivate(self, token: str, principal_id: str, role_id: str) -> None:
+        body = RoleAssignmentScheduleRequest(
+            action="selfDeactivate",
+            principal_id=principal_id,
+            role_definition_id=role_id,
+            directory_scope_id=TENANT_SCOPE,
+            justification="Deactivated through pimbot",
+        ).to_wire()
+        await self.as_person(token).post_json(ASSIGNMENT_REQUESTS, body)
+
+    async def cancel(self, token: str, graph_request_id: str) -> None:
+        path = f"{ASSIGNMENT_REQUESTS}/{path_segment(graph_request_id)}/cancel"
+        await self.as_person(token).post_json(path, {})
+
+    async def waiting_for_me(self, token: str) -> list[dict[str, Any]]:
+        """Requests waiting for this approver, as PIM lists them."""
+        path = f"{ASSIGNMENT_REQUESTS}/filterByCurrentUser(on='approver')"
+        params = {"$filter": "status eq 'PendingApproval'", "$expand": "roleDefinition,principal"}
+        return [item async for item in self.as_person(token).get_all(path, params)]
+
+    async def read_approval(self, token: str, approval_id: str) -> Approval:
+        return await read_approval(self.as_person(token), approval_id)
+
+    async def decide_step(
+        self,
+        token: str,
+        approval_id: str,
+        step_id: str,
+        verdict: Literal["approve", "deny"],
+        justification: str,
+    ) -> None:
+        await decide_step(self.as_person(token), approval_id, step_id, verdict, justification)
+
+
+async def read_request(graph: GraphHttp, graph_request_id: str) -> ScheduleRequestState:
+    """The schedule request as PIM has it now (app-only read)."""
+    payload = await graph.get_json(f"{ASSIGNMENT_REQUESTS}/{path_segment(graph_request_id)}")
+    return request_state(payload)
+
+
+def is_conflict(exc: GraphError) -> bool:
+    return exc.status == 409
+
+
+class AppPimReads:
+    """`PimReads` over the app-only Graph client (read permissions only)."""
+
+    def __init__(self, graph: GraphHttp) -> None:
+        self._graph = graph
+
+    async def read_request(self, graph_request_id: str) -> ScheduleRequestState:
+        return await read_request(self._graph, graph_request_id)
+
+    async def read_approval(self, approval_id: str) -> Approval | None:
+        try:
+            return await read_approval(self._graph, approval_id)
+        except GraphError as exc:
+            if exc.status in (400, 403, 404):
+                return None
+            raise
+
+    async def activations(self) -> list[Activation]:
+        params = {"$filter": "assignmentType eq 'Activated'"}
+        found = []
+        async for item in self._graph.get_all(ASSIGNMENT_INSTANCES, params):
+            instance = AssignmentScheduleInstance.model_validate(item)
+            if (instance.directory_scope_id or TENANT_SCOPE) != TENANT_SCOPE:
+                continue
+            found.append(
+                Activation(
+                    principal_id=instance.principal_id,
+                    role_id=instance.role_definition_id,
+                    start=instance.start_date_time,
+                    end=instance.end_date_time,
+                )
+            )
+        return found
+
+
+class DelegatedEngine:
+    """`Engine` for the pim engine. Activation happens in the requester's own turn (they just
+    signed in), so the scheduler never activates; deactivation uses the person's cached token."""
+
+    def __init__(self, tokens: DelegatedTokens, pim: DelegatedPim) -> None:
+        self._tokens = tokens
+        self._pim = pim
+
+    async def activate(self, request: ActivationRequest) -> Any:
+        raise GraphError(400, "NotInPimEngine", "the pim engine activates as the requester")
+
+    async def extend(self, request: ActivationRequest) -> Any:
+        raise GraphError(400, "NotInPimEngine", "PIM does not extend activations")
+
+    async def deactivate(self, principal_id: str, role_id: str) -> None:
+        token = self._tokens.cached(principal_id)
+        if token is None:
+            raise GraphError(401, "SignInRequired", "no delegated token for this person")
+        await self._pim.self_deactivate(token, principal_id, role_id)
+
+
+@dataclass
+class DelegatedGraph:
+    """The pim engine's Graph parts, built from the deployment's settings."""
+
+    tokens: DelegatedTokens
+    as_person: DelegatedPim
+    reads: AppPimReads
+    engine: DelegatedEngine
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        app_graph: GraphHttp,
+        client_id: str,
+        client_secret: str,
+        tenant_id: str,
+        login_url: str,
+        now: Callable[[], datetime],
+        max_retry_time: float,
+    ) -> DelegatedGraph:
+        tokens = DelegatedTokens(client_id, client_secret, tenant_id, login_url)
+        as_person = DelegatedPim(app_graph.base_url, now=now, max_retry_time=max_retry_time)
+        return cls(tokens, as_person, AppPimReads(app_graph), DelegatedEngine(tokens, as_person))
+
+    async def aclose(self) -> None:
+        await self.as_person.aclose()

@@ -1,0 +1,517 @@
+"""The pim engine (Zero Trust mode): every write to PIM is made with the delegated token of the
+person who acts, and PIM enforces its own policy and approvals.
+
+The shared workflow does the rest (parsing, role resolution, forms, the request record, cards,
+notices, expiry). This class is called at the few points where the engines differ: the token
+exchange that follows a submitted form, an approver's tap, cancel, deactivate, extend, pending.
+Actions that wait for a sign-in are remembered in memory under the sign-in's exchange id, with
+the person who asked; they are answered only for that person.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import cards
+from bot.domain import (
+    ActivationRequest,
+    Actor,
+    CardMessage,
+    Outcome,
+    RequestState,
+    SignInRequest,
+    TextMessage,
+    TokenExchangeOutcome,
+)
+from bot.graph.delegated import ConsentRequired, SignInRequired
+from bot.graph.errors import (
+    AcrsValidationFailed,
+    GraphError,
+    PendingRoleAssignmentRequest,
+    PolicyValidationFailed,
+    RoleAssignmentExists,
+)
+from bot.sso import InvalidSsoToken
+from bot.workflow import outbox
+from bot.workflow.active_roles import ActiveRoles
+from bot.workflow.audit import audit
+from bot.workflow.context import Deps
+from bot.workflow.engines.pim_follow import PimFollower, follow
+from bot.workflow.engines.ports import PimAsPerson, UserTokens
+from bot.workflow.errors import graph_trouble
+from bot.workflow.requesting import Requesting
+
+log = logging.getLogger(__name__)
+
+Verdict = Literal["approve", "deny"]
+PENDING_TTL_SECONDS = 15 * 60
+FIXABLE_RULES = {"JustificationRule", "TicketingRule", "ExpirationRule"}
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    """An action waiting for the person's sign-in."""
+
+    person_id: str
+    kind: Literal["decide", "cancel", "deactivate", "pending"]
+    target: str = ""  # request id or role id
+    verdict: Verdict = "approve"
+    reason: str = ""
+    created: float = 0.0
+
+
+class PimFlow:
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        tokens: UserTokens,
+        as_person: PimAsPerson,
+        follower: PimFollower,
+        requesting: Requesting,
+        roles: ActiveRoles,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.deps = deps
+        self.tokens = tokens
+        self.pim = as_person
+        self.follower = follower
+        self.requesting = requesting
+        self.roles = roles
+        self._clock = clock
+        self._waiting: dict[str, _Waiting] = {}
+        # Claims challenges PIM sent for a request; present = the one automatic retry is due.
+        self._challenges: dict[str, str] = {}
+
+    # --- sign-in ------------------------------------------------------------------------------
+
+    def _ask_sign_in(self, actor: Actor, waiting: _Waiting, text: str, toast: str) -> Outcome:
+        now = self._clock()
+        self._waiting = {
+            k: w for k, w in self._waiting.items() if now - w.created < PENDING_TTL_SECONDS
+        }
+        exchange_id = f"pim-{waiting.kind}-{uuid.uuid4().hex}"
+        self._waiting[exchange_id] = _Waiting(**{**waiting.__dict__, "created": now})
+        return Outcome(
+            replies=[SignInRequest(exchange_id=exchange_id, text=text, mfa_required=False)],
+            toast=toast,
+        )
+
+    async def on_token_exchange(
+        self, actor: Actor, exchange_id: str, sso_token: str
+    ) -> TokenExchangeOutcome:
+        waiting = self._waiting.get(exchange_id)
+        request: ActivationRequest | None = None
+        if waiting is None:
+            async with self.deps.db.transaction() as tx:
+                request = await tx.requests.get(exchange_id)
+            if request is None:
+                return TokenExchangeOutcome(accepted=False, failure_detail="unknown sign-in")
+            if request.requester.id != actor.person.id:
+                return TokenExchangeOutcome(accepted=False, failure_detail="not your sign-in")
+            if request.state is not RequestState.DRAFT:
+                return TokenExchangeOutcome(accepted=True)  # a retried invoke
+        elif waiting.person_id != actor.person.id:
+            return TokenExchangeOutcome(accepted=False, failure_detail="not your sign-in")
+        try:
+            claims = await self.deps.sso.validate(sso_token)
+        except InvalidSsoToken as exc:
+            return _refuse(str(exc), "I couldn't verify your sign-in. Please sign in again.")
+        if claims.object_id != actor.person.id:
+            return _refuse("token is for another user", "That sign-in was for another account.")
+        challenge = self._challenges.get(request.id) if request else None
+        try:
+            token = await self.tokens.exchange(actor.person.id, sso_token, challenge)
+        except SignInRequired as exc:
+            if request is not None and exc.claims:
+                self._challenges.setdefault(request.id, exc.claims)
+            return _refuse(
+                str(exc),
+                "Please complete the sign-in (with the extra check) so that I can continue.",
+            )
+        except ConsentRequired as exc:
+            await self._audit(actor, "pim.consent_missing", request, str(exc))
+            return _refuse("consent required", ConsentRequired.words)
+        except GraphError as exc:
+            return TokenExchangeOutcome(
+                accepted=True, outcome=_text(graph_trouble(exc, "sign you in to Graph"))
+            )
+        if request is not None:
+            return await self._activate(actor, request, token, mfa=claims.has_mfa)
+        assert waiting is not None
+        del self._waiting[exchange_id]
+        outcome = await self._resume(actor, waiting, token)
+        return TokenExchangeOutcome(accepted=True, outcome=outcome)
+
+    async def _resume(self, actor: Actor, waiting: _Waiting, token: str) -> Outcome:
+        match waiting.kind:
+            case "decide":
+                return await self._decide(
+                    actor, waiting.target, token, waiting.verdict, waiting.reason
+                )
+            case "cancel":
+                return await self._cancel(actor, waiting.target, token)
+            case "deactivate":
+                return await self.roles.deactivate(actor, waiting.target)
+            case "pending":
+                return await self._pending(actor, token)
+
+    # --- activation as the person -------------------------------------------------------------
+
+    async def _activate(
+        self, actor: Actor, request: ActivationRequest, token: str, *, mfa: bool
+    ) -> TokenExchangeOutcome:
+        deps, now = self.deps, self.deps.now()
+        role = request.role.display_name
+        try:
+            state = await self.pim.self_activate(token, request)
+        except PolicyValidationFailed as exc:
+            if "MfaRule" in exc.rules:
+                self.tokens.forget(actor.person.id)
+                await self._audit(actor, "mfa.missing", request, "PIM: MfaRule")
+                return _refuse(
+                    "multi-factor authentication required",
+                    f"PIM requires multi-factor authentication for **{role}**, and your "
+                    "current sign-in didn't use it. Sign in again with MFA to continue.",
+                )
+            return await self._refused_by_policy(actor, request, exc)
+        except AcrsValidationFailed as exc:
+            self.tokens.forget(actor.person.id)
+            if request.id in self._challenges or not exc.claims:
+                self._challenges.pop(request.id, None)
+                return await self._fail(
+                    actor,
+                    request,
+                    exc,
+                    f"PIM asked for an extra sign-in check for **{role}** and it still isn't "
+                    "met, so I stopped. Ask your admin which check the role needs.",
+                )
+            self._challenges[request.id] = exc.claims
+            await self._audit(actor, "pim.step_up", request, "authentication context required")
+            sign_in = SignInRequest(
+                exchange_id=request.id,
+                text=f"{role} needs an extra sign-in check. Sign in again and I'll retry.",
+                claims=exc.claims,
+            )
+            return TokenExchangeOutcome(
+                accepted=False,
+                failure_detail="authentication context required",
+                outcome=Outcome(replies=[sign_in]),
+            )
+        except RoleAssignmentExists as exc:
+            return await self._fail(actor, request, exc, f"**{role}** is already active for you.")
+        except PendingRoleAssignmentRequest as exc:
+            return await self._fail(
+                actor,
+                request,
+                exc,
+                f"PIM already has a pending request of yours for **{role}** (perhaps from the "
+                "portal). Wait for it, or cancel it in the portal, then ask again.",
+            )
+        except GraphError as exc:
+            return await self._fail(actor, request, exc, graph_trouble(exc, f"activate {role}"))
+        self._challenges.pop(request.id, None)
+        async with deps.db.transaction() as tx:
+            moved = await tx.requests.transition(
+                request.id,
+                from_states=[RequestState.DRAFT],
+                to=RequestState.SUBMITTED,
+                now=now,
+                graph_request_id=state.id or None,
+                **({"mfa_verified_at": now} if mfa else {}),
+            )
+            if moved is None:
+                return TokenExchangeOutcome(accepted=True)
+            await audit(
+                tx,
+                now,
+                actor.person.id,
+                "request.submitted",
+                moved,
+                graph_request_id=state.id,
+                details={"graph_status": state.status},
+            )
+            if state.status == "PendingApproval":
+                pending = await tx.requests.transition(
+                    moved.id,
+                    from_states=[RequestState.SUBMITTED],
+                    to=RequestState.PENDING_APPROVAL,
+                    now=now,
+                )
+                assert pending is not None
+                await outbox.approval_cards(tx, pending, now)
+                await outbox.status_card(tx, pending, now)
+                words = f"PIM needs approval for **{role}**; I've asked the approvers."
+            else:
+                pending = await tx.requests.transition(
+                    moved.id,
+                    from_states=[RequestState.SUBMITTED],
+                    to=RequestState.APPROVED,
+                    now=now,
+                )
+                assert pending is not None
+                words = f"PIM accepted your request for **{role}**. Activating now…"
+            await follow(tx, pending, now)
+        deps.wake_scheduler()
+        if pending.state is RequestState.APPROVED:
+            synced = await self.follower.sync(pending)
+            if synced.state is RequestState.ACTIVE:
+                words = ""  # the activation notice says it all
+        return TokenExchangeOutcome(
+            accepted=True, outcome=Outcome(replies=[TextMessage(text=words)] if words else [])
+        )
+
+    async def _refused_by_policy(
+        self, actor: Actor, request: ActivationRequest, exc: PolicyValidationFailed
+    ) -> TokenExchangeOutcome:
+        """PIM refused under its policy: say why, and where the person can fix it, a form
+        asking for what was missing."""
+        words = graph_trouble(exc, f"activate {request.role.display_name}")
+        outcome = await self._fail(actor, request, exc, words)
+        fixable = FIXABLE_RULES & set(exc.rules)
+        if not fixable:
+            return outcome
+        policy = await self.deps.directory.activation_policy(request.role.id)
+        policy = policy.model_copy(
+            update={
+                "require_justification": policy.require_justification
+                or "JustificationRule" in fixable,
+                "require_ticket": policy.require_ticket or "TicketingRule" in fixable,
+            }
+        )
+        duration = None if "ExpirationRule" in fixable else request.duration
+        form = cards.activation_form(
+            request.role,
+            policy,
+            form_id=uuid.uuid4().hex,
+            duration=duration,
+            justification=request.justification,
+            ticket=request.ticket.number if request.ticket else "",
+            notice=words + " Fix it below and send again.",
+        )
+        outcome.outcome.replies.append(
+            CardMessage(card=form, summary=f"Activate {request.role.display_name}")
+        )
+        return outcome
+
+    async def _fail(
+        self, actor: Actor, request: ActivationRequest, exc: GraphError, words: str
+    ) -> TokenExchangeOutcome:
+        now = self.deps.now()
+        async with self.deps.db.transaction() as tx:
+            failed = await tx.requests.transition(
+                request.id,
+                from_states=[RequestState.DRAFT],
+                to=RequestState.FAILED,
+                now=now,
+                failure=words,
+            )
+            if failed is not None:
+                await audit(
+                    tx,
+                    now,
+                    actor.person.id,
+                    "activation.refused",
+                    failed,
+                    outcome="refused",
+                    reason=f"{exc.code}: {exc.message}"[:500],
+                    graph_request_id=exc.request_id,
+                )
+                await outbox.refresh_cards(tx, failed, now)
+        self.deps.wake_scheduler()
+        return TokenExchangeOutcome(accepted=True, outcome=_text(words))
+
+    # --- approvals ----------------------------------------------------------------------------
+
+    async def decide(
+        self, actor: Actor, request: ActivationRequest, verdict: Verdict, reason: str
+    ) -> Outcome:
+        """An approver's tap, already checked by the shared rules; PIM decides with their token."""
+        token = self.tokens.cached(actor.person.id)
+        if token is None:
+            return self._ask_sign_in(
+                actor,
+                _Waiting(actor.person.id, "decide", request.id, verdict, reason),
+                "Sign in to confirm your decision: PIM records it in your name.",
+                "Sign in to confirm your decision.",
+            )
+        return await self._decide(actor, request.id, token, verdict, reason)
+
+    async def _decide(
+        self, actor: Actor, request_id: str, token: str, verdict: Verdict, reason: str
+    ) -> Outcome:
+        async with self.deps.db.transaction() as tx:
+            request = await tx.requests.get(request_id)
+        if request is None or not request.graph_request_id:
+            return _text("I can't find that request in PIM.")
+        status = await self.follower.reads.read_request(request.graph_request_id)
+        toast = "Decision recorded in PIM."
+        try:
+            approval = await self.pim.read_approval(token, status.approval_id or "")
+            step = approval.current
+            if step is None or not step.assigned_to_me:
+                toast = "PIM has no decision waiting for you on this request."
+            else:
+                await self.pim.decide_step(token, approval.id, step.id, verdict, reason)
+                await self._audit(actor, f"request.{verdict}d", request, reason)
+        except GraphError as exc:
+            if exc.status == 409:
+                toast = "Someone else decided first; this is PIM's outcome."
+            elif exc.status == 403:
+                toast = "PIM says you can't decide this request (not an approver of this stage)."
+            else:
+                return _text(graph_trouble(exc, "record your decision"))
+        decided = await self.follower.sync(request, decided_by=actor.person, reason=reason)
+        if decided.state is RequestState.PENDING_APPROVAL and toast == "Decision recorded in PIM.":
+            toast = "Your approval is recorded; PIM waits for the next stage."
+        async with self.deps.db.transaction() as tx:
+            await follow(tx, decided, self.deps.now(), poke=f"{actor.person.id}:{decided.version}")
+        self.deps.wake_scheduler()
+        return Outcome(card_update=cards.approval_decided(decided, tz=actor.timezone), toast=toast)
+
+    # --- self-service -------------------------------------------------------------------------
+
+    async def cancel(self, actor: Actor, request_id: str) -> Outcome:
+        async with self.deps.db.transaction() as tx:
+            request = await tx.requests.get(request_id)
+        if (
+            request is None
+            or request.requester.id != actor.person.id
+            or request.state is not RequestState.PENDING_APPROVAL
+            or not request.graph_request_id
+        ):
+            return await self.requesting.cancel(actor, request_id)
+        token = self.tokens.cached(actor.person.id)
+        if token is None:
+            return self._ask_sign_in(
+                actor,
+                _Waiting(actor.person.id, "cancel", request_id),
+                "Sign in to cancel your request in PIM.",
+                "Sign in to cancel.",
+            )
+        return await self._cancel(actor, request_id, token)
+
+    async def cancel_latest(self, actor: Actor) -> Outcome:
+        async with self.deps.db.transaction() as tx:
+            mine = await tx.requests.open_for_requester(actor.person.id)
+        pending = [r for r in mine if r.state is RequestState.PENDING_APPROVAL]
+        if not pending:
+            return await self.requesting.cancel_latest(actor)
+        return await self.cancel(actor, pending[0].id)
+
+    async def _cancel(self, actor: Actor, request_id: str, token: str) -> Outcome:
+        async with self.deps.db.transaction() as tx:
+            request = await tx.requests.get(request_id)
+        assert request is not None and request.graph_request_id
+        try:
+            await self.pim.cancel(token, request.graph_request_id)
+        except GraphError as exc:
+            current = await self.follower.sync(request)
+            words = (
+                f"PIM can't cancel it any more; it is {current.state.value.replace('_', ' ')}."
+                if exc.status == 400
+                else graph_trouble(exc, "cancel the request")
+            )
+            return Outcome(
+                card_update=cards.request_status(current, tz=actor.timezone),
+                replies=[TextMessage(text=words)],
+            )
+        return await self.requesting.cancel(actor, request_id)
+
+    async def deactivate(self, actor: Actor, role_id: str) -> Outcome:
+        if self.tokens.cached(actor.person.id) is not None:
+            return await self.roles.deactivate(actor, role_id)
+        return self._ask_sign_in(
+            actor,
+            _Waiting(actor.person.id, "deactivate", role_id),
+            "Sign in so that I can deactivate the role as you.",
+            "Sign in to deactivate.",
+        )
+
+    async def deactivate_by_name(self, actor: Actor, query: str) -> Outcome:
+        active = [
+            a for a in await self.deps.directory.active_roles(actor.person.id) if a.end is not None
+        ]
+        match = [a for a in active if query.strip().lower() in a.role.display_name.lower()]
+        chosen = match if query.strip() else active
+        if len(chosen) == 1:
+            return await self.deactivate(actor, chosen[0].role.id)
+        return await self.roles.deactivate_by_name(actor, query)
+
+    async def retry(self, actor: Actor, request_id: str) -> Outcome:
+        """Retry after a refusal: a fresh form for the same role (PIM checks everything again)."""
+        async with self.deps.db.transaction() as tx:
+            request = await tx.requests.get(request_id)
+        if request is None or request.requester.id != actor.person.id:
+            return _text("Only the person who asked can retry a request.")
+        return await self.requesting.form(
+            actor,
+            request.role,
+            duration=request.duration,
+            justification=request.justification,
+            ticket=request.ticket.number if request.ticket else "",
+        )
+
+    async def extend(self, actor: Actor) -> Outcome:
+        return _text(
+            "PIM doesn't extend an activation. When it ends, activate the role again, "
+            "or deactivate it now and activate it again for longer."
+        )
+
+    async def pending(self, actor: Actor) -> Outcome:
+        token = self.tokens.cached(actor.person.id)
+        if token is None:
+            return self._ask_sign_in(
+                actor,
+                _Waiting(actor.person.id, "pending"),
+                "Sign in so that I can ask PIM what waits for you.",
+                "Sign in to see pending.",
+            )
+        return await self._pending(actor, token)
+
+    async def _pending(self, actor: Actor, token: str) -> Outcome:
+        outcome = await self.roles.pending(actor)
+        try:
+            waiting = await self.pim.waiting_for_me(token)
+        except GraphError as exc:
+            outcome.replies.append(TextMessage(text=graph_trouble(exc, "ask PIM")))
+            return outcome
+        async with self.deps.db.transaction() as tx:
+            known = {
+                r.graph_request_id for r in await tx.requests.pending_for_approver(actor.person.id)
+            }
+        others = [w for w in waiting if w.get("id") not in known]
+        if others:
+            lines = [
+                f"- {(w.get('principal') or {}).get('displayName', 'someone')} asks for "
+                f"{(w.get('roleDefinition') or {}).get('displayName', 'a role')}"
+                for w in others
+            ]
+            outcome.replies.append(
+                TextMessage(
+                    text="Also waiting for you in PIM (asked outside Teams; decide in the portal):"
+                    + "\n"
+                    + "\n".join(lines)
+                )
+            )
+        return outcome
+
+    async def _audit(
+        self, actor: Actor, action: str, request: ActivationRequest | None, reason: str
+    ) -> None:
+        async with self.deps.db.transaction() as tx:
+            await audit(tx, self.deps.now(), actor.person.id, action, request, reason=reason)
+
+
+def _text(text: str) -> Outcome:
+    return Outcome(replies=[TextMessage(text=text)])
+
+
+def _refuse(detail: str, words: str) -> TokenExchangeOutcome:
+    """412 to the token exchange, so Teams shows the sign-in card, and what to do."""
+    return TokenExchangeOutcome(accepted=False, failure_detail=detail, outcome=_text(words))
