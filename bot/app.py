@@ -1,0 +1,159 @@
+"""The aiohttp application: `/api/messages`, `/healthz`, `/readyz`, and the wiring behind them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiohttp import web
+
+from bot.channel import Channel, build_channel
+from bot.domain import Message, Person, SentMessage
+from bot.graph.delegated import DelegatedGraph
+from bot.graph.http import GraphHttp
+from bot.graph.pim import BotEngine, GraphPimDirectory
+from bot.graph.teams_apps import TeamsAppInstaller
+from bot.graph.tokens import AppTokenProvider
+from bot.scheduler import Scheduler
+from bot.settings import EngineName, Settings
+from bot.sso import SsoValidator
+from bot.store import Database
+from bot.workflow.context import Deps, WorkflowConfig, utc_now
+from bot.workflow.engines.pim_follow import start_watching
+from bot.workflow.jobs import JobRunner
+from bot.workflow.ports import Messenger
+from bot.workflow.service import PimParts, Workflow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    tokens: AppTokenProvider
+    graph: GraphHttp
+    workflow: Workflow
+    channel: Channel
+    scheduler: Scheduler
+    sso: SsoValidator
+    delegated: DelegatedGraph | None = None  # the pim engine's
+
+    async def close(self) -> None:
+        await self.scheduler.stop()
+        await self.channel.stop()
+        if self.delegated is not None:
+            await self.delegated.aclose()
+        await self.graph.aclose()
+        await self.sso.close()
+        await self.db.close()
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+class _NotYetWired:
+    """Stands in for the messenger until the channel exists (they need each other)."""
+
+    async def send(self, person: Person, message: Message) -> SentMessage | None:
+        raise RuntimeError("messenger used before the channel was built")
+
+    async def update(self, sent: SentMessage, message: Message) -> None:
+        raise RuntimeError("messenger used before the channel was built")
+
+
+async def build_services(
+    settings: Settings, *, now: Callable[[], datetime] = utc_now, run_scheduler: bool = True
+) -> Services:
+    db = await Database.connect(settings.database_url)
+    await db.migrate()
+    tenant = settings.graph_tenant_id
+    tokens = AppTokenProvider(
+        client_id=settings.effective_graph_client_id,
+        client_secret=settings.effective_graph_client_secret.get_secret_value(),
+        tenant_id=tenant,
+        login_url=settings.login_url,
+    )
+    graph = GraphHttp(settings.graph_url, tokens, max_retry_time=settings.graph_max_retry_seconds)
+    sso = SsoValidator(login_url=settings.login_url, tenant_id=tenant, app_id=settings.app_id)
+    placeholder: Messenger = _NotYetWired()
+    deps = Deps(
+        db=db,
+        directory=GraphPimDirectory(graph, tenant_id=tenant, now=now),
+        engine=BotEngine(graph, now=now),
+        messenger=placeholder,
+        sso=sso,
+        config=WorkflowConfig(
+            tenant_id=tenant,
+            expiry_warning=timedelta(minutes=settings.expiry_warning_minutes),
+        ),
+        now=now,
+    )
+    runner = JobRunner(deps)
+    delegated, pim = None, None
+    if settings.engine is EngineName.PIM:
+        delegated = DelegatedGraph.build(
+            app_graph=graph,
+            client_id=settings.effective_graph_client_id,
+            client_secret=settings.effective_graph_client_secret.get_secret_value(),
+            tenant_id=tenant,
+            login_url=settings.login_url,
+            now=now,
+            max_retry_time=settings.graph_max_retry_seconds,
+        )
+        deps.engine = delegated.engine
+        pim = PimParts(delegated.tokens, delegated.as_person, delegated.reads, runner)
+        async with db.transaction() as tx:
+            await start_watching(tx, now())
+    workflow = Workflow(deps, pim)
+    installer = (
+        TeamsAppInstaller(graph, settings.teams_catalog_app_id)
+        if settings.teams_catalog_app_id
+        else None
+    )
+    channel = build_channel(settings, db, workflow, installer)
+    deps.messenger = channel.messenger
+    scheduler = Scheduler(db, runner, now=now, interval=settings.scheduler_interval_seconds)
+    deps.wake_scheduler = scheduler.wake
+    await channel.start()
+    if run_scheduler:
+        scheduler.start()
+    return Services(settings, db, tokens, graph, workflow, channel, scheduler, sso, delegated)
+
+
+def create_app(services: Services) -> web.Application:
+    app = web.Application(client_max_size=256 * 1024)
+    app[SERVICES] = services
+    app.router.add_post("/api/messages", services.channel.handle_messages)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+
+    async def close(_: web.Application) -> None:
+        await services.close()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when the database answers and a Graph token can be had."""
+    services = request.app[SERVICES]
+    checks: dict[str, str] = {}
+    try:
+        await services.db.ping()
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    try:
+        await services.tokens.token()
+        checks["graph_token"] = "ok"
+    except Exception as exc:
+        checks["graph_token"] = f"unavailable: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return web.json_response({"ready": ok, "checks": checks}, status=200 if ok else 503)
