@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 JS_DIR   := tests/js
 JS_STAMP := $(JS_DIR)/node_modules/.installed
 
-.PHONY: sandbox test lint typecheck pytest clean test-deps chromium js-deps
+.PHONY: sandbox test lint typecheck pytest deploy-lint clean test-deps chromium js-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ sandbox: $(STAMP)
 	$(BIN)/pimbot sandbox
 
 ## Lint, type-check and run every test (PostgreSQL at 127.0.0.1:5432, database `test`).
-test: lint typecheck pytest
+test: lint typecheck pytest deploy-lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -45,5 +45,22 @@ $(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 	cd $(JS_DIR) && npm ci --no-audit --no-fund
 	touch $(JS_STAMP)
 
+# checkov and hadolint live in their own venv: checkov pins ~70 packages (packaging<24 among them)
+# that would otherwise downgrade pimbot's dev environment.
+TOOLS       := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+
+$(TOOLS_STAMP): infra/lint-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)
+	echo '*' > $(TOOLS)/.gitignore
+	$(TOOLS)/bin/pip install --quiet -r infra/lint-requirements.txt
+	touch $(TOOLS_STAMP)
+
+## Lint the Dockerfile (hadolint, checkov) and the Azure Bicep in infra/ (checkov).
+deploy-lint: $(TOOLS_STAMP)
+	$(TOOLS)/bin/hadolint Dockerfile
+	$(TOOLS)/bin/checkov --file Dockerfile --quiet --compact --skip-download
+	$(TOOLS)/bin/checkov --directory infra --quiet --compact --skip-download
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache
