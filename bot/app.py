@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from aiohttp import web
@@ -16,6 +16,8 @@ from bot.graph.http import GraphHttp
 from bot.graph.pim import BotEngine, GraphPimDirectory
 from bot.graph.teams_apps import TeamsAppInstaller
 from bot.graph.tokens import AppTokenProvider
+from bot.logging_setup import correlation_middleware
+from bot.metrics import Metrics, metrics_handler
 from bot.scheduler import Scheduler
 from bot.settings import EngineName, Settings
 from bot.sso import SsoValidator
@@ -40,6 +42,7 @@ class Services:
     scheduler: Scheduler
     sso: SsoValidator
     delegated: DelegatedGraph | None = None  # the pim engine's
+    metrics: Metrics = field(default_factory=Metrics)
 
     async def close(self) -> None:
         await self.scheduler.stop()
@@ -76,7 +79,13 @@ async def build_services(
         tenant_id=tenant,
         login_url=settings.login_url,
     )
-    graph = GraphHttp(settings.graph_url, tokens, max_retry_time=settings.graph_max_retry_seconds)
+    metrics = Metrics(now=now)
+    graph = GraphHttp(
+        settings.graph_url,
+        tokens,
+        max_retry_time=settings.graph_max_retry_seconds,
+        observer=metrics.observe_graph,
+    )
     sso = SsoValidator(login_url=settings.login_url, tenant_id=tenant, app_id=settings.app_id)
     placeholder: Messenger = _NotYetWired()
     deps = Deps(
@@ -120,15 +129,18 @@ async def build_services(
     await channel.start()
     if run_scheduler:
         scheduler.start()
-    return Services(settings, db, tokens, graph, workflow, channel, scheduler, sso, delegated)
+    return Services(
+        settings, db, tokens, graph, workflow, channel, scheduler, sso, delegated, metrics
+    )
 
 
 def create_app(services: Services) -> web.Application:
-    app = web.Application(client_max_size=256 * 1024)
+    app = web.Application(client_max_size=256 * 1024, middlewares=[correlation_middleware])
     app[SERVICES] = services
     app.router.add_post("/api/messages", services.channel.handle_messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_handler(services.metrics, services.db))
 
     async def close(_: web.Application) -> None:
         await services.close()

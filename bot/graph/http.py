@@ -27,6 +27,8 @@ from bot.graph.tokens import TokenProvider
 logger = logging.getLogger(__name__)
 
 Params = Mapping[str, str | int]
+# Told of every attempt: method, status (None: no response) and seconds taken (for metrics).
+GraphObserver = Callable[[str, int | None, float], None]
 JsonObject = dict[str, Any]
 
 RETRIED_STATUSES = frozenset({429, 503, 504})
@@ -75,6 +77,7 @@ class GraphHttp:
         jitter: Callable[[], float] = random.random,
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
+        observer: GraphObserver | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._tokens = tokens
@@ -87,6 +90,7 @@ class GraphHttp:
         self._jitter = jitter
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
+        self._observer = observer
 
     @property
     def base_url(self) -> str:
@@ -240,6 +244,8 @@ class GraphHttp:
         request_headers: Mapping[str, str],
         failure: str = "",
     ) -> None:
+        if self._observer is not None:
+            self._observer(method, status, self._clock() - sent_at)
         logger.info(
             "graph %s %s -> %s in %.0f ms request-id=%s client-request-id=%s%s",
             method,

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Row, Select, delete, insert, select, update
+from sqlalchemy import Row, Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import (
@@ -152,6 +152,23 @@ class RequestStore:
         return await self._fetch(
             _newest_first(_select().where(requests.c.state.in_(_values(states))))
         )
+
+    async def count_by_state(self) -> dict[RequestState, int]:
+        """How many requests are in each state (states without any are left out); for metrics."""
+        rows = await self._connection.execute(
+            select(requests.c.state, func.count()).group_by(requests.c.state)
+        )
+        return {RequestState(state): int(count) for state, count in rows}
+
+    async def count_decisions(self) -> dict[str, int]:
+        """Decided requests by outcome: `denied`, or `approved` (whatever happened after)."""
+        outcome = requests.c.state == RequestState.DENIED.value
+        rows = await self._connection.execute(
+            select(outcome, func.count())
+            .where(requests.c.decided_by_id.is_not(None))
+            .group_by(outcome)
+        )
+        return {("denied" if denied else "approved"): int(count) for denied, count in rows}
 
     # --- internals ------------------------------------------------------------------------
 
