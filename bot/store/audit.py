@@ -182,8 +182,9 @@ class AuditLog:
         self, fmt: Literal["csv", "json"], out: TextIO, since: datetime | None = None
     ) -> int:
         """Write entries (oldest first) for a SIEM: CSV with a header row, or JSON Lines (one
-        object per line). Values are written as stored, hashes included, so the export can be
-        checked against the chain. Returns the number of entries written."""
+        object per line). JSON values are written as stored, hashes included, so the export can
+        be checked against the chain; CSV cells that a spreadsheet would run as a formula get a
+        leading `'` (see `spreadsheet_safe`). Returns the number of entries written."""
         if fmt not in ("csv", "json"):
             raise ValueError(f"unknown export format {fmt!r}: use csv or json")
         statement = _ordered()
@@ -196,7 +197,7 @@ class AuditLog:
         async for row in self._stream(statement):
             record = _export_record(row)
             if writer:
-                writer.writerow(["" if record[c] is None else record[c] for c in EXPORT_COLUMNS])
+                writer.writerow([spreadsheet_safe(record[c]) for c in EXPORT_COLUMNS])
             else:
                 record["details"] = json.loads(row.details)
                 out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
@@ -213,6 +214,17 @@ class AuditLog:
             select(audit_log.c.id).where(audit_log.c.id == entry_id)
         )
         return found.first() is not None
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> str:
+    """A CSV cell that Excel, LibreOffice and Sheets show as text: reasons, names and tickets
+    come from users, and a cell starting with `=`, `+`, `-`, `@` (or a tab or carriage return)
+    would otherwise run as a formula when an analyst opens the export (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def canonical_json(value: Any) -> str:
