@@ -97,7 +97,15 @@ def serve() -> int:
     from bot.settings import Settings
 
     settings = Settings()
-    _logging(settings.log_level)
+    from bot.logging_setup import configure_logging
+
+    configure_logging(
+        settings.log_level,
+        secrets=[
+            settings.app_password.get_secret_value(),
+            settings.graph_client_secret.get_secret_value(),
+        ],
+    )
 
     async def app_factory() -> web.Application:
         return create_app(await build_services(settings))
