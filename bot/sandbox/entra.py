@@ -160,6 +160,7 @@ class _OAuthError(Exception):
     error: str
     code: int
     message: str
+    claims: str = ""  # a claims challenge the client must satisfy interactively
 
 
 def _missing(parameter: str) -> _OAuthError:
@@ -588,9 +589,20 @@ class EntraTwin:
                 400, "invalid_grant", 50034, "The user account does not exist in the directory."
             )
         acrs = set(incoming.get("acrs") or ())
-        acrs |= _challenged_auth_contexts(form.get("claims", "")) & self.satisfied_auth_contexts(
-            user.id
-        )
+        challenged = _challenged_auth_contexts(form.get("claims", ""))
+        acrs |= challenged & self.satisfied_auth_contexts(user.id)
+        if challenged - acrs:
+            # The middle tier cannot satisfy Conditional Access itself: Entra sends the claims
+            # back for the client to use in an interactive sign-in.
+            raise _OAuthError(
+                400,
+                "interaction_required",
+                50076,
+                "Due to a configuration change made by your administrator, or because you "
+                "moved to a new location, you must use multi-factor authentication to access "
+                f"'{GRAPH_RESOURCE}'.",
+                claims=form.get("claims", ""),
+            )
         claims = self._user_claims(user) | {
             "aud": GRAPH_RESOURCE,
             "iss": self.issuer_v1,
@@ -696,6 +708,8 @@ class EntraTwin:
             "correlation_id": correlation_id,
             "error_uri": f"{self.base_url}/error?code={exc.code}",
         }
+        if exc.claims:
+            body["claims"] = exc.claims
         return web.json_response(body, status=exc.status)
 
 

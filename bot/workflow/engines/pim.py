@@ -10,6 +10,7 @@ the person who asked; they are answered only for that person.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -87,6 +88,7 @@ class PimFlow:
         self._waiting: dict[str, _Waiting] = {}
         # Claims challenges PIM sent for a request; present = the one automatic retry is due.
         self._challenges: dict[str, str] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     # --- sign-in ------------------------------------------------------------------------------
 
@@ -142,10 +144,23 @@ class PimFlow:
                 accepted=True, outcome=_text(graph_trouble(exc, "sign you in to Graph"))
             )
         if request is not None:
-            return await self._activate(actor, request, token, mfa=claims.has_mfa)
+            # One attempt at a time per request: Teams may retry an exchange while we work.
+            async with self._locks.setdefault(request.id, asyncio.Lock()):
+                async with self.deps.db.transaction() as tx:
+                    current = await tx.requests.get(request.id)
+                if current is None or current.state is not RequestState.DRAFT:
+                    return TokenExchangeOutcome(accepted=True)
+                try:
+                    return await self._activate(actor, current, token, mfa=claims.has_mfa)
+                finally:
+                    self._locks.pop(request.id, None)
         assert waiting is not None
-        del self._waiting[exchange_id]
+        if self._waiting.pop(exchange_id, None) is None:
+            return TokenExchangeOutcome(accepted=True)  # a retried invoke
         outcome = await self._resume(actor, waiting, token)
+        # A sign-in turn has no card to replace: the refresh updates every copy; say the rest.
+        if outcome.toast:
+            outcome.replies.append(TextMessage(text=outcome.toast))
         return TokenExchangeOutcome(accepted=True, outcome=outcome)
 
     async def _resume(self, actor: Actor, waiting: _Waiting, token: str) -> Outcome:
@@ -351,14 +366,19 @@ class PimFlow:
             return _text("I can't find that request in PIM.")
         status = await self.follower.reads.read_request(request.graph_request_id)
         toast = "Decision recorded in PIM."
+        decided_by, decided_reason = None, ""
         try:
             approval = await self.pim.read_approval(token, status.approval_id or "")
-            step = approval.current
-            if step is None or not step.assigned_to_me:
+            mine = [s for s in approval.steps if s.assigned_to_me]
+            # The stage in progress, else the latest one: deciding a finished stage is how PIM
+            # says (409) that someone else was first.
+            step = next((s for s in mine if s.status == "InProgress"), mine[-1] if mine else None)
+            if step is None:
                 toast = "PIM has no decision waiting for you on this request."
             else:
                 await self.pim.decide_step(token, approval.id, step.id, verdict, reason)
                 await self._audit(actor, f"request.{verdict}d", request, reason)
+                decided_by, decided_reason = actor.person, reason
         except GraphError as exc:
             if exc.status == 409:
                 toast = "Someone else decided first; this is PIM's outcome."
@@ -366,7 +386,7 @@ class PimFlow:
                 toast = "PIM says you can't decide this request (not an approver of this stage)."
             else:
                 return _text(graph_trouble(exc, "record your decision"))
-        decided = await self.follower.sync(request, decided_by=actor.person, reason=reason)
+        decided = await self.follower.sync(request, decided_by=decided_by, reason=decided_reason)
         if decided.state is RequestState.PENDING_APPROVAL and toast == "Decision recorded in PIM.":
             toast = "Your approval is recorded; PIM waits for the next stage."
         async with self.deps.db.transaction() as tx:

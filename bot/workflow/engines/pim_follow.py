@@ -35,6 +35,7 @@ PROVISIONING_STATUSES = frozenset(
     {"Granted", "PendingProvisioning", "PendingScheduleCreation", "ScheduleCreated"}
 )
 FOLLOWED_STATES = (RequestState.PENDING_APPROVAL, RequestState.APPROVED, RequestState.ACTIVATING)
+_UNDECIDED = (RequestState.PENDING_APPROVAL,)
 OUTSIDE_NAMESPACE = uuid.UUID("0c6f8a52-3e1d-4b7a-9f2c-8d5e4a3b2c10")
 
 
@@ -199,7 +200,11 @@ class PimFollower:
             if to is RequestState.FAILED:
                 changes = {"failure": f"PIM ended the request as {reason}."}
             closed = await tx.requests.transition(
-                request.id, from_states=FOLLOWED_STATES, to=to, now=now, **changes
+                request.id,
+                from_states=FOLLOWED_STATES if to is RequestState.FAILED else _UNDECIDED,
+                to=to,
+                now=now,
+                **changes,
             )
             if closed is None:
                 current = await tx.requests.get(request.id)
