@@ -41,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="no app id: unauthenticated, as the Bot Framework Emulator expects",
     )
+    sandbox.add_argument(
+        "--engine",
+        choices=["bot", "pim"],
+        default="bot",
+        help="bot: pimbot approves and activates app-only; pim: Zero Trust, every PIM write "
+        "with the acting person's own token (docs/engines.md)",
+    )
 
     chat = sub.add_parser("chat", help="talk to the sandboxed bot as one of the demo users")
     chat.add_argument(
@@ -73,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         case "serve":
             return serve()
         case "sandbox":
-            return sandbox_command(args.port, args.state, args.reset, args.anonymous)
+            return sandbox_command(
+                args.port, args.state, args.reset, args.anonymous, engine=args.engine
+            )
         case "chat":
             from bot.sandbox.chat import run_chat
 
@@ -114,14 +123,16 @@ def serve() -> int:
     return 0
 
 
-def sandbox_command(port: int, state: Path, reset: bool, anonymous: bool) -> int:
+def sandbox_command(
+    port: int, state: Path, reset: bool, anonymous: bool, *, engine: str = "bot"
+) -> int:
     from bot.sandbox.runner import run_sandbox
 
     _logging("WARNING")
     if reset and state.exists():
         shutil.rmtree(state)
     try:
-        asyncio.run(run_sandbox(port=port, state_dir=state, anonymous=anonymous))
+        asyncio.run(run_sandbox(port=port, state_dir=state, anonymous=anonymous, engine=engine))
     except KeyboardInterrupt:
         print("\nstopped", file=sys.stderr)
     return 0

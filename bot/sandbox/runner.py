@@ -124,7 +124,9 @@ async def sandbox(
         twins.stop()
 
 
-async def run_sandbox(*, port: int, state_dir: Path, anonymous: bool = False) -> None:
+async def run_sandbox(
+    *, port: int, state_dir: Path, anonymous: bool = False, engine: str = "bot"
+) -> None:
     """What `make sandbox` runs: fixed ports, state under ./var/, until Ctrl-C."""
     tenant = load_tenant()
     await asyncio.to_thread(state_dir.mkdir, parents=True, exist_ok=True)
@@ -136,6 +138,7 @@ async def run_sandbox(*, port: int, state_dir: Path, anonymous: bool = False) ->
         database_url=database_url,
         state_dir=state_dir,
         anonymous=anonymous,
+        engine=engine,
     ) as running:
         print(banner(running, tenant, state_dir), flush=True)
         await asyncio.Event().wait()
