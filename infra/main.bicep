@@ -52,6 +52,12 @@ param graphClientSecret string = ''
 @description('Expiry of graphClientSecret as Unix seconds (ignored when it is empty).')
 param graphClientSecretExpiry int = 0
 
+@description('PIMBOT_TEAMS_CATALOG_APP_ID: the app id Teams admin center shows after the app package is uploaded; lets pimbot install itself for approvers who never opened it. Empty until then.')
+param teamsCatalogAppId string = ''
+
+@description('PIMBOT_APPROVERS_CHANNEL_ID: a channel (19:...@thread.tacv2) for approval cards when installing for an approver is refused; empty for none.')
+param approversChannelId string = ''
+
 @minValue(0)
 @description('PIMBOT_EXPIRY_WARNING_MINUTES: how long before an activation ends people are warned.')
 param expiryWarningMinutes int = 15
@@ -238,6 +244,8 @@ module app 'modules/containerapp.bicep' = {
     tenantId: tenantId
     engine: engine
     graphClientId: graphClientId
+    teamsCatalogAppId: teamsCatalogAppId
+    approversChannelId: approversChannelId
     expiryWarningMinutes: expiryWarningMinutes
     logLevel: logLevel
     appPasswordSecretUri: vault.outputs.appPasswordUri
@@ -254,6 +262,7 @@ module bot 'modules/bot.bicep' = {
     displayName: botDisplayName
     messagingEndpoint: app.outputs.messagingEndpoint
     microsoftAppId: microsoftAppId
+    microsoftAppPassword: microsoftAppPassword
     tenantId: tenantId
     sku: botSku
     tags: tags

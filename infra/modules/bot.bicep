@@ -12,6 +12,10 @@ param messagingEndpoint string
 @description('MicrosoftAppId: the client id of the bot\'s Entra app registration.')
 param microsoftAppId string
 
+@secure()
+@description('Client secret of that app registration, for the Teams SSO OAuth connection.')
+param microsoftAppPassword string
+
 @description('MicrosoftAppTenantId: the tenant of that app registration.')
 param tenantId string
 
@@ -55,6 +59,31 @@ resource teams 'Microsoft.BotService/botServices/channels@2022-09-15' = {
       isEnabled: true
       enableCalling: false
     }
+  }
+}
+
+// Teams SSO: pimbot's sign-in card names this connection (bot/channel/rendering.py,
+// SSO_CONNECTION_NAME); Teams exchanges the token silently and falls back to its sign-in page.
+resource sso 'Microsoft.BotService/botServices/connections@2022-09-15' = {
+  parent: bot
+  name: 'pimbot-sso'
+  location: 'global'
+  properties: {
+    // Azure Active Directory v2
+    serviceProviderId: '30dd229c-58e3-4a48-bdfd-91ec48eb906c'
+    clientId: microsoftAppId
+    clientSecret: microsoftAppPassword
+    scopes: 'openid profile offline_access User.Read'
+    parameters: [
+      {
+        key: 'tenantID'
+        value: tenantId
+      }
+      {
+        key: 'tokenExchangeUrl'
+        value: 'api://botid-${microsoftAppId}'
+      }
+    ]
   }
 }
 

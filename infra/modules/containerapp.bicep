@@ -52,6 +52,12 @@ param engine string
 @description('PIMBOT_GRAPH_CLIENT_ID: a separate app registration for Graph; empty to use MicrosoftAppId.')
 param graphClientId string
 
+@description('PIMBOT_TEAMS_CATALOG_APP_ID: the app\'s id in the tenant\'s Teams app catalog; empty until the app is uploaded.')
+param teamsCatalogAppId string
+
+@description('PIMBOT_APPROVERS_CHANNEL_ID: channel for approval cards when the app cannot be installed for an approver; empty for none.')
+param approversChannelId string
+
 @description('PIMBOT_EXPIRY_WARNING_MINUTES.')
 param expiryWarningMinutes int
 
@@ -131,6 +137,11 @@ var baseEnv = [
     name: 'PORT'
     value: string(port)
   }
+  {
+    // The app's own ingress host name, known before the app exists.
+    name: 'PIMBOT_PUBLIC_HOSTNAME'
+    value: '${namePrefix}.${environment.properties.defaultDomain}'
+  }
 ]
 
 var graphClientEnv = empty(graphClientId) ? [] : [
@@ -147,6 +158,18 @@ var graphSecretEnv = empty(graphClientSecretUri) ? [] : [
     secretRef: 'graph-client-secret'
   }
 ]
+
+var teamsEnv = concat(empty(teamsCatalogAppId) ? [] : [
+  {
+    name: 'PIMBOT_TEAMS_CATALOG_APP_ID'
+    value: teamsCatalogAppId
+  }
+], empty(approversChannelId) ? [] : [
+  {
+    name: 'PIMBOT_APPROVERS_CHANNEL_ID'
+    value: approversChannelId
+  }
+])
 
 var registries = empty(registryServer) ? [] : [
   {
@@ -218,7 +241,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             cpu: json('0.5')
             memory: '1Gi'
           }
-          env: concat(baseEnv, graphClientEnv, graphSecretEnv)
+          env: concat(baseEnv, graphClientEnv, graphSecretEnv, teamsEnv)
           probes: [
             {
               type: 'Startup'

@@ -1,0 +1,104 @@
+"""The Azure deployment in infra/ gives the container exactly the settings `bot/settings.py`
+reads, credentials only as Key Vault references, and the shape the issue asks for."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.settings import AppType, Settings
+from tests.deploy.settings_env import env_names, secret_env_names
+
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+MAIN = (INFRA / "main.bicep").read_text(encoding="utf-8")
+CONTAINER_APP = (INFRA / "modules" / "containerapp.bicep").read_text(encoding="utf-8")
+BOT = (INFRA / "modules" / "bot.bicep").read_text(encoding="utf-8")
+
+# `name: 'X'` followed (after optional comments) by `value:` or `secretRef:`: one env entry.
+ENV_ENTRY = re.compile(r"name: '([^']+)'\s*\n(?:\s*//[^\n]*\n)*\s*(value|secretRef): ([^\n]+)")
+
+
+def container_env() -> dict[str, tuple[str, str]]:
+    """Env name -> ("value" | "secretRef", expression) as the container app sets it."""
+    return {m.group(1): (m.group(2), m.group(3).strip()) for m in ENV_ENTRY.finditer(CONTAINER_APP)}
+
+
+def test_every_variable_the_container_gets_is_a_setting_pimbot_reads() -> None:
+    unknown = set(container_env()) - set(env_names().values())
+    assert not unknown, f"not in bot/settings.py: {sorted(unknown)}"
+
+
+def test_the_container_gets_the_settings_a_teams_deployment_needs() -> None:
+    required = {
+        "MicrosoftAppId",
+        "MicrosoftAppPassword",
+        "MicrosoftAppType",
+        "MicrosoftAppTenantId",
+        "PIMBOT_TENANT_ID",
+        "PIMBOT_DATABASE_URL",
+        "PIMBOT_ENGINE",
+        "PIMBOT_PUBLIC_HOSTNAME",
+        "PORT",
+    }
+    assert required <= set(container_env())
+
+
+def test_credentials_come_from_key_vault_only() -> None:
+    env = container_env()
+    for name in secret_env_names() & set(env):
+        kind, ref = env[name]
+        assert kind == "secretRef", f"{name} is set as a plain value"
+        secret = re.search(
+            rf"name: {ref}\s*\n\s*keyVaultUrl: (\w+)\s*\n\s*identity: identityId", CONTAINER_APP
+        )
+        assert secret, f"{name}: secret {ref} is not a Key Vault reference read by the identity"
+    assert "value: microsoftAppPassword" not in CONTAINER_APP
+    # Every secret of the app is a Key Vault reference: none carries a value of its own.
+    blocks = re.findall(r"^var \w+Secrets = (.*?)^\]", CONTAINER_APP, re.MULTILINE | re.DOTALL)
+    assert blocks and "secrets: concat(baseSecrets, graphSecrets)" in CONTAINER_APP
+    for block in blocks:
+        assert "keyVaultUrl:" in block and "value:" not in block
+
+
+def test_the_app_type_is_one_pimbot_accepts_and_the_bot_resource_agrees() -> None:
+    kind, value = container_env()["MicrosoftAppType"]
+    assert kind == "value" and value.strip("'") in {t.value for t in AppType}
+    assert f"msaAppType: {value}" in BOT
+
+
+def test_the_container_listens_where_ingress_and_probes_send_traffic() -> None:
+    port = re.search(r"^var port = (\d+)$", CONTAINER_APP, re.MULTILINE)
+    assert port and int(port.group(1)) == Settings.model_fields["port"].default
+    assert container_env()["PORT"] == ("value", "string(port)")
+    assert "targetPort: port" in CONTAINER_APP
+    assert re.findall(r"path: '(/\w+)'", CONTAINER_APP) == ["/healthz", "/healthz", "/readyz"]
+
+
+def test_at_least_two_replicas() -> None:
+    for text in (MAIN, CONTAINER_APP):
+        assert re.search(
+            r"@minValue\(2\)\s*\n(?:@description\([^\n]*\)\s*\n)?param minReplicas int", text
+        )
+    default = re.search(r"param minReplicas int = (\d+)", MAIN)
+    assert default and int(default.group(1)) >= 2
+    assert "minReplicas: minReplicas" in CONTAINER_APP
+
+
+def test_the_bot_sends_teams_to_api_messages() -> None:
+    assert "/api/messages'" in CONTAINER_APP
+    assert "messagingEndpoint: app.outputs.messagingEndpoint" in MAIN
+    assert "channelName: 'MsTeamsChannel'" in BOT
+    # The SSO connection name is the one pimbot's sign-in card asks Teams for.
+    from bot.channel.rendering import SSO_CONNECTION_NAME
+
+    assert f"name: '{SSO_CONNECTION_NAME}'" in BOT
+
+
+def test_every_module_exists_and_every_parameter_is_documented() -> None:
+    for module in re.findall(r"^module \w+ '([^']+)'", MAIN, re.MULTILINE):
+        assert (INFRA / module).is_file(), module
+    readme = (INFRA / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `(\w+)` \|", readme, re.MULTILINE))
+    parameters = set(re.findall(r"^param (\w+) ", MAIN, re.MULTILINE))
+    assert parameters - documented == set(), "parameters missing from infra/README.md"
+    assert documented - parameters == set(), "infra/README.md documents parameters that are gone"
