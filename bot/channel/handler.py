@@ -140,7 +140,15 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
             return await self._on_card_action(turn_context)
         if name == TOKEN_EXCHANGE:
             return await self._on_token_exchange(turn_context)
-        return await super().on_invoke_activity(turn_context)
+        response = await super().on_invoke_activity(turn_context)
+        if isinstance(response, InvokeResponse) and response.status == 501:
+            # botbuilder's answer to every invoke nobody handles: the client sent something
+            # pimbot never offers (a message extension, a task module...); that is not a
+            # server error.
+            return InvokeResponse(
+                status=400, body=error_invoke_body(400, "BadRequest", "Not an invoke I handle.")
+            )
+        return response
 
     async def _on_card_action(self, turn_context: TurnContext) -> InvokeResponse:
         actor = _actor(turn_context)
