@@ -101,16 +101,23 @@ class Cluster:
     async def messages(self, handle: str) -> list[dict[str, Any]]:
         return await self.client.messages(handle)
 
+    async def sent(self, handle: str) -> list[str]:
+        """Every message the bot sent into `handle`'s chat, as sent (text and cards as JSON);
+        later updates of a message do not count as sends."""
+        page = await self.client.transcript(handle)
+        return [
+            e["text"] + " " + json.dumps(e["cards"])
+            for e in page["events"]
+            if e["kind"] == "message"
+        ]
+
     async def count(self, handle: str, needle: str) -> int:
-        """How many messages in `handle`'s chat contain `needle` (in text or card)."""
-        return sum(
-            needle in m["text"] + json.dumps(m["cards"]) for m in await self.messages(handle)
-        )
+        """How many messages the bot sent to `handle` contain `needle`."""
+        return sum(needle in message for message in await self.sent(handle))
 
     async def approval_cards(self, handle: str, request_id: str) -> int:
-        """Cards about `request_id` in an approver's chat (however they look now): the approval
-        card is the only one an approver who is not the requester gets."""
-        return sum(request_id in json.dumps(m["cards"]) for m in await self.messages(handle))
+        """Approval cards for `request_id` sent to an approver (who is not the requester)."""
+        return sum(request_id in m and "request.approve" in m for m in await self.sent(handle))
 
     # --- the database, read as the bot stored it ------------------------------------------
 
