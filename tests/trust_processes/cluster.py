@@ -32,7 +32,8 @@ WAIT_SECONDS = 60.0
 
 def crowd_tenant(requesters: int) -> DemoTenant:
     """The demo tenant plus `requesters` people eligible for Exchange and SharePoint
-    Administrator, both approved by Megan or Nestor: many requests that need a decision."""
+    Administrator (both approved by Megan or Nestor: many requests that need a decision) and for
+    User Administrator (no approval)."""
     data = yaml.safe_load(DEFAULT_TENANT_PATH.read_text(encoding="utf-8"))
     for n in range(1, requesters + 1):
         handle = f"req{n:02d}"
@@ -43,7 +44,7 @@ def crowd_tenant(requesters: int) -> DemoTenant:
                 "display_name": f"Requester {n:02d}",
             }
         )
-        for role in ("Exchange Administrator", "SharePoint Administrator"):
+        for role in ("Exchange Administrator", "SharePoint Administrator", "User Administrator"):
             data["eligibilities"].append({"user": handle, "role": role})
     data["policies"].append(
         {
@@ -118,6 +119,12 @@ class Cluster:
     async def approval_cards(self, handle: str, request_id: str) -> int:
         """Approval cards for `request_id` sent to an approver (who is not the requester)."""
         return sum(request_id in m and "request.approve" in m for m in await self.sent(handle))
+
+    async def until_cards(
+        self, request_id: str, approvers: Iterable[str] = ("megan", "nestor")
+    ) -> bool:
+        """Whether every approver has been sent the approval card for `request_id`."""
+        return all([await self.approval_cards(a, request_id) >= 1 for a in approvers])
 
     # --- the database, read as the bot stored it ------------------------------------------
 
@@ -197,6 +204,7 @@ async def cluster(
     clocked: bool = True,
     tenant: DemoTenant | None = None,
     installed: Iterable[str] = (),
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[Cluster]:
     clock = SharedClock(workdir / "clock")
     router = Router([])
@@ -205,9 +213,12 @@ async def cluster(
     bots: list[BotProcess] = []
     db: Database | None = None
     try:
-        env = bot_env(twins, database_url=database_url, clock_file=clock.path)
+        bot_settings = {
+            **bot_env(twins, database_url=database_url, clock_file=clock.path),
+            **(env or {}),
+        }
         for n in range(replicas):
-            bot = BotProcess(f"pimbot-{n}", env, workdir, clocked=clocked)
+            bot = BotProcess(f"pimbot-{n}", bot_settings, workdir, clocked=clocked)
             await bot.start()  # one at a time: the first one migrates the database
             bots.append(bot)
             router.backends.append(bot.url)
