@@ -17,6 +17,7 @@ from tests.js.node import require_chromium, run_script
 HERE = Path(__file__).resolve().parent
 HOST_CONFIG = HERE / "teams_host_config.json"
 STYLESHEET = HERE / "teams.css"
+PICTURES = HERE.parents[1] / "docs" / "cards"  # where the pictures for the docs go
 CARD_WIDTH = 450  # about what Teams gives a card in a chat on the desktop client
 
 

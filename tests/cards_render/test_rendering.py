@@ -3,13 +3,14 @@ Teams-like host config: no parse or validation complaints, and all its text on s
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.cards.test_cards import EVERY_CARD
-from tests.cards_render.rendering import Rendered, missing_texts, render, slug
+from tests.cards_render.rendering import PICTURES, Rendered, missing_texts, render, slug
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -75,3 +76,11 @@ def test_text_that_is_not_rendered_counts_as_missing(broken: dict[str, Rendered]
         {"type": "TextBlock", "text": "never shown", "wrap": True, "isVisible": False},
     )
     assert missing_texts(card, broken["hidden text"].text) == ["never shown"]
+
+
+def test_the_card_gallery_shows_only_pictures_the_run_draws() -> None:
+    gallery = PICTURES / "README.md"
+    shown = re.findall(r"\]\(([^)]+\.png)\)", gallery.read_text("utf-8"))
+    drawn = {f"{slug(name)}.png" for name in EVERY_CARD}
+    assert shown
+    assert set(shown) <= drawn
