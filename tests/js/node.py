@@ -6,6 +6,7 @@ that finds them missing fails and says how to get them, it never skips.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +15,8 @@ import pytest
 
 JS_DIR = Path(__file__).resolve().parent
 NODE_MODULES = JS_DIR / "node_modules"
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's chromium; PIMBOT_CHROMIUM points elsewhere (render_cards.mjs reads it too)
+CHROMIUM = Path(os.environ.get("PIMBOT_CHROMIUM", "/usr/bin/chromium"))
 
 
 def run_script(script: str, *args: str, timeout: float = 600) -> str:
