@@ -30,9 +30,9 @@ from tests.support.clock import FakeClock
 from tests.trust.door import BotDoor
 from tests.trust.journeys import pending_exchange_request
 
-TEXT_EXAMPLES = 60
-ACTION_EXAMPLES = 120
-INVOKE_EXAMPLES = 60
+TEXT_EXAMPLES = 150
+ACTION_EXAMPLES = 300
+INVOKE_EXAMPLES = 150
 ACTIVATE = "/v1.0/roleManagement/directory/roleAssignmentScheduleRequests"
 
 T = TypeVar("T")
