@@ -80,7 +80,10 @@ async def test_no_secret_or_token_is_logged_audited_or_stored(
     await journeys(sandboxed)
 
     settings = sandboxed.running.settings
-    secrets = [settings.app_password.get_secret_value(), sandboxed.running.twins.tenant.pimbot_app.client_secret]
+    secrets = [
+        settings.app_password.get_secret_value(),
+        sandboxed.running.twins.tenant.pimbot_app.client_secret,
+    ]
     assert all(secrets)
     # A token's signature is unique to it; its claims part alone would identify it too.
     tokens = sorted(set(issued_tokens))
