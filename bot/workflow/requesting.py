@@ -33,10 +33,10 @@ from bot.workflow.context import Deps
 from bot.workflow.roles import Ambiguous, Exact, resolve_role
 from bot.workflow.validation import InvalidSubmission, validate_submission
 
-# Requests are keyed by (person, form), so a card submitted twice makes one request, and a form id
-# copied from someone else's card can never touch their request.
 _CANCELLABLE = (RequestState.DRAFT, RequestState.PENDING_APPROVAL)
 
+# Requests are keyed by (person, form), so a card submitted twice makes one request, and a form id
+# copied from someone else's card can never touch their request.
 REQUEST_NAMESPACE = uuid.UUID("5b0d9c3e-8f1a-4d2b-9c7e-6a5f4e3d2c1b")
 
 
@@ -260,9 +260,12 @@ class Requesting:
             updated_at=now,
         )
         async with deps.db.transaction() as tx:
-            if await tx.requests.get(request_id) is not None:
+            # Each statement sees what has committed by then (read committed), so a twin
+            # submission of this very card may show up in either check.
+            open_request = await tx.requests.open_for_role(person.id, role.id)
+            if open_request is not None and open_request.id == request_id:
                 return Outcome(toast="You already sent this request.")
-            if await tx.requests.open_for_role(person.id, role.id) is not None:
+            if open_request is not None:
                 return _text(f"You already have an open request for **{role.display_name}**.")
             if not await tx.requests.insert(request):
                 return Outcome(toast="You already sent this request.")
