@@ -151,6 +151,13 @@ class GraphTwin:
         self._released.set()
         self._released = asyncio.Event()
 
+    def calm(self) -> None:
+        """Drop every injected throttle, outage and delay, and end the waits. On the twin's loop."""
+        self._throttles.clear()
+        self._outages.clear()
+        self._delays.clear()
+        self.release()
+
     def sweep(self) -> None:
         """Apply the clock now: ended schedules disappear (with audit records), future ones
         start, approvals time out. Also runs before every request."""
