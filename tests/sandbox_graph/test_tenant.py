@@ -25,6 +25,7 @@ def test_demo_tenant_is_contoso_with_pimbots_app_registration() -> None:
         "RoleManagementPolicy.Read.Directory",
         "User.Read.All",
         "GroupMember.Read.All",
+        "TeamsAppInstallation.ReadWriteSelfForUser.All",  # to reach approvers without the app
     }
 
 
