@@ -6,11 +6,20 @@ tap sees the outcome instead of an error.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime
 from typing import Literal, Protocol
 
 import cards
-from bot.domain import ActivationRequest, Actor, Outcome, RequestState, TextMessage
+from bot.domain import (
+    ActivationPolicy,
+    ActivationRequest,
+    Actor,
+    Outcome,
+    RequestState,
+    TextMessage,
+)
 from bot.graph.errors import GraphError
 from bot.store import Tx
 from bot.timefmt import format_when
@@ -19,6 +28,17 @@ from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 
 MAX_REASON = 500
+CURRENT_POLICY_BUDGET_SECONDS = 1.5
+
+log = logging.getLogger(__name__)
+
+
+async def still_an_approver(deps: Deps, person_id: str, request: ActivationRequest) -> bool:
+    """Whether the role's current policy still names this person (directly or through a group)
+    as an approver."""
+    policy = await deps.directory.activation_policy(request.role.id)
+    current = await deps.directory.resolve_approvers(policy.approvers)
+    return person_id in {p.id for p in current}
 
 
 class NativeApprovals(Protocol):
@@ -63,8 +83,8 @@ class Deciding:
         if verdict == "deny" and not reason:
             return _refused("Please type a reason in the card when you deny a request.")
         if verdict == "approve" and not reason:
-            policy = await deps.directory.activation_policy(request.role.id)
-            if policy.approver_justification_required:
+            policy = await self._policy_within_budget(request)
+            if policy is not None and policy.approver_justification_required:
                 return _refused(
                     f"The policy for {request.role.display_name} asks approvers for a reason. "
                     "Please type one in the card and approve again."
@@ -185,15 +205,31 @@ class Deciding:
         if person.id not in request.approver_ids:
             return "You are not an approver for this request."
         # The approver list was captured at submit time; it must still hold under the current
-        # policy.
+        # policy. Teams wants a card action answered within seconds, so this check gets a small
+        # budget; when Graph is slower, the activation job repeats it before it acts.
         try:
-            policy = await self.deps.directory.activation_policy(request.role.id)
-            current = await self.deps.directory.resolve_approvers(policy.approvers)
-        except GraphError:
-            return "I can't check the role's current approvers right now. Please try again shortly."
-        if person.id not in {p.id for p in current}:
+            still = await asyncio.wait_for(
+                self._still_an_approver(person.id, request), CURRENT_POLICY_BUDGET_SECONDS
+            )
+        except (TimeoutError, GraphError) as exc:
+            log.info("approver re-check deferred to the activation job: %s", type(exc).__name__)
+            return ""
+        if not still:
             return "You are no longer an approver for this role."
         return ""
+
+    async def _policy_within_budget(self, request: ActivationRequest) -> ActivationPolicy | None:
+        """The role's policy (usually cached), or None when Graph is too slow to wait for."""
+        try:
+            return await asyncio.wait_for(
+                self.deps.directory.activation_policy(request.role.id),
+                CURRENT_POLICY_BUDGET_SECONDS,
+            )
+        except (TimeoutError, GraphError):
+            return None
+
+    async def _still_an_approver(self, person_id: str, request: ActivationRequest) -> bool:
+        return await still_an_approver(self.deps, person_id, request)
 
     def _already_decided(self, actor: Actor, request: ActivationRequest) -> Outcome:
         if request.decided_by is not None and request.decided_at is not None:

@@ -26,6 +26,7 @@ from bot.timefmt import format_when
 from bot.workflow import outbox
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
+from bot.workflow.deciding import still_an_approver
 from bot.workflow.errors import TRANSIENT, graph_trouble
 from bot.workflow.outbox import JobKind
 from bot.workflow.ports import ActivationResult
@@ -194,6 +195,17 @@ class JobRunner:
             else:
                 await audit(tx, now, None, "activation.started", request)
         try:
+            if request.decided_by is not None and not await still_an_approver(
+                deps, request.decided_by.id, request
+            ):
+                await self._fail(
+                    request,
+                    f"{request.decided_by.display_name or 'The approver'} is no longer an approver "
+                    f"of {request.role.display_name}, so their approval no longer counts. "
+                    "Ask again.",
+                    None,
+                )
+                return
             result = await self._call_engine(request)
         except TRANSIENT as exc:
             await self._graph_delayed(request, exc, job)
@@ -331,7 +343,7 @@ class JobRunner:
         delay = exc.retry_after or GRAPH_BACKOFF[min(job.attempts, len(GRAPH_BACKOFF)) - 1]
         raise RetryLater(timedelta(seconds=delay), f"Graph: {exc.code}")
 
-    async def _fail(self, request: ActivationRequest, words: str, exc: GraphError) -> None:
+    async def _fail(self, request: ActivationRequest, words: str, exc: GraphError | None) -> None:
         deps, now = self.deps, self.deps.now()
         async with deps.db.transaction() as tx:
             failed = await tx.requests.transition(
@@ -350,8 +362,8 @@ class JobRunner:
                 "activation.failed",
                 failed,
                 outcome="failed",
-                reason=f"{exc.code}: {exc.message}",
-                graph_request_id=exc.request_id,
+                reason=f"{exc.code}: {exc.message}" if exc else words,
+                graph_request_id=exc.request_id if exc else None,
             )
             await outbox.refresh_cards(tx, failed, now)
             for person_id in {failed.requester.id, *failed.approver_ids}:

@@ -6,6 +6,7 @@ policies, approver groups. The end-to-end tests run the real Graph client agains
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -53,6 +54,8 @@ class FakeDirectory:
     groups: dict[str, list[Person]] = field(default_factory=dict)
     people: dict[str, Person] = field(default_factory=dict)
     fail_with: GraphError | None = None
+    # Set to make resolve_approvers hang until released (a slow Graph).
+    approvers_gate: asyncio.Event | None = None
 
     async def list_roles(self) -> list[Role]:
         return list(self.roles)
@@ -76,6 +79,8 @@ class FakeDirectory:
         return self.policies.get(role_id, ActivationPolicy(role_id=role_id))
 
     async def resolve_approvers(self, approvers: Sequence[ApproverRef]) -> list[Person]:
+        if self.approvers_gate is not None:
+            await self.approvers_gate.wait()
         found: dict[str, Person] = {}
         for ref in approvers:
             members = (

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from bot.domain import CardMessage, RequestState, SignInRequest, TextMessage
 from bot.graph.errors import GraphUnavailable, PolicyValidationFailed
+from bot.workflow import deciding
 from tests.workflow.conftest import World
 from tests.workflow.fakes import (
     ADELE,
@@ -371,3 +374,31 @@ async def test_an_approval_needs_a_reason_when_the_policy_says_so(world: World) 
         {"verb": "request.approve", "request_id": request_id, "reason": "restore is scheduled"},
     )
     assert (await world.request(request_id)).state is RequestState.APPROVED
+
+
+async def test_a_slow_graph_does_not_hold_the_approval_and_activation_rechecks(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Teams wants the tap answered at once: with Graph slow, the decision is taken on the stored
+    approver list and the current policy is checked again before activating."""
+    monkeypatch.setattr(deciding, "CURRENT_POLICY_BUDGET_SECONDS", 0.01)
+    request_id = await _pending_exchange_request(world)
+    world.directory.approvers_gate = asyncio.Event()
+    outcome = await world.press(NESTOR, {"verb": "request.approve", "request_id": request_id})
+    assert "Approved" in str(outcome.card_update)
+    assert (await world.request(request_id)).state is RequestState.APPROVED
+
+    # Meanwhile Nestor left the approver group; Graph answers again.
+    world.directory.groups["leads"] = [LIDIA]
+    world.directory.approvers_gate.set()
+    await world.run_jobs()
+    request = await world.request(request_id)
+    assert request.state is RequestState.FAILED
+    assert "no longer an approver" in request.failure
+    assert world.engine.calls == []
+
+    # Retry cannot get around it.
+    await world.press(ADELE, {"verb": "request.retry", "request_id": request_id})
+    await world.run_jobs()
+    assert (await world.request(request_id)).state is RequestState.FAILED
+    assert world.engine.calls == []
