@@ -24,6 +24,7 @@ from bot.graph.errors import GraphError, RoleAssignmentExists
 from bot.store import Job, Tx
 from bot.timefmt import format_when
 from bot.workflow import outbox
+from bot.workflow.announce import announce_change
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.deciding import still_an_approver
@@ -426,18 +427,16 @@ class JobRunner:
             )
             if ended is None:
                 return
-            await audit(tx, now, None, "role.expired", ended)
             tz = await self._timezone(tx, ended.requester.id)
-            await outbox.message(
+            await announce_change(
                 tx,
-                ended.requester.id,
-                ended.tenant_id,
-                key=f"ended:{ended.id}",
+                ended,
                 now=now,
-                text=f"{ended.role.display_name} has ended.",
+                action="role.expired",
+                notice=f"{ended.role.display_name} has ended.",
+                notice_key="ended",
                 card=cards.ended(ended, tz=tz),
             )
-            await outbox.refresh_cards(tx, ended, now)
         self.deps.wake_scheduler()
 
     async def _graph_end(self, request: ActivationRequest) -> datetime | None:
@@ -478,16 +477,14 @@ class JobRunner:
             )
             if expired is None:
                 return
-            await audit(tx, now, None, "request.expired_unapproved", expired)
-            await outbox.refresh_cards(tx, expired, now)
-            await outbox.message(
+            await announce_change(
                 tx,
-                expired.requester.id,
-                expired.tenant_id,
-                key=f"timeout:{expired.id}",
+                expired,
                 now=now,
-                text=f"Nobody decided on your request for **{expired.role.display_name}** in time,"
-                " so it has expired. You can ask again.",
+                action="request.expired_unapproved",
+                notice=f"Nobody decided on your request for **{expired.role.display_name}** in "
+                "time, so it has expired. You can ask again.",
+                notice_key="timeout",
             )
         self.deps.wake_scheduler()
 

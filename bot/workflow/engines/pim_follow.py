@@ -17,6 +17,7 @@ from bot.graph.errors import GraphError
 from bot.store import Job, Tx
 from bot.timefmt import format_when
 from bot.workflow import outbox
+from bot.workflow.announce import announce_change
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.engines.ports import PimReads
@@ -289,16 +290,14 @@ class PimFollower:
                 )
                 if gone is None:
                     continue
-                await audit(tx, now, None, "role.deactivated_outside", gone)
-                await outbox.refresh_cards(tx, gone, now)
-                await outbox.message(
+                await announce_change(
                     tx,
-                    gone.requester.id,
-                    gone.tenant_id,
-                    key=f"outside-end:{gone.id}",
+                    gone,
                     now=now,
-                    text=f"{gone.role.display_name} was deactivated outside Teams and is no "
+                    action="role.deactivated_outside",
+                    notice=f"{gone.role.display_name} was deactivated outside Teams and is no "
                     "longer active.",
+                    notice_key="outside-end",
                 )
             ended += 1
         if ended:
