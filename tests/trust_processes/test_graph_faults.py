@@ -59,12 +59,6 @@ async def _calm(c: Cluster) -> None:
     c.twins.graph.calm()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Deciding re-checks the approver list against Graph inline (resolve_approvers), so a "
-    "slow Graph holds the invoke; with Graph hung it answers after the Graph client's 30 s "
-    "timeout with a refusal. See bench/RESULTS.md.",
-)
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_an_approval_is_answered_while_graph_still_holds_the_slow_call(
     tmp_path: Path, database_url: str
