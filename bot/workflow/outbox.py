@@ -75,6 +75,13 @@ async def approval_cards(tx: Tx, request: ActivationRequest, now: datetime) -> N
         )
 
 
+async def ask_approvers(tx: Tx, request: ActivationRequest, now: datetime) -> None:
+    """For a request now pending approval: a card to each approver, and the requester's live
+    status card (the one that is kept up to date)."""
+    await approval_cards(tx, request, now)
+    await status_card(tx, request, now)
+
+
 async def status_card(tx: Tx, request: ActivationRequest, now: datetime) -> None:
     await enqueue(
         tx, JobKind.SEND_STATUS_CARD, {"request_id": request.id}, due_at=now, key=request.id

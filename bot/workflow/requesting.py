@@ -302,8 +302,7 @@ class Requesting:
             )
             assert moved is not None
             policy = await self.deps.directory.activation_policy(request.role.id)
-            await outbox.approval_cards(tx, moved, now)
-            await outbox.status_card(tx, moved, now)
+            await outbox.ask_approvers(tx, moved, now)
             await outbox.approval_timeout(tx, moved, now + policy.approval_timeout)
         else:
             moved = await tx.requests.transition(

@@ -259,8 +259,7 @@ class PimFlow:
                     now=now,
                 )
                 assert pending is not None
-                await outbox.approval_cards(tx, pending, now)
-                await outbox.status_card(tx, pending, now)
+                await outbox.ask_approvers(tx, pending, now)
                 words = f"PIM needs approval for **{role}**; I've asked the approvers."
             else:
                 pending = await tx.requests.transition(
