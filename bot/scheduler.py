@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.store import Database, Job
-from bot.workflow.jobs import JobRunner, RetryLater
+from bot.workflow.jobs import JobRunner
+from bot.workflow.outbox import RetryLater
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""The work the scheduler does: sending cards, activating in Graph, expiry warnings and notices.
+"""The work the scheduler does: sending cards, activating in Graph, approval timeouts (expiry
+warnings and notices are in `expiry.py`).
 
 Every handler is safe to run twice (a crash after the side effect and before `complete` makes the
 scheduler run it again): it re-reads the request and acts only from the state it finds.
@@ -7,9 +8,8 @@ scheduler run it again): it re-reads the request and acts only from the state it
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 import cards
 from bot.domain import (
@@ -29,41 +29,31 @@ from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.deciding import still_an_approver
 from bot.workflow.errors import TRANSIENT, graph_trouble
-from bot.workflow.outbox import JobKind
+from bot.workflow.expiry import ExpiryJobs, load_request
+from bot.workflow.outbox import JobHandler, JobKind, RetryLater
+from bot.workflow.people import teams_ids_of, timezone_of
 from bot.workflow.ports import ActivationResult
 
 log = logging.getLogger(__name__)
 
 
-class RetryLater(Exception):
-    """Run this job again after `delay`."""
-
-    def __init__(self, delay: timedelta, reason: str) -> None:
-        super().__init__(reason)
-        self.delay = delay
-
-
 # While Graph is down, try again at these intervals (then keep the last one).
 GRAPH_BACKOFF = (5, 15, 30, 60, 120, 300)
-# Graph has not removed an ended activation yet: look again after this long.
-EXPIRY_RECHECK = timedelta(seconds=30)
-
-
-JobHandler = Callable[[Job], Awaitable[None]]
 
 
 class JobRunner:
     def __init__(self, deps: Deps, extra_handlers: Mapping[str, JobHandler] | None = None) -> None:
         """`extra_handlers`: job kinds an engine adds (the pim engine's follow and watch)."""
         self.deps = deps
+        expiry = ExpiryJobs(deps)
         self._handlers: dict[str, JobHandler] = {
             JobKind.SEND_APPROVAL_CARD: self.send_approval_card,
             JobKind.SEND_STATUS_CARD: self.send_status_card,
             JobKind.REFRESH_CARDS: self.refresh_cards,
             JobKind.MESSAGE: self.message,
             JobKind.ACTIVATE: self.activate,
-            JobKind.EXPIRY_WARNING: self.expiry_warning,
-            JobKind.EXPIRY_CHECK: self.expiry_check,
+            JobKind.EXPIRY_WARNING: expiry.warning,
+            JobKind.EXPIRY_CHECK: expiry.check,
             JobKind.APPROVAL_TIMEOUT: self.approval_timeout,
         }
         self._handlers.update(extra_handlers or {})
@@ -90,8 +80,8 @@ class JobRunner:
                 for s in await tx.cards.for_request(request.id, "approval")
                 if s.person_id == approver_id
             ]
-            teams_ids = await self._teams_ids(tx, request.approver_ids)
-            tz = await self._timezone(tx, approver_id)
+            teams_ids = await teams_ids_of(tx, request.approver_ids)
+            tz = await timezone_of(tx, approver_id)
         if already:
             return
         policy = await self.deps.directory.activation_policy(request.role.id)
@@ -127,7 +117,7 @@ class JobRunner:
         async with self.deps.db.transaction() as tx:
             if await tx.cards.for_request(request.id, "requester"):
                 return
-            tz = await self._timezone(tx, request.requester.id)
+            tz = await timezone_of(tx, request.requester.id)
         card = cards.request_status(request, tz=tz)
         sent = await self.deps.messenger.send(
             request.requester, CardMessage(card=card, summary="Your request")
@@ -144,9 +134,9 @@ class JobRunner:
         async with self.deps.db.transaction() as tx:
             approvals = await tx.cards.for_request(request.id, "approval")
             statuses = await tx.cards.for_request(request.id, "requester")
-            teams_ids = await self._teams_ids(tx, request.approver_ids)
+            teams_ids = await teams_ids_of(tx, request.approver_ids)
             zones = {
-                s.person_id: await self._timezone(tx, s.person_id) for s in [*approvals, *statuses]
+                s.person_id: await timezone_of(tx, s.person_id) for s in [*approvals, *statuses]
             }
         if request.state is RequestState.PENDING_APPROVAL:
             policy = await self.deps.directory.activation_policy(request.role.id)
@@ -265,7 +255,7 @@ class JobRunner:
                 await self._supersede(tx, active, now)
             await outbox.expiry(tx, active, end=end, warning=deps.config.expiry_warning, now=now)
             await outbox.refresh_cards(tx, active, now)
-            tz = await self._timezone(tx, active.requester.id)
+            tz = await timezone_of(tx, active.requester.id)
             has_status_card = bool(await tx.cards.for_request(active.id, "requester"))
             await outbox.message(
                 tx,
@@ -378,92 +368,6 @@ class JobRunner:
                 )
         deps.wake_scheduler()
 
-    # --- expiry -------------------------------------------------------------------------------
-
-    async def expiry_warning(self, job: Job) -> None:
-        request = await self._request(job)
-        if request is None or request.state is not RequestState.ACTIVE:
-            return
-        end = await self._graph_end(request)
-        if end is None:
-            return  # already gone in Graph; the end check tells the person
-        if await self._moved(request, end):
-            return
-        now = self.deps.now()
-        async with self.deps.db.transaction() as tx:
-            tz = await self._timezone(tx, request.requester.id)
-        minutes_left = max(0, int((end - now).total_seconds() // 60))
-        card = cards.expiry_warning(request, minutes_left=minutes_left, tz=tz)
-        summary = f"{request.role.display_name} ends at {format_when(end, tz)}"
-        await self.deps.messenger.send(request.requester, CardMessage(card=card, summary=summary))
-        async with self.deps.db.transaction() as tx:
-            await audit(
-                tx,
-                now,
-                None,
-                "expiry.warned",
-                request,
-                details={"end": end.isoformat(), "minutes_left": minutes_left},
-            )
-
-    async def expiry_check(self, job: Job) -> None:
-        request = await self._request(job)
-        if request is None or request.state is not RequestState.ACTIVE:
-            return
-        end = await self._graph_end(request)
-        now = self.deps.now()
-        if end is not None:
-            if await self._moved(request, end):
-                return
-            if end > now - timedelta(minutes=5):
-                # Graph still lists it; PIM removes ended activations within seconds.
-                raise RetryLater(EXPIRY_RECHECK, "still active in Graph")
-        async with self.deps.db.transaction() as tx:
-            ended = await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.ACTIVE],
-                to=RequestState.ENDED,
-                now=now,
-            )
-            if ended is None:
-                return
-            tz = await self._timezone(tx, ended.requester.id)
-            await announce_change(
-                tx,
-                ended,
-                now=now,
-                action="role.expired",
-                notice=f"{ended.role.display_name} has ended.",
-                notice_key="ended",
-                card=cards.ended(ended, tz=tz),
-            )
-        self.deps.wake_scheduler()
-
-    async def _graph_end(self, request: ActivationRequest) -> datetime | None:
-        """The end time of the person's activation of this role as Graph has it now, or None
-        when Graph lists none."""
-        for active in await self.deps.directory.active_roles(request.requester.id):
-            if active.role.id == request.role.id and active.end is not None:
-                return active.end
-        return None
-
-    async def _moved(self, request: ActivationRequest, end: datetime) -> bool:
-        """If Graph's end differs from ours (extended elsewhere, shortened by an admin), follow
-        Graph: store the new end and schedule new notices."""
-        if request.end is not None and abs((end - request.end).total_seconds()) < 1:
-            return False
-        now = self.deps.now()
-        async with self.deps.db.transaction() as tx:
-            updated = await tx.requests.update(request.id, now=now, end=end)
-            await audit(
-                tx, now, None, "expiry.rescheduled", updated, details={"end": end.isoformat()}
-            )
-            await outbox.expiry(
-                tx, updated, end=end, warning=self.deps.config.expiry_warning, now=now
-            )
-        self.deps.wake_scheduler()
-        return True
-
     # --- approval timeout ---------------------------------------------------------------------
 
     async def approval_timeout(self, job: Job) -> None:
@@ -491,23 +395,4 @@ class JobRunner:
     # --- helpers ------------------------------------------------------------------------------
 
     async def _request(self, job: Job) -> ActivationRequest | None:
-        async with self.deps.db.transaction() as tx:
-            return await tx.requests.get(str(job.payload["request_id"]))
-
-    @staticmethod
-    async def timezone(tx: Tx, person_id: str) -> str | None:
-        return await JobRunner._timezone(tx, person_id)
-
-    @staticmethod
-    async def _timezone(tx: Tx, person_id: str) -> str | None:
-        record = await tx.conversations.get(person_id)
-        return record.timezone if record else None
-
-    @staticmethod
-    async def _teams_ids(tx: Tx, person_ids: Any) -> list[str]:
-        ids = []
-        for person_id in person_ids:
-            record = await tx.conversations.get(person_id)
-            if record and record.teams_id:
-                ids.append(record.teams_id)
-        return ids
+        return await load_request(self.deps, job)

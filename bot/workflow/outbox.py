@@ -6,12 +6,23 @@ no trace, and the dedupe key of each job makes sure a notice is queued once.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from bot.domain import ActivationRequest
-from bot.store import Tx
+from bot.store import Job, Tx
+
+JobHandler = Callable[[Job], Awaitable[None]]
+
+
+class RetryLater(Exception):
+    """Raised by a job handler: run this job again after `delay`."""
+
+    def __init__(self, delay: timedelta, reason: str) -> None:
+        super().__init__(reason)
+        self.delay = delay
 
 
 class JobKind(StrEnum):

@@ -21,7 +21,9 @@ from bot.workflow.announce import announce_change
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.engines.ports import PimReads
-from bot.workflow.jobs import JobHandler, JobRunner, RetryLater
+from bot.workflow.jobs import JobRunner
+from bot.workflow.outbox import JobHandler, RetryLater
+from bot.workflow.people import timezone_of
 from bot.workflow.ports import ActivationResult
 
 log = logging.getLogger(__name__)
@@ -333,7 +335,7 @@ class PimFollower:
                 return False
             await audit(tx, now, None, "role.activated_outside", record)
             await outbox.expiry(tx, record, end=end, warning=deps.config.expiry_warning, now=now)
-            tz = await self.runner.timezone(tx, principal_id)
+            tz = await timezone_of(tx, principal_id)
             await outbox.message(
                 tx,
                 principal_id,
