@@ -38,7 +38,10 @@ def request_status(request: ActivationRequest, *, tz: str | None = None) -> Card
             request,
             tz,
             f"Confirm it is you: {role}",
-            "This role needs MFA. Sign in when Teams asks, and the request goes on.",
+            "This role needs MFA. Sign in when Teams asks, and the request goes on."
+            if request.require_mfa
+            else "Sign in when Teams asks (pimbot acts with your own sign-in), and the request "
+            "goes on.",
             actions=[_cancel(request)],
         )
     if state is RequestState.SUBMITTED:

@@ -501,3 +501,10 @@ def test_a_sent_form_waiting_for_approval_has_no_buttons_of_its_own() -> None:
     assert cards.form_sent(decided(RequestState.APPROVED)) == cards.request_status(
         decided(RequestState.APPROVED)
     )
+
+
+def test_a_draft_says_mfa_only_when_the_role_needs_it() -> None:
+    with_mfa = cards.request_status(decided(RequestState.DRAFT, require_mfa=True))
+    without = cards.request_status(decided(RequestState.DRAFT, require_mfa=False))
+    assert "needs MFA" in texts(with_mfa)
+    assert "needs MFA" not in texts(without) and "Sign in" in texts(without)
