@@ -20,7 +20,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from bot.sandbox.runner import sandbox
 from bot.sandbox.teams.client import SandboxClient
