@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## Run pimbot on its embedded default: the bot and the Graph/Entra/Teams sandbox, on loopback.
+## `make sandbox ENGINE=pim` runs the Zero Trust engine (docs/engines.md).
+ENGINE ?= bot
 sandbox: $(STAMP)
-	$(BIN)/pimbot sandbox
+	$(BIN)/pimbot sandbox --engine $(ENGINE)
 
 ## Lint, type-check and run every test (PostgreSQL at 127.0.0.1:5432, database `test`).
 test: lint typecheck pytest deploy-lint
