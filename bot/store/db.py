@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -52,6 +53,7 @@ class Database:
                 location.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
             )
             _configure_sqlite(engine)
+            await _enable_wal(engine)
         return cls(engine)
 
     @property
@@ -90,8 +92,31 @@ class Database:
             yield Tx(connection)
 
 
+async def _enable_wal(engine: AsyncEngine) -> None:
+    """WAL (persistent in the file) lets readers work while one transaction writes.
+
+    Switching a new file to WAL needs a moment of exclusive access, and SQLite refuses it at once,
+    without waiting out its busy timeout, while another process opens the same file; so retry
+    for a while, without blocking the event loop.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SQLITE_BUSY_TIMEOUT_SECONDS
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        while True:
+            try:
+                await driver.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL, foreign keys and a busy timeout on every connection, and `BEGIN IMMEDIATE`.
+    """Foreign keys and a busy timeout on every connection, and `BEGIN IMMEDIATE`.
 
     The sqlite3 driver's own transaction handling (deferred, and no BEGIN before SELECT) would
     let a transaction that read first fail to upgrade to a writer under concurrency. Taking the
@@ -104,7 +129,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
-            cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
