@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import cards
-from bot.domain import ActivationRequest, CardMessage, RequestState
+from bot.domain import ActivationRequest, RequestState
 from bot.store import Job
 from bot.timefmt import format_when
 from bot.workflow import outbox
@@ -39,14 +39,12 @@ class ExpiryJobs:
             return  # already gone in Graph; the end check tells the person
         if await self._moved(request, end):
             return
+        # Sent through the outbox like every notice: the audit entry and the message job commit
+        # together, and the message job is the only place that talks to Teams.
         now = self.deps.now()
+        minutes_left = max(0, int((end - now).total_seconds() // 60))
         async with self.deps.db.transaction() as tx:
             tz = await timezone_of(tx, request.requester.id)
-        minutes_left = max(0, int((end - now).total_seconds() // 60))
-        card = cards.expiry_warning(request, minutes_left=minutes_left, tz=tz)
-        summary = f"{request.role.display_name} ends at {format_when(end, tz)}"
-        await self.deps.messenger.send(request.requester, CardMessage(card=card, summary=summary))
-        async with self.deps.db.transaction() as tx:
             await audit(
                 tx,
                 now,
@@ -55,6 +53,16 @@ class ExpiryJobs:
                 request,
                 details={"end": end.isoformat(), "minutes_left": minutes_left},
             )
+            await outbox.message(
+                tx,
+                request.requester.id,
+                request.tenant_id,
+                key=f"warning:{request.id}:{end.isoformat()}",
+                now=now,
+                text=f"{request.role.display_name} ends at {format_when(end, tz)}",
+                card=cards.expiry_warning(request, minutes_left=minutes_left, tz=tz),
+            )
+        self.deps.wake_scheduler()
 
     async def check(self, job: Job) -> None:
         """At the end: once Graph no longer lists the activation, tell the person."""
