@@ -29,7 +29,7 @@ from bot.channel.rendering import (
     message_activity,
     message_invoke_body,
 )
-from bot.domain import Actor, Outcome
+from bot.domain import Actor, Outcome, TextMessage
 from bot.workflow.ports import TurnHandler
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ UNKNOWN_PERSON_TEXT = (
     "privileged access here. Please write to me in a 1:1 chat in Microsoft Teams."
 )
 DONE_TEXT = "Done."
+MAX_STATUS_LINE = 200
 
 _ACTOR_KEY = "pimbot.actor"
 
@@ -165,7 +166,7 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
         await self._deliver(turn_context, outcome)
         if outcome.card_update is not None:
             return InvokeResponse(status=200, body=card_invoke_body(outcome.card_update))
-        return InvokeResponse(status=200, body=message_invoke_body(outcome.toast or DONE_TEXT))
+        return InvokeResponse(status=200, body=message_invoke_body(_status_line(outcome)))
 
     async def _on_token_exchange(self, turn_context: TurnContext) -> InvokeResponse:
         value = _mapping(turn_context.activity.value)
@@ -262,3 +263,15 @@ def _exchange_failed(exchange_id: str, connection_name: str, detail: str) -> Inv
 
 async def _set_invoke_response(turn_context: TurnContext, response: InvokeResponse) -> None:
     await turn_context.send_activity(Activity(type=ActivityTypes.invoke_response, value=response))
+
+
+def _status_line(outcome: Outcome) -> str:
+    """The line Teams shows under the card: the toast, else the first text reply (a refusal
+    reads better there than "Done."), as plain text."""
+    if outcome.toast:
+        return outcome.toast
+    first = next((m.text for m in outcome.replies if isinstance(m, TextMessage)), "")
+    first = first.replace("**", "").replace("`", "").strip()
+    if not first:
+        return DONE_TEXT
+    return first if len(first) <= MAX_STATUS_LINE else first[: MAX_STATUS_LINE - 1] + "…"

@@ -123,6 +123,18 @@ async def test_action_execute_toast_is_an_activity_message_invoke_response(
     }
 
 
+async def test_action_execute_without_toast_shows_the_first_reply_under_the_card(
+    bot: BotUnderTest,
+) -> None:
+    bot.workflow.outcome = Outcome(
+        replies=[TextMessage(text="You are **not** an approver for this request.")]
+    )
+
+    reply = await bot.post(execute(bot, {"requestId": "r1"}))
+
+    assert reply.body["value"] == "You are not an approver for this request."
+
+
 async def test_non_execute_card_action_is_a_bad_request_error_body(bot: BotUnderTest) -> None:
     activity = execute(bot, {})
     activity["value"]["action"]["type"] = "Action.Submit"
