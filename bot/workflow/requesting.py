@@ -293,29 +293,15 @@ class Requesting:
     async def _route(self, tx: Tx, request: ActivationRequest) -> ActivationRequest:
         """submitted → pending_approval (cards to approvers) or approved (activate now)."""
         now = self.deps.now()
-        if request.approver_ids:
-            moved = await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.SUBMITTED],
-                to=RequestState.PENDING_APPROVAL,
-                now=now,
-            )
-            assert moved is not None
+        needs_approval = bool(request.approver_ids)
+        moved = await outbox.route_submitted(tx, request.id, needs_approval=needs_approval, now=now)
+        if needs_approval:
             policy = await self.deps.directory.activation_policy(request.role.id)
-            await outbox.ask_approvers(tx, moved, now)
             await outbox.approval_timeout(tx, moved, now + policy.approval_timeout)
         else:
-            moved = await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.SUBMITTED],
-                to=RequestState.APPROVED,
-                now=now,
-            )
-            assert moved is not None
             await outbox.activation(tx, moved, now)
         await audit(tx, now, request.requester.id, "request.submitted", moved, outcome=moved.state)
-        result: ActivationRequest = moved
-        return result
+        return moved
 
     async def prove_mfa(self, actor: Actor, exchange_id: str, token: str) -> TokenExchangeOutcome:
         """The client's answer to our sign-in request: a Teams SSO token for the requester."""

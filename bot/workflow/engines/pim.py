@@ -251,25 +251,15 @@ class PimFlow:
                 graph_request_id=state.id,
                 details={"graph_status": state.status},
             )
-            if state.status == "PendingApproval":
-                pending = await tx.requests.transition(
-                    moved.id,
-                    from_states=[RequestState.SUBMITTED],
-                    to=RequestState.PENDING_APPROVAL,
-                    now=now,
-                )
-                assert pending is not None
-                await outbox.ask_approvers(tx, pending, now)
-                words = f"PIM needs approval for **{role}**; I've asked the approvers."
-            else:
-                pending = await tx.requests.transition(
-                    moved.id,
-                    from_states=[RequestState.SUBMITTED],
-                    to=RequestState.APPROVED,
-                    now=now,
-                )
-                assert pending is not None
-                words = f"PIM accepted your request for **{role}**. Activating now…"
+            needs_approval = state.status == "PendingApproval"
+            pending = await outbox.route_submitted(
+                tx, moved.id, needs_approval=needs_approval, now=now
+            )
+            words = (
+                f"PIM needs approval for **{role}**; I've asked the approvers."
+                if needs_approval
+                else f"PIM accepted your request for **{role}**. Activating now…"
+            )
             await follow(tx, pending, now)
         deps.wake_scheduler()
         if pending.state is RequestState.APPROVED:
