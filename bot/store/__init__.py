@@ -1,5 +1,6 @@
-"""Database access: requests, conversations, sent cards, jobs (outbox and scheduler queue) and
-the hash-chained audit log, on SQLite or PostgreSQL through one SQLAlchemy Core code path."""
+"""Database access: requests, conversations, sent cards, jobs (outbox and scheduler queue), the
+hash-chained audit log and actions waiting on a sign-in, on SQLite or PostgreSQL through one
+SQLAlchemy Core code path."""
 
 from bot.store.audit import AuditEntry, AuditLog, AuditVerification
 from bot.store.cards import CardStore
@@ -8,6 +9,7 @@ from bot.store.db import Database, Tx
 from bot.store.errors import RequestNotFound, StoreError
 from bot.store.jobs import Job, JobQueue, JobStatus
 from bot.store.requests import RequestStore
+from bot.store.sign_ins import SignInStore, SignInWait, WaitKind
 
 __all__ = [
     "AuditEntry",
@@ -22,6 +24,9 @@ __all__ = [
     "JobStatus",
     "RequestNotFound",
     "RequestStore",
+    "SignInStore",
+    "SignInWait",
     "StoreError",
     "Tx",
+    "WaitKind",
 ]

@@ -19,6 +19,7 @@ from bot.store.conversations import ConversationStore
 from bot.store.jobs import JobQueue
 from bot.store.migrate import current_revision, upgrade_to_head
 from bot.store.requests import RequestStore
+from bot.store.sign_ins import SignInStore
 from bot.store.url import resolve_database_url
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -35,6 +36,7 @@ class Tx:
         self.cards = CardStore(connection)
         self.jobs = JobQueue(connection)
         self.audit = AuditLog(connection)
+        self.sign_ins = SignInStore(connection)
 
 
 class Database:

@@ -153,3 +153,19 @@ audit_head = Table(
     Column("last_id", BigInteger, nullable=False),
     Column("last_hash", String(64), nullable=False),
 )
+
+sign_in_waits = Table(
+    "sign_in_waits",
+    metadata,
+    Column("exchange_id", String(128), primary_key=True),
+    Column("person_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("claims", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("busy_until", UtcDateTime, nullable=True),
+    Index("ix_sign_in_waits_expires", "expires_at"),
+)

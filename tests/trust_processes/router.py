@@ -18,6 +18,7 @@ class Router:
     def __init__(self, backends: Sequence[str]) -> None:
         self.backends = list(backends)  # base URLs, e.g. http://127.0.0.1:1234
         self.by_sender: dict[str, int] = {}  # Entra object id -> backend index
+        self.by_invoke: dict[str, int] = {}  # invoke name -> backend index (before by_sender)
         self.forwarded: list[tuple[str, int]] = []  # (sender, backend index) per activity
         self._turns = itertools.count()
         self._session: aiohttp.ClientSession | None = None
@@ -41,7 +42,9 @@ class Router:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def _pick(self, sender: str) -> int:
+    def _pick(self, sender: str, invoke: str) -> int:
+        if invoke in self.by_invoke:
+            return self.by_invoke[invoke] % len(self.backends)
         if sender in self.by_sender:
             return self.by_sender[sender] % len(self.backends)
         return next(self._turns) % len(self.backends)
@@ -50,10 +53,12 @@ class Router:
         assert self._session is not None
         body = await request.read()
         try:
-            sender = str(json.loads(body).get("from", {}).get("aadObjectId", ""))
+            activity = json.loads(body)
+            sender = str(activity.get("from", {}).get("aadObjectId", ""))
+            invoke = str(activity.get("name", "")) if activity.get("type") == "invoke" else ""
         except (ValueError, AttributeError):
-            sender = ""
-        index = self._pick(sender)
+            sender, invoke = "", ""
+        index = self._pick(sender, invoke)
         self.forwarded.append((sender, index))
         headers = {k: v for k, v in request.headers.items() if k in FORWARDED_HEADERS}
         try:

@@ -4,18 +4,16 @@ person who acts, and PIM enforces its own policy and approvals.
 The shared workflow does the rest (parsing, role resolution, forms, the request record, cards,
 notices, expiry). This class is called at the few points where the engines differ: the token
 exchange that follows a submitted form, an approver's tap, cancel, deactivate, extend, pending.
-Actions that wait for a sign-in are remembered in memory under the sign-in's exchange id, with
-the person who asked; they are answered only for that person.
+Actions that wait for a sign-in are kept in the database under the sign-in's exchange id, with
+the person who asked (never their token): the exchange may reach another replica, or this one
+after a restart. They are answered only for that person.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 import cards
@@ -38,6 +36,7 @@ from bot.graph.errors import (
     RoleAssignmentExists,
 )
 from bot.sso import InvalidSsoToken
+from bot.store import SignInWait, WaitKind
 from bot.workflow import outbox
 from bot.workflow.active_roles import ActiveRoles
 from bot.workflow.audit import audit
@@ -50,20 +49,11 @@ from bot.workflow.requesting import Requesting
 log = logging.getLogger(__name__)
 
 Verdict = Literal["approve", "deny"]
-PENDING_TTL_SECONDS = 15 * 60
+PENDING_TTL = timedelta(minutes=15)
+# How long one token exchange may hold an activation: Teams retries an exchange it had no answer
+# to, and the retry must not call PIM a second time while the first call is still out.
+ACTIVATION_LEASE = timedelta(seconds=60)
 FIXABLE_RULES = {"JustificationRule", "TicketingRule", "ExpirationRule"}
-
-
-@dataclass(frozen=True)
-class _Waiting:
-    """An action waiting for the person's sign-in."""
-
-    person_id: str
-    kind: Literal["decide", "cancel", "deactivate", "pending"]
-    target: str = ""  # request id or role id
-    verdict: Verdict = "approve"
-    reason: str = ""
-    created: float = 0.0
 
 
 class PimFlow:
@@ -76,7 +66,6 @@ class PimFlow:
         follower: PimFollower,
         requesting: Requesting,
         roles: ActiveRoles,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.deps = deps
         self.tokens = tokens
@@ -84,21 +73,27 @@ class PimFlow:
         self.follower = follower
         self.requesting = requesting
         self.roles = roles
-        self._clock = clock
-        self._waiting: dict[str, _Waiting] = {}
-        # Claims challenges PIM sent for a request; present = the one automatic retry is due.
-        self._challenges: dict[str, str] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
 
     # --- sign-in ------------------------------------------------------------------------------
 
-    def _ask_sign_in(self, actor: Actor, waiting: _Waiting, text: str, toast: str) -> Outcome:
-        now = self._clock()
-        self._waiting = {
-            k: w for k, w in self._waiting.items() if now - w.created < PENDING_TTL_SECONDS
-        }
-        exchange_id = f"pim-{waiting.kind}-{uuid.uuid4().hex}"
-        self._waiting[exchange_id] = _Waiting(**{**waiting.__dict__, "created": now})
+    async def _ask_sign_in(
+        self,
+        actor: Actor,
+        kind: WaitKind,
+        text: str,
+        toast: str,
+        *,
+        target: str = "",
+        verdict: Verdict | None = None,
+        reason: str = "",
+    ) -> Outcome:
+        """Send a sign-in card; the action waits in the database for the token exchange."""
+        now = self.deps.now()
+        exchange_id = f"pim-{kind}-{uuid.uuid4().hex}"
+        waiting = SignInWait(exchange_id, actor.person.id, kind, target, verdict or "", reason)
+        async with self.deps.db.transaction() as tx:
+            await tx.sign_ins.purge(now)
+            await tx.sign_ins.add(waiting, now=now, expires_at=now + PENDING_TTL)
         return Outcome(
             replies=[SignInRequest(exchange_id=exchange_id, text=text, mfa_required=False)],
             toast=toast,
@@ -107,11 +102,14 @@ class PimFlow:
     async def on_token_exchange(
         self, actor: Actor, exchange_id: str, sso_token: str
     ) -> TokenExchangeOutcome:
-        waiting = self._waiting.get(exchange_id)
-        request: ActivationRequest | None = None
+        now = self.deps.now()
+        async with self.deps.db.transaction() as tx:
+            waiting = await tx.sign_ins.get(exchange_id, now=now)
+            if waiting is not None and waiting.kind == "activate":
+                waiting = None  # an activation's sign-in: its request says what waits
+            request = None if waiting else await tx.requests.get(exchange_id)
+            challenge = await tx.sign_ins.challenge(request.id) if request else ""
         if waiting is None:
-            async with self.deps.db.transaction() as tx:
-                request = await tx.requests.get(exchange_id)
             if request is None:
                 return TokenExchangeOutcome(accepted=False, failure_detail="unknown sign-in")
             if request.requester.id != actor.person.id:
@@ -126,12 +124,11 @@ class PimFlow:
             return _refuse(str(exc), "I couldn't verify your sign-in. Please sign in again.")
         if claims.object_id != actor.person.id:
             return _refuse("token is for another user", "That sign-in was for another account.")
-        challenge = self._challenges.get(request.id) if request else None
         try:
-            token = await self.tokens.exchange(actor.person.id, sso_token, challenge)
+            token = await self.tokens.exchange(actor.person.id, sso_token, challenge or None)
         except SignInRequired as exc:
-            if request is not None and exc.claims:
-                self._challenges.setdefault(request.id, exc.claims)
+            if request is not None and exc.claims and not challenge:
+                await self._set_challenge(actor, request.id, exc.claims)
             return _refuse(
                 str(exc),
                 "Please complete the sign-in (with the extra check) so that I can continue.",
@@ -144,37 +141,64 @@ class PimFlow:
                 accepted=True, outcome=_text(graph_trouble(exc, "sign you in to Graph"))
             )
         if request is not None:
-            # One attempt at a time per request: Teams may retry an exchange while we work.
-            async with self._locks.setdefault(request.id, asyncio.Lock()):
-                async with self.deps.db.transaction() as tx:
-                    current = await tx.requests.get(request.id)
-                if current is None or current.state is not RequestState.DRAFT:
-                    return TokenExchangeOutcome(accepted=True)
-                try:
-                    return await self._activate(actor, current, token, mfa=claims.has_mfa)
-                finally:
-                    self._locks.pop(request.id, None)
+            return await self._activate_once(actor, request.id, token, mfa=claims.has_mfa)
         assert waiting is not None
-        if self._waiting.pop(exchange_id, None) is None:
+        async with self.deps.db.transaction() as tx:
+            taken = await tx.sign_ins.take(exchange_id, actor.person.id, now=self.deps.now())
+        if taken is None:
             return TokenExchangeOutcome(accepted=True)  # a retried invoke
-        outcome = await self._resume(actor, waiting, token)
+        outcome = await self._resume(actor, taken, token)
         # A sign-in turn has no card to replace: the refresh updates every copy; say the rest.
         if outcome.toast:
             outcome.replies.append(TextMessage(text=outcome.toast))
         return TokenExchangeOutcome(accepted=True, outcome=outcome)
 
-    async def _resume(self, actor: Actor, waiting: _Waiting, token: str) -> Outcome:
+    async def _activate_once(
+        self, actor: Actor, request_id: str, token: str, *, mfa: bool
+    ) -> TokenExchangeOutcome:
+        """One attempt at a time per request, across replicas: Teams may retry an exchange
+        while the first is still with PIM."""
+        now = self.deps.now()
+        async with self.deps.db.transaction() as tx:
+            leased = await tx.sign_ins.lease(
+                request_id, actor.person.id, now=now, until=now + ACTIVATION_LEASE
+            )
+            current = await tx.requests.get(request_id)
+        if not leased or current is None or current.state is not RequestState.DRAFT:
+            if leased:
+                await self._release(request_id)
+            return TokenExchangeOutcome(accepted=True)
+        try:
+            return await self._activate(actor, current, token, mfa=mfa)
+        finally:
+            await self._release(request_id)
+
+    async def _release(self, request_id: str) -> None:
+        now = self.deps.now()
+        async with self.deps.db.transaction() as tx:
+            await tx.sign_ins.release(request_id, keep_until=now + PENDING_TTL)
+
+    async def _set_challenge(self, actor: Actor, request_id: str, claims: str) -> None:
+        """Keep (or with '' drop) PIM's claims challenge for the next sign-in of an activation."""
+        now = self.deps.now()
+        async with self.deps.db.transaction() as tx:
+            await tx.sign_ins.set_challenge(
+                request_id, actor.person.id, claims, now=now, until=now + PENDING_TTL
+            )
+
+    async def _resume(self, actor: Actor, waiting: SignInWait, token: str) -> Outcome:
         match waiting.kind:
             case "decide":
-                return await self._decide(
-                    actor, waiting.target, token, waiting.verdict, waiting.reason
-                )
+                verdict: Verdict = "deny" if waiting.verdict == "deny" else "approve"
+                return await self._decide(actor, waiting.target, token, verdict, waiting.reason)
             case "cancel":
                 return await self._cancel(actor, waiting.target, token)
             case "deactivate":
                 return await self.roles.deactivate(actor, waiting.target)
             case "pending":
                 return await self._pending(actor, token)
+            case "activate":  # an activation resumes through its request, never here
+                return Outcome()
 
     # --- activation as the person -------------------------------------------------------------
 
@@ -197,8 +221,10 @@ class PimFlow:
             return await self._refused_by_policy(actor, request, exc)
         except AcrsValidationFailed as exc:
             self.tokens.forget(actor.person.id)
-            if request.id in self._challenges or not exc.claims:
-                self._challenges.pop(request.id, None)
+            async with deps.db.transaction() as tx:
+                challenged_before = bool(await tx.sign_ins.challenge(request.id))
+            if challenged_before or not exc.claims:
+                await self._set_challenge(actor, request.id, "")
                 return await self._fail(
                     actor,
                     request,
@@ -206,7 +232,7 @@ class PimFlow:
                     f"PIM asked for an extra sign-in check for **{role}** and it still isn't "
                     "met, so I stopped. Ask your admin which check the role needs.",
                 )
-            self._challenges[request.id] = exc.claims
+            await self._set_challenge(actor, request.id, exc.claims)
             await self._audit(actor, "pim.step_up", request, "authentication context required")
             sign_in = SignInRequest(
                 exchange_id=request.id,
@@ -230,8 +256,10 @@ class PimFlow:
             )
         except GraphError as exc:
             return await self._fail(actor, request, exc, graph_trouble(exc, f"activate {role}"))
-        self._challenges.pop(request.id, None)
         async with deps.db.transaction() as tx:
+            await tx.sign_ins.set_challenge(
+                request.id, actor.person.id, "", now=now, until=now + PENDING_TTL
+            )
             moved = await tx.requests.transition(
                 request.id,
                 from_states=[RequestState.DRAFT],
@@ -338,11 +366,14 @@ class PimFlow:
         """An approver's tap, already checked by the shared rules; PIM decides with their token."""
         token = self.tokens.cached(actor.person.id)
         if token is None:
-            return self._ask_sign_in(
+            return await self._ask_sign_in(
                 actor,
-                _Waiting(actor.person.id, "decide", request.id, verdict, reason),
+                "decide",
                 "Sign in to confirm your decision: PIM records it in your name.",
                 "Sign in to confirm your decision.",
+                target=request.id,
+                verdict=verdict,
+                reason=reason,
             )
         return await self._decide(actor, request.id, token, verdict, reason)
 
@@ -397,11 +428,12 @@ class PimFlow:
             return await self.requesting.cancel(actor, request_id)
         token = self.tokens.cached(actor.person.id)
         if token is None:
-            return self._ask_sign_in(
+            return await self._ask_sign_in(
                 actor,
-                _Waiting(actor.person.id, "cancel", request_id),
+                "cancel",
                 "Sign in to cancel your request in PIM.",
                 "Sign in to cancel.",
+                target=request_id,
             )
         return await self._cancel(actor, request_id, token)
 
@@ -435,11 +467,12 @@ class PimFlow:
     async def deactivate(self, actor: Actor, role_id: str) -> Outcome:
         if self.tokens.cached(actor.person.id) is not None:
             return await self.roles.deactivate(actor, role_id)
-        return self._ask_sign_in(
+        return await self._ask_sign_in(
             actor,
-            _Waiting(actor.person.id, "deactivate", role_id),
+            "deactivate",
             "Sign in so that I can deactivate the role as you.",
             "Sign in to deactivate.",
+            target=role_id,
         )
 
     async def deactivate_by_name(self, actor: Actor, query: str) -> Outcome:
@@ -475,9 +508,9 @@ class PimFlow:
     async def pending(self, actor: Actor) -> Outcome:
         token = self.tokens.cached(actor.person.id)
         if token is None:
-            return self._ask_sign_in(
+            return await self._ask_sign_in(
                 actor,
-                _Waiting(actor.person.id, "pending"),
+                "pending",
                 "Sign in so that I can ask PIM what waits for you.",
                 "Sign in to see pending.",
             )
