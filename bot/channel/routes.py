@@ -19,6 +19,7 @@ from aiohttp import web
 from botbuilder.core import Bot, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
+from msrest.exceptions import HttpOperationError
 from msrest.serialization import Model
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,18 @@ def messages_handler(adapter: CloudAdapter, bot: Bot) -> Handler:
 
         try:
             invoke_response = await adapter.process_activity(auth_result, activity, bot.on_turn)
-        except Exception:
+        except Exception as error:
+            refused = _refused_delivery(error)
+            if refused is not None:
+                # The channel refused a reply of this turn for good (a chat it does not know, a
+                # bot removed from it): retrying the activity cannot help; no server error.
+                logger.warning(
+                    "The channel refused a reply to %s activity %s: %s",
+                    activity.type,
+                    activity.id,
+                    refused,
+                )
+                return web.Response(status=200)
             correlation_id = uuid.uuid4().hex[:12]
             logger.exception(
                 "Turn failed [ref %s] for %s activity %s",
@@ -106,6 +118,17 @@ def messages_handler(adapter: CloudAdapter, bot: Bot) -> Handler:
         return web.json_response(_plain(invoke_response.body), status=status)
 
     return handle_messages
+
+
+def _refused_delivery(error: Exception) -> int | None:
+    """The status of a connector answer that refuses for good (4xx but 408 and 429), else None."""
+    if not isinstance(error, HttpOperationError):
+        return None
+    response = error.response
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    if isinstance(status, int) and 400 <= status < 500 and status not in (408, 429):
+        return status
+    return None
 
 
 def _plain(body: Any) -> Any:

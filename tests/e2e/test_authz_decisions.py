@@ -265,3 +265,16 @@ async def test_an_approver_from_another_tenant_is_refused_audited_and_told(
     assert refusal.details["tenant_id"] == OTHER_TENANT
     await sandboxed.run_jobs()
     assert activations(sandboxed) == 0
+
+
+async def test_a_message_whose_chat_the_channel_does_not_know_is_no_server_error(
+    sandboxed: Sandbox, door: BotDoor
+) -> None:
+    """A message from another tenant is refused in words; the reply goes to a chat the Teams
+    channel does not know (404 ConversationNotFound). That is the channel refusing a delivery,
+    not pimbot failing: no 5xx (which would make the channel retry in vain), audited anyway."""
+    answer = await door.post(door.activity("megan", text="my roles", tenant_id=OTHER_TENANT))
+
+    assert answer.status == 200, answer.text
+    (refusal,) = await refusals(sandboxed)
+    assert refusal.action == "tenant.refused"
