@@ -16,6 +16,7 @@ from botframework.connector.auth import (
     BotFrameworkAuthenticationFactory,
 )
 
+from bot.channel import msrest_speedup  # noqa: F401  (applies its fix on import)
 from bot.channel.conversations import ConversationDatabase
 from bot.channel.credentials import (
     BotConnectorTokenSource,
