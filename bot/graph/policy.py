@@ -1,8 +1,9 @@
 """A role's PIM policy rules, read as what an end-user activation must satisfy.
 
 Only the `*_EndUser_Assignment` rules matter for activation. A rule that is missing falls back to
-Microsoft's default for it (the policy shown in graph-pim.md §5.4): at most 8 hours, MFA and a
-justification required, no approval, approvers given one day and asked for a justification.
+Microsoft's default for it (the policy a new tenant has for every built-in role): at most 8 hours,
+MFA and a justification required, no approval, approvers given one day and asked for a
+justification.
 """
 
 from __future__ import annotations

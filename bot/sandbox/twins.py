@@ -1,7 +1,7 @@
 """Graph, Entra and Teams twins on loopback, in one background thread with its own event loop.
 
 Why a thread: botbuilder fetches the channel's OpenID metadata with blocking `requests` calls on
-the bot's event loop; a twin served by that same loop could never answer (reference §0.1). Twin
+the bot's event loop; a twin served by that same loop could never answer. Twin
 state is only touched from the twins' loop; other threads go through `call()` / `acall()`.
 """
 

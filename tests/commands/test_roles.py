@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from bot.domain import Role
 from bot.workflow.roles import Ambiguous, Exact, NoMatch, RoleMatch, resolve_role
 
-# The built-in roles and template ids of graph-pim.md §2.
+# Built-in Entra roles and their template ids (the same in every tenant).
 BUILT_IN = [
     Role(id=role_id, display_name=name)
     for name, role_id in [

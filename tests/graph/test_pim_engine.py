@@ -21,7 +21,8 @@ NOW = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 USER = "071cc716-8147-4397-a5ba-b2105951cc0b"
 ROLE = "8424c6f0-a189-499e-bbd0-26c1753c96d4"
 
-# The documented selfActivate example (graph-pim.md §3.4); pimbot sends the admin twin of it.
+# The selfActivate example of Graph's "Create roleAssignmentScheduleRequests" page; pimbot
+# sends the adminAssign twin of it.
 DOCUMENTED_EXAMPLE: dict[str, Any] = {
     "action": "selfActivate",
     "principalId": "071cc716-...",

@@ -25,7 +25,7 @@ RULES = TypeAdapter(list[PolicyRule])
 
 
 def default_policy() -> dict[str, Any]:
-    """The full default policy assignment of graph-pim.md §5.4, verbatim."""
+    """The full default policy assignment Graph returns for a built-in role, verbatim."""
     data: dict[str, Any] = json.loads((FIXTURES / "default_policy_assignment.json").read_text())
     return data
 

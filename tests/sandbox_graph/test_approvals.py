@@ -1,5 +1,5 @@
 """PIM approvals for directory roles [beta]: who may decide, exactly once, and what happens
-after (graph-pim.md §6, Appendix B item 6)."""
+after (PIM's own approval of a selfActivate request, decided through its approval steps)."""
 
 from __future__ import annotations
 

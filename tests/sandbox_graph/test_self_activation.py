@@ -1,5 +1,5 @@
 """selfActivate / selfDeactivate / selfExtend: a signed-in user and the role's PIM policy
-(graph-pim.md §3, §4.2 and Appendix B items 2 to 5 and 7)."""
+(the policy rules PIM checks on each, and the errors it answers with)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Directory audit records (`auditLogs/directoryAudits`) in Graph's shape, with the PIM
-activity names of graph-pim.md §7."""
+activity names Entra records (e.g. "Add member to role requested (PIM activation)")."""
 
 from __future__ import annotations
 

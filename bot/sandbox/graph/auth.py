@@ -1,8 +1,9 @@
 """Who is calling, and may they: the caller's token claims and Graph's permission tables.
 
-Permissions per operation follow graph-pim.md §1.2 (least privileged first, plus the higher
-ones Graph also accepts). App-only tokens carry application permissions in `roles`; delegated
-tokens carry scopes in `scp` and the user in `oid`.
+Permissions per operation follow the "Permissions" table of each operation's page in the Microsoft
+Graph reference (least privileged first, plus the higher ones Graph also accepts). App-only tokens
+carry application permissions in `roles`; delegated tokens carry scopes in `scp` and the user in
+`oid`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Graph's error answers, raised anywhere in the twin and rendered once by the dispatcher.
 
-Codes and messages follow what Graph sends (graph-pim.md §4), because pimbot's Graph client maps
+Codes and messages follow what Graph sends (e.g. `RoleAssignmentRequestPolicyValidationFailed`
+with the failed rule names in its message, `RoleAssignmentExists`, `PendingRoleAssignmentRequest`,
+`ActiveDurationTooShort`), because pimbot's Graph client maps
 them to its own exceptions by code and parses rule names out of the message.
 """
 

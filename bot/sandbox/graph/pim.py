@@ -2,7 +2,7 @@
 cancellation, direct role assignments, and what the clock does (the sweep).
 
 Every method works on `TwinState` in memory and raises `GraphHttpError` with Graph's codes and
-messages (graph-pim.md §4.2); the HTTP layer only translates. Methods return True (or an object)
+messages; the HTTP layer only translates. Methods return True (or an object)
 when they changed the state, so the caller knows when to save it.
 """
 
@@ -172,7 +172,8 @@ class Pim:
         return request
 
     def _require_admin_role(self, caller: Caller) -> None:
-        """Delegated admin writes need the signed-in user to hold an admin role (§1.2)."""
+        """Delegated admin writes need the signed-in user to hold an admin role (Privileged Role
+        Administrator or Global Administrator, as Graph documents for these operations)."""
         user_id = caller.user_id
         if user_id and not self.holds_active_role(
             user_id, (GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR)

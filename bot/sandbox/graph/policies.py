@@ -1,5 +1,6 @@
-"""PIM role management policies: the 17 rules of graph-pim.md §5.4 generated from the tenant's
-`PolicySpec`, read back into the settings the twin enforces, and changed rule by rule (PATCH).
+"""PIM role management policies: the 17 rules of a directory role's policy (expiration, enablement,
+notification and approval rules for admins and end users) generated from the tenant's `PolicySpec`,
+read back into the settings the twin enforces, and changed rule by rule (PATCH).
 
 Rules are kept in their Graph JSON shape, because that is what a PATCH replaces and what a
 GET returns; `EffectivePolicy` is the typed reading of them that the request rules use.

@@ -75,7 +75,8 @@ def new_guid() -> str:
 
 def role_assignment_id(role_definition_id: str, principal_id: str) -> str:
     """Graph's opaque id for a tenant-wide role assignment: base64url of the role's and the
-    principal's GUID bytes, with a `-1` suffix (as in graph-pim.md §3.5)."""
+    principal's GUID bytes, with a `-1` suffix: the
+    form of the ids Graph returns for `roleAssignments`."""
     raw = uuid.UUID(role_definition_id).bytes_le + uuid.UUID(principal_id).bytes_le
     return base64.urlsafe_b64encode(raw).decode().rstrip("=") + "-1"
 

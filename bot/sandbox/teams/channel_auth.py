@@ -1,5 +1,7 @@
 """How the Bot Framework channel proves itself to a bot: OpenID metadata with an endorsed RSA key
-(like login.botframework.com) and a signed token on every activity it posts (reference §2)."""
+(like login.botframework.com) and a signed token on every activity it posts (issuer
+https://api.botframework.com, audience the bot's app id, a `serviceurl` claim that must match the
+activity's)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The Bot Connector `/v3` REST routes as Teams serves them to a bot (reference §3): create a 1:1
-chat, send, reply, update and delete activities, read members. Every call is recorded."""
+"""The Bot Connector `/v3` REST routes as Teams serves them to a bot (Bot Connector REST API v3):
+create a 1:1 chat, send, reply, update and delete activities, read members. Every call is
+recorded."""
 
 from __future__ import annotations
 
