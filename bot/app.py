@@ -97,6 +97,7 @@ async def build_services(
         config=WorkflowConfig(
             tenant_id=tenant,
             expiry_warning=timedelta(minutes=settings.expiry_warning_minutes),
+            sign_in_available=bool(settings.app_id),
         ),
         now=now,
     )

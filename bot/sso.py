@@ -64,7 +64,8 @@ class SsoValidator:
             f"{login_url.rstrip('/')}/{tenant_id}/v2.0/.well-known/openid-configuration"
         )
         self._tenant_id = tenant_id
-        self._audiences = [app_id, f"api://botid-{app_id}"]
+        # No app id (anonymous mode): no audience to accept, so no token is ever accepted.
+        self._audiences = [app_id, f"api://botid-{app_id}"] if app_id else []
         self._http = http or httpx.AsyncClient(timeout=10)
         self._clock = clock
         self._issuer = ""
@@ -73,6 +74,8 @@ class SsoValidator:
         self._lock = asyncio.Lock()
 
     async def validate(self, token: str) -> SsoClaims:
+        if not self._audiences:
+            raise InvalidSsoToken("no app registration: nobody can sign in to this bot")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

@@ -16,6 +16,10 @@ ACTIVITY_MESSAGE = "application/vnd.microsoft.activity.message"
 ERROR = "application/vnd.microsoft.error"
 
 SSO_CONNECTION_NAME = "pimbot-sso"
+NO_SIGN_IN_TEXT = (
+    "This needs you to sign in, and this pimbot runs without an app registration (anonymous "
+    "mode), so I cannot ask you to. It works in Teams once pimbot has its app registration."
+)
 # The Bot Service's service provider id of "Azure Active Directory v2" OAuth connections.
 AAD_V2_PROVIDER_ID = "30dd229c-58e3-4a48-bdfd-91ec48eb906c"
 
@@ -56,6 +60,11 @@ def message_activity(message: Message, sign_in: SignInCardSettings) -> Activity:
     if isinstance(message, CardMessage):
         return card_activity(message.card, message.summary)
     if isinstance(message, SignInRequest):
+        if not sign_in.app_id:
+            # No app registration: there is no resource to exchange a token for and no app to
+            # sign in to, so an OAuth card would lead nowhere. The workflow says so before it
+            # gets here; this keeps any other path from sending one.
+            return Activity(type=ActivityTypes.message, text=NO_SIGN_IN_TEXT)
         return Activity(
             type=ActivityTypes.message,
             attachments=[Attachment(content_type=OAUTH_CARD, content=oauth_card(message, sign_in))],

@@ -21,6 +21,10 @@ class WorkflowConfig:
     expiry_warning: timedelta = timedelta(minutes=15)
     # How long a Graph outage may last before an approved request is marked failed.
     activation_retry_budget: timedelta = timedelta(minutes=30)
+    # Teams signs people in for the bot's app registration (SSO resource `api://botid-<app id>`).
+    # Without one (anonymous mode: the Emulator, Agents Playground) nobody can sign in, so roles
+    # that need MFA, and every write of the pim engine, cannot be done.
+    sign_in_available: bool = True
 
 
 @dataclass

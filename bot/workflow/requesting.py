@@ -143,6 +143,8 @@ class Requesting:
                 ]
             )
         policy = await self.deps.directory.activation_policy(role.id)
+        if refusal := await self._refuse_without_sign_in(actor, role, policy):
+            return refusal
         notice = ""
         if duration_text:
             notice = f"I didn't understand the duration {duration_text!r}; pick one below."
@@ -206,6 +208,8 @@ class Requesting:
                 )
             role = active
         policy = await deps.directory.activation_policy(role.id)
+        if refusal := await self._refuse_without_sign_in(actor, role, policy):
+            return refusal
         checked = validate_submission(
             policy,
             duration=duration,
@@ -471,11 +475,36 @@ class Requesting:
             return []
         return [p.display_name or p.upn for p in people if p.id != actor.person.id]
 
+    async def _refuse_without_sign_in(
+        self, actor: Actor, role: Role, policy: ActivationPolicy
+    ) -> Outcome | None:
+        """Said before the form is filled in: a request that would wait for a sign-in that this
+        deployment cannot ask for (no app registration) is never started."""
+        if self.deps.config.sign_in_available:
+            return None
+        if not (policy.require_mfa or self.acts_as_requester):
+            return None
+        await self._audit_refusal(actor, "request.sign_in_unavailable", role.display_name)
+        return _text(sign_in_unavailable_text(role.display_name, mfa=policy.require_mfa))
+
     async def _audit_refusal(self, actor: Actor, action: str, reason: str) -> None:
         async with self.deps.db.transaction() as tx:
             await audit(
                 tx, self.deps.now(), actor.person.id, action, None, outcome="refused", reason=reason
             )
+
+
+def sign_in_unavailable_text(role_name: str, *, mfa: bool) -> str:
+    need = (
+        f"{role_name} needs multi-factor authentication"
+        if mfa
+        else f"To activate {role_name} I act with your own sign-in"
+    )
+    return (
+        f"{need}, and this pimbot runs without an app registration (anonymous mode), so I "
+        "cannot ask you to sign in. Roles that need a sign-in can't be activated here; they "
+        "can be in Teams once pimbot has its app registration (MicrosoftAppId)."
+    )
 
 
 def _text(text: str) -> Outcome:

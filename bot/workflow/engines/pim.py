@@ -53,6 +53,11 @@ PENDING_TTL = timedelta(minutes=15)
 # How long one token exchange may hold an activation: Teams retries an exchange it had no answer
 # to, and the retry must not call PIM a second time while the first call is still out.
 ACTIVATION_LEASE = timedelta(seconds=60)
+SIGN_IN_UNAVAILABLE = (
+    "PIM acts in your name, so this needs your sign-in, and this pimbot runs without an app "
+    "registration (anonymous mode): I cannot ask you to sign in. It works in Teams once pimbot "
+    "has its app registration (MicrosoftAppId)."
+)
 FIXABLE_RULES = {"JustificationRule", "TicketingRule", "ExpirationRule"}
 
 
@@ -88,6 +93,8 @@ class PimFlow:
         reason: str = "",
     ) -> Outcome:
         """Send a sign-in card; the action waits in the database for the token exchange."""
+        if not self.deps.config.sign_in_available:
+            return Outcome(replies=[TextMessage(text=SIGN_IN_UNAVAILABLE)])
         now = self.deps.now()
         exchange_id = f"pim-{kind}-{uuid.uuid4().hex}"
         waiting = SignInWait(exchange_id, actor.person.id, kind, target, verdict or "", reason)
