@@ -1,16 +1,20 @@
-"""Help and error cards."""
+"""Help and error cards.
+
+Placeholders are written in capitals (`activate ROLE`), never as tags (`<role>`): clients that
+render card text as HTML or Markdown drop unknown tags, placeholder and all.
+"""
 
 from __future__ import annotations
 
 from cards.common import Card, card, facts, heading, paragraph
 
 _COMMANDS = (
-    ("activate <role>", "Turn on a role you are eligible for, e.g. `activate Exchange Admin`"),
+    ("activate ROLE", "Turn on a role you are eligible for, e.g. `activate Exchange Admin`"),
     ("… for 2h", "For how long (up to the role's maximum)"),
-    ("… because <why>", "Your reason; a ticket such as INC-1234 is picked up"),
+    ("… because REASON", "Your reason; a ticket such as INC-1234 is picked up"),
     ("my roles", "What you have now and what you can activate"),
-    ("extend <role>", "More time for an active role"),
-    ("deactivate <role>", "Turn a role off before it ends"),
+    ("extend ROLE", "More time for an active role"),
+    ("deactivate ROLE", "Turn a role off before it ends"),
     ("pending", "Requests waiting for you, and your own"),
     ("cancel", "Withdraw a request that waits for approval"),
 )
@@ -26,7 +30,7 @@ def help_card() -> Card:
             subtle=True,
         ),
     ]
-    return card(body, fallback_text="Type: activate <role>, my roles, pending, help")
+    return card(body, fallback_text="Type: activate ROLE, my roles, pending, help")
 
 
 def error_card(title: str, text: str) -> Card:

@@ -485,7 +485,7 @@ def test_pending_list_when_nothing_waits() -> None:
 
 def test_help_card_lists_the_commands() -> None:
     shown = texts(cards.help_card())
-    for command in ["activate <role>", "my roles", "pending", "deactivate <role>", "extend"]:
+    for command in ["activate ROLE", "my roles", "pending", "deactivate ROLE", "extend"]:
         assert command in shown
 
 
