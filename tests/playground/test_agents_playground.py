@@ -31,6 +31,8 @@ PIMBOT = Path(sys.executable).parent / "pimbot"
 # Generous bounds for a loaded machine: they only decide when to give up, never what passes.
 STARTUP_SECONDS = 120
 STEP_MS = 60_000
+# Set to a directory to keep a picture of each step (docs/playground/ holds the README's).
+SCREENSHOTS = os.environ.get("PIMBOT_PLAYGROUND_SCREENSHOTS", "")
 
 
 def free_port() -> int:
@@ -146,6 +148,11 @@ async def press(page: Page, title: str) -> None:
     await button.click()
 
 
+async def picture(page: Page, name: str) -> None:
+    if SCREENSHOTS:
+        await page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"))
+
+
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
@@ -156,6 +163,7 @@ async def test_help_shows_every_command_with_its_placeholder(page: Page) -> None
     newest = page.locator(".ac-adaptiveCard").last
     for words in ("activate ROLE", "… because REASON", "deactivate ROLE", "my roles"):
         await expect(newest.get_by_text(words, exact=True)).to_be_visible()
+    await picture(page, "help")
 
 
 async def test_my_roles_lists_what_adele_can_activate(page: Page) -> None:
@@ -164,6 +172,7 @@ async def test_my_roles_lists_what_adele_can_activate(page: Page) -> None:
     await expect(roles).to_be_visible(timeout=STEP_MS)
     for role in ("Exchange Administrator", "User Administrator", "Global Administrator"):
         await expect(roles.get_by_text(role, exact=True).first).to_be_visible()
+    await picture(page, "my-roles")
 
 
 async def test_a_role_without_approval_is_activated_from_the_form(page: Page) -> None:
@@ -174,6 +183,7 @@ async def test_a_role_without_approval_is_activated_from_the_form(page: Page) ->
     await expect(page.get_by_text("User Administrator is active until").first).to_be_visible(
         timeout=STEP_MS
     )
+    await picture(page, "activated")
 
 
 async def test_a_role_with_approval_is_sent_for_approval(page: Page) -> None:
@@ -184,6 +194,7 @@ async def test_a_role_with_approval_is_sent_for_approval(page: Page) -> None:
     await press(page, "Ask for approval")
     sent = page.get_by_text("Sent for approval: Exchange Administrator", exact=True)
     await expect(sent).to_be_visible(timeout=STEP_MS)
+    await picture(page, "sent-for-approval")
 
 
 async def test_a_role_that_needs_mfa_is_refused_in_words_before_any_form(page: Page) -> None:
@@ -193,3 +204,4 @@ async def test_a_role_that_needs_mfa_is_refused_in_words_before_any_form(page: P
     await expect(answer).to_be_visible(timeout=STEP_MS)
     await expect(answer).to_contain_text("Security Administrator needs multi-factor authentication")
     assert await page.get_by_text("Activate Security Administrator").count() == 0
+    await picture(page, "mfa-needs-app-registration")
