@@ -124,14 +124,15 @@ async def page(browser: Browser, playground_url: str) -> AsyncIterator[Page]:
     opened = await browser.new_page(viewport={"width": 1280, "height": 1000})
     await opened.goto(playground_url)
     await expect(opened.get_by_text("Adele Vance").first).to_be_visible(timeout=STEP_MS)
-    # pimbot greets a new chat with its help card.
-    await expect(help_cards(opened)).not_to_have_count(0, timeout=STEP_MS)
+    # pimbot greets a new chat (with its help card): wait for that before saying anything.
+    await expect(cards(opened)).not_to_have_count(0, timeout=STEP_MS)
     yield opened
     await opened.close()
 
 
-def help_cards(page: Page) -> Locator:
-    return page.get_by_text("What I can do", exact=True)
+def cards(page: Page) -> Locator:
+    """The Adaptive Cards in the open chat, oldest first."""
+    return page.locator(".ac-adaptiveCard")
 
 
 async def say(page: Page, text: str) -> None:
@@ -156,29 +157,31 @@ async def picture(page: Page, name: str) -> None:
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
+async def answer_card(page: Page, text: str) -> Locator:
+    """Say `text` and wait for the card pimbot answers with (the newest card)."""
+    before = await cards(page).count()
+    await say(page, text)
+    await expect(cards(page)).not_to_have_count(before, timeout=STEP_MS)
+    return cards(page).last
+
+
 async def test_help_shows_every_command_with_its_placeholder(page: Page) -> None:
-    before = await help_cards(page).count()
-    await say(page, "help")
-    await expect(help_cards(page)).to_have_count(before + 1, timeout=STEP_MS)
-    newest = page.locator(".ac-adaptiveCard").last
+    newest = await answer_card(page, "help")
     for words in ("activate ROLE", "… because REASON", "deactivate ROLE", "my roles"):
         await expect(newest.get_by_text(words, exact=True)).to_be_visible()
     await picture(page, "help")
 
 
 async def test_my_roles_lists_what_adele_can_activate(page: Page) -> None:
-    await say(page, "my roles")
-    roles = page.locator(".ac-adaptiveCard").filter(has_text="Your roles").last
-    await expect(roles).to_be_visible(timeout=STEP_MS)
+    roles = await answer_card(page, "my roles")
     for role in ("Exchange Administrator", "User Administrator", "Global Administrator"):
         await expect(roles.get_by_text(role, exact=True).first).to_be_visible()
     await picture(page, "my-roles")
 
 
 async def test_a_role_without_approval_is_activated_from_the_form(page: Page) -> None:
-    await say(page, "activate user admin for 1h because INC-7 password resets")
-    form = page.locator(".ac-adaptiveCard").filter(has_text="Activate User Administrator").last
-    await expect(form).to_be_visible(timeout=STEP_MS)
+    form = await answer_card(page, "activate user admin for 1h because INC-7 password resets")
+    await expect(form.get_by_text("User Administrator").first).to_be_visible()
     await press(page, "Activate")
     await expect(page.get_by_text("User Administrator is active until").first).to_be_visible(
         timeout=STEP_MS
@@ -187,9 +190,8 @@ async def test_a_role_without_approval_is_activated_from_the_form(page: Page) ->
 
 
 async def test_a_role_with_approval_is_sent_for_approval(page: Page) -> None:
-    await say(page, "activate exch admin for 2h because INC-1234 mailbox restore")
-    form = page.locator(".ac-adaptiveCard").filter(has_text="Activate Exchange Administrator").last
-    await expect(form).to_be_visible(timeout=STEP_MS)
+    form = await answer_card(page, "activate exch admin for 2h because INC-1234 mailbox restore")
+    await expect(form.get_by_text("Exchange Administrator").first).to_be_visible()
     await expect(form.get_by_text("Megan Bowen, Nestor Wilke", exact=False)).to_be_visible()
     await press(page, "Ask for approval")
     sent = page.get_by_text("Sent for approval: Exchange Administrator", exact=True)
