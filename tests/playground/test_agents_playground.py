@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -64,9 +65,16 @@ def stop(process: subprocess.Popen[str]) -> None:
         process.wait()
 
 
+@dataclass
+class Started:
+    process: subprocess.Popen[str]
+    port: int
+
+
 @pytest.fixture(scope="module")
-def bot_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`pimbot sandbox --anonymous`, as the README runs it (its own state directory)."""
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
+    """`pimbot sandbox --anonymous`, as the README runs it (its own state directory); started,
+    not yet waited for, so that the Playground starts meanwhile."""
     port = free_port()
     state = tmp_path_factory.mktemp("sandbox")
     process = subprocess.Popen(
@@ -77,18 +85,16 @@ def bot_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         text=True,
     )
     try:
-        read_until(process, r"pimbot sandbox is running")
-        url = f"http://127.0.0.1:{port}"
-        assert httpx.get(f"{url}/readyz", timeout=STARTUP_SECONDS).status_code == 200
-        yield f"{url}/api/messages"
+        yield Started(process, port)
     finally:
         stop(process)
 
 
 @pytest.fixture(scope="module")
-def playground_url(bot_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def playground_url(sandbox: Started, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The Playground from npm, started from the repository root so that it reads the shipped
-    `.m365agentsplayground.yml` (its log goes to a temporary file, not into the checkout)."""
+    `.m365agentsplayground.yml` (its log goes to a temporary file, not into the checkout);
+    returned once both it and pimbot are up."""
     if not PLAYGROUND_CLI.exists():
         pytest.fail(f"{PLAYGROUND_CLI} is missing: run `make js-deps` (part of `make test`)")
     log = tmp_path_factory.mktemp("playground") / "playground.log"
@@ -97,13 +103,16 @@ def playground_url(bot_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         "M365_AGENTS_PLAYGROUND_LOGFILE": str(log),
         "TEAMSAPPTESTER_BROWSER": "none",
     }
-    command = ["node", str(PLAYGROUND_CLI), "start", "--app-endpoint", bot_url]
+    bot = f"http://127.0.0.1:{sandbox.port}"
+    command = ["node", str(PLAYGROUND_CLI), "start", "--app-endpoint", f"{bot}/api/messages"]
     command += ["--channel-id", "msteams", "--port", str(free_port()), "--disable-telemetry"]
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         port = read_until(process, r"Listening on (\d+)").group(1)
+        read_until(sandbox.process, r"pimbot sandbox is running")
+        assert httpx.get(f"{bot}/readyz", timeout=STARTUP_SECONDS).status_code == 200
         yield f"http://127.0.0.1:{port}/"
     finally:
         stop(process)
@@ -119,8 +128,9 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def page(browser: Browser, playground_url: str) -> AsyncIterator[Page]:
-    """Adele's personal chat with pimbot, opened once for the whole journey."""
+async def page(sandbox: Started, browser: Browser, playground_url: str) -> AsyncIterator[Page]:
+    """Adele's personal chat with pimbot, opened once for the whole journey (Chromium starts
+    while pimbot does)."""
     opened = await browser.new_page(viewport={"width": 1280, "height": 1000})
     await opened.goto(playground_url)
     await expect(opened.get_by_text("Adele Vance").first).to_be_visible(timeout=STEP_MS)
