@@ -215,6 +215,13 @@ class SignInRequest(Frozen):
 Message = CardMessage | TextMessage | SignInRequest
 
 
+class CardSubject(Frozen):
+    """The request a card shows, and its version when the card was drawn."""
+
+    request_id: str
+    version: int
+
+
 class Outcome(BaseModel):
     """The workflow's answer to one inbound turn."""
 
@@ -223,6 +230,9 @@ class Outcome(BaseModel):
     card_update: dict[str, object] | None = None
     # Short text for an Action.Execute invoke that keeps the card as it is.
     toast: str | None = None
+    # What `card_update` shows: the card that carried the action is then recorded against that
+    # request, so that it is updated with every later change like the cards pimbot sent.
+    card_subject: CardSubject | None = None
 
 
 class TokenExchangeOutcome(BaseModel):

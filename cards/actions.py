@@ -117,11 +117,17 @@ class PickRole(_Action):
 class ExtendRole(_Action):
     verb: Literal[Verb.EXTEND_ROLE] = Verb.EXTEND_ROLE
     role_id: Id
+    # The request whose card carried the button; a stale card is answered with its current
+    # state. Buttons under `my roles` carry none.
+    request_id: Id | None = None
 
 
 class DeactivateRole(_Action):
     verb: Literal[Verb.DEACTIVATE_ROLE] = Verb.DEACTIVATE_ROLE
     role_id: Id
+    # The request whose card carried the button; a stale card is answered with its current
+    # state. Buttons under `my roles` carry none.
+    request_id: Id | None = None
 
 
 class Refresh(_Action):

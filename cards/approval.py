@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from bot.domain import ActivationPolicy, ActivationRequest, RequestState
 from cards.actions import MAX_REASON_LENGTH, Verb
 from cards.common import (
-    MAX_REFRESH_USERS,
     Card,
     Element,
     TextColor,
@@ -20,6 +19,7 @@ from cards.common import (
     request_facts,
     text_input,
 )
+from cards.refresh import refresh_block
 
 
 def approval_request(
@@ -64,14 +64,7 @@ def approval_request(
         execute("Approve", Verb.APPROVE, ids, style="positive", send_inputs=True),
         execute("Deny", Verb.DENY, ids, style="destructive", send_inputs=True),
     ]
-    refresh = {
-        "action": {
-            "type": "Action.Execute",
-            "verb": str(Verb.REFRESH),
-            "data": {"verb": str(Verb.REFRESH), "request_id": request.id},
-        },
-        "userIds": list(dict.fromkeys(approver_teams_ids))[:MAX_REFRESH_USERS],
-    }
+    refresh = refresh_block(request.id, approver_teams_ids)
     return card(
         body,
         actions,

@@ -168,7 +168,7 @@ def _ask_again(request: ActivationRequest) -> Action:
 
 
 def _extend_or_end(request: ActivationRequest) -> list[Action]:
-    role = {"role_id": request.role.id}
+    role = {"role_id": request.role.id, "request_id": request.id}
     return [
         execute("Extend", Verb.EXTEND_ROLE, role, style="positive"),
         execute("Deactivate now", Verb.DEACTIVATE_ROLE, role, style="destructive"),

@@ -29,7 +29,7 @@ from bot.channel.rendering import (
     message_activity,
     message_invoke_body,
 )
-from bot.domain import Actor, Outcome, TextMessage
+from bot.domain import Actor, Outcome, SentMessage, TextMessage
 from bot.workflow.ports import TurnHandler
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,9 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
             await turn_context.send_activity(UNKNOWN_PERSON_TEXT)
             return
         if isinstance(activity.value, Mapping):  # Action.Submit: a message with `value`
-            outcome = await self._workflow.on_action(actor, dict(activity.value))
+            outcome = await self._workflow.on_action(
+                actor, dict(activity.value), card=_card_message(activity, actor)
+            )
             await self._update_submitted_card(turn_context, outcome)
             await self._deliver(turn_context, outcome)
             if outcome.toast:
@@ -162,7 +164,9 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
                 status=200,
                 body=error_invoke_body(400, "BadRequest", "Action.Execute expected"),
             )
-        outcome = await self._workflow.on_action(actor, execute_data(value))
+        outcome = await self._workflow.on_action(
+            actor, execute_data(value), card=_card_message(turn_context.activity, actor)
+        )
         await self._deliver(turn_context, outcome)
         if outcome.card_update is not None:
             return InvokeResponse(status=200, body=card_invoke_body(outcome.card_update))
@@ -242,6 +246,18 @@ def execute_data(value: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(trigger, str) and trigger and "trigger" not in data:
         data["trigger"] = trigger
     return data
+
+
+def _card_message(activity: Activity, actor: Actor) -> SentMessage | None:
+    """The message that carried a pressed button (Teams names it in `replyToId`)."""
+    conversation_id = activity.conversation.id if activity.conversation else ""
+    if not activity.reply_to_id or not conversation_id:
+        return None
+    return SentMessage(
+        person_id=actor.person.id,
+        conversation_id=str(conversation_id),
+        activity_id=str(activity.reply_to_id),
+    )
 
 
 def _actor(turn_context: TurnContext) -> Actor | None:

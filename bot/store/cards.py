@@ -51,3 +51,27 @@ class CardStore:
             )
             for row in rows
         ]
+
+    async def copies(self, request_id: str) -> list[tuple[str, SentMessage]]:
+        """Every recorded card of the request, with its purpose, oldest first."""
+        rows = await self._connection.execute(
+            select(
+                sent_cards.c.purpose,
+                sent_cards.c.person_id,
+                sent_cards.c.conversation_id,
+                sent_cards.c.activity_id,
+            )
+            .where(sent_cards.c.request_id == request_id)
+            .order_by(sent_cards.c.id)
+        )
+        return [
+            (
+                row.purpose,
+                SentMessage(
+                    person_id=row.person_id,
+                    conversation_id=row.conversation_id,
+                    activity_id=row.activity_id,
+                ),
+            )
+            for row in rows
+        ]

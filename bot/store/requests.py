@@ -148,6 +148,22 @@ class RequestStore:
         )
         return found[0] if found else None
 
+    async def newest_extension(self, request: ActivationRequest) -> ActivationRequest | None:
+        """The newest extension of the same person's role that became active after `request`
+        was made (the one that took over from it), if any."""
+        found = await self._fetch(
+            _newest_first(
+                _select().where(
+                    requests.c.requester_id == request.requester.id,
+                    requests.c.role_id == request.role.id,
+                    requests.c.kind == RequestKind.EXTEND.value,
+                    requests.c.state.in_(_values([RequestState.ACTIVE, RequestState.ENDED])),
+                    requests.c.created_at > request.created_at,
+                )
+            ).limit(1)
+        )
+        return found[0] if found else None
+
     async def list_in_states(self, states: Collection[RequestState]) -> list[ActivationRequest]:
         return await self._fetch(
             _newest_first(_select().where(requests.c.state.in_(_values(states))))

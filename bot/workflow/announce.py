@@ -36,4 +36,5 @@ async def announce_change(
             now=now,
             text=notice,
             card=card,
+            about=changed,
         )

@@ -16,6 +16,7 @@ from bot.domain import (
     ActivationPolicy,
     ActivationRequest,
     Actor,
+    CardSubject,
     Outcome,
     RequestState,
     TextMessage,
@@ -23,7 +24,7 @@ from bot.domain import (
 from bot.graph.errors import GraphError
 from bot.store import Tx
 from bot.timefmt import format_when
-from bot.workflow import outbox
+from bot.workflow import live_cards, outbox
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 
@@ -177,23 +178,19 @@ class Deciding:
         )
 
     async def refresh(self, actor: Actor, request_id: str) -> Outcome:
-        """Action.Execute refresh: the card as this person should see it now."""
+        """Action.Execute refresh (or Review): the card as this person should see it now."""
         async with self.deps.db.transaction() as tx:
             request = await tx.requests.get(request_id)
         if request is None:
             return Outcome()
-        if actor.person.id in request.approver_ids:
-            if request.state is RequestState.PENDING_APPROVAL:
-                policy = await self.deps.directory.activation_policy(request.role.id)
-                return Outcome(
-                    card_update=cards.approval_request(
-                        request, policy=policy, approver_teams_ids=()
-                    )
-                )
-            return Outcome(card_update=cards.approval_decided(request, tz=actor.timezone))
-        if actor.person.id == request.requester.id:
-            return Outcome(card_update=cards.request_status(request, tz=actor.timezone))
-        return Outcome()
+        drawn = await live_cards.card_for(self.deps, actor.person.id, request, tz=actor.timezone)
+        if drawn is None:
+            return Outcome()
+        card, view = drawn
+        return Outcome(
+            card_update=card,
+            card_subject=CardSubject(request_id=view.id, version=view.version),
+        )
 
     async def _refusal(self, actor: Actor, request: ActivationRequest) -> str:
         """Why this person may not decide this request, or "" if they may."""

@@ -61,6 +61,7 @@ class ExpiryJobs:
                 now=now,
                 text=f"{request.role.display_name} ends at {format_when(end, tz)}",
                 card=cards.expiry_warning(request, minutes_left=minutes_left, tz=tz),
+                about=request,
             )
         self.deps.wake_scheduler()
 

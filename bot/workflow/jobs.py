@@ -23,7 +23,7 @@ from bot.domain import (
 from bot.graph.errors import GraphError, RoleAssignmentExists
 from bot.store import Job, Tx
 from bot.timefmt import format_when
-from bot.workflow import outbox
+from bot.workflow import live_cards, outbox
 from bot.workflow.announce import announce_change
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
@@ -33,6 +33,7 @@ from bot.workflow.expiry import ExpiryJobs, load_request
 from bot.workflow.outbox import JobHandler, JobKind, RetryLater
 from bot.workflow.people import teams_ids_of, timezone_of
 from bot.workflow.ports import ActivationResult
+from cards.refresh import with_refresh
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,8 @@ class JobRunner:
             if await tx.cards.for_request(request.id, "requester"):
                 return
             tz = await timezone_of(tx, request.requester.id)
-        card = cards.request_status(request, tz=tz)
+            teams_ids = await teams_ids_of(tx, [request.requester.id])
+        card = with_refresh(cards.request_status(request, tz=tz), request.id, teams_ids)
         sent = await self.deps.messenger.send(
             request.requester, CardMessage(card=card, summary="Your request")
         )
@@ -127,33 +129,12 @@ class JobRunner:
                 await tx.cards.add(request.id, "requester", sent)
 
     async def refresh_cards(self, job: Job) -> None:
-        """Update every copy: each approver's card and the requester's status card."""
+        """Update every copy: each approver's card, the requester's status card, the notices
+        with a card and the cards people pressed buttons on."""
         request = await self._request(job)
         if request is None:
             return
-        async with self.deps.db.transaction() as tx:
-            approvals = await tx.cards.for_request(request.id, "approval")
-            statuses = await tx.cards.for_request(request.id, "requester")
-            teams_ids = await teams_ids_of(tx, request.approver_ids)
-            zones = {
-                s.person_id: await timezone_of(tx, s.person_id) for s in [*approvals, *statuses]
-            }
-        if request.state is RequestState.PENDING_APPROVAL:
-            policy = await self.deps.directory.activation_policy(request.role.id)
-        for sent in approvals:
-            if request.state is RequestState.PENDING_APPROVAL:
-                card = cards.approval_request(
-                    request,
-                    policy=policy,
-                    approver_teams_ids=teams_ids,
-                    tz=zones.get(sent.person_id),
-                )
-            else:
-                card = cards.approval_decided(request, tz=zones.get(sent.person_id))
-            await self.deps.messenger.update(sent, CardMessage(card=card))
-        for sent in statuses:
-            card = cards.request_status(request, tz=zones.get(sent.person_id))
-            await self.deps.messenger.update(sent, CardMessage(card=card))
+        await live_cards.update_copies(self.deps, request)
 
     async def message(self, job: Job) -> None:
         person = Person(id=str(job.payload["person_id"]), tenant_id=str(job.payload["tenant_id"]))
@@ -164,9 +145,41 @@ class JobRunner:
             if isinstance(card, dict)
             else TextMessage(text=text)
         )
+        if isinstance(card, dict) and job.payload.get("request_id"):
+            await self._notice_card(job, person, CardMessage(card=card, summary=text))
+            return
         sent = await self.deps.messenger.send(person, msg)
         if sent is None:
             log.warning("could not reach %s for job %s", person.id, job.id)
+
+    async def _notice_card(self, job: Job, person: Person, msg: CardMessage) -> None:
+        """A notice whose card shows a request: drawn again when the request changed since it
+        was queued, recorded once sent, and updated at once when the request changed while it
+        was on its way (that change's update did not know about it yet)."""
+        request_id = str(job.payload["request_id"])
+        drawn_version = int(job.payload.get("version", -1))
+        async with self.deps.db.transaction() as tx:
+            request = await tx.requests.get(request_id)
+            tz = await timezone_of(tx, person.id)
+        if request is None:
+            return
+        if request.version != drawn_version:
+            drawn = await live_cards.card_for(self.deps, person.id, request, tz=tz)
+            if drawn is not None:
+                msg = CardMessage(card=drawn[0], summary=msg.summary)
+                drawn_version = request.version
+        sent = await self.deps.messenger.send(person, msg)
+        if sent is None:
+            log.warning("could not reach %s for job %s", person.id, job.id)
+            return
+        async with self.deps.db.transaction() as tx:
+            await tx.cards.add(request_id, str(job.payload.get("purpose") or "notice"), sent)
+        async with self.deps.db.transaction() as tx:
+            current = await tx.requests.get(request_id)
+        if current is not None and current.version != drawn_version:
+            drawn = await live_cards.card_for(self.deps, person.id, current, tz=tz)
+            if drawn is not None:
+                await self.deps.messenger.update(sent, CardMessage(card=drawn[0]))
 
     # --- activation ---------------------------------------------------------------------------
 
@@ -267,6 +280,7 @@ class JobRunner:
                 # The live status card (when there is one) already shows it with its buttons;
                 # the notice then only needs to notify.
                 card=None if has_status_card else cards.activated(active, tz=tz),
+                about=active,
             )
         deps.wake_scheduler()
 
@@ -278,13 +292,16 @@ class JobRunner:
                 and earlier.requester.id == extension.requester.id
                 and earlier.role.id == extension.role.id
             ):
-                await tx.requests.transition(
+                superseded = await tx.requests.transition(
                     earlier.id,
                     from_states=[RequestState.ACTIVE],
                     to=RequestState.ENDED,
                     now=now,
-                    failure="extended",
+                    failure=live_cards.EXTENDED,
                 )
+                if superseded is not None:
+                    # Its cards now show the extension: the new end time, not the old one.
+                    await outbox.refresh_cards(tx, superseded, now)
 
     async def _graph_delayed(self, request: ActivationRequest, exc: GraphError, job: Job) -> None:
         deps, now = self.deps, self.deps.now()

@@ -13,6 +13,9 @@ from typing import Any
 
 from bot.domain import ActivationRequest, RequestState
 from bot.store import Job, Tx
+from bot.workflow.live_cards import notice_purpose
+from bot.workflow.people import teams_ids_of
+from cards.refresh import with_refresh
 
 JobHandler = Callable[[Job], Awaitable[None]]
 
@@ -29,7 +32,7 @@ class JobKind(StrEnum):
     SEND_APPROVAL_CARD = "send_approval_card"  # {request_id, approver_id}
     SEND_STATUS_CARD = "send_status_card"  # {request_id}
     REFRESH_CARDS = "refresh_cards"  # {request_id}
-    MESSAGE = "message"  # {person_id, tenant_id, text?, card?, summary?}
+    MESSAGE = "message"  # {person_id, tenant_id, text?, card?, request_id?, version?, purpose?}
     ACTIVATE = "activate"  # {request_id}
     EXPIRY_WARNING = "expiry_warning"  # {request_id}
     EXPIRY_CHECK = "expiry_check"  # {request_id}
@@ -56,9 +59,16 @@ async def message(
     now: datetime,
     text: str = "",
     card: dict[str, Any] | None = None,
+    about: ActivationRequest | None = None,
 ) -> None:
-    """Queue a message to one person; `key` makes it once-only."""
+    """Queue a message to one person; `key` makes it once-only. A `card` that shows the request
+    `about` is recorded against it once sent and kept up to date like every card of it."""
     payload: dict[str, Any] = {"person_id": person_id, "tenant_id": tenant_id, "text": text}
+    if card is not None and about is not None:
+        card = with_refresh(card, about.id, await teams_ids_of(tx, [person_id]))
+        payload["request_id"] = about.id
+        payload["version"] = about.version
+        payload["purpose"] = notice_purpose(key)
     if card is not None:
         payload["card"] = card
     await enqueue(tx, JobKind.MESSAGE, payload, due_at=now, key=f"{person_id}:{key}")
@@ -99,6 +109,10 @@ async def route_submitted(
     )
     if moved is None:
         raise RuntimeError(f"request {request_id} left 'submitted' inside its own transaction")
+    if await tx.cards.copies(request_id):
+        # Cards already show it (the "confirm it is you" card of a request that waited for a
+        # sign-in): they move on with it.
+        await refresh_cards(tx, moved, now)
     if needs_approval:
         await ask_approvers(tx, moved, now)
     return moved

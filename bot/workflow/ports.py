@@ -81,9 +81,12 @@ class TurnHandler(Protocol):
 
     async def on_text(self, actor: Actor, text: str) -> Outcome: ...
 
-    async def on_action(self, actor: Actor, data: Mapping[str, Any]) -> Outcome:
+    async def on_action(
+        self, actor: Actor, data: Mapping[str, Any], card: SentMessage | None = None
+    ) -> Outcome:
         """A card action: Action.Execute's `action.data` or Action.Submit's `value`, with the
-        card's input values merged in."""
+        card's input values merged in. `card`: the message that carried the button, when the
+        channel knows it (so the card it turns into can be kept up to date)."""
         ...
 
     async def on_token_exchange(

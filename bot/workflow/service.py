@@ -13,8 +13,17 @@ from typing import Any
 
 import cards
 from bot import commands
-from bot.domain import Actor, CardMessage, Outcome, RequestKind, TextMessage, TokenExchangeOutcome
+from bot.domain import (
+    Actor,
+    CardMessage,
+    Outcome,
+    RequestKind,
+    SentMessage,
+    TextMessage,
+    TokenExchangeOutcome,
+)
 from bot.graph.errors import GraphError
+from bot.workflow import live_cards
 from bot.workflow.active_roles import ActiveRoles
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
@@ -24,7 +33,7 @@ from bot.workflow.engines.pim_follow import PimFollower
 from bot.workflow.engines.ports import PimAsPerson, PimReads, UserTokens
 from bot.workflow.errors import graph_trouble
 from bot.workflow.jobs import JobRunner
-from bot.workflow.requesting import Requesting
+from bot.workflow.requesting import Requesting, request_id_for
 from cards import actions
 
 log = logging.getLogger(__name__)
@@ -68,17 +77,25 @@ class Workflow:
             log.warning("Graph error on %s: %s", type(command).__name__, exc)
             return _text(graph_trouble(exc, "do that") + " Nothing was changed; try again shortly.")
 
-    async def on_action(self, actor: Actor, data: Mapping[str, Any]) -> Outcome:
+    async def on_action(
+        self, actor: Actor, data: Mapping[str, Any], card: SentMessage | None = None
+    ) -> Outcome:
         try:
             action = actions.parse_action(data)
         except actions.InvalidAction as exc:
             return Outcome(replies=[TextMessage(text=exc.friendly_message)])
         try:
-            return await self._action(actor, action)
+            outcome = await self._action(actor, action)
         except GraphError as exc:
             log.warning("Graph error on %s: %s", type(action).__name__, exc)
             words = graph_trouble(exc, "do that") + " Nothing was changed; try again shortly."
             return Outcome(replies=[TextMessage(text=words)])
+        if outcome.card_update is not None and outcome.card_subject is None:
+            subject = await live_cards.subject_of(self.deps, _request_of(actor, action))
+            outcome = outcome.model_copy(update={"card_subject": subject})
+        if card is not None:
+            outcome = await live_cards.keep_current(self.deps, actor, card, outcome)
+        return outcome
 
     async def on_token_exchange(
         self, actor: Actor, exchange_id: str, token: str
@@ -190,15 +207,52 @@ class Workflow:
                 )
             case actions.ExtendRole():
                 if self.pim is not None:
-                    return await self.pim.extend(actor)
-                return await self.roles.extend(actor, action.role_id)
+                    outcome = await self.pim.extend(actor)
+                else:
+                    outcome = await self.roles.extend(actor, action.role_id)
+                return await self._with_current_card(actor, action.request_id, outcome)
             case actions.DeactivateRole():
                 if self.pim is not None:
-                    return await self.pim.deactivate(actor, action.role_id)
-                return await self.roles.deactivate(actor, action.role_id)
+                    outcome = await self.pim.deactivate(actor, action.role_id)
+                else:
+                    outcome = await self.roles.deactivate(actor, action.role_id)
+                return await self._with_current_card(actor, action.request_id, outcome)
             case actions.Refresh():
                 return await self.deciding.refresh(actor, action.request_id)
         return _text("I don't know that button. Type `help`.")
+
+    async def _with_current_card(
+        self, actor: Actor, request_id: str | None, outcome: Outcome
+    ) -> Outcome:
+        """A button on a request's card (Extend, Deactivate) is answered with that card as it
+        is now, drawn from stored state: after a deactivation it says so, and a press on a
+        stale card (the role ended, or was extended) shows the truth instead of old buttons."""
+        if outcome.card_update is not None:
+            return outcome
+        current = await live_cards.current_card(self.deps, actor, request_id)
+        if current is None:
+            return outcome
+        return outcome.model_copy(
+            update={"card_update": current.card_update, "card_subject": current.card_subject}
+        )
+
+
+def _request_of(actor: Actor, action: actions.CardAction) -> str | None:
+    """The request whose card carried the action, when the action names one."""
+    match action:
+        case actions.SubmitRequest():
+            return request_id_for(actor.person.id, action.form_id)
+        case (
+            actions.Approve()
+            | actions.Deny()
+            | actions.CancelRequest()
+            | actions.RetryRequest()
+            | actions.Refresh()
+            | actions.ExtendRole()
+            | actions.DeactivateRole()
+        ):
+            return action.request_id
+    return None
 
 
 def _text(text: str) -> Outcome:

@@ -17,10 +17,12 @@ from cards.actions import (
     Deny,
     ExtendRole,
     PickRole,
+    Refresh,
     RetryRequest,
     SubmitRequest,
     parse_action,
 )
+from cards.refresh import with_refresh
 from tests.cards.samples import (
     BOB,
     EXCHANGE,
@@ -303,6 +305,20 @@ def test_approval_request_requires_a_reason_when_the_policy_demands_it() -> None
     assert not inputs(lax)["reason"].get("isRequired")
 
 
+def test_an_approval_card_for_approvers_pimbot_never_heard_from_refreshes_for_everyone() -> None:
+    # An empty `userIds` means "manual refresh only" in Teams; without it, every member of a
+    # chat of up to 60 gets the automatic refresh.
+    card = cards.approval_request(request(), policy=LAX, approver_teams_ids=[])
+    assert "userIds" not in card["refresh"]
+    assert card["refresh"]["action"]["verb"] == "card.refresh"
+
+
+def test_a_requester_card_with_refresh_asks_pimbot_for_its_request_now() -> None:
+    card = with_refresh(cards.activated(decided(RequestState.ACTIVE)), "req_7f3a9c", ["29:alice"])
+    assert card["refresh"]["userIds"] == ["29:alice"]
+    assert parse_action(card["refresh"]["action"]["data"]) == Refresh(request_id="req_7f3a9c")
+
+
 def test_approval_request_refreshes_for_at_most_60_approvers() -> None:
     card = cards.approval_request(
         request(), policy=LAX, approver_teams_ids=["29:bob", "29:bob", *APPROVERS]
@@ -411,8 +427,13 @@ def test_activated_card_says_until_when_in_the_persons_zone() -> None:
 def test_expiry_warning_offers_extend_and_deactivate() -> None:
     card = cards.expiry_warning(decided(RequestState.ACTIVE), minutes_left=15)
     assert card["body"][0]["text"] == "Exchange Administrator ends in 15 min"
-    assert parse_action(press(card, "Extend")) == ExtendRole(role_id=EXCHANGE.id)
-    assert parse_action(press(card, "Deactivate now")) == DeactivateRole(role_id=EXCHANGE.id)
+    # The buttons name the request, so a press on a stale card is answered with its state now.
+    assert parse_action(press(card, "Extend")) == ExtendRole(
+        role_id=EXCHANGE.id, request_id="req_7f3a9c"
+    )
+    assert parse_action(press(card, "Deactivate now")) == DeactivateRole(
+        role_id=EXCHANGE.id, request_id="req_7f3a9c"
+    )
 
 
 def test_ended_card_says_when_and_offers_to_activate_again() -> None:

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.domain import (
     Actor,
     Outcome,
+    SentMessage,
     TokenExchangeOutcome,
 )
 from bot.store.conversations import ConversationRecord
@@ -330,7 +331,9 @@ class FakeWorkflow:
         self._record("on_text", actor, text)
         return self.outcome
 
-    async def on_action(self, actor: Actor, data: Mapping[str, Any]) -> Outcome:
+    async def on_action(
+        self, actor: Actor, data: Mapping[str, Any], card: SentMessage | None = None
+    ) -> Outcome:
         self._record("on_action", actor, dict(data))
         return self.outcome
 
