@@ -126,6 +126,32 @@ def format_when(dt: datetime, tz: str | None, *, now: datetime | None = None) ->
     return f"{stamp} ({zone.key})"
 
 
+def client_when(dt: datetime) -> str:
+    """A time that the Teams client shows in the zone of whoever looks at it: Adaptive Cards'
+    `{{DATE()}}` and `{{TIME()}}` (upper case, no spaces, RFC 3339 in UTC), for cards whose
+    viewer's zone pimbot does not know: a card pushed to someone who never wrote to pimbot, or
+    a copy in a channel that many people read. A naive `dt` is taken as UTC."""
+    aware = dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+    stamp = aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}"
+
+
+_CLIENT_TIME = re.compile(
+    r"\{\{DATE\((?P<date>[0-9T:\-]+Z), SHORT\)\}\} \{\{TIME\((?P<time>[0-9T:\-]+Z)\)\}\}"
+)
+
+
+def expand_client_times(text: str, tz: str | None, *, now: datetime | None = None) -> str:
+    """`client_when` stamps in `text` as `format_when` writes them in `tz`: what a client that
+    renders Adaptive Cards' date functions shows, for places that render cards as text."""
+
+    def local(match: re.Match[str]) -> str:
+        stamp = datetime.strptime(match.group("date"), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return format_when(stamp, tz, now=now)
+
+    return _CLIENT_TIME.sub(local, text)
+
+
 _LADDER = (
     timedelta(minutes=30),
     timedelta(hours=1),

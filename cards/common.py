@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.domain import ActivationRequest, Person
-from bot.timefmt import format_duration, format_when
+from bot.timefmt import client_when, format_duration, format_when
 from cards.actions import Verb
 
 Card = dict[str, Any]
@@ -174,7 +174,12 @@ def person_name(person: Person | None) -> str:
 
 
 def when(dt: datetime | None, tz: str | None) -> str:
-    return format_when(dt, tz) if dt is not None else ""
+    """`dt` in the viewer's zone `tz`; when pimbot does not know it (`None`: a person who never
+    wrote to pimbot, or a copy many people read), the Teams client renders it in the zone of
+    whoever looks at the card."""
+    if dt is None:
+        return ""
+    return format_when(dt, tz) if tz else client_when(dt)
 
 
 def decided_by(request: ActivationRequest, tz: str | None) -> str:
@@ -200,7 +205,7 @@ def request_facts(request: ActivationRequest, *, tz: str | None) -> Element:
             ("Duration", format_duration(request.duration)),
             ("Reason", request.justification),
             ("Ticket", ticket_text(request)),
-            ("Requested", format_when(request.created_at, tz)),
+            ("Requested", when(request.created_at, tz)),
         ]
     )
 

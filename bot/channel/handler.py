@@ -88,9 +88,20 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
         try:
             if actor is not None and is_personal_chat(activity):
                 await record_conversation(self._db, activity, actor)
+            if actor is not None and actor.timezone is None:
+                # Teams sends `localTimezone` on messages, not on invokes: use the last one.
+                actor = await self._with_known_timezone(actor)
+                turn_context.turn_state[_ACTOR_KEY] = actor
             await super().on_turn(turn_context)
         except Exception:
             await self._answer_failure(turn_context)
+
+    async def _with_known_timezone(self, actor: Actor) -> Actor:
+        async with self._db.transaction() as tx:
+            known = await tx.conversations.get(actor.person.id)
+        if known is None or not known.timezone:
+            return actor
+        return actor.model_copy(update={"timezone": known.timezone})
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         """Nothing beyond recording the conversation (botbuilder's Teams default would look

@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.timefmt import expand_client_times
+
 Card = Mapping[str, Any]
 INPUT_PREFIX = "Input."
 
@@ -270,10 +272,12 @@ def _choice_title(spec: CardInput, value: str) -> str:
     return ", ".join(titles.get(v, v) for v in value.split(",")) if titles else value
 
 
-def render_card(card: Card) -> str:
+def render_card(card: Card, tz: str | None = None) -> str:
     """The card as lines of text: texts, facts, columns, inputs (label, id, default, choices) and
-    numbered actions such as `[1] Approve`."""
+    numbered actions such as `[1] Approve`. Times the card leaves to the client (Adaptive Cards'
+    `{{DATE()}}`/`{{TIME()}}`) are shown in `tz` (UTC when not given), as Teams shows them in
+    the viewer's zone."""
     renderer = _Renderer()
     renderer.block(list(card.get("body") or []), "")
     renderer.actions(list(card.get("actions") or []), "")
-    return "\n".join(renderer.lines)
+    return expand_client_times("\n".join(renderer.lines), tz)

@@ -529,3 +529,24 @@ def test_a_draft_says_mfa_only_when_the_role_needs_it() -> None:
     without = cards.request_status(decided(RequestState.DRAFT, require_mfa=False))
     assert "needs MFA" in texts(with_mfa)
     assert "needs MFA" not in texts(without) and "Sign in" in texts(without)
+
+
+def test_a_card_for_someone_whose_zone_is_unknown_leaves_every_time_to_their_client() -> None:
+    # A first card to an approver who never wrote to pimbot, or a copy many people read: Teams
+    # renders `{{DATE()}}`/`{{TIME()}}` in the zone of whoever looks at it, never "UTC".
+    shown = [
+        cards.approval_request(request(), policy=LAX, approver_teams_ids=[]),
+        cards.approval_decided(decided(RequestState.APPROVED)),
+        cards.activated(decided(RequestState.ACTIVE)),
+        cards.pending_list([], [request()]),
+    ]
+    for card in shown:
+        text = json.dumps(card)
+        assert "{{TIME(2025-03-12T" in text, text
+        assert "(UTC)" not in text
+
+
+def test_a_card_for_someone_whose_zone_is_known_names_it() -> None:
+    card = cards.approval_request(request(), policy=LAX, approver_teams_ids=[], tz="Asia/Tokyo")
+    assert "(Asia/Tokyo)" in json.dumps(card)
+    assert "{{TIME(" not in json.dumps(card)

@@ -308,6 +308,7 @@ class WorkflowCall:
     entry: str
     actor: Actor
     args: tuple[Any, ...]
+    card: SentMessage | None = None  # the message that carried a pressed button
 
 
 @dataclass
@@ -335,6 +336,7 @@ class FakeWorkflow:
         self, actor: Actor, data: Mapping[str, Any], card: SentMessage | None = None
     ) -> Outcome:
         self._record("on_action", actor, dict(data))
+        self.calls[-1].card = card
         return self.outcome
 
     async def on_token_exchange(

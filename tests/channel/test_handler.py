@@ -10,6 +10,7 @@ from bot.channel.rendering import ADAPTIVE_CARD, OAUTH_CARD
 from bot.domain import (
     CardMessage,
     Outcome,
+    SentMessage,
     SignInRequest,
     TextMessage,
     TokenExchangeOutcome,
@@ -339,3 +340,32 @@ async def test_workflow_failure_in_action_execute_is_an_error_invoke_response(
     assert reply.body["type"] == "application/vnd.microsoft.error"
     assert reply.body["value"]["message"].startswith(FAILURE_TEXT)
     assert "secret internals" not in str(reply.body)
+
+
+# --- the card a button was on, and the presser's time zone ------------------------------------
+
+
+async def test_a_card_action_names_the_message_that_carried_the_button(bot: BotUnderTest) -> None:
+    activity = execute(bot, {"verb": "card.refresh", "request_id": "r1"})
+    activity["replyToId"] = "card-activity-7"
+
+    await bot.post(activity)
+
+    call = only(bot.workflow.calls)
+    assert call.card == SentMessage(
+        person_id=USER_OID, conversation_id="a:conv-ada", activity_id="card-activity-7"
+    )
+
+
+async def test_an_invoke_without_a_time_zone_uses_the_one_teams_sent_last(
+    bot: BotUnderTest,
+) -> None:
+    # Teams sends `localTimezone` on messages, not on invokes: a card pressed after a message
+    # is answered in the same zone as that message.
+    await bot.post(teams_activity(bot.cloud.service_url, localTimezone="Asia/Tokyo"))
+    invoke = execute(bot, {"verb": "card.refresh", "request_id": "r1"})
+    del invoke["localTimezone"]
+
+    await bot.post(invoke)
+
+    assert [c.actor.timezone for c in bot.workflow.calls] == ["Asia/Tokyo", "Asia/Tokyo"]

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -6,7 +7,9 @@ from hypothesis import strategies as st
 
 from bot.timefmt import (
     MAX_PARSED_DURATION,
+    client_when,
     duration_choices,
+    expand_client_times,
     format_duration,
     format_when,
     iso_duration,
@@ -185,3 +188,18 @@ def test_parse_human_duration_never_raises_and_never_returns_nonsense(text: str)
 @given(st.text(max_size=40))
 def test_format_when_never_raises_whatever_zone_the_client_sends(zone: str) -> None:
     assert format_when(NOW, zone, now=NOW).endswith(")")
+
+
+def test_client_when_leaves_the_zone_to_the_teams_client() -> None:
+    # Adaptive Cards' date functions: upper case, no spaces inside the braces, RFC 3339 in UTC.
+    berlin = datetime(2025, 3, 12, 11, 5, tzinfo=UTC).astimezone(ZoneInfo("Europe/Berlin"))
+    assert client_when(berlin) == (
+        "{{DATE(2025-03-12T11:05:00Z, SHORT)}} {{TIME(2025-03-12T11:05:00Z)}}"
+    )
+
+
+def test_client_times_read_as_the_viewers_own_zone_where_cards_are_shown_as_text() -> None:
+    at = datetime(2025, 3, 12, 10, 5, tzinfo=UTC)
+    text = f"Until {client_when(at)}."
+    assert expand_client_times(text, "Europe/Berlin", now=at) == "Until 11:05 (Europe/Berlin)."
+    assert expand_client_times(text, None, now=at) == "Until 10:05 (UTC)."

@@ -3,6 +3,8 @@ card is updated in the Teams twin when the request moves on."""
 
 from __future__ import annotations
 
+import json
+
 from tests.e2e.conftest import Sandbox
 
 
@@ -54,3 +56,23 @@ async def test_the_confirm_it_is_you_card_moves_on_after_the_sign_in(sandboxed: 
 
     assert "Confirm it is you" not in await adele.chat_text()
     assert "Waiting for approval" in await adele.chat_text()
+
+
+async def test_an_approver_sees_times_in_their_own_zone_on_every_card(sandboxed: Sandbox) -> None:
+    adele, megan = sandboxed.person("adele"), sandboxed.person("megan")  # megan: Europe/London
+    await sandboxed.client.install("adele")
+    await adele.say("activate Exchange Admin for 2h because INC-1234 mailbox restore")
+    await adele.press("Ask for approval")
+    await sandboxed.run_jobs()
+
+    # Megan never wrote to pimbot: her first card leaves the time to her Teams client.
+    first = await megan.chat_text()
+    assert "{{TIME(" in first
+    assert "(UTC)" not in first
+
+    await megan.say("pending")
+    assert "(Europe/London)" in json.dumps((await megan.messages())[-1]["cards"])
+    await megan.press("Review")
+    await megan.press("Approve", {"reason": "ok"})
+    await sandboxed.run_jobs()
+    assert "(UTC)" not in await megan.chat_text()

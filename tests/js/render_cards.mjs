@@ -61,6 +61,9 @@ const context = await chromium.launchPersistentContext(userDataDir, {
   viewport: { width: job.width + 40, height: 600 },
   deviceScaleFactor: 1,
   offline: true,
+  // Times left to the client ({{DATE()}}, {{TIME()}}) render the same on every machine.
+  timezoneId: "UTC",
+  locale: "en-US",
 });
 try {
   const page = context.pages()[0] ?? (await context.newPage());
