@@ -36,6 +36,8 @@ STATUS = "requester"  # the requester's live status card (sent by the status car
 
 # `failure` of an activation an extension took over from (see JobRunner._supersede).
 EXTENDED = "extended"
+# `CardSubject.version` of a card whose answer did not say which state it was drawn from.
+UNKNOWN_VERSION = -1
 
 
 def notice_purpose(key: str) -> str:
@@ -116,15 +118,6 @@ async def current_card(deps: Deps, actor: Actor, request_id: str | None) -> Outc
     )
 
 
-async def subject_of(deps: Deps, request_id: str | None) -> CardSubject | None:
-    """The request as stored now, as the subject of the card an answer just drew from it."""
-    if request_id is None:
-        return None
-    async with deps.db.transaction() as tx:
-        request = await tx.requests.get(request_id)
-    return None if request is None else CardSubject(request_id=request.id, version=request.version)
-
-
 async def keep_current(deps: Deps, actor: Actor, pressed: SentMessage, outcome: Outcome) -> Outcome:
     """The card that carried an action now shows `outcome.card_subject`: record it against that
     request (once per message), so every later change updates it too, and give the requester's
@@ -134,6 +127,8 @@ async def keep_current(deps: Deps, actor: Actor, pressed: SentMessage, outcome: 
     if subject is None or outcome.card_update is None or not pressed.activity_id:
         return outcome
     async with deps.db.transaction() as tx:
+        if await tx.requests.get(subject.request_id) is None:
+            return outcome
         copies = await tx.cards.copies(subject.request_id)
         if not any(
             sent.activity_id == pressed.activity_id

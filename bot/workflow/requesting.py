@@ -13,6 +13,7 @@ from bot.domain import (
     ActiveRole,
     Actor,
     CardMessage,
+    CardSubject,
     EligibleRole,
     Outcome,
     RequestKind,
@@ -192,6 +193,7 @@ class Requesting:
             return Outcome(
                 card_update=cards.request_status(existing, tz=actor.timezone),
                 toast="You already sent this request.",
+                card_subject=_subject(existing),
             )
         if kind is RequestKind.ACTIVATE:
             eligible = await self._eligible(actor, role_id)
@@ -286,13 +288,16 @@ class Requesting:
             )
             return Outcome(
                 card_update=cards.request_status(request, tz=actor.timezone),
+                card_subject=_subject(request),
                 replies=[
                     SignInRequest(
                         exchange_id=request.id, text=text, mfa_required=policy.require_mfa
                     )
                 ],
             )
-        return Outcome(card_update=cards.form_sent(request, tz=actor.timezone))
+        return Outcome(
+            card_update=cards.form_sent(request, tz=actor.timezone), card_subject=_subject(request)
+        )
 
     async def _route(self, tx: Tx, request: ActivationRequest) -> ActivationRequest:
         """submitted → pending_approval (cards to approvers) or approved (activate now)."""
@@ -509,6 +514,11 @@ def sign_in_unavailable_text(role_name: str, *, mfa: bool) -> str:
 
 def _text(text: str) -> Outcome:
     return Outcome(replies=[TextMessage(text=text)])
+
+
+def _subject(request: ActivationRequest) -> CardSubject:
+    """The request as the card in the answer was drawn from it (kept current from then on)."""
+    return CardSubject(request_id=request.id, version=request.version)
 
 
 def _not_eligible_text(query: str, role: Role | None) -> str:

@@ -16,6 +16,7 @@ from bot import commands
 from bot.domain import (
     Actor,
     CardMessage,
+    CardSubject,
     Outcome,
     RequestKind,
     SentMessage,
@@ -90,8 +91,10 @@ class Workflow:
             log.warning("Graph error on %s: %s", type(action).__name__, exc)
             words = graph_trouble(exc, "do that") + " Nothing was changed; try again shortly."
             return Outcome(replies=[TextMessage(text=words)])
-        if outcome.card_update is not None and outcome.card_subject is None:
-            subject = await live_cards.subject_of(self.deps, _request_of(actor, action))
+        request_id = _request_of(actor, action)
+        if outcome.card_update is not None and outcome.card_subject is None and request_id:
+            # Drawn from some state of the request: drawn again once it is recorded.
+            subject = CardSubject(request_id=request_id, version=live_cards.UNKNOWN_VERSION)
             outcome = outcome.model_copy(update={"card_subject": subject})
         if card is not None:
             outcome = await live_cards.keep_current(self.deps, actor, card, outcome)

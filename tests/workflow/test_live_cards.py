@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain import CardMessage, Message, RequestState, SentMessage
+from bot.workflow import live_cards
+from cards.actions import parse_action
 from tests.workflow.conftest import World, _submit_data
 from tests.workflow.fakes import ADELE, MEGAN, SECURITY, USER_ADMIN
 
@@ -208,3 +210,24 @@ async def _pending(world: World) -> str:
     await world.submit(ADELE, EXCHANGE.id, duration="PT1H", justification="INC-1")
     await world.run_jobs()
     return (await world.only_request(ADELE)).id
+
+
+async def test_a_card_drawn_before_a_change_it_missed_is_drawn_again_when_recorded(
+    world: World,
+) -> None:
+    # The submit answers "Activating…"; the activation job (woken by the same turn) finishes
+    # and refreshes the request's cards before the pressed form is recorded as one of them.
+    form = await world.form_for(ADELE, USER_ADMIN.id)
+    outcome = await world.workflow._action(
+        world.actor(ADELE), parse_action({**_submit_data(form), "duration": "PT1H"})
+    )
+    assert "Activating" in str(outcome.card_update)
+    await world.run_jobs()
+    assert (await world.only_request(ADELE)).state is RequestState.ACTIVE
+
+    kept = await live_cards.keep_current(
+        world.workflow.deps, world.actor(ADELE), pressed(world, ADELE.id, "form-1"), outcome
+    )
+    assert kept.card_update is not None
+    assert "is active" in str(kept.card_update)
+    assert "role.deactivate" in buttons(kept.card_update)
