@@ -120,8 +120,12 @@ async def test_warned_before_the_end_and_told_when_it_ended(sandboxed: Sandbox) 
     sandboxed.clock.advance(minutes=15)
     await sandboxed.run_jobs()
     assert "User Administrator has ended" in await adele.chat_text()
+    # Sent once (the warning card itself now shows that the role has ended).
+    sent = (await sandboxed.client.transcript("adele"))["events"]
     warnings = [
-        m for m in await adele.messages() if m["text"].startswith("User Administrator ends at")
+        e
+        for e in sent
+        if e["kind"] == "message" and e["text"].startswith("User Administrator ends at")
     ]
     assert len(warnings) == 1
 
