@@ -130,6 +130,10 @@ class Chats:
             self._by_id[chat.id] = chat
         return chat
 
+    def started(self) -> list[Chat]:
+        """Every chat used so far."""
+        return list(self._by_user.values())
+
     def by_id(self, conversation_id: str) -> Chat | None:
         """The chat with this id, or with the id Graph gives it (`19:…@unq.gbl.spaces`). Ids are
         stable, so a chat the bot knew before a restart of the sandbox is found again."""

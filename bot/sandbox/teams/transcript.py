@@ -21,6 +21,7 @@ class Transcript:
     def __init__(self) -> None:
         self._events: list[dict[str, Any]] = []
         self._changed = asyncio.Condition()
+        self._closed = False
 
     @property
     def last_seq(self) -> int:
@@ -38,15 +39,23 @@ class Transcript:
             self._changed.notify_all()
         return event
 
+    async def close(self) -> None:
+        """The twin is shutting down: waiting clients get what there is now, at once (a server
+        waits for every open request before it stops)."""
+        async with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
     def since(self, after: int) -> list[dict[str, Any]]:
         return self._events[max(after, 0) :]
 
     async def wait_since(self, after: int, wait: float) -> list[dict[str, Any]]:
         """Events after `after`; waits up to `wait` seconds for the first one to arrive."""
-        if wait > 0 and self.last_seq <= after:
+        if wait > 0 and self.last_seq <= after and not self._closed:
             async with self._changed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
-                        self._changed.wait_for(lambda: self.last_seq > after), timeout=wait
+                        self._changed.wait_for(lambda: self.last_seq > after or self._closed),
+                        timeout=wait,
                     )
         return self.since(after)

@@ -59,6 +59,7 @@ class TeamsTwin:
         self.app.add_routes(
             self.channel.routes() + self.connector.routes() + self.client_side.routes()
         )
+        self.app.on_shutdown.append(self._end_long_polls)
         self.app.on_cleanup.append(self._close)
 
     # -- the app installed for a user from outside Teams (Graph's teamwork/installedApps) -----
@@ -97,6 +98,12 @@ class TeamsTwin:
     @property
     def openid_url(self) -> str:
         return self.service_url.rstrip("/") + OPENID_PATH
+
+    async def _end_long_polls(self, app: web.Application) -> None:
+        """Answer clients waiting on a transcript now (the web chat always has one waiting), so
+        that stopping the twin does not wait out their long polls."""
+        for chat in self.chats.started():
+            await chat.transcript.close()
 
     async def _close(self, app: web.Application) -> None:
         await self.client_side.close()
