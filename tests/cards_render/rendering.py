@@ -15,8 +15,10 @@ from tests.cards.samples import buttons, elements, walk
 from tests.js.node import require_chromium, run_script
 
 HERE = Path(__file__).resolve().parent
-HOST_CONFIG = HERE / "teams_host_config.json"
-STYLESHEET = HERE / "teams.css"
+# The Teams look the sandbox's web chat uses too: one host config and stylesheet for both.
+WEB = HERE.parents[1] / "bot" / "sandbox" / "teams" / "web"
+HOST_CONFIG = WEB / "teams_host_config.json"
+STYLESHEET = WEB / "teams.css"
 PICTURES = HERE.parents[1] / "docs" / "cards"  # where the pictures for the docs go
 CARD_WIDTH = 450  # about what Teams gives a card in a chat on the desktop client
 
