@@ -1,5 +1,5 @@
 """The Teams twin: the Bot Connector service a bot talks to and the Teams client its users use, in
-one aiohttp application."""
+one aiohttp application; its page `/` is a web chat with the bot (web_chat.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bot.sandbox.teams.client_side import TeamsClientSide
 from bot.sandbox.teams.connector import BotConnector, ConnectorCall
 from bot.sandbox.teams.conversations import Channels, Chats
 from bot.sandbox.teams.ids import bot_mri
+from bot.sandbox.teams.web_chat import WebChat, same_origin_only
 
 
 class TeamsTwin:
@@ -55,9 +56,13 @@ class TeamsTwin:
             on_sign_in_card=self.client_side.on_sign_in_card,
             channels=self.channels,
         )
-        self.app = web.Application()
+        self.web_chat = WebChat(tenant)
+        self.app = web.Application(middlewares=[same_origin_only])
         self.app.add_routes(
-            self.channel.routes() + self.connector.routes() + self.client_side.routes()
+            self.channel.routes()
+            + self.connector.routes()
+            + self.client_side.routes()
+            + self.web_chat.routes()
         )
         self.app.on_shutdown.append(self._end_long_polls)
         self.app.on_cleanup.append(self._close)
