@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed
 JS_DIR   := tests/js
 JS_STAMP := $(JS_DIR)/node_modules/.installed
 
-.PHONY: sandbox test lint typecheck pytest deploy-lint clean test-deps chromium js-deps
+.PHONY: sandbox test lint typecheck pytest deploy-lint clean test-deps chromium js-deps \
+        webchat-vendor webchat-picture emoji-font
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,24 @@ js-deps: $(JS_STAMP)
 $(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 	cd $(JS_DIR) && npm ci --no-audit --no-fund
 	touch $(JS_STAMP)
+
+## The sandbox's web chat ships Microsoft's Adaptive Cards renderer as package data (it must work
+## offline after `pip install`): copy it from the npm package pinned in tests/js (then update the
+## version in its NOTICE; tests/webchat checks the two agree).
+WEBCHAT_VENDOR := bot/sandbox/teams/web/vendor/adaptivecards
+webchat-vendor: $(JS_STAMP)
+	cp $(JS_DIR)/node_modules/adaptivecards/dist/adaptivecards.min.js \
+	   $(JS_DIR)/node_modules/adaptivecards/dist/adaptivecards.min.js.LICENSE.txt \
+	   $(JS_DIR)/node_modules/adaptivecards/dist/adaptivecards.css \
+	   $(JS_DIR)/node_modules/adaptivecards/LICENSE $(WEBCHAT_VENDOR)/
+
+## Redraw docs/webchat.png, the README's picture of the web chat, from the journey test.
+webchat-picture: $(STAMP) test-deps emoji-font
+	PIMBOT_WEBCHAT_PICTURE=$(CURDIR)/docs/webchat.png $(BIN)/pytest -q tests/webchat/test_journey.py
+
+## Chromium draws the bot's ✅ and 🔒 with a colour emoji font (only the picture needs it).
+emoji-font:
+	@fc-list | grep -qi emoji || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-noto-color-emoji; }
 
 # checkov and hadolint live in their own venv: checkov pins ~70 packages (packaging<24 among them)
 # that would otherwise downgrade pimbot's dev environment.
