@@ -20,8 +20,10 @@ from cards.common import (
     heading,
     overflow_note,
     paragraph,
+    role_name,
     text_input,
 )
+from cards.text import plain
 
 _PREFERRED_DEFAULT = timedelta(hours=1)
 # Each choice repeats what was typed (up to 500 characters) in its button and fallback: a few
@@ -45,9 +47,9 @@ def activation_form(
     extending = kind == "extend"
     needs_approval = policy.require_approval_for_extension if extending else policy.require_approval
     verb_word = "Extend" if extending else "Activate"
-    body: list[Element] = [heading(f"{verb_word} {role.display_name}")]
+    body: list[Element] = [heading(f"{verb_word} {role_name(role)}")]
     if notice:
-        body.append(paragraph(notice, color="warning"))
+        body.append(paragraph(plain(notice), color="warning"))
     body.append(
         facts(
             [
@@ -108,7 +110,7 @@ def _approval_line(needed: bool, approver_names: Sequence[str]) -> str:
     if not needed:
         return "Not needed"
     if approver_names:
-        return "Needed from " + ", ".join(approver_names)
+        return "Needed from " + ", ".join(plain(name) for name in approver_names)
     return "Needed"
 
 
@@ -156,7 +158,7 @@ def role_choices(
     shown = candidates[:_MAX_ROLE_CHOICES]
     body: list[Element] = [
         heading("Which role do you mean?"),
-        paragraph(f"“{query}” matches more than one role."),
+        paragraph(f"“{plain(query)}” matches more than one role."),
         *(
             button_row(execute(role.display_name, Verb.PICK_ROLE, {"role_id": role.id, **prefill}))
             for role in shown
@@ -169,10 +171,10 @@ def role_choices(
 def not_eligible(query: str, role: Role | None, eligible: Sequence[EligibleRole]) -> Card:
     """The role is unknown, or the person may not activate it; offer what they can activate."""
     if role is not None:
-        title = f"You are not eligible for {role.display_name}"
+        title = f"You are not eligible for {role_name(role)}"
         advice = "Ask your PIM administrator if you need it."
     else:
-        title = f"I could not find a role called “{query}”"
+        title = f"I could not find a role called “{plain(query)}”"
         advice = "Check the name, or pick one of yours below."
     body: list[Element] = [heading(title), paragraph(advice)]
     if eligible:

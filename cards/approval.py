@@ -17,9 +17,11 @@ from cards.common import (
     paragraph,
     person_name,
     request_facts,
+    role_name,
     text_input,
 )
 from cards.refresh import refresh_block
+from cards.text import plain
 
 
 def approval_request(
@@ -42,7 +44,7 @@ def approval_request(
         else "A reason is needed to deny."
     )
     body: list[Element] = [
-        heading(f"{requester} asks to {what} {request.role.display_name}"),
+        heading(f"{requester} asks to {what} {role_name(request.role)}"),
         request_facts(request, tz=tz),
     ]
     if request.require_mfa:
@@ -68,7 +70,7 @@ def approval_request(
     return card(
         body,
         actions,
-        fallback_text=f"{requester} asks to {what} {request.role.display_name}",
+        fallback_text=f"{requester} asks to {what} {role_name(request.role)}",
         refresh=refresh,
     )
 
@@ -81,12 +83,12 @@ def approval_decided(request: ActivationRequest, *, tz: str | None = None) -> Ca
     if decision:
         body.append(paragraph(f"By {decision}"))
     if request.decision_reason:
-        body.append(paragraph(f"Reason: {request.decision_reason}"))
+        body.append(paragraph(f"Reason: {plain(request.decision_reason)}"))
     return card(body, fallback_text=outcome)
 
 
 def _outcome(request: ActivationRequest) -> tuple[str, TextColor]:
-    role = request.role.display_name
+    role = role_name(request.role)
     state = request.state
     if state in {
         RequestState.APPROVED,

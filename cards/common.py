@@ -10,9 +10,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from bot.domain import ActivationRequest, Person
+from bot.domain import ActivationRequest, Person, Role
 from bot.timefmt import client_when, format_duration, format_when
 from cards.actions import Verb
+from cards.text import plain
 
 Card = dict[str, Any]
 Element = dict[str, Any]
@@ -168,9 +169,15 @@ def shorten(text: str, limit: int) -> str:
 
 
 def person_name(person: Person | None) -> str:
+    """The person's name, safe to show (see `cards.text`)."""
     if person is None:
         return ""
-    return person.display_name or person.upn or "someone"
+    return plain(person.display_name or person.upn or "someone")
+
+
+def role_name(role: Role) -> str:
+    """The role's display name (from Graph, so editable by tenant admins), safe to show."""
+    return plain(role.display_name)
 
 
 def when(dt: datetime | None, tz: str | None) -> str:
@@ -192,8 +199,8 @@ def ticket_text(request: ActivationRequest) -> str:
     if request.ticket is None:
         return ""
     if request.ticket.system:
-        return f"{request.ticket.number} ({request.ticket.system})"
-    return request.ticket.number
+        return f"{plain(request.ticket.number)} ({plain(request.ticket.system)})"
+    return plain(request.ticket.number)
 
 
 def request_facts(request: ActivationRequest, *, tz: str | None) -> Element:
@@ -201,9 +208,9 @@ def request_facts(request: ActivationRequest, *, tz: str | None) -> Element:
     return facts(
         [
             ("Requested by", person_name(request.requester)),
-            ("Role", request.role.display_name),
+            ("Role", role_name(request.role)),
             ("Duration", format_duration(request.duration)),
-            ("Reason", request.justification),
+            ("Reason", plain(request.justification)),
             ("Ticket", ticket_text(request)),
             ("Requested", when(request.created_at, tz)),
         ]

@@ -18,9 +18,11 @@ from cards.common import (
     overflow_note,
     paragraph,
     person_name,
+    role_name,
     shorten,
     when,
 )
+from cards.text import plain
 
 _JUSTIFICATION_IN_LIST = 120
 
@@ -43,7 +45,7 @@ def my_roles(
         shown = idle[: max(MAX_LISTED - len(active), 3)]
         body.append(paragraph("You can activate", bold=True))
         for item in shown:
-            body.append(paragraph(item.role.display_name))
+            body.append(paragraph(role_name(item.role)))
             if item.end is not None:
                 body.append(paragraph(f"Eligible until {when(item.end, tz)}", subtle=True))
             body.append(button_row(execute("Activate", Verb.PICK_ROLE, {"role_id": item.role.id})))
@@ -56,7 +58,7 @@ def my_roles(
 def _active_rows(active: Sequence[ActiveRole], tz: str | None) -> list[Element]:
     rows: list[Element] = []
     for item in active:
-        rows.append(paragraph(item.role.display_name))
+        rows.append(paragraph(role_name(item.role)))
         if item.end is None:
             # Permanent: nothing to extend, and not pimbot's to end. (A time-bound assignment,
             # which is how the bot engine activates, reads "Assigned" too and is handled below.)
@@ -109,11 +111,11 @@ def pending_list(
 
 
 def _summary(request: ActivationRequest, *, with_requester: bool) -> str:
-    text = f"{request.role.display_name}, {format_duration(request.duration)}"
+    text = f"{role_name(request.role)}, {format_duration(request.duration)}"
     if with_requester:
         text = f"{person_name(request.requester)}: {text}"
     if request.justification:
-        text += f". {shorten(request.justification, _JUSTIFICATION_IN_LIST)}"
+        text += f". {plain(shorten(request.justification, _JUSTIFICATION_IN_LIST))}"
     return text
 
 

@@ -19,14 +19,16 @@ from cards.common import (
     heading,
     paragraph,
     person_name,
+    role_name,
     ticket_text,
     when,
 )
+from cards.text import plain
 
 
 def request_status(request: ActivationRequest, *, tz: str | None = None) -> Card:
     """The requester's card for any state of their request."""
-    role = request.role.display_name
+    role = role_name(request.role)
     extending = request.kind is RequestKind.EXTEND
     state = request.state
     if state is RequestState.ACTIVE:
@@ -74,7 +76,7 @@ def request_status(request: ActivationRequest, *, tz: str | None = None) -> Card
             "warning",
             actions=[_ask_again(request)],
         )
-    failure = request.failure or "Something went wrong while turning the role on."
+    failure = plain(request.failure) or "Something went wrong while turning the role on."
     return _status(
         request,
         tz,
@@ -91,21 +93,21 @@ def form_sent(request: ActivationRequest, *, tz: str | None = None) -> Card:
     that one can be kept up to date for every device."""
     if request.state is not RequestState.PENDING_APPROVAL:
         return request_status(request, tz=tz)
-    role = request.role.display_name
+    role = role_name(request.role)
     return _status(
         request, tz, f"Sent for approval: {role}", "Its status follows below and stays up to date."
     )
 
 
 def activated(request: ActivationRequest, *, tz: str | None = None) -> Card:
-    role = request.role.display_name
+    role = role_name(request.role)
     until = when(request.end, tz)
     text = f"You have it until {until}." if until else "You have it now."
     return _status(request, tz, f"{role} is active", text, "good", actions=_extend_or_end(request))
 
 
 def expiry_warning(request: ActivationRequest, *, minutes_left: int, tz: str | None = None) -> Card:
-    role = request.role.display_name
+    role = role_name(request.role)
     left = format_duration(timedelta(minutes=max(minutes_left, 0)))
     until = when(request.end, tz)
     text = f"It ends at {until}. Extend it if you need more time." if until else ""
@@ -120,7 +122,7 @@ def expiry_warning(request: ActivationRequest, *, minutes_left: int, tz: str | N
 
 
 def ended(request: ActivationRequest, *, tz: str | None = None) -> Card:
-    role = request.role.display_name
+    role = role_name(request.role)
     at = when(request.end, tz)
     text = f"It ended at {at}." if at else "It is no longer active."
     return _status(request, tz, f"{role} has ended", text, actions=[_ask_again(request)])
@@ -142,10 +144,10 @@ def _status(
 def _own_facts(request: ActivationRequest, tz: str | None) -> Element:
     return facts(
         [
-            ("Role", request.role.display_name),
+            ("Role", role_name(request.role)),
             ("Duration", format_duration(request.duration)),
             ("Until", when(request.end, tz)),
-            ("Reason", request.justification),
+            ("Reason", plain(request.justification)),
             ("Ticket", ticket_text(request)),
         ]
     )
@@ -155,7 +157,7 @@ def _decision_line(verdict: str, request: ActivationRequest, tz: str | None) -> 
     decision = decided_by(request, tz)
     line = f"{verdict} by {decision}" if decision else verdict
     if request.decision_reason:
-        line += f". Reason: {request.decision_reason}"
+        line += f". Reason: {plain(request.decision_reason)}"
     return line
 
 

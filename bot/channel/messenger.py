@@ -29,6 +29,7 @@ from bot.domain import Actor, Message, Person, SentMessage
 from bot.graph.errors import GraphError
 from bot.graph.teams_apps import InstallRefused, PersonalChat
 from bot.store.conversations import ConversationRecord
+from cards.text import plain
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +285,7 @@ class BotMessenger:
             )
             return None
         reference = self._channel_reference(service_url)
-        note = f"For {person.display_name or person.upn or person.id}:"
+        note = f"For {plain(person.display_name or person.upn or person.id)}:"
         activity_id = await self._send_in(reference, message, note=note)
         logger.warning(
             "Posted the message for person %s to the approvers channel %s instead of a 1:1 chat",

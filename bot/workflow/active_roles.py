@@ -14,6 +14,7 @@ from bot.workflow.context import Deps
 from bot.workflow.errors import graph_trouble
 from bot.workflow.requesting import Requesting
 from bot.workflow.roles import Ambiguous, Exact, resolve_role
+from cards.text import plain
 
 DEACTIVATION_MIN_AGE_MINUTES = 5
 
@@ -69,10 +70,11 @@ class ActiveRoles:
             return _text("That role isn't active for you, so there is nothing to deactivate.")
         if active.end is None:
             return _text(
-                f"**{active.role.display_name}** is a permanent assignment, not an activation. "
+                f"**{plain(active.role.display_name)}** is "
+                "a permanent assignment, not an activation. "
                 "Ask your PIM administrator to change it."
             )
-        name = active.role.display_name
+        name = plain(active.role.display_name)
         try:
             await deps.engine.deactivate(person.id, role_id)
         except ActiveDurationTooShort:

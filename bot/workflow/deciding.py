@@ -27,6 +27,7 @@ from bot.timefmt import format_when
 from bot.workflow import live_cards, outbox
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
+from cards.text import plain
 
 MAX_REASON = 500
 CURRENT_POLICY_BUDGET_SECONDS = 1.5
@@ -87,7 +88,8 @@ class Deciding:
             policy = await self._policy_within_budget(request)
             if policy is not None and policy.approver_justification_required:
                 return _refused(
-                    f"The policy for {request.role.display_name} asks approvers for a reason. "
+                    f"The policy for {plain(request.role.display_name)} "
+                    "asks approvers for a reason. "
                     "Please type one in the card and approve again."
                 )
         if len(reason) > MAX_REASON:
@@ -119,13 +121,13 @@ class Deciding:
                 reason=reason,
             )
             await outbox.refresh_cards(tx, decided, now)
-            who = actor.person.display_name or "An approver"
-            role = decided.role.display_name
+            who = plain(actor.person.display_name or "An approver")
+            role = plain(decided.role.display_name)
             if to is RequestState.APPROVED:
                 await outbox.activation(tx, decided, now)
                 text = f"✅ {who} approved your request for **{role}**. Activating now…"
             else:
-                text = f"❌ {who} denied your request for **{role}**: {reason}"
+                text = f"❌ {who} denied your request for **{role}**: {plain(reason)}"
             await outbox.message(
                 tx,
                 decided.requester.id,
@@ -230,7 +232,7 @@ class Deciding:
 
     def _already_decided(self, actor: Actor, request: ActivationRequest) -> Outcome:
         if request.decided_by is not None and request.decided_at is not None:
-            who = request.decided_by.display_name or "another approver"
+            who = plain(request.decided_by.display_name or "another approver")
             verb = {RequestState.DENIED: "denied"}.get(request.state, "approved")
             when = format_when(request.decided_at, actor.timezone)
             toast = f"Already {verb} by {who} at {when}."
@@ -247,7 +249,9 @@ def _decided(request: ActivationRequest) -> str:
     """Why a decision on this request comes too late (a replay, a stale card, a lost race)."""
     if request.decided_by is not None:
         verb = "denied" if request.state is RequestState.DENIED else "approved"
-        return f"already {verb} by {request.decided_by.display_name or request.decided_by.id}"
+        return (
+            f"already {verb} by {plain(request.decided_by.display_name or request.decided_by.id)}"
+        )
     return f"already {request.state.value.replace('_', ' ')}"
 
 

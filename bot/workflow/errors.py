@@ -11,6 +11,7 @@ from bot.graph.errors import (
     RoleAssignmentExists,
     Throttled,
 )
+from cards.text import plain
 
 RULE_WORDS = {
     "MfaRule": "multi-factor authentication is required",
@@ -47,4 +48,4 @@ def graph_trouble(exc: GraphError, doing: str) -> str:
     if exc.status == 403:
         return f"pimbot isn't allowed to {doing} (missing Graph permission). Tell your admin."
     suffix = f" (Graph request id {exc.request_id})" if exc.request_id else ""
-    return f"Entra refused to {doing}: {exc.message or exc.code}{suffix}."
+    return f"Entra refused to {doing}: {plain(exc.message or exc.code)}{suffix}."

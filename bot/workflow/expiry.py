@@ -15,6 +15,7 @@ from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.outbox import RetryLater
 from bot.workflow.people import timezone_of
+from cards.text import plain
 
 # Graph has not removed an ended activation yet: look again after this long.
 EXPIRY_RECHECK = timedelta(seconds=30)
@@ -59,7 +60,7 @@ class ExpiryJobs:
                 request.tenant_id,
                 key=f"warning:{request.id}:{end.isoformat()}",
                 now=now,
-                text=f"{request.role.display_name} ends at {format_when(end, tz)}",
+                text=f"{plain(request.role.display_name)} ends at {format_when(end, tz)}",
                 card=cards.expiry_warning(request, minutes_left=minutes_left, tz=tz),
                 about=request,
             )
@@ -93,7 +94,7 @@ class ExpiryJobs:
                 ended,
                 now=now,
                 action="role.expired",
-                notice=f"{ended.role.display_name} has ended.",
+                notice=f"{plain(ended.role.display_name)} has ended.",
                 notice_key="ended",
                 card=cards.ended(ended, tz=tz),
             )

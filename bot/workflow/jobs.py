@@ -34,6 +34,7 @@ from bot.workflow.outbox import JobHandler, JobKind, RetryLater
 from bot.workflow.people import teams_ids_of, timezone_of
 from bot.workflow.ports import ActivationResult
 from cards.refresh import with_refresh
+from cards.text import plain
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class JobRunner:
         policy = await self.deps.directory.activation_policy(request.role.id)
         card = cards.approval_request(request, policy=policy, approver_teams_ids=teams_ids, tz=tz)
         summary = (
-            f"{request.requester.display_name} asks for {request.role.display_name}"
+            f"{plain(request.requester.display_name)} asks for {plain(request.role.display_name)}"
             f" — approve or deny"
         )
         approver = Person(id=approver_id, tenant_id=request.tenant_id)
@@ -204,8 +205,9 @@ class JobRunner:
             ):
                 await self._fail(
                     request,
-                    f"{request.decided_by.display_name or 'The approver'} is no longer an approver "
-                    f"of {request.role.display_name}, so their approval no longer counts. "
+                    f"{plain(request.decided_by.display_name or 'The approver')} "
+                    "is no longer an approver "
+                    f"of {plain(request.role.display_name)}, so their approval no longer counts. "
                     "Ask again.",
                     None,
                 )
@@ -216,7 +218,7 @@ class JobRunner:
             return
         except GraphError as exc:
             await self._fail(
-                request, graph_trouble(exc, f"activate {request.role.display_name}"), exc
+                request, graph_trouble(exc, f"activate {plain(request.role.display_name)}"), exc
             )
             return
         await self.activated(request, result)
@@ -276,7 +278,7 @@ class JobRunner:
                 active.tenant_id,
                 key=f"activated:{active.id}",
                 now=now,
-                text=f"{active.role.display_name} is active until {format_when(end, tz)}.",
+                text=f"{plain(active.role.display_name)} is active until {format_when(end, tz)}.",
                 # The live status card (when there is one) already shows it with its buttons;
                 # the notice then only needs to notify.
                 card=None if has_status_card else cards.activated(active, tz=tz),
@@ -309,7 +311,7 @@ class JobRunner:
         if waited > deps.config.activation_retry_budget:
             await self._fail(
                 request,
-                graph_trouble(exc, f"activate {request.role.display_name}")
+                graph_trouble(exc, f"activate {plain(request.role.display_name)}")
                 + " I gave up after trying for a while; press Retry to try again.",
                 exc,
             )
@@ -332,7 +334,7 @@ class JobRunner:
                 graph_request_id=exc.request_id,
             )
             text = (
-                graph_trouble(exc, f"activate **{request.role.display_name}**")
+                graph_trouble(exc, f"activate {plain(request.role.display_name)}")
                 + " Your request is safe; I'll keep trying and tell you when it's done."
             )
             for person_id in (
@@ -403,7 +405,8 @@ class JobRunner:
                 expired,
                 now=now,
                 action="request.expired_unapproved",
-                notice=f"Nobody decided on your request for **{expired.role.display_name}** in "
+                notice="Nobody decided on your request for "
+                f"**{plain(expired.role.display_name)}** in "
                 "time, so it has expired. You can ask again.",
                 notice_key="timeout",
             )

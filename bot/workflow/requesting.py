@@ -33,6 +33,7 @@ from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.roles import Ambiguous, Exact, resolve_role
 from bot.workflow.validation import InvalidSubmission, validate_submission
+from cards.text import plain
 
 _CANCELLABLE = (RequestState.DRAFT, RequestState.PENDING_APPROVAL)
 
@@ -129,7 +130,7 @@ class Requesting:
                     else f"until {format_when(active.end, actor.timezone)}"
                 )
                 return _text(
-                    f"**{role.display_name}** is already active for you ({until}). "
+                    f"**{plain(role.display_name)}** is already active for you ({until}). "
                     "Type `my roles` to extend or deactivate it."
                 )
         async with self.deps.db.transaction() as tx:
@@ -138,7 +139,7 @@ class Requesting:
             return Outcome(
                 replies=[
                     TextMessage(
-                        text=f"You already have an open request for **{role.display_name}**."
+                        text=f"You already have an open request for **{plain(role.display_name)}**."
                     ),
                     CardMessage(card=cards.request_status(pending, tz=actor.timezone)),
                 ]
@@ -168,7 +169,9 @@ class Requesting:
             notice=notice,
         )
         verb = "Extend" if kind is RequestKind.EXTEND else "Activate"
-        return Outcome(replies=[CardMessage(card=card, summary=f"{verb} {role.display_name}")])
+        return Outcome(
+            replies=[CardMessage(card=card, summary=f"{verb} {plain(role.display_name)}")]
+        )
 
     # --- submitting ---------------------------------------------------------------------------
 
@@ -201,7 +204,7 @@ class Requesting:
                 return await self._not_eligible_for_id(actor, role_id)
             role = eligible.role
             if await self._active(person.id, role_id) is not None:
-                return _text(f"**{role.display_name}** is already active for you.")
+                return _text(f"**{plain(role.display_name)}** is already active for you.")
         else:
             active = await self._active_role(person.id, role_id)
             if active is None:
@@ -243,7 +246,7 @@ class Requesting:
             if not approver_ids:
                 await self._audit_refusal(actor, "request.no_approvers", role.display_name)
                 return _text(
-                    f"**{role.display_name}** needs approval, but nobody other than you can "
+                    f"**{plain(role.display_name)}** needs approval, but nobody other than you can "
                     "approve it. Ask your PIM administrator to add approvers to the role's "
                     "settings."
                 )
@@ -272,7 +275,9 @@ class Requesting:
             if open_request is not None and open_request.id == request_id:
                 return Outcome(toast="You already sent this request.")
             if open_request is not None:
-                return _text(f"You already have an open request for **{role.display_name}**.")
+                return _text(
+                    f"You already have an open request for **{plain(role.display_name)}**."
+                )
             if not await tx.requests.insert(request):
                 return Outcome(toast="You already sent this request.")
             await audit(tx, now, actor.person.id, "request.created", request, outcome=request.state)
@@ -281,9 +286,9 @@ class Requesting:
         deps.wake_scheduler()
         if request.state is RequestState.DRAFT:
             text = (
-                f"Sign in so that I can ask PIM to activate {role.display_name} as you."
+                f"Sign in so that I can ask PIM to activate {plain(role.display_name)} as you."
                 if self.acts_as_requester
-                else f"{role.display_name} needs multi-factor authentication. "
+                else f"{plain(role.display_name)} needs multi-factor authentication. "
                 "Sign in to confirm it's you."
             )
             return Outcome(
@@ -362,7 +367,8 @@ class Requesting:
                 accepted=False,
                 failure_detail="multi-factor authentication required",
                 outcome=_text(
-                    f"**{request.role.display_name}** needs multi-factor authentication, and your "
+                    f"**{plain(request.role.display_name)}** "
+                    "needs multi-factor authentication, and your "
                     "current sign-in didn't use it. Sign in again with MFA to continue."
                 ),
             )
@@ -403,7 +409,7 @@ class Requesting:
         request, refusal = await self._cancel(actor, waiting[0].id)
         if request is None or refusal:
             return _text(refusal)
-        return _text(f"Cancelled your request for **{request.role.display_name}**.")
+        return _text(f"Cancelled your request for **{plain(request.role.display_name)}**.")
 
     async def _cancel(self, actor: Actor, request_id: str) -> tuple[ActivationRequest | None, str]:
         """(the request as it is now, why it was not cancelled or "")."""
@@ -523,8 +529,8 @@ def _subject(request: ActivationRequest) -> CardSubject:
 
 def _not_eligible_text(query: str, role: Role | None) -> str:
     if role is None:
-        return f"I don't know a role called {query!r}."
-    return f"You are not eligible for {role.display_name}."
+        return f"I don't know a role called “{plain(query)}”."
+    return f"You are not eligible for {plain(role.display_name)}."
 
 
 def _after_mfa_text(request: ActivationRequest) -> str:

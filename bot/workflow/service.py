@@ -36,6 +36,7 @@ from bot.workflow.errors import graph_trouble
 from bot.workflow.jobs import JobRunner
 from bot.workflow.requesting import Requesting, request_id_for
 from cards import actions
+from cards.text import plain
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,8 @@ class Workflow:
         return Outcome(
             replies=[
                 TextMessage(
-                    text=f"Hi {name}! I'm pimbot. I activate your Entra admin roles just in time, "
+                    text=f"Hi {plain(name)}! I'm pimbot. I activate "
+                    "your Entra admin roles just in time, "
                     "with approval when the role needs it. Try `my roles`."
                 ),
                 CardMessage(card=cards.help_card(), summary="What I can do"),

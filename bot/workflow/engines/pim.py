@@ -45,6 +45,7 @@ from bot.workflow.engines.pim_follow import PimFollower, follow
 from bot.workflow.engines.ports import PimAsPerson, UserTokens
 from bot.workflow.errors import graph_trouble
 from bot.workflow.requesting import Requesting
+from cards.text import plain
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,7 @@ class PimFlow:
         self, actor: Actor, request: ActivationRequest, token: str, *, mfa: bool
     ) -> TokenExchangeOutcome:
         deps, now = self.deps, self.deps.now()
-        role = request.role.display_name
+        role = plain(request.role.display_name)
         try:
             state = await self.pim.self_activate(token, request)
         except PolicyValidationFailed as exc:
@@ -310,7 +311,7 @@ class PimFlow:
     ) -> TokenExchangeOutcome:
         """PIM refused under its policy: say why, and where the person can fix it, a form
         asking for what was missing."""
-        words = graph_trouble(exc, f"activate {request.role.display_name}")
+        words = graph_trouble(exc, f"activate {plain(request.role.display_name)}")
         outcome = await self._fail(actor, request, exc, words)
         fixable = FIXABLE_RULES & set(exc.rules)
         if not fixable:
@@ -334,7 +335,7 @@ class PimFlow:
             notice=words + " Fix it below and send again.",
         )
         outcome.outcome.replies.append(
-            CardMessage(card=form, summary=f"Activate {request.role.display_name}")
+            CardMessage(card=form, summary=f"Activate {plain(request.role.display_name)}")
         )
         return outcome
 
@@ -537,8 +538,8 @@ class PimFlow:
         others = [w for w in waiting if w.get("id") not in known]
         if others:
             lines = [
-                f"- {(w.get('principal') or {}).get('displayName', 'someone')} asks for "
-                f"{(w.get('roleDefinition') or {}).get('displayName', 'a role')}"
+                f"- {plain((w.get('principal') or {}).get('displayName', 'someone'))} asks for "
+                f"{plain((w.get('roleDefinition') or {}).get('displayName', 'a role'))}"
                 for w in others
             ]
             outcome.replies.append(

@@ -25,6 +25,7 @@ from bot.workflow.jobs import JobRunner
 from bot.workflow.outbox import JobHandler, RetryLater
 from bot.workflow.people import timezone_of
 from bot.workflow.ports import ActivationResult
+from cards.text import plain
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class PimFollower:
                 )
                 if approved is not None:
                     current = approved
-                    who = decided_by.display_name if decided_by else "An approver"
+                    who = plain(decided_by.display_name) if decided_by else "An approver"
                     await audit(
                         tx, now, decided_by.id if decided_by else None, "request.approved", current
                     )
@@ -151,7 +152,7 @@ class PimFollower:
                         key=f"decision:{current.id}",
                         now=now,
                         text=f"✅ {who or 'An approver'} approved your request for "
-                        f"**{current.role.display_name}** in PIM. Activating now…",
+                        f"**{plain(current.role.display_name)}** in PIM. Activating now…",
                     )
                     await outbox.refresh_cards(tx, current, now)
             if current.state is RequestState.APPROVED:
@@ -195,7 +196,7 @@ class PimFollower:
         reason: str = "",
     ) -> ActivationRequest:
         deps, now = self.deps, self.deps.now()
-        role = request.role.display_name
+        role = plain(request.role.display_name)
         async with deps.db.transaction() as tx:
             changes: dict[str, object] = {}
             if to is RequestState.DENIED:
@@ -222,14 +223,14 @@ class PimFollower:
                 reason=reason,
             )
             await outbox.refresh_cards(tx, closed, now)
-            who = decided_by.display_name if decided_by and decided_by.display_name else ""
+            who = plain(decided_by.display_name) if decided_by and decided_by.display_name else ""
             text = {
                 "timeout": f"Nobody decided on your request for **{role}** in time, so PIM "
                 "denied it when the approval stage timed out. You can ask again.",
                 "denied": f"❌ {who or 'An approver'} denied your request for **{role}** in PIM"
-                + (f": {reason}" if reason else "."),
+                + (f": {plain(reason)}" if reason else "."),
                 "cancelled": f"Your request for **{role}** was cancelled in PIM.",
-                "failed": f"⚠️ PIM could not activate **{role}** ({reason}).",
+                "failed": f"⚠️ PIM could not activate **{role}** ({plain(reason)}).",
             }[why]
             await outbox.message(
                 tx,
@@ -297,7 +298,8 @@ class PimFollower:
                     gone,
                     now=now,
                     action="role.deactivated_outside",
-                    notice=f"{gone.role.display_name} was deactivated outside Teams and is no "
+                    notice=f"{plain(gone.role.display_name)} was "
+                    "deactivated outside Teams and is no "
                     "longer active.",
                     notice_key="outside-end",
                 )
@@ -342,7 +344,8 @@ class PimFollower:
                 record.tenant_id,
                 key=f"outside:{record.id}",
                 now=now,
-                text=f"{role.display_name} was activated for you outside Teams (in the portal "
+                text=f"{plain(role.display_name)} was activated "
+                "for you outside Teams (in the portal "
                 f"or with PowerShell) and is active until {format_when(end, tz)}. I'll warn you "
                 "before it ends.",
             )
