@@ -19,6 +19,7 @@ from cards.common import (
     request_facts,
     role_name,
     text_input,
+    when,
 )
 from cards.refresh import refresh_block
 from cards.text import plain
@@ -47,8 +48,11 @@ def approval_request(
         heading(f"{requester} asks to {what} {role_name(request.role)}"),
         request_facts(request, tz=tz),
     ]
-    if request.require_mfa:
-        body.append(paragraph("The requester must confirm with MFA before it starts.", subtle=True))
+    if request.require_mfa and request.mfa_verified_at is not None:
+        confirmed = when(request.mfa_verified_at, tz)
+        body.append(paragraph(f"{requester} confirmed with MFA at {confirmed}.", subtle=True))
+    elif request.require_mfa:
+        body.append(paragraph("The requester has not confirmed with MFA yet.", subtle=True))
     body.append(paragraph(reason_rule, subtle=True))
     body.append(
         text_input(

@@ -550,3 +550,17 @@ def test_a_card_for_someone_whose_zone_is_known_names_it() -> None:
     card = cards.approval_request(request(), policy=LAX, approver_teams_ids=[], tz="Asia/Tokyo")
     assert "(Asia/Tokyo)" in json.dumps(card)
     assert "{{TIME(" not in json.dumps(card)
+
+
+def test_the_approver_card_says_when_the_requester_confirmed_with_mfa() -> None:
+    confirmed = request(require_mfa=True, mfa_verified_at=NOW + timedelta(minutes=2))
+    card = cards.approval_request(
+        confirmed, policy=STRICT, approver_teams_ids=["29:b"], tz="Europe/London"
+    )
+    assert "Alice Admin confirmed with MFA at Wed 12 Mar 2025 10:02 (Europe/London)." in texts(card)
+    assert "must confirm" not in texts(card)
+
+
+def test_the_approver_card_says_nothing_of_mfa_for_a_role_without_it() -> None:
+    card = cards.approval_request(request(), policy=LAX, approver_teams_ids=["29:b"])
+    assert "MFA" not in texts(card)
