@@ -42,8 +42,10 @@ def activation_form(
     ticket: str = "",
     approver_names: Sequence[str] = (),
     notice: str = "",
+    active_until: str = "",
 ) -> Card:
-    """Ask only for what the role's policy needs; pre-fill what the person already typed."""
+    """Ask only for what the role's policy needs; pre-fill what the person already typed.
+    `active_until`: when the role being extended ends now (an extension adds to it)."""
     extending = kind == "extend"
     needs_approval = policy.require_approval_for_extension if extending else policy.require_approval
     verb_word = "Extend" if extending else "Activate"
@@ -53,7 +55,11 @@ def activation_form(
     body.append(
         facts(
             [
-                ("Longest allowed", format_duration(policy.max_duration)),
+                ("Active until", active_until),
+                (
+                    "Adds at most" if extending else "Longest allowed",
+                    format_duration(policy.max_duration),
+                ),
                 ("Approval", _approval_line(needs_approval, approver_names)),
                 (
                     "MFA",

@@ -60,7 +60,8 @@ def request_status(request: ActivationRequest, *, tz: str | None = None) -> Card
         decider = person_name(request.decided_by)
         approval = f"Approved by {decider}." if decider else "No approval needed."
         title = f"Extending {role}" if extending else f"Activating {role}"
-        return _status(request, tz, title, f"{approval} Turning it on now…", "good")
+        doing = "Adding the time now…" if extending else "Turning it on now…"
+        return _status(request, tz, title, f"{approval} {doing}", "good")
     if state is RequestState.DENIED:
         return _status(
             request, tz, f"Denied: {role}", _decision_line("Denied", request, tz), "attention"

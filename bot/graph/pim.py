@@ -26,7 +26,7 @@ from bot.domain import (
     Person,
     Role,
 )
-from bot.graph.errors import GraphError
+from bot.graph.errors import GraphError, RoleAssignmentDoesNotExist
 from bot.graph.http import GraphHttp
 from bot.graph.models import (
     AssignmentScheduleInstance,
@@ -402,10 +402,11 @@ async def read_current_assignment(
 
 
 def schedule_request_body(
-    action: str, request: ActivationRequest, start: datetime
+    action: str, request: ActivationRequest, start: datetime, end: datetime | None = None
 ) -> dict[str, object]:
-    """The `roleAssignmentScheduleRequests` body that assigns (or extends) the role for the
-    requested duration from `start`, as an app-only admin action."""
+    """The `roleAssignmentScheduleRequests` body that assigns the role for the requested duration
+    from `start`, or (with `end`) schedules it from `start` until `end`, as an app-only admin
+    action."""
     ticket = (
         TicketInfo(ticket_number=request.ticket.number, ticket_system=request.ticket.system)
         if request.ticket
@@ -421,7 +422,9 @@ def schedule_request_body(
         ticket_info=ticket,
         schedule_info=RequestSchedule(
             start_date_time=_as_utc(start),
-            expiration=ExpirationPattern(type="afterDuration", duration=request.duration),
+            expiration=ExpirationPattern(type="afterDuration", duration=request.duration)
+            if end is None
+            else ExpirationPattern(type="afterDateTime", end_date_time=_as_utc(end)),
         ),
     )
     return body.to_wire()
@@ -456,7 +459,15 @@ class BotEngine:
         return await self._schedule("adminAssign", request)
 
     async def extend(self, request: ActivationRequest) -> ActivationResult:
-        return await self._schedule("adminExtend", request)
+        """Add the request's duration to the end of the current assignment. `adminExtend` replaces
+        the schedule, so it is sent from now until the current end plus the duration (PIM checks
+        that span against the policy's longest assignment)."""
+        current = await read_current_assignment(self._http, request.requester.id, request.role.id)
+        if current is None or current.end is None:
+            raise RoleAssignmentDoesNotExist(
+                400, "RoleAssignmentDoesNotExist", "no time-bound assignment to extend"
+            )
+        return await self._schedule("adminExtend", request, end=current.end + request.duration)
 
     async def deactivate(self, principal_id: str, role_id: str) -> None:
         body = RoleAssignmentScheduleRequest(
@@ -475,10 +486,12 @@ class BotEngine:
         """The principal's own active assignment of the role, or None when there is none."""
         return await read_current_assignment(self._http, principal_id, role_id)
 
-    async def _schedule(self, action: str, request: ActivationRequest) -> ActivationResult:
+    async def _schedule(
+        self, action: str, request: ActivationRequest, *, end: datetime | None = None
+    ) -> ActivationResult:
         start = self._now()
         payload, headers = await self._http.post_json(
-            ASSIGNMENT_REQUESTS, schedule_request_body(action, request, start)
+            ASSIGNMENT_REQUESTS, schedule_request_body(action, request, start, end)
         )
         try:
             response = RoleAssignmentScheduleRequestResponse.model_validate(payload)

@@ -18,6 +18,7 @@ from bot.domain import (
     Actor,
     CardSubject,
     Outcome,
+    RequestKind,
     RequestState,
     TextMessage,
 )
@@ -125,7 +126,8 @@ class Deciding:
             role = plain(decided.role.display_name)
             if to is RequestState.APPROVED:
                 await outbox.activation(tx, decided, now)
-                text = f"✅ {who} approved your request for **{role}**. Activating now…"
+                doing = "Extending" if decided.kind is RequestKind.EXTEND else "Activating"
+                text = f"✅ {who} approved your request for **{role}**. {doing} now…"
             else:
                 text = f"❌ {who} denied your request for **{role}**: {plain(reason)}"
             await outbox.message(

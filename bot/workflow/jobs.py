@@ -22,7 +22,7 @@ from bot.domain import (
 )
 from bot.graph.errors import GraphError, RoleAssignmentExists
 from bot.store import Job, Tx
-from bot.timefmt import format_when
+from bot.timefmt import format_duration, format_when
 from bot.workflow import live_cards, outbox
 from bot.workflow.announce import announce_change
 from bot.workflow.audit import audit
@@ -278,7 +278,7 @@ class JobRunner:
                 active.tenant_id,
                 key=f"activated:{active.id}",
                 now=now,
-                text=f"{plain(active.role.display_name)} is active until {format_when(end, tz)}.",
+                text=_activated_text(active, end, tz),
                 # The live status card (when there is one) already shows it with its buttons;
                 # the notice then only needs to notify.
                 card=None if has_status_card else cards.activated(active, tz=tz),
@@ -416,3 +416,11 @@ class JobRunner:
 
     async def _request(self, job: Job) -> ActivationRequest | None:
         return await load_request(self.deps, job)
+
+
+def _activated_text(request: ActivationRequest, end: datetime, tz: str | None) -> str:
+    role = plain(request.role.display_name)
+    if request.kind is RequestKind.EXTEND:
+        added = format_duration(request.duration)
+        return f"{role} is extended by {added}, now until {format_when(end, tz)}."
+    return f"{role} is active until {format_when(end, tz)}."

@@ -4,7 +4,7 @@ the MFA proof, and the first state change."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import cards
 from bot.domain import (
@@ -32,7 +32,7 @@ from bot.workflow import outbox
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.roles import Ambiguous, Exact, resolve_role
-from bot.workflow.validation import InvalidSubmission, validate_submission
+from bot.workflow.validation import MIN_DURATION, InvalidSubmission, validate_submission
 from cards.text import plain
 
 _CANCELLABLE = (RequestState.DRAFT, RequestState.PENDING_APPROVAL)
@@ -147,6 +147,24 @@ class Requesting:
         policy = await self.deps.directory.activation_policy(role.id)
         if refusal := await self._refuse_without_sign_in(actor, role, policy):
             return refusal
+        active_until = ""
+        if kind is RequestKind.EXTEND:
+            current = await self._active(person_id, role.id)
+            if current is None or current.end is None:
+                return _text(
+                    f"**{plain(role.display_name)}** isn't active for you any more. "
+                    "Type `activate` to ask again."
+                )
+            allowance = extension_allowance(policy, current.end, self.deps.now())
+            if allowance < MIN_DURATION:
+                return _text(
+                    f"**{plain(role.display_name)}** is active until "
+                    f"{format_when(current.end, actor.timezone)}, already the longest this role "
+                    f"allows ({format_duration(policy.max_duration)} from now). Ask again when "
+                    "it has ended."
+                )
+            policy = policy.model_copy(update={"max_duration": allowance})
+            active_until = format_when(current.end, actor.timezone)
         notice = ""
         if duration_text:
             notice = f"I didn't understand the duration {duration_text!r}; pick one below."
@@ -167,6 +185,7 @@ class Requesting:
             ticket=ticket,
             approver_names=approver_names,
             notice=notice,
+            active_until=active_until,
         )
         verb = "Extend" if kind is RequestKind.EXTEND else "Activate"
         return Outcome(
@@ -198,6 +217,7 @@ class Requesting:
                 toast="You already sent this request.",
                 card_subject=_subject(existing),
             )
+        current_end: datetime | None = None  # of the role being extended
         if kind is RequestKind.ACTIVATE:
             eligible = await self._eligible(actor, role_id)
             if eligible is None:
@@ -206,15 +226,18 @@ class Requesting:
             if await self._active(person.id, role_id) is not None:
                 return _text(f"**{plain(role.display_name)}** is already active for you.")
         else:
-            active = await self._active_role(person.id, role_id)
-            if active is None:
+            active = await self._active(person.id, role_id)
+            if active is None or active.end is None:
                 return _text(
                     "That role is not active for you any more, so there is nothing to extend."
                 )
-            role = active
+            role, current_end = active.role, active.end
         policy = await deps.directory.activation_policy(role.id)
         if refusal := await self._refuse_without_sign_in(actor, role, policy):
             return refusal
+        if current_end is not None:
+            allowance = extension_allowance(policy, current_end, deps.now())
+            policy = policy.model_copy(update={"max_duration": allowance})
         checked = validate_submission(
             policy,
             duration=duration,
@@ -451,12 +474,6 @@ class Requesting:
                 return active
         return None
 
-    async def _active_role(self, person_id: str, role_id: str) -> Role | None:
-        for active in await self.deps.directory.active_roles(person_id):
-            if active.role.id == role_id and active.end is not None:
-                return active.role
-        return None
-
     async def _not_eligible_for_id(self, actor: Actor, role_id: str) -> Outcome:
         eligible = await self.deps.directory.eligible_roles(actor.person.id)
         roles = {r.id: r for r in await self.deps.directory.list_roles()}
@@ -496,7 +513,7 @@ class Requesting:
         if not (policy.require_mfa or self.acts_as_requester):
             return None
         await self._audit_refusal(actor, "request.sign_in_unavailable", role.display_name)
-        return _text(sign_in_unavailable_text(role.display_name, mfa=policy.require_mfa))
+        return _text(sign_in_unavailable_text(plain(role.display_name), mfa=policy.require_mfa))
 
     async def _audit_refusal(self, actor: Actor, action: str, reason: str) -> None:
         async with self.deps.db.transaction() as tx:
@@ -518,6 +535,14 @@ def sign_in_unavailable_text(role_name: str, *, mfa: bool) -> str:
     )
 
 
+def extension_allowance(policy: ActivationPolicy, end: datetime, now: datetime) -> timedelta:
+    """How much time an extension may add to a role active until `end`: the extended schedule
+    runs from now to its new end, and that span may not exceed the policy's longest activation.
+    Whole minutes, so that the choices read well."""
+    left = policy.max_duration - max(end - now, timedelta(0))
+    return timedelta(minutes=max(left // timedelta(minutes=1), 0))
+
+
 def _text(text: str) -> Outcome:
     return Outcome(replies=[TextMessage(text=text)])
 
@@ -536,6 +561,8 @@ def _not_eligible_text(query: str, role: Role | None) -> str:
 def _after_mfa_text(request: ActivationRequest) -> str:
     if request.state is RequestState.PENDING_APPROVAL:
         return "Thanks, MFA confirmed. Your request is waiting for approval."
+    if request.kind is RequestKind.EXTEND:
+        return "Thanks, MFA confirmed. Extending now…"
     return "Thanks, MFA confirmed. Activating now…"
 
 

@@ -184,3 +184,38 @@ async def test_older_clients_decide_through_action_submit(sandboxed: Sandbox) ->
     assert "Megan Bowen approved" in await adele.chat_text()
     updated = next(m for m in await megan.messages() if m["id"] == card_message["id"])
     assert "Approve" not in str(actions_of(updated["cards"][0]))
+
+
+async def test_extend_adds_to_the_current_end_and_says_until_when(sandboxed: Sandbox) -> None:
+    adele = sandboxed.person("adele")
+    await sandboxed.client.install("adele")
+    await adele.say("activate user admin for 1h")
+    await adele.press("Activate")
+    await sandboxed.run_jobs()
+    (assigned,) = [
+        c for c in sandboxed.graph_calls if c.path == ACTIVATE and c.json["action"] == "adminAssign"
+    ]
+    sandboxed.clock.advance(minutes=45)
+
+    await adele.say("extend user admin")
+    form = await adele.chat_text()
+    assert "Extend User Administrator" in form and "Active until" in form
+    await adele.press("Extend", {"duration": "PT30M"})
+    await sandboxed.run_jobs()
+
+    (extended,) = [
+        c.json
+        for c in sandboxed.graph_calls
+        if c.path == ACTIVATE and c.json and c.json["action"] == "adminExtend"
+    ]
+    expiration = extended["scheduleInfo"]["expiration"]  # type: ignore[index]
+    assert expiration["type"] == "afterDateTime"
+    # an hour from the first activation, plus the 30 minutes asked for
+    first_start = sandboxed.clock() - timedelta(minutes=45)
+    assert expiration["endDateTime"].startswith(
+        (first_start + timedelta(hours=1, minutes=30)).strftime("%Y-%m-%dT%H:%M")
+    )
+    said = await adele.chat_text()
+    assert "User Administrator is extended by 30 min, now until" in said
+    assert "Activating now" not in said
+    assert assigned.json["action"] == "adminAssign"

@@ -11,7 +11,12 @@ import pytest
 import respx
 
 from bot.domain import ActivationRequest, Person, RequestState, Role, Ticket
-from bot.graph.errors import GraphError, PolicyValidationFailed, RoleAssignmentExists
+from bot.graph.errors import (
+    GraphError,
+    PolicyValidationFailed,
+    RoleAssignmentDoesNotExist,
+    RoleAssignmentExists,
+)
 from bot.graph.pim import AssignmentWindow, BotEngine, schedule_request_body
 from tests.graph.fakes import GRAPH, graph_error, graph_http
 
@@ -223,10 +228,10 @@ async def test_a_failed_read_back_keeps_the_activation_and_the_derived_end() -> 
 
 
 @respx.mock
-async def test_extend_posts_admin_extend_with_a_new_schedule_from_now() -> None:
+async def test_extend_posts_admin_extend_from_now_until_the_current_end_plus_the_duration() -> None:
     later = NOW + timedelta(hours=4)
     post = respx.post(REQUESTS).mock(return_value=created())
-    respx.get(url__startswith=INSTANCES).mock(return_value=instances(instance()))
+    respx.get(url__startswith=INSTANCES).mock(return_value=instances(instance()))  # ends 14:00:02
 
     async with graph_http() as http:
         await BotEngine(http, now=lambda: later).extend(make_request(duration=timedelta(hours=2)))
@@ -235,8 +240,19 @@ async def test_extend_posts_admin_extend_with_a_new_schedule_from_now() -> None:
     assert body["action"] == "adminExtend"
     assert body["scheduleInfo"] == {
         "startDateTime": "2024-05-01T13:00:00Z",
-        "expiration": {"type": "afterDuration", "duration": "PT2H"},
+        "expiration": {"type": "afterDateTime", "endDateTime": "2024-05-01T16:00:02Z"},
     }
+
+
+@respx.mock
+async def test_extend_without_a_time_bound_assignment_is_role_assignment_does_not_exist() -> None:
+    post = respx.post(REQUESTS).mock(return_value=created())
+    respx.get(url__startswith=INSTANCES).mock(return_value=instances())
+
+    async with graph_http() as http:
+        with pytest.raises(RoleAssignmentDoesNotExist):
+            await BotEngine(http, now=lambda: NOW).extend(make_request())
+    assert not post.called
 
 
 @respx.mock

@@ -23,7 +23,7 @@ from bot.domain import (
     Role,
     SentMessage,
 )
-from bot.graph.errors import GraphError, RoleAssignmentExists
+from bot.graph.errors import GraphError, RoleAssignmentDoesNotExist, RoleAssignmentExists
 from bot.sso import InvalidSsoToken, SsoClaims
 from bot.workflow.ports import ActivationResult
 from tests.support.clock import FakeClock
@@ -121,10 +121,14 @@ class FakeEngine:
         )
 
     async def extend(self, request: ActivationRequest) -> ActivationResult:
+        """As the bot engine extends: the duration is added to the current end."""
         self.calls.append(("extend", request.requester.id, request.role.id))
+        key = (request.requester.id, request.role.id)
+        if self.directory.active.get(key, (None, None))[1] is None:
+            raise RoleAssignmentDoesNotExist(400, "RoleAssignmentDoesNotExist", "nothing to extend")
         now = self.directory.now()
-        end = now + request.duration
-        self.directory.active[(request.requester.id, request.role.id)] = (now, end)
+        end = self.directory.active[key][1] + request.duration  # type: ignore[operator]
+        self.directory.active[key] = (now, end)
         return ActivationResult(graph_request_id="g-ext", status="Provisioned", start=now, end=end)
 
     async def deactivate(self, principal_id: str, role_id: str) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain import CardMessage, RequestState, SignInRequest, TextMessage
+from bot.domain import CardMessage, Outcome, Person, RequestState, SignInRequest, TextMessage
 from bot.graph.errors import GraphUnavailable, PolicyValidationFailed
 from bot.workflow import deciding
 from tests.workflow.conftest import World
@@ -402,3 +402,54 @@ async def test_a_slow_graph_does_not_hold_the_approval_and_activation_rechecks(
     await world.run_jobs()
     assert (await world.request(request_id)).state is RequestState.FAILED
     assert world.engine.calls == []
+
+
+# --- extend ---------------------------------------------------------------------------------
+
+
+async def _extend(world: World, who: Person, text: str, duration: str) -> Outcome:
+    """Type `text` (`extend …`), then press Extend on the form with `duration`."""
+    from tests.workflow.conftest import _submit_data
+
+    form = await world.say(who, text)
+    (card,) = [m.card for m in form.replies if isinstance(m, CardMessage)]
+    return await world.press(who, {**_submit_data(card), "duration": duration})
+
+
+async def test_extend_adds_to_the_current_end_not_to_now(world: World) -> None:
+    await world.submit(ADELE, USER_ADMIN.id, duration="PT1H")
+    await world.run_jobs()
+    first_end = (await world.only_request(ADELE)).end
+    assert first_end is not None
+    world.clock.advance(minutes=45)
+
+    await _extend(world, ADELE, "extend user admin", "PT30M")
+    await world.run_jobs()
+
+    async with world.db.transaction() as tx:
+        active = await tx.requests.active_for(ADELE.id, USER_ADMIN.id)
+    assert active is not None and active.end == first_end + timedelta(minutes=30)
+    said = texts(world.messenger.to(ADELE.id))
+    assert "User Administrator is extended by 30 min, now until" in said
+    assert "Activating now" not in said
+
+
+async def test_extend_adds_no_more_than_the_longest_activation_from_now(world: World) -> None:
+    await world.submit(ADELE, USER_ADMIN.id, duration="PT8H")  # the role's longest
+    await world.run_jobs()
+    world.clock.advance(hours=2)
+
+    form = await world.say(ADELE, "extend user admin")
+    shown = texts(form.replies)
+    assert "'title': 'Adds at most', 'value': '2 h'" in shown
+    assert "'title': 'Active until'" in shown
+    refused = await _extend(world, ADELE, "extend user admin", "PT3H")
+    assert "longer than this role allows" in str(refused.card_update)
+    assert [call[0] for call in world.engine.calls] == ["activate"]
+
+
+async def test_extend_at_the_longest_says_so_instead_of_a_form(world: World) -> None:
+    await world.submit(ADELE, USER_ADMIN.id, duration="PT8H")
+    await world.run_jobs()
+    outcome = await world.say(ADELE, "extend user admin")
+    assert "already the longest this role allows" in texts(outcome.replies)
