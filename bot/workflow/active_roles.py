@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import cards
-from bot.domain import Actor, CardMessage, Outcome, RequestKind, RequestState, TextMessage
+from bot.domain import (
+    ActiveRole,
+    Actor,
+    CardMessage,
+    Outcome,
+    RequestKind,
+    RequestState,
+    TextMessage,
+)
 from bot.graph.errors import ActiveDurationTooShort, GraphError, RoleAssignmentDoesNotExist
 from bot.timefmt import format_when
 from bot.workflow import outbox
@@ -13,7 +21,7 @@ from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.errors import graph_trouble
 from bot.workflow.requesting import Requesting
-from bot.workflow.roles import Ambiguous, Exact, resolve_role
+from bot.workflow.roles import Ambiguous, Exact, NoMatch, resolve_role
 from cards.text import plain
 
 DEACTIVATION_MIN_AGE_MINUTES = 5
@@ -42,13 +50,15 @@ class ActiveRoles:
 
     async def deactivate_by_name(self, actor: Actor, query: str) -> Outcome:
         active = [a for a in await self.deps.directory.active_roles(actor.person.id)]
-        if not active:
+        if not active and not query.strip():
             return _text("You have no active roles right now.")
         match = resolve_role(query, [a.role for a in active]) if query.strip() else None
         if match is None and len(active) == 1:
             return await self.deactivate(actor, active[0].role.id)
         if isinstance(match, Exact):
             return await self.deactivate(actor, match.role.id)
+        if isinstance(match, NoMatch):
+            return await self._not_active(actor, query, active)
         candidates = match.candidates if isinstance(match, Ambiguous) else [a.role for a in active]
         return Outcome(
             replies=[
@@ -119,17 +129,57 @@ class ActiveRoles:
         return _text(f"Done: **{name}** is no longer active.")
 
     async def extend_by_name(self, actor: Actor, query: str) -> Outcome:
-        active = [
-            a for a in await self.deps.directory.active_roles(actor.person.id) if a.end is not None
-        ]
-        match = resolve_role(query, [a.role for a in active]) if query.strip() else None
-        if match is None and len(active) == 1:
+        held = await self.deps.directory.active_roles(actor.person.id)
+        active = [a for a in held if a.end is not None]
+        if query.strip():
+            named = resolve_role(query, [a.role for a in held])
+            if isinstance(named, Exact):
+                holding = next(a for a in held if a.role.id == named.role.id)
+                if holding.end is None:
+                    return _text(
+                        f"You have **{plain(holding.role.display_name)}** permanently, "
+                        "so there is nothing to extend."
+                    )
+                return await self.extend(actor, named.role.id)
+            if isinstance(named, NoMatch):
+                return await self._not_active(actor, query, held)
+        elif len(active) == 1:
             return await self.extend(actor, active[0].role.id)
-        if isinstance(match, Exact):
-            return await self.extend(actor, match.role.id)
         if not active:
             return _text("You have no active roles to extend.")
-        return await self.my_roles(actor)
+        match = resolve_role(query, [a.role for a in active]) if query.strip() else None
+        candidates = match.candidates if isinstance(match, Ambiguous) else [a.role for a in active]
+        return Outcome(
+            replies=[
+                CardMessage(
+                    card=cards.my_roles(
+                        [], [a for a in active if a.role in candidates], tz=actor.timezone
+                    ),
+                    summary="Which role should I extend?",
+                )
+            ]
+        )
+
+    async def _not_active(self, actor: Actor, query: str, active: list[ActiveRole]) -> Outcome:
+        """`query` names none of the person's active roles: say so, and what is active."""
+        named = resolve_role(query, await self.deps.directory.list_roles())
+        what = (
+            f"**{plain(named.role.display_name)}** isn't"
+            if isinstance(named, Exact)
+            else f"No role called “{plain(query)}” is"
+        )
+        now_active = "; ".join(
+            plain(a.role.display_name)
+            + (
+                " (permanent)"
+                if a.end is None
+                else f" (until {format_when(a.end, actor.timezone)})"
+            )
+            for a in active
+        )
+        if not active:
+            return _text(f"{what} active for you, and nothing else is right now.")
+        return _text(f"{what} active for you. Active now: {now_active}.")
 
     async def extend(self, actor: Actor, role_id: str) -> Outcome:
         active = next(

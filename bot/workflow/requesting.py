@@ -91,10 +91,16 @@ class Requesting:
                 ticket=ticket,
             )
             return Outcome(replies=[CardMessage(card=card, summary="Which role did you mean?")])
+        held = await self.deps.directory.active_roles(actor.person.id)
+        holding = resolve_role(query, [a.role for a in held])
+        if isinstance(holding, Exact):
+            # Assigned permanently (or active through PIM without being eligible any more).
+            current = next(a for a in held if a.role.id == holding.role.id)
+            return _text(_already_has_text(current, actor.timezone))
         known = resolve_role(query, await self.deps.directory.list_roles())
         role = known.role if isinstance(known, Exact) else None
         await self._audit_refusal(actor, "activation.not_eligible", f"asked for {query!r}")
-        card = cards.not_eligible(query, role, eligible)
+        card = cards.not_eligible(query, role, _not_held(eligible, held))
         return Outcome(replies=[CardMessage(card=card, summary=_not_eligible_text(query, role))])
 
     async def pick(
@@ -124,15 +130,7 @@ class Requesting:
         if kind is RequestKind.ACTIVATE:
             active = await self._active(person_id, role.id)
             if active is not None:
-                until = (
-                    "permanently"
-                    if active.end is None
-                    else f"until {format_when(active.end, actor.timezone)}"
-                )
-                return _text(
-                    f"**{plain(role.display_name)}** is already active for you ({until}). "
-                    "Type `my roles` to extend or deactivate it."
-                )
+                return _text(_already_has_text(active, actor.timezone))
         async with self.deps.db.transaction() as tx:
             pending = await tx.requests.open_for_role(person_id, role.id)
         if pending is not None:
@@ -480,10 +478,11 @@ class Requesting:
         role = roles.get(role_id)
         await self._audit_refusal(actor, "activation.not_eligible", role_id)
         name = role.display_name if role else "that role"
+        held = await self.deps.directory.active_roles(actor.person.id)
         return Outcome(
             replies=[
                 CardMessage(
-                    card=cards.not_eligible(name, role, eligible),
+                    card=cards.not_eligible(name, role, _not_held(eligible, held)),
                     summary=_not_eligible_text(name, role),
                 )
             ]
@@ -550,6 +549,22 @@ def _text(text: str) -> Outcome:
 def _subject(request: ActivationRequest) -> CardSubject:
     """The request as the card in the answer was drawn from it (kept current from then on)."""
     return CardSubject(request_id=request.id, version=request.version)
+
+
+def _already_has_text(active: ActiveRole, tz: str | None) -> str:
+    name = plain(active.role.display_name)
+    if active.end is None:
+        return f"You already have **{name}**: it is assigned to you permanently."
+    return (
+        f"You already have **{name}**: it is active until {format_when(active.end, tz)}. "
+        "Type `my roles` to extend or deactivate it."
+    )
+
+
+def _not_held(eligible: list[EligibleRole], held: list[ActiveRole]) -> list[EligibleRole]:
+    """The eligible roles the person does not have now: the ones worth offering to activate."""
+    held_ids = {a.role.id for a in held}
+    return [e for e in eligible if e.role.id not in held_ids]
 
 
 def _not_eligible_text(query: str, role: Role | None) -> str:

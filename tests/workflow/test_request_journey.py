@@ -96,7 +96,76 @@ async def test_asking_for_an_active_role_says_until_when(world: World) -> None:
     await world.submit(ADELE, USER_ADMIN.id, duration="PT1H")
     await world.run_jobs()
     outcome = await world.say(ADELE, "activate user administrator")
-    assert "already active" in texts(outcome.replies)
+    assert "You already have **User Administrator**: it is active until" in texts(outcome.replies)
+
+
+async def test_a_permanent_holder_is_told_they_have_it_not_that_they_are_not_eligible(
+    world: World,
+) -> None:
+    world.directory.active[(MALLORY.id, EXCHANGE.id)] = (world.clock(), None)
+    outcome = await world.say(MALLORY, "activate exchange admin")
+    said = texts(outcome.replies)
+    assert "You already have **Exchange Administrator**: it is assigned to you permanently" in said
+    assert "not eligible" not in said
+
+
+async def test_the_not_eligible_card_offers_only_roles_not_active_now(world: World) -> None:
+    await world.submit(ADELE, USER_ADMIN.id, duration="PT1H")
+    await world.run_jobs()
+    outcome = await world.say(ADELE, "activate global admin")
+    (card,) = [m.card for m in outcome.replies if isinstance(m, CardMessage)]
+    titles = [a["title"] for a in _buttons(card)]
+    assert "Activate Exchange Administrator" in titles
+    assert "Activate User Administrator" not in titles
+
+
+def _buttons(card: dict[str, object]) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Execute":
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return found
+
+
+async def test_deactivating_a_role_that_is_not_active_says_so_and_what_is(world: World) -> None:
+    await world.submit(ADELE, USER_ADMIN.id, duration="PT1H")
+    await world.run_jobs()
+    world.clock.advance(minutes=10)
+    outcome = await world.say(ADELE, "deactivate exchange admin")
+    said = texts(outcome.replies)
+    assert "**Exchange Administrator** isn't active for you. Active now: User Administrator" in said
+    assert world.engine.calls == [("activate", ADELE.id, USER_ADMIN.id)]  # nothing deactivated
+
+
+async def test_deactivating_when_nothing_is_active_names_the_role(world: World) -> None:
+    outcome = await world.say(ADELE, "deactivate exchange admin")
+    assert "**Exchange Administrator** isn't active for you, and nothing else is" in texts(
+        outcome.replies
+    )
+
+
+async def test_extending_a_permanent_role_says_it_is_permanent(world: World) -> None:
+    world.directory.active[(MALLORY.id, EXCHANGE.id)] = (world.clock(), None)
+    outcome = await world.say(MALLORY, "extend exchange admin")
+    assert "You have **Exchange Administrator** permanently" in texts(outcome.replies)
+
+
+async def test_extending_a_role_that_is_not_active_says_so(world: World) -> None:
+    await world.submit(ADELE, USER_ADMIN.id, duration="PT1H")
+    await world.run_jobs()
+    outcome = await world.say(ADELE, "extend exchange admin")
+    said = texts(outcome.replies)
+    assert "**Exchange Administrator** isn't active for you. Active now: User Administrator" in said
+    assert not [m for m in outcome.replies if isinstance(m, CardMessage)]
 
 
 # --- approval -------------------------------------------------------------------------------
