@@ -52,6 +52,12 @@ def activation_form(
     body: list[Element] = [heading(f"{verb_word} {role_name(role)}")]
     if notice:
         body.append(paragraph(plain(notice), color="warning"))
+    for what, typed, limit in (
+        ("reason", justification, MAX_JUSTIFICATION_LENGTH),
+        ("ticket number", ticket, MAX_TICKET_LENGTH),
+    ):
+        if len(typed) > limit:
+            body.append(paragraph(_too_long(what, typed, limit), color="warning"))
     body.append(
         facts(
             [
@@ -73,8 +79,9 @@ def activation_form(
         text_input(
             "justification",
             "Why do you need it?",
-            value=justification[:MAX_JUSTIFICATION_LENGTH],
-            placeholder="What you will do with the role",
+            value=justification,
+            placeholder=f"What you will do with the role (up to {MAX_JUSTIFICATION_LENGTH} "
+            "characters)",
             required=policy.require_justification,
             error_message="This role needs a reason.",
             max_length=MAX_JUSTIFICATION_LENGTH,
@@ -86,8 +93,8 @@ def activation_form(
             text_input(
                 "ticket_number",
                 "Ticket number",
-                value=ticket[:MAX_TICKET_LENGTH],
-                placeholder="e.g. INC-1234",
+                value=ticket,
+                placeholder=f"e.g. INC-1234 (up to {MAX_TICKET_LENGTH} characters)",
                 required=True,
                 error_message="This role needs a ticket number.",
                 max_length=MAX_TICKET_LENGTH,
@@ -110,6 +117,14 @@ def activation_form(
         send_inputs=True,
     )
     return card(body, [submit], fallback_text=f"{verb_word} {role.display_name}")
+
+
+def _too_long(what: str, typed: str, limit: int) -> str:
+    """Said on the form, before anything is sent; the text stays in the field to be shortened."""
+    return (
+        f"Your {what} is {len(typed):,} characters; up to {limit:,} fit. Shorten it below "
+        "before you send."
+    )
 
 
 def _approval_line(needed: bool, approver_names: Sequence[str]) -> str:
@@ -155,16 +170,39 @@ def role_choices(
     (`duration` as a timedelta, or already as the ISO 8601 text a `PickRole` carries)."""
     if isinstance(duration, timedelta):
         duration = iso_duration(duration)
+    # Each button carries what was typed, so text over the form's limits is not carried (never
+    # cut): the form says what the limit is, and the person types it again there.
+    too_long = [
+        what
+        for what, typed, limit in (
+            ("reason", justification, MAX_JUSTIFICATION_LENGTH),
+            ("ticket number", ticket, MAX_TICKET_LENGTH),
+        )
+        if len(typed) > limit
+    ]
     prefill = {
         "duration": duration or "",
-        "justification": justification[:MAX_JUSTIFICATION_LENGTH],
-        "ticket": ticket[:MAX_TICKET_LENGTH],
+        "justification": "" if "reason" in too_long else justification,
+        "ticket": "" if "ticket number" in too_long else ticket,
     }
     prefill = {key: value for key, value in prefill.items() if value}
     shown = candidates[:_MAX_ROLE_CHOICES]
+    notes = [
+        paragraph(
+            f"Your {what} is longer than the {limit:,} characters the form takes, so type a "
+            "shorter one there.",
+            color="warning",
+        )
+        for what, limit in (
+            ("reason", MAX_JUSTIFICATION_LENGTH),
+            ("ticket number", MAX_TICKET_LENGTH),
+        )
+        if what in too_long
+    ]
     body: list[Element] = [
         heading("Which role do you mean?"),
         paragraph(f"“{plain(query)}” matches more than one role."),
+        *notes,
         *(
             button_row(execute(role.display_name, Verb.PICK_ROLE, {"role_id": role.id, **prefill}))
             for role in shown

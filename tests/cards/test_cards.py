@@ -11,6 +11,7 @@ from bot.domain import ActiveRole, EligibleRole, RequestKind, RequestState
 from bot.timefmt import parse_iso_duration
 from cards.actions import (
     MAX_JUSTIFICATION_LENGTH,
+    MAX_TICKET_LENGTH,
     Approve,
     CancelRequest,
     DeactivateRole,
@@ -160,11 +161,28 @@ def test_form_for_a_strict_role_requires_reason_and_ticket() -> None:
     assert [b["title"] for b in buttons(card)] == ["Ask for approval"]
 
 
-def test_form_limits_the_text_inputs_to_what_the_server_accepts() -> None:
-    card = cards.activation_form(GLOBAL, STRICT, form_id="f1", justification="y" * 2000)
-    justification = inputs(card)["justification"]
+def test_form_says_the_limits_of_its_text_inputs() -> None:
+    card = cards.activation_form(GLOBAL, STRICT, form_id="f1")
+    justification, ticket = inputs(card)["justification"], inputs(card)["ticket_number"]
     assert justification["maxLength"] == MAX_JUSTIFICATION_LENGTH
-    assert len(justification["value"]) == MAX_JUSTIFICATION_LENGTH
+    assert f"up to {MAX_JUSTIFICATION_LENGTH} characters" in justification["placeholder"]
+    assert ticket["maxLength"] == MAX_TICKET_LENGTH
+    assert f"up to {MAX_TICKET_LENGTH} characters" in ticket["placeholder"]
+
+
+def test_a_reason_too_long_is_kept_whole_and_the_form_says_the_limit() -> None:
+    typed = "restore the mailbox " * 340  # 6,800 characters
+    card = cards.activation_form(GLOBAL, STRICT, form_id="f1", justification=typed, ticket="T-1")
+    assert inputs(card)["justification"]["value"] == typed  # never cut
+    assert "Your reason is 6,800 characters; up to 500 fit. Shorten it below" in texts(card)
+    assert schema_errors(card) == []
+
+
+def test_role_choices_do_not_carry_a_reason_too_long_and_say_why() -> None:
+    typed = "y" * (MAX_JUSTIFICATION_LENGTH + 1)
+    card = cards.role_choices("security", [SECURITY, SECURITY_READER], justification=typed)
+    assert all("justification" not in button["data"] for button in buttons(card))
+    assert "Your reason is longer than the 500 characters the form takes" in texts(card)
 
 
 @pytest.mark.parametrize("maximum", [timedelta(minutes=15), H, 3 * H, 8 * H, 24 * H])

@@ -68,6 +68,24 @@ async def test_a_duration_over_the_maximum_keeps_the_form_and_says_why(world: Wo
         assert await tx.requests.open_for_requester(ADELE.id) == []
 
 
+async def test_a_reason_over_the_limit_is_kept_on_the_form_and_refused_when_sent(
+    world: World,
+) -> None:
+    typed = "restore the mailbox of the finance team " * 40  # 1,600 characters
+    outcome = await world.say(ADELE, f"activate exch admin for 2h because {typed}")
+    (card,) = [m.card for m in outcome.replies if isinstance(m, CardMessage)]
+    shown = texts(outcome.replies)
+    assert typed.strip() in shown  # nothing cut
+    assert "Your reason is 1,599 characters; up to 500 fit" in shown
+
+    from tests.workflow.conftest import _submit_data
+
+    refused = await world.press(ADELE, _submit_data(card))
+    assert "too long (at most 500 characters)" in texts(refused.replies)
+    async with world.db.transaction() as tx:
+        assert await tx.requests.open_for_requester(ADELE.id) == []
+
+
 async def test_missing_justification_and_ticket_are_refused(world: World) -> None:
     outcome = await world.submit(
         ADELE, SECURITY.id, duration="PT1H", justification="", ticket_number=""
