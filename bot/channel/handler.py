@@ -29,7 +29,7 @@ from bot.channel.rendering import (
     message_activity,
     message_invoke_body,
 )
-from bot.domain import Actor, Outcome, SentMessage, TextMessage
+from bot.domain import Actor, Message, Outcome, SentMessage, TextMessage
 from bot.workflow.ports import TurnHandler
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ UNKNOWN_PERSON_TEXT = (
     "privileged access here. Please write to me in a 1:1 chat in Microsoft Teams."
 )
 DONE_TEXT = "Done."
+SEE_CHAT_TEXT = "My answer is in the chat."
 MAX_STATUS_LINE = 200
 
 _ACTOR_KEY = "pimbot.actor"
@@ -178,10 +179,13 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
         outcome = await self._workflow.on_action(
             actor, execute_data(value), card=_card_message(turn_context.activity, actor)
         )
-        await self._deliver(turn_context, outcome)
         if outcome.card_update is not None:
+            await self._deliver(turn_context, outcome)
             return InvokeResponse(status=200, body=card_invoke_body(outcome.card_update))
-        return InvokeResponse(status=200, body=message_invoke_body(_status_line(outcome)))
+        line, said = _status_line(outcome)
+        # What the line under the card says is not said again in the chat.
+        await self._deliver(turn_context, outcome, leave_out=said)
+        return InvokeResponse(status=200, body=message_invoke_body(line))
 
     async def _on_token_exchange(self, turn_context: TurnContext) -> InvokeResponse:
         value = _mapping(turn_context.activity.value)
@@ -201,9 +205,12 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
 
     # --- answers ----------------------------------------------------------------------------
 
-    async def _deliver(self, turn_context: TurnContext, outcome: Outcome) -> None:
+    async def _deliver(
+        self, turn_context: TurnContext, outcome: Outcome, *, leave_out: Message | None = None
+    ) -> None:
         for reply in outcome.replies:
-            await turn_context.send_activity(message_activity(reply, self._sign_in))
+            if reply is not leave_out:
+                await turn_context.send_activity(message_activity(reply, self._sign_in))
 
     async def _answer_with_text(self, turn_context: TurnContext, text: str) -> None:
         """Tell the sender `text` in the way the activity allows."""
@@ -292,13 +299,20 @@ async def _set_invoke_response(turn_context: TurnContext, response: InvokeRespon
     await turn_context.send_activity(Activity(type=ActivityTypes.invoke_response, value=response))
 
 
-def _status_line(outcome: Outcome) -> str:
-    """The line Teams shows under the card: the toast, else the first text reply (a refusal
-    reads better there than "Done."), as plain text."""
+def _status_line(outcome: Outcome) -> tuple[str, TextMessage | None]:
+    """The line Teams shows under the card, and the reply it already says (not to be sent to the
+    chat as well): the toast (and a reply that repeats it), else the first text reply when it fits
+    the line (a refusal reads better there than "Done."), else "Done." or a pointer to the chat,
+    where a longer answer goes whole."""
+    texts = [m for m in outcome.replies if isinstance(m, TextMessage)]
     if outcome.toast:
-        return outcome.toast
-    first = next((m.text for m in outcome.replies if isinstance(m, TextMessage)), "")
-    first = first.replace("**", "").replace("`", "").strip()
+        same = next((m for m in texts if m.text == outcome.toast), None)
+        return outcome.toast, same
+    if not texts:
+        return DONE_TEXT, None
+    first = texts[0].text.replace("**", "").replace("`", "").strip()
     if not first:
-        return DONE_TEXT
-    return first if len(first) <= MAX_STATUS_LINE else first[: MAX_STATUS_LINE - 1] + "…"
+        return DONE_TEXT, None
+    if len(first) <= MAX_STATUS_LINE:
+        return first, texts[0]
+    return SEE_CHAT_TEXT, None

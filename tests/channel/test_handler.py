@@ -3,6 +3,7 @@ responses."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot.channel.handler import FAILURE_TEXT, FOREIGN_TENANT_TEXT
@@ -134,6 +135,44 @@ async def test_action_execute_without_toast_shows_the_first_reply_under_the_card
     reply = await bot.post(execute(bot, {"requestId": "r1"}))
 
     assert reply.body["value"] == "You are not an approver for this request."
+    assert bot.cloud.calls() == []  # said once, under the card, not in the chat as well
+
+
+async def test_action_execute_says_a_refusal_once_not_in_the_chat_and_under_the_card(
+    bot: BotUnderTest,
+) -> None:
+    too_early = (
+        "Entra doesn't allow ending a role in the first 5 minutes after it was activated, so "
+        "**User Administrator** stays active for now. Try again after 12:45 (UTC)."
+    )
+    bot.workflow.outcome = Outcome(replies=[TextMessage(text=too_early)])
+
+    reply = await bot.post(execute(bot, {"verb": "role.deactivate"}))
+
+    assert reply.body["value"] == too_early.replace("**", "")
+    assert bot.cloud.calls() == []
+
+
+async def test_action_execute_toast_repeated_as_a_reply_is_said_once(bot: BotUnderTest) -> None:
+    bot.workflow.outcome = Outcome(
+        toast="Request cancelled.", replies=[TextMessage(text="Request cancelled.")]
+    )
+
+    reply = await bot.post(execute(bot, {"requestId": "r1"}))
+
+    assert reply.body["value"] == "Request cancelled."
+    assert bot.cloud.calls() == []
+
+
+async def test_action_execute_a_long_answer_goes_whole_to_the_chat_once(bot: BotUnderTest) -> None:
+    long_answer = "word " * 100
+    bot.workflow.outcome = Outcome(replies=[TextMessage(text=long_answer)])
+
+    reply = await bot.post(execute(bot, {"requestId": "r1"}))
+
+    assert reply.body["value"] == "My answer is in the chat."
+    (sent,) = bot.cloud.calls("POST")
+    assert "word word" in json.dumps(sent.body)
 
 
 async def test_non_execute_card_action_is_a_bad_request_error_body(bot: BotUnderTest) -> None:

@@ -49,6 +49,15 @@ class Person:
         """Everything the person can read in the chat now (texts and cards)."""
         return "\n".join(m["text"] + " " + json.dumps(m["cards"]) for m in await self.messages())
 
+    async def toasts(self) -> list[str]:
+        """The lines Teams showed under cards after a press (an invoke's message response)."""
+        events = (await self.client.transcript(self.handle))["events"]
+        return [str(event["text"]) for event in events if event["kind"] == "toast"]
+
+    async def told(self) -> str:
+        """Everything the person was told: the chat and the lines under pressed cards."""
+        return "\n".join([await self.chat_text(), *await self.toasts()])
+
     async def press(
         self, title: str, inputs: dict[str, str] | None = None, *, where: str = ""
     ) -> dict[str, Any]:

@@ -219,3 +219,18 @@ async def test_extend_adds_to_the_current_end_and_says_until_when(sandboxed: San
     assert "User Administrator is extended by 30 min, now until" in said
     assert "Activating now" not in said
     assert assigned.json["action"] == "adminAssign"
+
+
+async def test_deactivate_now_pressed_too_early_is_answered_once(sandboxed: Sandbox) -> None:
+    adele = sandboxed.person("adele")
+    await sandboxed.client.install("adele")
+    await adele.say("activate user admin for 1h")
+    await adele.press("Activate")
+    await sandboxed.run_jobs()
+    before = await adele.chat_text()
+
+    await adele.press("Deactivate now")
+
+    told = [line for line in await adele.toasts() if "first 5 minutes" in line]
+    assert len(told) == 1
+    assert "first 5 minutes" not in (await adele.chat_text()).replace(before, "")
