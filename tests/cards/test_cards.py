@@ -72,7 +72,9 @@ EVERY_CARD: dict[str, Callable[[], dict[str, Any]]] = {
         approver_names=["Bob Approver", "Carol"],
         notice="3 h is above the 2 h maximum.",
     ),
-    "form extend": lambda: cards.activation_form(GLOBAL, STRICT, form_id="f2", kind="extend"),
+    "form extend": lambda: cards.activation_form(
+        GLOBAL, STRICT, form_id="f2", kind="extend", active_until="Wed 12 Mar 2025 11:00 (UTC)"
+    ),
     "role choices": lambda: cards.role_choices(
         "security", [SECURITY, SECURITY_READER], duration=2 * H, justification="x", ticket="A-1"
     ),
@@ -83,7 +85,9 @@ EVERY_CARD: dict[str, Callable[[], dict[str, Any]]] = {
     "not eligible unknown": lambda: cards.not_eligible("payroll", None, []),
     "not eligible many": lambda: cards.not_eligible("ga", GLOBAL, eligible(*many_roles(200))),
     "approval request": lambda: cards.approval_request(
-        request(justification=LONG), policy=STRICT, approver_teams_ids=APPROVERS
+        request(justification=LONG, require_mfa=True, mfa_verified_at=NOW),
+        policy=STRICT,
+        approver_teams_ids=APPROVERS,
     ),
     "approval request lax": lambda: cards.approval_request(
         request(), policy=LAX, approver_teams_ids=["29:bob"], tz="Europe/Berlin"

@@ -29,10 +29,18 @@ class Rendered:
     events: list[str]  # what the renderer reported: parse and validation events, page errors
     text: str  # what the rendered card shows (innerText)
     png: Path
+    links: list[str]  # the links a person could click
 
 
-def render(cards: Mapping[str, dict[str, Any]], out_dir: Path) -> dict[str, Rendered]:
-    """Render every card in one Chromium; each picture goes to `out_dir/<slug of name>.png`."""
+def render(
+    cards: Mapping[str, dict[str, Any]],
+    out_dir: Path,
+    *,
+    markdown: Mapping[str, str] | None = None,
+) -> dict[str, Rendered]:
+    """Render every card in one Chromium; each picture goes to `out_dir/<slug of name>.png`.
+    `markdown` maps texts to the HTML a Markdown-processing host makes of them (the renderer
+    has no Markdown processor of its own and shows text as it is)."""
     require_chromium()
     out_dir.mkdir(parents=True, exist_ok=True)
     pngs = {name: out_dir / f"{slug(name)}.png" for name in cards}
@@ -44,6 +52,8 @@ def render(cards: Mapping[str, dict[str, Any]], out_dir: Path) -> dict[str, Rend
             {"name": name, "png": str(pngs[name]), "card": card} for name, card in cards.items()
         ],
     }
+    if markdown is not None:
+        job["markdown"] = dict(markdown)
     with tempfile.TemporaryDirectory() as scratch:
         job_file = Path(scratch) / "job.json"
         job_file.write_text(json.dumps(job), "utf-8")
@@ -54,6 +64,7 @@ def render(cards: Mapping[str, dict[str, Any]], out_dir: Path) -> dict[str, Rend
             events=result["events"],
             text=result["text"],
             png=pngs[result["name"]],
+            links=result.get("links", []),
         )
         for result in results
     }

@@ -4,8 +4,11 @@
 //
 //   node render_cards.mjs <job.json>
 //   job: {"hostConfig": {...}, "css": "...", "width": 450,
-//         "cards": [{"name": "...", "png": "/abs/path.png", "card": {...}}]}
-//   stdout: [{"name", "events": ["parse: ...", "validation: ...", "console error: ..."], "text"}]
+//         "cards": [{"name": "...", "png": "/abs/path.png", "card": {...}}],
+//         "markdown": {"<text>": "<html>"}}   (optional: Markdown rendered beforehand, as a host
+//                                              that processes Markdown would, text by text)
+//   stdout: [{"name", "events": ["parse: ...", "validation: ...", "console error: ..."], "text",
+//             "links": [hrefs of the links a person could click]}]
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -28,9 +31,17 @@ const CHROMIUM_FLAGS = [
 ];
 
 // Runs in the page: parse, validate and render one card into #host.
-function renderInPage({ card, hostConfig }) {
+function renderInPage({ card, hostConfig, markdown }) {
   const AC = window.AdaptiveCards;
   const events = [];
+  AC.AdaptiveCard.onProcessMarkdown = markdown
+    ? (text, result) => {
+        if (Object.prototype.hasOwnProperty.call(markdown, text)) {
+          result.outputHtml = markdown[text];
+          result.didProcess = true;
+        }
+      }
+    : undefined;
   const adaptiveCard = new AC.AdaptiveCard();
   adaptiveCard.hostConfig = new AC.HostConfig(hostConfig);
   const context = new AC.SerializationContext();
@@ -47,10 +58,11 @@ function renderInPage({ card, hostConfig }) {
   if (!element) {
     events.push("render: the renderer returned nothing");
     host.replaceChildren();
-    return { events, text: "" };
+    return { events, text: "", links: [] };
   }
   host.replaceChildren(element);
-  return { events, text: host.innerText };
+  const links = [...host.querySelectorAll("a[href]")].map((a) => a.getAttribute("href"));
+  return { events, text: host.innerText, links };
 }
 
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pimbot-chromium-"));
@@ -84,12 +96,13 @@ try {
   const results = [];
   for (const { name, png, card } of job.cards) {
     pageEvents = [];
-    const { events, text } = await page.evaluate(renderInPage, {
+    const { events, text, links } = await page.evaluate(renderInPage, {
       card,
       hostConfig: job.hostConfig,
+      markdown: job.markdown ?? null,
     });
     await page.locator("#host").screenshot({ path: png, animations: "disabled" });
-    results.push({ name, events: [...events, ...pageEvents], text });
+    results.push({ name, events: [...events, ...pageEvents], text, links });
   }
   process.stdout.write(JSON.stringify(results));
 } finally {
