@@ -540,3 +540,26 @@ async def test_extend_at_the_longest_says_so_instead_of_a_form(world: World) -> 
     await world.run_jobs()
     outcome = await world.say(ADELE, "extend user admin")
     assert "already the longest this role allows" in texts(outcome.replies)
+
+
+# --- user text is data ----------------------------------------------------------------------
+
+PHISHING = "INC-8 see [runbook](http://evil.example/login) **urgent**"
+
+
+async def test_user_text_in_messages_is_shown_as_typed_not_as_markdown(world: World) -> None:
+    from cards.text import as_typed
+    from tests.cards.markdown import markup_in
+
+    request_id = await _pending_exchange_request(world)
+    await world.press(MEGAN, {"verb": "request.deny", "request_id": request_id, "reason": PHISHING})
+    await world.run_jobs()
+
+    (told,) = [
+        m.text
+        for m in world.messenger.to(ADELE.id)
+        if isinstance(m, TextMessage) and "denied" in m.text
+    ]
+    assert PHISHING in as_typed(told)
+    # only pimbot's own bold role name is markup; the approver's reason is not
+    assert markup_in(told) == ["<strong>", "</strong>"]
