@@ -58,7 +58,7 @@ def approval_request(
         text_input(
             "reason",
             "Your reason",
-            placeholder="Shown to the requester",
+            placeholder=f"Shown to the requester (up to {MAX_REASON_LENGTH} characters)",
             required=policy.approver_justification_required,
             error_message="Please give a reason.",
             max_length=MAX_REASON_LENGTH,

@@ -586,3 +586,10 @@ def test_the_approver_card_says_when_the_requester_confirmed_with_mfa() -> None:
 def test_the_approver_card_says_nothing_of_mfa_for_a_role_without_it() -> None:
     card = cards.approval_request(request(), policy=LAX, approver_teams_ids=["29:b"])
     assert "MFA" not in texts(card)
+
+
+def test_the_approvers_reason_input_says_its_limit() -> None:
+    card = cards.approval_request(request(), policy=STRICT, approver_teams_ids=["29:b"])
+    reason = inputs(card)["reason"]
+    assert reason["maxLength"] == 500
+    assert "up to 500 characters" in reason["placeholder"]
