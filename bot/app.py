@@ -10,12 +10,18 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from bot.channel import Channel, build_channel
+from bot.client_credentials import (
+    ClientCredential,
+    CredentialError,
+    ManagedIdentity,
+    graph_credential_from,
+)
 from bot.domain import Message, Person, SentMessage
 from bot.graph.delegated import DelegatedGraph
 from bot.graph.http import GraphHttp
 from bot.graph.pim import BotEngine, GraphPimDirectory
 from bot.graph.teams_apps import TeamsAppInstaller
-from bot.graph.tokens import AppTokenProvider
+from bot.graph.tokens import AppTokenProvider, ManagedIdentityTokenProvider, TokenProvider
 from bot.logging_setup import correlation_middleware
 from bot.metrics import Metrics, metrics_handler
 from bot.scheduler import Scheduler
@@ -35,7 +41,7 @@ log = logging.getLogger(__name__)
 class Services:
     settings: Settings
     db: Database
-    tokens: AppTokenProvider
+    tokens: TokenProvider
     graph: GraphHttp
     workflow: Workflow
     channel: Channel
@@ -67,18 +73,38 @@ class _NotYetWired:
         raise RuntimeError("messenger used before the channel was built")
 
 
+def graph_token_provider(
+    settings: Settings, credential: ClientCredential | ManagedIdentity
+) -> TokenProvider:
+    """App-only Graph tokens: the managed identity's own, or the app registration's via msal."""
+    if isinstance(credential, ManagedIdentity):
+        log.info("Graph: managed identity %s", credential.client_id)
+        return ManagedIdentityTokenProvider(credential)
+    provider = AppTokenProvider(
+        client_id=settings.effective_graph_client_id,
+        credential=credential,
+        tenant_id=settings.graph_tenant_id,
+        login_url=settings.login_url,
+    )
+    log.info(
+        "Graph: app %s with a %s", settings.effective_graph_client_id, provider.credential_kind
+    )
+    return provider
+
+
 async def build_services(
     settings: Settings, *, now: Callable[[], datetime] = utc_now, run_scheduler: bool = True
 ) -> Services:
+    tenant = settings.graph_tenant_id
+    credential = graph_credential_from(settings)  # a bad credential setting stops the start-up
+    if settings.engine is EngineName.PIM and isinstance(credential, ManagedIdentity):
+        raise CredentialError(
+            "PIMBOT_ENGINE=pim exchanges tokens on-behalf-of people, which needs an app "
+            "registration: use a certificate, a secret or federated_identity for Graph"
+        )
     db = await Database.connect(settings.database_url)
     await db.migrate()
-    tenant = settings.graph_tenant_id
-    tokens = AppTokenProvider(
-        client_id=settings.effective_graph_client_id,
-        client_secret=settings.effective_graph_client_secret.get_secret_value(),
-        tenant_id=tenant,
-        login_url=settings.login_url,
-    )
+    tokens = graph_token_provider(settings, credential)
     metrics = Metrics(now=now)
     graph = GraphHttp(
         settings.graph_url,
@@ -107,7 +133,7 @@ async def build_services(
         delegated = DelegatedGraph.build(
             app_graph=graph,
             client_id=settings.effective_graph_client_id,
-            client_secret=settings.effective_graph_client_secret.get_secret_value(),
+            credential=credential,  # type: ignore[arg-type]  # not a ManagedIdentity (above)
             tenant_id=tenant,
             login_url=settings.login_url,
             now=now,

@@ -20,6 +20,16 @@ class AppType(StrEnum):
     USER_ASSIGNED_MSI = "UserAssignedMSI"
 
 
+class CredentialKind(StrEnum):
+    """How pimbot proves itself to Entra (`PIMBOT_APP_CREDENTIAL`, `PIMBOT_GRAPH_CREDENTIAL`)."""
+
+    AUTO = "auto"
+    SECRET = "secret"
+    CERTIFICATE = "certificate"
+    FEDERATED_IDENTITY = "federated_identity"  # the managed identity's token as client assertion
+    MANAGED_IDENTITY = "managed_identity"  # the managed identity itself holds the permissions
+
+
 class EngineName(StrEnum):
     BOT = "bot"
     PIM = "pim"
@@ -39,11 +49,35 @@ class Settings(BaseSettings):
     app_password: SecretStr = Field(
         SecretStr(""), validation_alias=AliasChoices("MicrosoftAppPassword", "app_password")
     )
+    # Azure no longer creates multi-tenant bots; SingleTenant needs MicrosoftAppTenantId.
     app_type: AppType = Field(
-        AppType.MULTI_TENANT, validation_alias=AliasChoices("MicrosoftAppType", "app_type")
+        AppType.SINGLE_TENANT, validation_alias=AliasChoices("MicrosoftAppType", "app_type")
     )
     app_tenant_id: str = Field(
         "", validation_alias=AliasChoices("MicrosoftAppTenantId", "app_tenant_id")
+    )
+    app_credential: CredentialKind = Field(
+        CredentialKind.AUTO,
+        validation_alias=AliasChoices("PIMBOT_APP_CREDENTIAL", "app_credential"),
+    )
+    # A PEM file with the app registration's private key and certificate, instead of a secret
+    app_certificate_path: str = Field(
+        "",
+        validation_alias=AliasChoices("PIMBOT_APP_CERTIFICATE_PATH", "app_certificate_path"),
+    )
+    # The identity endpoint Azure Container Apps and App Service give a container (managed
+    # identity); names as Azure sets them.
+    identity_endpoint: str = Field(
+        "", validation_alias=AliasChoices("IDENTITY_ENDPOINT", "identity_endpoint")
+    )
+    identity_header: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("IDENTITY_HEADER", "identity_header")
+    )
+    managed_identity_client_id: str = Field(
+        "",
+        validation_alias=AliasChoices(
+            "PIMBOT_MANAGED_IDENTITY_CLIENT_ID", "managed_identity_client_id"
+        ),
     )
     botframework_openid_url: str = Field(
         "https://login.botframework.com/v1/.well-known/openidconfiguration",
@@ -75,6 +109,14 @@ class Settings(BaseSettings):
     graph_client_secret: SecretStr = Field(
         SecretStr(""),
         validation_alias=AliasChoices("PIMBOT_GRAPH_CLIENT_SECRET", "graph_client_secret"),
+    )
+    graph_certificate_path: str = Field(
+        "",
+        validation_alias=AliasChoices("PIMBOT_GRAPH_CERTIFICATE_PATH", "graph_certificate_path"),
+    )
+    graph_credential: CredentialKind = Field(
+        CredentialKind.AUTO,
+        validation_alias=AliasChoices("PIMBOT_GRAPH_CREDENTIAL", "graph_credential"),
     )
     graph_max_retry_seconds: float = Field(
         30.0,
@@ -134,6 +176,52 @@ class Settings(BaseSettings):
             if self.graph_client_secret.get_secret_value()
             else (self.app_password)
         )
+
+    @property
+    def effective_graph_certificate_path(self) -> str:
+        return self.graph_certificate_path or self.app_certificate_path
+
+    @property
+    def effective_managed_identity_client_id(self) -> str:
+        """The user-assigned identity: named explicitly, or the bot's own app id when the bot
+        runs as that identity (`MicrosoftAppType=UserAssignedMSI`)."""
+        if self.managed_identity_client_id:
+            return self.managed_identity_client_id
+        return self.app_id if self.app_type is AppType.USER_ASSIGNED_MSI else ""
+
+    @property
+    def effective_app_credential(self) -> CredentialKind:
+        """The Bot Connector credential of the app registration `MicrosoftAppId` (not used with
+        `UserAssignedMSI`, where the identity itself signs in). `auto`: a certificate if one is
+        configured, else a secret if one is, else the managed identity's token as a federated
+        credential."""
+        if self.app_credential is not CredentialKind.AUTO:
+            return self.app_credential
+        if self.app_certificate_path:
+            return CredentialKind.CERTIFICATE
+        if self.app_password.get_secret_value():
+            return CredentialKind.SECRET
+        if self.managed_identity_client_id and self.identity_endpoint:
+            return CredentialKind.FEDERATED_IDENTITY
+        return CredentialKind.SECRET
+
+    @property
+    def effective_graph_credential(self) -> CredentialKind:
+        """`auto`: a certificate if one is configured, else a secret if one is, else the managed
+        identity: as a federated credential of `PIMBOT_GRAPH_CLIENT_ID` when that names another
+        app registration, or directly when it is the identity itself."""
+        if self.graph_credential is not CredentialKind.AUTO:
+            return self.graph_credential
+        if self.effective_graph_certificate_path:
+            return CredentialKind.CERTIFICATE
+        if self.effective_graph_client_secret.get_secret_value():
+            return CredentialKind.SECRET
+        identity = self.effective_managed_identity_client_id
+        if identity and self.identity_endpoint:
+            if self.effective_graph_client_id in ("", identity):
+                return CredentialKind.MANAGED_IDENTITY
+            return CredentialKind.FEDERATED_IDENTITY
+        return CredentialKind.SECRET
 
     @property
     def anonymous(self) -> bool:

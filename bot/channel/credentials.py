@@ -2,9 +2,11 @@
 
 botbuilder's own `MicrosoftAppCredentials` asks msal for a token inside `get_access_token()`,
 which msrest calls synchronously on the event loop, and it always talks to
-login.microsoftonline.com. Here a `BotConnectorTokenSource` fetches the token from
-`PIMBOT_LOGIN_URL` in a worker thread, ahead of time, and renews it before it expires; the
-credentials handed to botbuilder only read that cached token.
+login.microsoftonline.com. Here a `BotConnectorTokenSource` fetches the token ahead of time and
+renews it before it expires; the credentials handed to botbuilder only read that cached token.
+The token comes from `PIMBOT_LOGIN_URL` through msal in a worker thread (the app registration's
+secret or certificate), or, for `MicrosoftAppType=UserAssignedMSI`, from the container's managed
+identity endpoint.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ from botframework.connector.auth import (
     ServiceClientCredentialsFactory,
 )
 
+from bot.client_credentials import (
+    ClientCredential,
+    ManagedIdentity,
+    MsalCredential,
+    bot_connector_credential_from,
+)
 from bot.msal_http import LoginHttpClient, authority_for, instance_discovery_for
 from bot.settings import AppType, Settings
 
@@ -54,24 +62,24 @@ def refresh_delay(expires_in: float, margin: float) -> float:
 
 
 def authority_tenant(settings: Settings) -> str:
-    """SingleTenant bots get tokens from their own tenant, MultiTenant ones from
-    botframework.com (as botbuilder's `ConfigurationServiceClientCredentialFactory` does)."""
-    if settings.app_type is AppType.SINGLE_TENANT:
+    """SingleTenant and UserAssignedMSI bots belong to their own tenant, MultiTenant ones get
+    tokens from botframework.com (as botbuilder's `ConfigurationServiceClientCredentialFactory`
+    does)."""
+    if settings.app_type in (AppType.SINGLE_TENANT, AppType.USER_ASSIGNED_MSI):
         if not settings.app_tenant_id:
-            raise ValueError("MicrosoftAppType=SingleTenant needs MicrosoftAppTenantId")
+            raise ValueError(f"MicrosoftAppType={settings.app_type} needs MicrosoftAppTenantId")
         return settings.app_tenant_id
-    if settings.app_type is AppType.USER_ASSIGNED_MSI:
-        raise ValueError("MicrosoftAppType=UserAssignedMSI is not supported by pimbot")
     return MULTI_TENANT_AUTHORITY_TENANT
 
 
 class BotConnectorTokenSource:
-    """Client-credentials token for the Bot Connector, always acquired in a worker thread."""
+    """Client-credentials token for the Bot Connector: msal always in a worker thread, or the
+    managed identity endpoint (asynchronous HTTP)."""
 
     def __init__(
         self,
         app_id: str,
-        app_password: str,
+        credential: ClientCredential | ManagedIdentity | str,
         login_url: str,
         tenant: str,
         *,
@@ -79,7 +87,8 @@ class BotConnectorTokenSource:
         retry_delays: tuple[float, ...] = (1.0, 5.0, 15.0, 60.0),
     ) -> None:
         self._app_id = app_id
-        self._app_password = app_password
+        self._identity = credential if isinstance(credential, ManagedIdentity) else None
+        self._credential = None if self._identity else MsalCredential(credential)  # type: ignore[arg-type]
         # Both validate the login URL now, so that a misconfiguration stops the start-up.
         self._authority = authority_for(login_url, tenant)
         self._http_client = LoginHttpClient(login_url)
@@ -99,8 +108,14 @@ class BotConnectorTokenSource:
         return token.value
 
     async def refresh(self) -> None:
-        """Acquire a fresh token now, in a worker thread."""
-        value, expires_in = await asyncio.to_thread(self._acquire_blocking)
+        """Acquire a fresh token now (msal in a worker thread)."""
+        if self._identity is not None:
+            issued = await self._identity.token(BOT_CONNECTOR_RESOURCE, fresh=True)
+            value, expires_in = issued.value, issued.expires_in()
+        else:
+            assert self._credential is not None
+            await self._credential.prepare()
+            value, expires_in = await asyncio.to_thread(self._acquire_blocking)
         self._token = CachedToken(value, time.monotonic() + expires_in)
         logger.info("Bot Connector token renewed, valid for %d s", int(expires_in))
 
@@ -150,9 +165,10 @@ class BotConnectorTokenSource:
         app = self._msal_app
         if app is None:
             # Building the app runs authority discovery over HTTP: also off the loop.
+            assert self._credential is not None
             app = msal.ConfidentialClientApplication(
                 client_id=self._app_id,
-                client_credential=self._app_password,
+                client_credential=self._credential.for_msal(),
                 authority=self._authority,
                 http_client=self._http_client,
                 instance_discovery=self._instance_discovery,
@@ -234,7 +250,7 @@ def build_token_source(settings: Settings) -> BotConnectorTokenSource | None:
         return None
     return BotConnectorTokenSource(
         settings.app_id,
-        settings.app_password.get_secret_value(),
+        bot_connector_credential_from(settings),
         settings.login_url,
         authority_tenant(settings),
     )

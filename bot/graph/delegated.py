@@ -19,6 +19,7 @@ from typing import Any, Literal
 import httpx
 import msal
 
+from bot.client_credentials import ClientCredential, ManagedIdentityUnavailable, MsalCredential
 from bot.domain import ActivationRequest, Frozen
 from bot.graph.approvals import Approval, decide_step, read_approval
 from bot.graph.errors import AuthenticationFailed, GraphError
@@ -78,7 +79,7 @@ class DelegatedTokens:
     def __init__(
         self,
         client_id: str,
-        client_secret: str,
+        credential: ClientCredential | str,
         tenant_id: str,
         login_url: str,
         graph_resource: str = "https://graph.microsoft.com",
@@ -87,7 +88,7 @@ class DelegatedTokens:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client_id = client_id
-        self._secret = client_secret
+        self._credential = MsalCredential(credential)
         self._authority = authority_for(login_url, tenant_id)
         self._instance_discovery = instance_discovery_for(login_url)
         self._http_client = http_client if http_client is not None else LoginHttpClient(login_url)
@@ -116,6 +117,10 @@ class DelegatedTokens:
             if self._app is None:
                 self._app = await asyncio.to_thread(self._build_app)
         started = self._clock()
+        try:
+            await self._credential.prepare()  # a federated assertion is fetched on the loop
+        except ManagedIdentityUnavailable as exc:
+            raise AuthenticationFailed(503, "managed_identity_unavailable", str(exc)) from None
         result = await asyncio.to_thread(self._acquire, sso_token, claims)
         token = self._from_result(result)
         expires_in = float(result.get("expires_in") or 0)
@@ -129,7 +134,7 @@ class DelegatedTokens:
         try:
             return msal.ConfidentialClientApplication(
                 self._client_id,
-                client_credential=self._secret,
+                client_credential=self._credential.for_msal(),
                 authority=self._authority,
                 http_client=self._http_client,
                 instance_discovery=self._instance_discovery,
@@ -386,13 +391,13 @@ class DelegatedGraph:
         *,
         app_graph: GraphHttp,
         client_id: str,
-        client_secret: str,
+        credential: ClientCredential | str,
         tenant_id: str,
         login_url: str,
         now: Callable[[], datetime],
         max_retry_time: float,
     ) -> DelegatedGraph:
-        tokens = DelegatedTokens(client_id, client_secret, tenant_id, login_url)
+        tokens = DelegatedTokens(client_id, credential, tenant_id, login_url)
         as_person = DelegatedPim(app_graph.base_url, now=now, max_retry_time=max_retry_time)
         return cls(tokens, as_person, AppPimReads(app_graph), DelegatedEngine(tokens, as_person))
 

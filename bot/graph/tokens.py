@@ -1,8 +1,11 @@
 """Access tokens for Graph.
 
-`AppTokenProvider` gets app-only tokens with msal's client-credentials flow. msal is synchronous
-and does network I/O (authority discovery, token endpoint), so every msal call runs in a worker
-thread; an asyncio.Lock keeps one refresh in flight while other callers wait for its result.
+`AppTokenProvider` gets app-only tokens with msal's client-credentials flow, proving the app
+registration with a secret, a certificate or a managed identity's federated token
+(`bot.client_credentials`). msal is synchronous and does network I/O (authority discovery, token
+endpoint), so every msal call runs in a worker thread; an asyncio.Lock keeps one refresh in flight
+while other callers wait for its result. `ManagedIdentityTokenProvider` gets Graph tokens for the
+managed identity itself, from the container's identity endpoint.
 """
 
 from __future__ import annotations
@@ -17,12 +20,19 @@ from typing import Any, Protocol
 import msal
 from pydantic import SecretStr
 
+from bot.client_credentials import (
+    ClientCredential,
+    ManagedIdentity,
+    ManagedIdentityUnavailable,
+    MsalCredential,
+)
 from bot.graph.errors import AuthenticationFailed
 from bot.msal_http import LoginHttpClient, authority_for, instance_discovery_for
 
 logger = logging.getLogger(__name__)
 
-GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default"
+GRAPH_RESOURCE = "https://graph.microsoft.com"
+GRAPH_DEFAULT_SCOPE = f"{GRAPH_RESOURCE}/.default"
 REFRESH_MARGIN_SECONDS = 5 * 60
 
 
@@ -48,7 +58,7 @@ class AppTokenProvider:
     def __init__(
         self,
         client_id: str,
-        client_secret: str | SecretStr,
+        credential: ClientCredential | str | SecretStr,
         tenant_id: str,
         login_url: str,
         scope: str = GRAPH_DEFAULT_SCOPE,
@@ -59,11 +69,7 @@ class AppTokenProvider:
         """`http_client` is what msal uses for HTTP (a `LoginHttpClient` for `login_url` when
         None); tests pass a fake."""
         self._client_id = client_id
-        self._secret = (
-            client_secret.get_secret_value()
-            if isinstance(client_secret, SecretStr)
-            else client_secret
-        )
+        self._credential = MsalCredential(credential)
         self._authority = authority_for(login_url, tenant_id)
         self._instance_discovery = instance_discovery_for(login_url)
         self._http_client = http_client if http_client is not None else LoginHttpClient(login_url)
@@ -85,12 +91,23 @@ class AppTokenProvider:
             if cached and self._clock() < cached.refresh_at:
                 return cached.value  # another caller refreshed while we waited
             started = self._clock()
+            await self._prepare_credential()
             result = await asyncio.to_thread(self._acquire)
             self._cached = self._from_result(result, started)
             return self._cached.value
 
     def invalidate(self) -> None:
         self._cached = None
+
+    @property
+    def credential_kind(self) -> str:
+        return self._credential.kind
+
+    async def _prepare_credential(self) -> None:
+        try:
+            await self._credential.prepare()
+        except ManagedIdentityUnavailable as exc:
+            raise AuthenticationFailed(503, "managed_identity_unavailable", str(exc)) from None
 
     # --- in the worker thread ------------------------------------------------------------------
 
@@ -100,7 +117,7 @@ class AppTokenProvider:
                 # Building the app does authority discovery over the network.
                 self._app = msal.ConfidentialClientApplication(
                     self._client_id,
-                    client_credential=self._secret,
+                    client_credential=self._credential.for_msal(),
                     authority=self._authority,
                     http_client=self._http_client,
                     instance_discovery=self._instance_discovery,
@@ -132,4 +149,27 @@ class AppTokenProvider:
         return _CachedToken(str(result["access_token"]), refresh_at)
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
+        return self._credential.redact(text)
+
+
+class ManagedIdentityTokenProvider:
+    """Graph tokens for the managed identity itself (it holds the application permissions)."""
+
+    def __init__(self, identity: ManagedIdentity, resource: str = GRAPH_RESOURCE) -> None:
+        self._identity = identity
+        self._resource = resource
+        self._fresh = False
+
+    def __repr__(self) -> str:
+        return f"ManagedIdentityTokenProvider({self._identity!r})"
+
+    async def token(self) -> str:
+        fresh, self._fresh = self._fresh, False
+        try:
+            issued = await self._identity.token(self._resource, fresh=fresh)
+        except ManagedIdentityUnavailable as exc:
+            raise AuthenticationFailed(503, "managed_identity_unavailable", str(exc)) from None
+        return issued.value
+
+    def invalidate(self) -> None:
+        self._fresh = True

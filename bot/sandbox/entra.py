@@ -5,7 +5,10 @@ Served routes (all on plain http; see "Public URLs" below):
 - `GET /{tenant}/v2.0/.well-known/openid-configuration` (and the v1 variant without `/v2.0`)
 - `GET /{tenant}/discovery/v2.0/keys`, `GET /{tenant}/discovery/keys` (the same RSA JWKS)
 - `GET /common/discovery/instance` (msal's instance discovery for hosts it does not know)
-- `POST /{tenant}/oauth2/v2.0/token`: client credentials and on-behalf-of, with Entra's error body.
+- `POST /{tenant}/oauth2/v2.0/token`: client credentials and on-behalf-of, with Entra's error body;
+  the client proves itself with a secret or a client assertion (`client_assertions.py`).
+- `GET /msi/token`: the identity endpoint a container gets for its managed identities
+  (`identity_endpoint.py`).
 
 Public URLs. msal only accepts an `https` authority, so callers in the sandbox hand msal an
 `http_client` that maps the authority's `https://host` onto this twin's plain-http address. The
@@ -32,11 +35,21 @@ import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot.sandbox.client_assertions import (
+    JWT_BEARER_ASSERTION,
+    AssertingApp,
+    AssertionRefused,
+    assertion_subject,
+    verify_client_assertion,
+)
+from bot.sandbox.identity_endpoint import IdentityEndpointTwin
+
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 BOTFRAMEWORK_RESOURCE = "https://api.botframework.com"
 TEAMS_CLIENT_APP_ID = "1fec8e78-bce4-4aaf-ab1b-5451cc387264"  # Teams desktop/mobile client
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+FEDERATED_TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 DEFAULT_DELEGATED_SCOPES = (
     "RoleAssignmentSchedule.ReadWrite.Directory",
@@ -219,12 +232,17 @@ class EntraTwin:
                 web.post("/{tenant}/oauth2/v2.0/token", self._token),
             ]
         )
+        self.identity_endpoint = IdentityEndpointTwin(self)
+        self.identity_endpoint.install(self.app)
 
     # -- identities ------------------------------------------------------------------------
 
     @property
     def tenant_id(self) -> str:
         return self.tenant.tenant_id
+
+    def now(self) -> datetime:
+        return self._now()
 
     @property
     def issuer_v2(self) -> str:
@@ -331,8 +349,8 @@ class EntraTwin:
             "name": user.display_name,
         }
 
-    def _app_token(self, app: AppRegistrationView, resource: str) -> str:
-        sp_id = service_principal_id(app.client_id)
+    def _app_token(self, app: AppRegistrationView, resource: str, *, principal_id: str = "") -> str:
+        sp_id = principal_id or service_principal_id(app.client_id)
         claims = self._common() | {
             "aud": resource,
             "iss": self.issuer_v1,
@@ -475,7 +493,14 @@ class EntraTwin:
         self.token_requests.append(record)
         try:
             self._check_tenant(request)
-            app = self._authenticate_client(form, request.headers.get("Authorization", ""))
+            app = self._authenticate_client(
+                form,
+                request.headers.get("Authorization", ""),
+                token_endpoint=(
+                    f"{_public_oauth_base(request)}/{request.match_info['tenant']}"
+                    "/oauth2/v2.0/token"
+                ),
+            )
             record.client_id = app.client_id
             if grant_type == "client_credentials":
                 body = self._client_credentials(app, form)
@@ -496,8 +521,10 @@ class EntraTwin:
         return web.json_response(body, headers={"Cache-Control": "no-store, no-cache"})
 
     def _authenticate_client(
-        self, form: Mapping[str, str], authorization: str
+        self, form: Mapping[str, str], authorization: str, *, token_endpoint: str
     ) -> AppRegistrationView:
+        if form.get("client_assertion_type") or form.get("client_assertion"):
+            return self._authenticate_by_assertion(form, token_endpoint)
         client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
         if authorization.startswith("Basic "):
             try:
@@ -506,6 +533,29 @@ class EntraTwin:
                 raise _OAuthError(401, "invalid_client", 7000215, "Invalid client secret.") from exc
             basic_id, _, basic_secret = decoded.partition(":")
             client_id, secret = client_id or unquote(basic_id), unquote(basic_secret)
+        app = self._registered_app(client_id)
+        if not secret:
+            raise _OAuthError(
+                401,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or "
+                "'client_secret'.",
+            )
+        if not app.client_secret or not secrets.compare_digest(
+            secret.encode(), app.client_secret.encode()
+        ):
+            raise _OAuthError(
+                401,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request is "
+                "the client secret value, not the client secret ID, for a secret added to app "
+                f"'{client_id}'.",
+            )
+        return app
+
+    def _registered_app(self, client_id: str) -> AppRegistrationView:
         if not client_id:
             raise _missing("client_id")
         registered: list[AppRegistrationView] = list(
@@ -521,24 +571,60 @@ class EntraTwin:
                 f"'{self.tenant_id}'. This can happen if the application has not been installed "
                 "by the administrator of the tenant or consented to by any user in the tenant.",
             )
-        if not secret:
-            raise _OAuthError(
-                401,
-                "invalid_client",
-                7000218,
-                "The request body must contain the following parameter: 'client_assertion' or "
-                "'client_secret'.",
-            )
-        if not secrets.compare_digest(secret.encode(), app.client_secret.encode()):
-            raise _OAuthError(
-                401,
-                "invalid_client",
-                7000215,
-                "Invalid client secret provided. Ensure the secret being sent in the request is "
-                "the client secret value, not the client secret ID, for a secret added to app "
-                f"'{client_id}'.",
-            )
         return app
+
+    def _authenticate_by_assertion(
+        self, form: Mapping[str, str], token_endpoint: str
+    ) -> AppRegistrationView:
+        if form.get("client_assertion_type") != JWT_BEARER_ASSERTION:
+            raise _OAuthError(
+                400,
+                "invalid_request",
+                50027 if form.get("client_assertion_type") else 900144,
+                f"client_assertion_type must be '{JWT_BEARER_ASSERTION}' with a client_assertion.",
+            )
+        assertion = form.get("client_assertion", "")
+        if not assertion:
+            raise _missing("client_assertion")
+        client_id = form.get("client_id") or assertion_subject(assertion)
+        app = self._registered_app(client_id)
+        try:
+            verify_client_assertion(
+                assertion,
+                AssertingApp(
+                    client_id=app.client_id,
+                    certificates=list(getattr(app, "certificates", ())),
+                    federated_credentials=list(getattr(app, "federated_credentials", ())),
+                ),
+                token_endpoint=token_endpoint,
+                now=self._now().timestamp(),
+                verify_entra_token=self.verify,
+                entra_issuer=self.issuer_v2,
+            )
+        except AssertionRefused as exc:
+            raise _OAuthError(401, exc.error, exc.code, exc.message) from None
+        return app
+
+    def managed_identity_token(self, identity: AppRegistrationView, resource: str) -> str:
+        """What the identity endpoint hands a managed identity: for the token exchange audience
+        (`api://AzureADTokenExchange`), a v2 token about the identity to use as a federated
+        client assertion; for a resource, an app-only token like any app's."""
+        principal_id = str(getattr(identity, "principal_id", ""))
+        if resource != FEDERATED_TOKEN_AUDIENCE:
+            return self._app_token(identity, resource, principal_id=principal_id)
+        return self._key.sign(
+            self._common()
+            | {
+                "aud": resource,
+                "iss": self.issuer_v2,
+                "azp": identity.client_id,
+                "azpacr": "2",
+                "oid": principal_id,
+                "sub": principal_id,
+                "idtyp": "app",
+                "ver": "2.0",
+            }
+        )
 
     def _client_credentials(
         self, app: AppRegistrationView, form: Mapping[str, str]

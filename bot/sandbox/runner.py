@@ -49,7 +49,7 @@ def sandbox_settings(twins: Twins, *, database_url: str, **overrides: object) ->
     values: dict[str, object] = {
         "app_id": env.get("MicrosoftAppId", ""),
         "app_password": env.get("MicrosoftAppPassword", ""),
-        "app_type": env.get("MicrosoftAppType", "MultiTenant"),
+        "app_type": env.get("MicrosoftAppType", "SingleTenant"),
         "app_tenant_id": env.get("MicrosoftAppTenantId", ""),
         "tenant_id": env["PIMBOT_TENANT_ID"],
         "graph_client_id": env.get("PIMBOT_GRAPH_CLIENT_ID", ""),

@@ -40,9 +40,29 @@ class TenantGroup(_Spec):
     members: list[str] = Field(default_factory=list)  # user handles, or other groups' ids or names
 
 
+class FederatedCredential(_Spec):
+    """A federated identity credential on an app registration: Entra accepts a token from
+    `issuer` about `subject` for one of `audiences` as the app's client assertion."""
+
+    issuer: str = ""  # empty: this tenant's own Entra issuer (a managed identity's tokens)
+    subject: str  # for a managed identity: its principal (object) id
+    audiences: list[str] = Field(default_factory=lambda: ["api://AzureADTokenExchange"])
+
+
 class AppRegistration(_Spec):
     client_id: str
-    client_secret: str
+    client_secret: str = ""  # empty: the app has no secret
+    display_name: str
+    application_permissions: list[str] = Field(default_factory=list)
+    certificates: list[str] = Field(default_factory=list)  # PEM certificates (public part)
+    federated_credentials: list[FederatedCredential] = Field(default_factory=list)
+
+
+class ManagedIdentitySpec(_Spec):
+    """A user-assigned managed identity, with the Graph application permissions it holds."""
+
+    client_id: str
+    principal_id: str
     display_name: str
     application_permissions: list[str] = Field(default_factory=list)
 
@@ -114,6 +134,7 @@ class DemoTenant(_Spec):
     assignments: list[AssignmentSpec] = Field(default_factory=list)
     policies: list[PolicySpec] = Field(default_factory=list)
     apps: list[AppRegistration]
+    managed_identities: list[ManagedIdentitySpec] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod

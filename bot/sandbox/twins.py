@@ -143,7 +143,7 @@ class Twins:
         return {
             "MicrosoftAppId": "" if self.anonymous else app.client_id,
             "MicrosoftAppPassword": "" if self.anonymous else app.client_secret,
-            "MicrosoftAppType": "MultiTenant" if self.anonymous else "SingleTenant",
+            "MicrosoftAppType": "SingleTenant",
             "MicrosoftAppTenantId": self.tenant.tenant_id,
             "PIMBOT_TENANT_ID": self.tenant.tenant_id,
             "PIMBOT_GRAPH_CLIENT_ID": app.client_id,

@@ -43,6 +43,7 @@ FALLS_BACK_TO = {
     "PIMBOT_TENANT_ID": "`MicrosoftAppTenantId`",
     "PIMBOT_GRAPH_CLIENT_ID": "`MicrosoftAppId`",
     "PIMBOT_GRAPH_CLIENT_SECRET": "`MicrosoftAppPassword`",
+    "PIMBOT_GRAPH_CERTIFICATE_PATH": "`PIMBOT_APP_CERTIFICATE_PATH`",
 }
 
 
