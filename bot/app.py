@@ -14,6 +14,7 @@ from bot.client_credentials import (
     ClientCredential,
     CredentialError,
     ManagedIdentity,
+    database_password_from,
     graph_credential_from,
 )
 from bot.domain import Message, Person, SentMessage
@@ -102,7 +103,7 @@ async def build_services(
             "PIMBOT_ENGINE=pim exchanges tokens on-behalf-of people, which needs an app "
             "registration: use a certificate, a secret or federated_identity for Graph"
         )
-    db = await Database.connect(settings.database_url)
+    db = await Database.connect(settings.database_url, password=database_password_from(settings))
     await db.migrate()
     tokens = graph_token_provider(settings, credential)
     metrics = Metrics(now=now)

@@ -153,10 +153,12 @@ def manifest_command(out: Path, app_version: str | None) -> int:
 
 
 async def audit_command(args: argparse.Namespace) -> int:
+    from bot.client_credentials import database_password_from
     from bot.settings import Settings
     from bot.store import Database
 
-    db = await Database.connect(Settings().database_url)
+    settings = Settings()
+    db = await Database.connect(settings.database_url, password=database_password_from(settings))
     try:
         await db.migrate()
         async with db.transaction() as tx:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import SecretStr
 
-from bot.settings import AppType, CredentialKind, Settings
+from bot.settings import AppType, CredentialKind, DatabaseAuth, Settings
 
 FEDERATED_TOKEN_AUDIENCE = "api://AzureADTokenExchange"
+# Azure Database for PostgreSQL accepts Entra tokens for this resource as passwords.
+POSTGRES_ENTRA_RESOURCE = "https://ossrdbms-aad.database.windows.net"
 IDENTITY_API_VERSION = "2019-08-01"  # Container Apps and App Service identity endpoint
 REFRESH_MARGIN_SECONDS = 5 * 60
 
@@ -314,3 +317,17 @@ def bot_connector_credential_from(settings: Settings) -> ClientCredential | Mana
         secret=settings.app_password,
         name="PIMBOT_APP_CREDENTIAL",
     )
+
+
+def database_password_from(settings: Settings) -> Callable[[], Awaitable[str]] | None:
+    """For `PIMBOT_DATABASE_AUTH=managed_identity`: the identity's Entra token for Azure
+    Database for PostgreSQL, fetched for each new connection (cached until 5 minutes before it
+    expires, so a new connection never gets an expiring one)."""
+    if settings.database_auth is not DatabaseAuth.MANAGED_IDENTITY:
+        return None
+    identity = managed_identity_from(settings)
+
+    async def entra_token() -> str:
+        return (await identity.token(POSTGRES_ENTRA_RESOURCE)).value
+
+    return entra_token

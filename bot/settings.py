@@ -30,6 +30,11 @@ class CredentialKind(StrEnum):
     MANAGED_IDENTITY = "managed_identity"  # the managed identity itself holds the permissions
 
 
+class DatabaseAuth(StrEnum):
+    PASSWORD = "password"  # whatever the URL carries (or trust, locally)
+    MANAGED_IDENTITY = "managed_identity"  # a Microsoft Entra token of the managed identity
+
+
 class EngineName(StrEnum):
     BOT = "bot"
     PIM = "pim"
@@ -140,6 +145,10 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default_factory=_default_database_url,
         validation_alias=AliasChoices("PIMBOT_DATABASE_URL", "database_url"),
+    )
+    database_auth: DatabaseAuth = Field(
+        DatabaseAuth.PASSWORD,
+        validation_alias=AliasChoices("PIMBOT_DATABASE_AUTH", "database_auth"),
     )
     expiry_warning_minutes: int = Field(
         15,

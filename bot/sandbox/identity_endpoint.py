@@ -25,6 +25,7 @@ _KNOWN_RESOURCES = (
     "api://AzureADTokenExchange",
     "https://graph.microsoft.com",
     "https://api.botframework.com",
+    "https://ossrdbms-aad.database.windows.net",  # Azure Database for PostgreSQL
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -44,11 +44,22 @@ class Database:
         self._engine = engine
 
     @classmethod
-    async def connect(cls, url: str) -> Database:
-        """Open (lazily) the database at `url`; see `resolve_database_url` for accepted forms."""
+    async def connect(
+        cls, url: str, *, password: Callable[[], Awaitable[str]] | None = None
+    ) -> Database:
+        """Open (lazily) the database at `url`; see `resolve_database_url` for accepted forms.
+
+        `password`, for PostgreSQL, is asked for each new connection: a Microsoft Entra token
+        (valid about an hour) serves as the password, and pooled connections stay open after it
+        expires, since PostgreSQL checks it only when a connection is made."""
         location = resolve_database_url(url)
         if location.sqlite_path is None:
-            engine = create_async_engine(location.url, pool_pre_ping=True)
+            connect_args = dict(location.connect_args)
+            if password is not None:
+                connect_args["password"] = password  # asyncpg awaits a callable password
+            engine = create_async_engine(
+                location.url, pool_pre_ping=True, connect_args=connect_args
+            )
         else:
             await asyncio.to_thread(location.sqlite_path.parent.mkdir, parents=True, exist_ok=True)
             engine = create_async_engine(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 
@@ -17,6 +19,7 @@ _SQLITE_ALIASES = ("sqlite", "sqlite+aiosqlite")
 class DatabaseLocation:
     url: URL
     sqlite_path: Path | None  # the database file, for SQLite
+    connect_args: dict[str, Any] = field(default_factory=dict)  # for the driver (asyncpg)
 
     @property
     def is_sqlite(self) -> bool:
@@ -29,6 +32,10 @@ def resolve_database_url(raw: str) -> DatabaseLocation:
 
     SQLite needs a file (an in-memory database would be a different database per pooled
     connection). libpq's `sslmode=` becomes asyncpg's `ssl=`, as Azure connection strings carry it.
+    `sslmode=verify-full` (and `verify-ca`) check the server's certificate against
+    `sslrootcert=FILE` or, without it, the system's CA store (Debian's, in the image, holds the
+    roots Azure Database for PostgreSQL uses); asyncpg alone would insist on
+    `~/.postgresql/root.crt`.
     """
     url = make_url(raw.replace("postgres://", "postgresql://", 1))
     if url.drivername in _SQLITE_ALIASES:
@@ -39,9 +46,25 @@ def resolve_database_url(raw: str) -> DatabaseLocation:
         return DatabaseLocation(url.set(drivername=SQLITE_DRIVER, database=str(path)), path)
     if url.drivername in _POSTGRES_ALIASES:
         query = dict(url.query)
-        if "sslmode" in query:
-            query["ssl"] = query.pop("sslmode")
-        return DatabaseLocation(url.set(drivername=POSTGRES_DRIVER, query=query), None)
+        connect_args: dict[str, Any] = {}
+        root = query.pop("sslrootcert", None)
+        mode = query.pop("sslmode", None)
+        if mode in ("verify-full", "verify-ca"):
+            connect_args["ssl"] = _verifying_context(
+                str(root) if root else None, check_hostname=mode == "verify-full"
+            )
+        elif mode is not None:
+            query["ssl"] = mode
+        return DatabaseLocation(
+            url.set(drivername=POSTGRES_DRIVER, query=query), None, connect_args
+        )
     raise ValueError(
         f"unsupported database URL scheme {url.drivername!r}: use sqlite or postgresql"
     )
+
+
+def _verifying_context(cafile: str | None, *, check_hostname: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+    context.check_hostname = check_hostname
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
