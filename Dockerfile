@@ -5,25 +5,37 @@
 #
 # Settings come from the environment only (see docs/deploy.md); secrets are never baked in.
 
-# --- build: a virtualenv holding pimbot and its runtime dependencies, nothing else -------------
-FROM python:3.11-slim-bookworm AS build
+# --- build: a virtualenv holding pimbot and its locked runtime dependencies, nothing else ------
+# The base is pinned by digest (python:3.11.9-slim-bookworm, linux/amd64 and arm64 index). To
+# move it: `docker buildx imagetools inspect python:3.11-slim-bookworm`, then change both FROMs.
+FROM python:3.11.9-slim-bookworm@sha256:dad770592ab3582ab2dabcf0e18a863df9d86bd9d23efcfa614110ce49ac20e4 AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 WORKDIR /src
+COPY requirements/runtime.lock requirements/build.lock requirements/tools.lock ./requirements/
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY cards ./cards
 
-# `.` without extras: the `dev` extra (pytest, ruff, mypy, ...) never enters the image.
+# Every dependency from the hashed lock (pip refuses any file whose hash differs), then pimbot
+# itself without dependencies, built with the locked setuptools. The `dev` extra never enters.
 RUN python -m venv /opt/pimbot \
-    && /opt/pimbot/bin/pip install --no-cache-dir . \
-    && /opt/pimbot/bin/pip uninstall --yes pip setuptools wheel
+    && /opt/pimbot/bin/pip install --no-cache-dir --require-hashes -r requirements/runtime.lock \
+    && /opt/pimbot/bin/pip install --no-cache-dir --require-hashes -r requirements/build.lock \
+    && /opt/pimbot/bin/pip install --no-cache-dir --no-deps --no-build-isolation . \
+    && /opt/pimbot/bin/pip uninstall --yes pip setuptools wheel packaging
+
+# The CycloneDX SBOM of exactly what the image runs, shipped in it: /opt/pimbot/sbom.cdx.json.
+RUN python -m venv /opt/sbom \
+    && /opt/sbom/bin/pip install --no-cache-dir --require-hashes -r requirements/tools.lock \
+    && /opt/sbom/bin/cyclonedx-py environment --output-reproducible --of JSON \
+       -o /opt/pimbot/sbom.cdx.json /opt/pimbot/bin/python
 
 # --- runtime: the virtualenv on a clean slim base, run as an unprivileged user ------------------
-FROM python:3.11-slim-bookworm AS runtime
+FROM python:3.11.9-slim-bookworm@sha256:dad770592ab3582ab2dabcf0e18a863df9d86bd9d23efcfa614110ce49ac20e4 AS runtime
 
 ENV PATH=/opt/pimbot/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -8,12 +8,16 @@ JS_DIR   := tests/js
 JS_STAMP := $(JS_DIR)/node_modules/.installed
 
 .PHONY: sandbox test lint typecheck pytest deploy-lint clean test-deps chromium js-deps \
-        webchat-vendor webchat-picture emoji-font
+        webchat-vendor webchat-picture emoji-font lock audit sbom
 
-$(STAMP): pyproject.toml
+# Dependencies come from the hashed lock (requirements/dev.lock), the project itself after them
+# without dependencies, built with the locked setuptools (requirements/build.lock).
+$(STAMP): pyproject.toml requirements/dev.lock requirements/build.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install --quiet --require-hashes -r requirements/build.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 ## Run pimbot on its embedded default: the bot and the Graph/Entra/Teams sandbox, on loopback.
@@ -83,5 +87,39 @@ deploy-lint: $(TOOLS_STAMP)
 	$(TOOLS)/bin/checkov --file Dockerfile --quiet --compact --skip-download
 	$(TOOLS)/bin/checkov --directory infra --quiet --compact --skip-download
 
+# --- supply chain: hashed locks, vulnerability audit, CycloneDX SBOM ----------------------------
+SUPPLY       := .venv-supply
+SUPPLY_STAMP := $(SUPPLY)/.installed
+LOCKER       := .venv-lock
+PIP_COMPILE  := $(LOCKER)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+
+$(SUPPLY_STAMP): requirements/tools.lock
+	$(PYTHON) -m venv $(SUPPLY)
+	echo '*' > $(SUPPLY)/.gitignore
+	$(SUPPLY)/bin/pip install --quiet --require-hashes -r requirements/tools.lock
+	touch $(SUPPLY_STAMP)
+
+## Re-resolve every lock in requirements/ (after changing pyproject.toml or a *.in file).
+lock:
+	test -x $(LOCKER)/bin/pip-compile || { $(PYTHON) -m venv $(LOCKER) && echo '*' > $(LOCKER)/.gitignore \
+		&& $(LOCKER)/bin/pip install --quiet pip-tools==7.7.0; }
+	$(PIP_COMPILE) --output-file requirements/runtime.lock pyproject.toml
+	$(PIP_COMPILE) --extra dev --output-file requirements/dev.lock pyproject.toml
+	$(PIP_COMPILE) --output-file requirements/build.lock requirements/build.in
+	$(PIP_COMPILE) --output-file requirements/tools.lock requirements/tools.in
+
+## Known vulnerabilities in every locked package (PyPI's vulnerability data); --strict fails on
+## a package it could not look up, so an unreachable source never passes as "no findings".
+audit: $(SUPPLY_STAMP)
+	$(SUPPLY)/bin/pip-audit --strict --disable-pip --progress-spinner off \
+		-r requirements/runtime.lock -r requirements/dev.lock
+
+## The CycloneDX SBOM of what the image installs (the Dockerfile makes the same from its venv).
+sbom: $(SUPPLY_STAMP)
+	mkdir -p var
+	$(SUPPLY)/bin/cyclonedx-py requirements --output-reproducible --of JSON \
+		-o var/sbom.cdx.json requirements/runtime.lock
+
 clean:
-	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(SUPPLY) $(LOCKER) var .pytest_cache .mypy_cache .ruff_cache

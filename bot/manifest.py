@@ -1,6 +1,7 @@
 """The Teams app package for one deployment.
 
-`manifest/manifest.template.json` is filled in with the bot's app id (`MicrosoftAppId`: app id,
+`bot/teams_app/manifest.template.json` (package data, so this works from an installed wheel) is
+filled in with the bot's app id (`MicrosoftAppId`: app id,
 bot id and the SSO resource `api://botid-<app id>`), its public hostname
 (`PIMBOT_PUBLIC_HOSTNAME`: `validDomains` and the developer links) and the app version, then zipped
 with the two icons. Teams accepts the zip only with manifest.json, color.png and outline.png at
@@ -14,12 +15,13 @@ import re
 import zipfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
 
-MANIFEST_DIR = Path(__file__).resolve().parents[1] / "manifest"
+MANIFEST_DIR = Path(str(files("bot.teams_app")))
 TEMPLATE = "manifest.template.json"
 ICON_SIZES = {"color.png": (192, 192), "outline.png": (32, 32)}
 PACKAGE_FILES = ("manifest.json", *ICON_SIZES)

@@ -2,9 +2,10 @@
 
     .venv/bin/python manifest/draw_icons.py
 
-writes `color.png` (192x192, the shield on pimbot's accent colour, inside Teams' 120x120 safe
-region) and `outline.png` (32x32, white on transparent, as Teams wants outline icons). Shapes are
-drawn as masks at 8x and scaled down, so edges are smooth while the outline stays pure white.
+writes `bot/teams_app/color.png` (192x192, the shield on pimbot's accent colour, inside Teams'
+120x120 safe region) and `outline.png` (32x32, white on transparent, as Teams wants outline
+icons). Shapes are drawn as masks at 8x and scaled down, so edges are smooth while the outline
+stays pure white.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "bot" / "teams_app"  # shipped in the wheel
 ACCENT = (31, 78, 158)  # #1F4E9E, the manifest's accentColor
 SUPERSAMPLE = 8
 

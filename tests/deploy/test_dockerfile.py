@@ -63,24 +63,79 @@ def test_the_healthcheck_asks_healthz_on_the_port_pimbot_listens_on(runtime: Sta
     assert [e.arguments for e in runtime.all("EXPOSE")] == [default_port]
 
 
-def test_only_runtime_dependencies_are_installed(stages: list[Stage]) -> None:
-    dev = {
-        re.split(r"[<>=\[ ]", spec)[0].lower()
-        for spec in PYPROJECT["project"]["optional-dependencies"]["dev"]
-    }
+def test_only_locked_runtime_dependencies_are_installed(stages: list[Stage]) -> None:
+    """pimbot's venv gets the hashed runtime lock, the locked build tools (removed again) and
+    the project itself without dependencies: nothing unlocked, no `dev` extra, no editable."""
     installs = [
         run.arguments
         for stage in stages
         for run in stage.all("RUN")
-        if "pip install" in run.arguments
+        if "/opt/pimbot/bin/pip install" in run.arguments
     ]
-    assert installs, "the Dockerfile installs nothing"
-    for command in installs:
-        pip_args = command.split("pip install", 1)[1].split("&&")[0].split()
-        targets = [a for a in pip_args if not a.startswith("-")]
-        assert targets == ["."], f"install only the project itself, without extras: {command}"
-        assert "-e" not in pip_args and "--editable" not in pip_args
-        assert not dev & {t.lower() for t in targets}
+    assert installs, "the Dockerfile installs nothing into /opt/pimbot"
+    commands = [
+        part.strip()
+        for command in installs
+        for part in command.split("&&")
+        if "/opt/pimbot/bin/pip install" in part
+    ]
+    locks, projects = [], []
+    for command in commands:
+        pip_args = command.split("pip install", 1)[1].split()
+        if "-r" in pip_args:
+            assert "--require-hashes" in pip_args, f"a lock without hash checking: {command}"
+            locks.append(pip_args[pip_args.index("-r") + 1])
+        else:
+            targets = [a for a in pip_args if not a.startswith("-")]
+            assert targets == ["."], f"install only the project itself, without extras: {command}"
+            assert "--no-deps" in pip_args, (
+                f"the project's dependencies come from the lock: {command}"
+            )
+            assert "-e" not in pip_args and "--editable" not in pip_args
+            projects.append(command)
+    assert locks == ["requirements/runtime.lock", "requirements/build.lock"] and len(projects) == 1
+    dev = {
+        re.split(r"[<>=\[ ]", spec)[0].lower()
+        for spec in PYPROJECT["project"]["optional-dependencies"]["dev"]
+    }
+    runtime_lock = (ROOT / "requirements" / "runtime.lock").read_text(encoding="utf-8")
+    pinned = set(re.findall(r"^([a-z0-9._-]+)==", runtime_lock, re.MULTILINE))
+    assert not dev & pinned, f"dev packages in the runtime lock: {sorted(dev & pinned)}"
+
+
+def test_the_build_tools_leave_the_image_again(stages: list[Stage]) -> None:
+    build_lock = (ROOT / "requirements" / "build.lock").read_text(encoding="utf-8")
+    runtime_lock = (ROOT / "requirements" / "runtime.lock").read_text(encoding="utf-8")
+    names = re.compile(r"^([a-z0-9._-]+)==", re.MULTILINE)
+    only_for_building = set(names.findall(build_lock)) - set(names.findall(runtime_lock))
+    uninstalled = {
+        word
+        for stage in stages
+        for run in stage.all("RUN")
+        for part in run.arguments.split("&&")
+        if "/opt/pimbot/bin/pip uninstall" in part
+        for word in part.split("uninstall", 1)[1].split()
+        if not word.startswith("-")
+    }
+    assert only_for_building | {"pip"} <= uninstalled
+    assert not uninstalled & set(names.findall(runtime_lock)), "a runtime package is removed"
+
+
+def test_every_base_image_is_pinned_by_digest(stages: list[Stage]) -> None:
+    for stage in stages:
+        assert re.fullmatch(r"[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}", stage.base), stage.base
+    assert len({stage.base for stage in stages}) == 1, "build and runtime on different bases"
+
+
+def test_the_image_carries_a_cyclonedx_sbom_of_its_own_virtualenv(stages: list[Stage]) -> None:
+    runs = " ".join(run.arguments for stage in stages[:-1] for run in stage.all("RUN"))
+    sbom = re.search(
+        r"cyclonedx-py environment .*-o (/opt/pimbot/\S+\.cdx\.json) /opt/pimbot/bin/python", runs
+    )
+    assert sbom, "no SBOM of /opt/pimbot is made in the build"
+    assert "--require-hashes -r requirements/tools.lock" in runs
+    # It lies in /opt/pimbot, which the runtime stage copies whole.
+    assert sbom.group(1).startswith("/opt/pimbot/")
 
 
 def test_the_runtime_stage_takes_only_the_virtualenv_from_the_build(
