@@ -1,5 +1,7 @@
 // pimbot on Azure: Azure Bot (Teams channel) -> Container Apps (>= 2 replicas) -> PostgreSQL
-// flexible server, with secrets in Key Vault read by a managed identity and logs in Log Analytics.
+// flexible server, logs in Log Analytics. No secret by default: the container's user-assigned
+// managed identity signs in as the bot's app registration (a federated credential on it) and to
+// PostgreSQL (Microsoft Entra authentication); Key Vault holds a secret only where one is chosen.
 // Deploy into an existing resource group:
 //
 //   az deployment group create -g <rg> -f infra/main.bicep -p infra/example.bicepparam
@@ -25,12 +27,19 @@ param containerRegistryName string = ''
 @description('MicrosoftAppId: client id of the bot\'s single-tenant Entra app registration.')
 param microsoftAppId string
 
-@secure()
-@description('MicrosoftAppPassword: a client secret of that app registration. Stored in Key Vault only.')
-param microsoftAppPassword string
+@allowed([
+  'federatedIdentity'
+  'secret'
+])
+@description('PIMBOT_APP_CREDENTIAL: federatedIdentity (the app registration trusts the managed identity; no secret exists) or secret (microsoftAppPassword, kept in Key Vault).')
+param appCredential string = 'federatedIdentity'
 
-@description('Expiry of that client secret as Unix seconds (as shown in Entra), recorded on the Key Vault secret.')
-param microsoftAppPasswordExpiry int
+@secure()
+@description('MicrosoftAppPassword, only with appCredential=secret: a client secret of that app registration. Stored in Key Vault only.')
+param microsoftAppPassword string = ''
+
+@description('Expiry of that client secret as Unix seconds (as shown in Entra), recorded on the Key Vault secret; ignored without one.')
+param microsoftAppPasswordExpiry int = 0
 
 @description('The Entra tenant pimbot manages and the app registration lives in (MicrosoftAppTenantId, PIMBOT_TENANT_ID).')
 param tenantId string = subscription().tenantId
@@ -81,12 +90,19 @@ param maxReplicas int = 4
 @description('Spread the container replicas over availability zones (the region must have zones).')
 param zoneRedundant bool = true
 
-@description('PostgreSQL administrator login pimbot connects as.')
-param postgresAdministratorLogin string = 'pimbot'
+@description('Object id of the Microsoft Entra group that administers PostgreSQL (creates pimbot\'s role, infra/postgres/grants.sql). pimbot itself is not an administrator.')
+param postgresEntraAdminObjectId string
 
-@secure()
-@description('PostgreSQL administrator password. Goes into the database URL secret in Key Vault only.')
-param postgresAdministratorPassword string
+@description('Display name of that group.')
+param postgresEntraAdminName string
+
+@allowed([
+  'Group'
+  'User'
+  'ServicePrincipal'
+])
+@description('Kind of principal postgresEntraAdminObjectId is.')
+param postgresEntraAdminType string = 'Group'
 
 @description('PostgreSQL compute tier.')
 @allowed([
@@ -147,6 +163,7 @@ param tags object = {
 
 var suffix = uniqueString(resourceGroup().id, namePrefix)
 var databaseName = 'pimbot'
+var identityName = '${namePrefix}-identity'
 
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
@@ -175,7 +192,7 @@ module identity 'modules/identity.bicep' = {
   name: 'identity'
   params: {
     location: location
-    name: '${namePrefix}-identity'
+    name: identityName
     tags: tags
   }
 }
@@ -193,8 +210,10 @@ module postgres 'modules/postgres.bicep' = {
   params: {
     location: location
     name: '${namePrefix}-pg-${suffix}'
-    administratorLogin: postgresAdministratorLogin
-    administratorPassword: postgresAdministratorPassword
+    entraAdministratorObjectId: postgresEntraAdminObjectId
+    entraAdministratorName: postgresEntraAdminName
+    entraAdministratorType: postgresEntraAdminType
+    tenantId: tenantId
     skuTier: postgresSkuTier
     skuName: postgresSkuName
     storageSizeGB: postgresStorageSizeGB
@@ -218,9 +237,8 @@ module vault 'modules/keyvault.bicep' = {
     endpointsSubnetId: network.outputs.endpointsSubnetId
     privateDnsZoneId: network.outputs.vaultDnsZoneId
     logAnalyticsWorkspaceId: monitoring.outputs.id
-    microsoftAppPassword: microsoftAppPassword
+    microsoftAppPassword: appCredential == 'secret' ? microsoftAppPassword : ''
     microsoftAppPasswordExpiry: microsoftAppPasswordExpiry
-    databaseUrl: 'postgresql://${uriComponent(postgresAdministratorLogin)}:${uriComponent(postgresAdministratorPassword)}@${postgres.outputs.fqdn}:5432/${databaseName}?sslmode=require'
     graphClientSecret: graphClientSecret
     graphClientSecretExpiry: graphClientSecretExpiry
     tags: tags
@@ -248,8 +266,11 @@ module app 'modules/containerapp.bicep' = {
     approversChannelId: approversChannelId
     expiryWarningMinutes: expiryWarningMinutes
     logLevel: logLevel
+    appCredential: appCredential
+    managedIdentityClientId: identity.outputs.clientId
     appPasswordSecretUri: vault.outputs.appPasswordUri
-    databaseUrlSecretUri: vault.outputs.databaseUrlUri
+    // No password in it: the role is the managed identity's name, its Entra token the password.
+    databaseUrl: 'postgresql://${uriComponent(identityName)}@${postgres.outputs.fqdn}:5432/${databaseName}?sslmode=verify-full'
     graphClientSecretUri: vault.outputs.graphClientSecretUri
     tags: tags
   }
@@ -262,7 +283,7 @@ module bot 'modules/bot.bicep' = {
     displayName: botDisplayName
     messagingEndpoint: app.outputs.messagingEndpoint
     microsoftAppId: microsoftAppId
-    microsoftAppPassword: microsoftAppPassword
+    microsoftAppPassword: appCredential == 'secret' ? microsoftAppPassword : ''
     tenantId: tenantId
     sku: botSku
     tags: tags
@@ -275,3 +296,9 @@ output botName string = bot.outputs.name
 output keyVaultName string = vault.outputs.name
 output postgresFqdn string = postgres.outputs.fqdn
 output managedIdentityClientId string = identity.outputs.clientId
+output managedIdentityPrincipalId string = identity.outputs.principalId
+// The federated credential to add to the app registration (docs/deploy.md §2) and the
+// PostgreSQL role to create for the identity (infra/postgres/grants.sql).
+output federatedCredentialIssuer string = '${environment().authentication.loginEndpoint}${tenantId}/v2.0'
+output federatedCredentialSubject string = identity.outputs.principalId
+output postgresRole string = identityName

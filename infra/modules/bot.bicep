@@ -13,7 +13,7 @@ param messagingEndpoint string
 param microsoftAppId string
 
 @secure()
-@description('Client secret of that app registration, for the Teams SSO OAuth connection.')
+@description('Client secret of that app registration for the Bot Service sign-in fallback connection; empty (the default, no secret) leaves that connection to be added in the portal (docs/deploy.md).')
 param microsoftAppPassword string
 
 @description('MicrosoftAppTenantId: the tenant of that app registration.')
@@ -64,7 +64,9 @@ resource teams 'Microsoft.BotService/botServices/channels@2022-09-15' = {
 
 // Teams SSO: pimbot's sign-in card names this connection (bot/channel/rendering.py,
 // SSO_CONNECTION_NAME); Teams exchanges the token silently and falls back to its sign-in page.
-resource sso 'Microsoft.BotService/botServices/connections@2022-09-15' = {
+// pimbot validates the SSO token Teams hands it itself; the connection is the Bot Service's
+// fallback sign-in page and needs a secret, so it exists here only when one is given.
+resource sso 'Microsoft.BotService/botServices/connections@2022-09-15' = if (!empty(microsoftAppPassword)) {
   parent: bot
   name: 'pimbot-sso'
   location: 'global'

@@ -2,8 +2,9 @@
 // Analytics) and pimbot itself, at least two replicas behind HTTPS ingress.
 //
 // The environment variables below are exactly the settings of bot/settings.py that a deployment
-// sets; tests/deploy checks the names against it. Secrets are Key Vault references read with the
-// managed identity, never values in the template.
+// sets; tests/deploy checks the names against it. By default there is no secret at all (the
+// managed identity signs in); a secret an operator still chooses is a Key Vault reference read
+// with the managed identity, never a value in the template.
 
 @description('Azure region.')
 param location string
@@ -64,24 +65,31 @@ param expiryWarningMinutes int
 @description('PIMBOT_LOG_LEVEL.')
 param logLevel string
 
-@description('Key Vault secret URIs (versionless, so a rotated secret is picked up).')
+@allowed([
+  'federatedIdentity'
+  'secret'
+])
+@description('PIMBOT_APP_CREDENTIAL: how the app registration proves itself.')
+param appCredential string
+
+@description('PIMBOT_MANAGED_IDENTITY_CLIENT_ID: client id of the user-assigned identity (identityId).')
+param managedIdentityClientId string
+
+@description('PIMBOT_DATABASE_URL: no password in it; the managed identity\'s Entra token is the password.')
+param databaseUrl string
+
+@description('Key Vault secret URIs (versionless, so a rotated secret is picked up); empty for none.')
 param appPasswordSecretUri string
-param databaseUrlSecretUri string
 param graphClientSecretUri string
 
 param tags object
 
 var port = 3978
 
-var baseSecrets = [
+var appSecrets = empty(appPasswordSecretUri) ? [] : [
   {
     name: 'microsoft-app-password'
     keyVaultUrl: appPasswordSecretUri
-    identity: identityId
-  }
-  {
-    name: 'database-url'
-    keyVaultUrl: databaseUrlSecretUri
     identity: identityId
   }
 ]
@@ -100,13 +108,18 @@ var baseEnv = [
     value: microsoftAppId
   }
   {
-    name: 'MicrosoftAppPassword'
-    // checkov:skip=CKV_SECRET_6: the name of a Key Vault reference, not a secret
-    secretRef: 'microsoft-app-password'
-  }
-  {
     name: 'MicrosoftAppType'
     value: 'SingleTenant'
+  }
+  {
+    // federated_identity or secret; Container Apps itself sets IDENTITY_ENDPOINT and
+    // IDENTITY_HEADER for the identity.
+    name: 'PIMBOT_APP_CREDENTIAL'
+    value: appCredential == 'secret' ? 'secret' : 'federated_identity'
+  }
+  {
+    name: 'PIMBOT_MANAGED_IDENTITY_CLIENT_ID'
+    value: managedIdentityClientId
   }
   {
     name: 'MicrosoftAppTenantId'
@@ -122,8 +135,11 @@ var baseEnv = [
   }
   {
     name: 'PIMBOT_DATABASE_URL'
-    // checkov:skip=CKV_SECRET_6: the name of a Key Vault reference, not a secret
-    secretRef: 'database-url'
+    value: databaseUrl
+  }
+  {
+    name: 'PIMBOT_DATABASE_AUTH'
+    value: 'managed_identity'
   }
   {
     name: 'PIMBOT_EXPIRY_WARNING_MINUTES'
@@ -141,6 +157,14 @@ var baseEnv = [
     // The app's own ingress host name, known before the app exists.
     name: 'PIMBOT_PUBLIC_HOSTNAME'
     value: '${namePrefix}.${environment.properties.defaultDomain}'
+  }
+]
+
+var appSecretEnv = empty(appPasswordSecretUri) ? [] : [
+  {
+    name: 'MicrosoftAppPassword'
+    // checkov:skip=CKV_SECRET_6: the name of a Key Vault reference, not a secret
+    secretRef: 'microsoft-app-password'
   }
 ]
 
@@ -229,7 +253,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
         transport: 'http'
         allowInsecure: false
       }
-      secrets: concat(baseSecrets, graphSecrets)
+      secrets: concat(appSecrets, graphSecrets)
       registries: registries
     }
     template: {
@@ -241,7 +265,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             cpu: json('0.5')
             memory: '1Gi'
           }
-          env: concat(baseEnv, graphClientEnv, graphSecretEnv, teamsEnv)
+          env: concat(baseEnv, appSecretEnv, graphClientEnv, graphSecretEnv, teamsEnv)
           probes: [
             {
               type: 'Startup'

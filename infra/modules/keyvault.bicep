@@ -1,6 +1,8 @@
-// Key Vault holding pimbot's two secrets: the bot's client secret and the database URL (which
-// carries the PostgreSQL password). Reached only through a private endpoint; read by the
-// container's managed identity through Azure RBAC.
+// Key Vault for the secrets pimbot still has only when an operator chooses them: the bot's
+// client secret (appCredential=secret) and a separate Graph app's secret. The default deployment
+// stores none: the app registration trusts the managed identity, and PostgreSQL takes its Entra
+// token. Reached only through a private endpoint; read by the container's managed identity
+// through Azure RBAC.
 
 @description('Azure region.')
 param location string
@@ -21,15 +23,11 @@ param privateDnsZoneId string
 param logAnalyticsWorkspaceId string
 
 @secure()
-@description('Client secret of the bot\'s Entra app registration (MicrosoftAppPassword).')
+@description('Client secret of the bot\'s Entra app registration (MicrosoftAppPassword); empty for none.')
 param microsoftAppPassword string
 
 @description('When the client secret expires in Entra, as Unix seconds; Key Vault shows it and can raise near-expiry events.')
 param microsoftAppPasswordExpiry int
-
-@secure()
-@description('PIMBOT_DATABASE_URL, with the PostgreSQL login and password in it.')
-param databaseUrl string
 
 @secure()
 @description('Optional PIMBOT_GRAPH_CLIENT_SECRET, when Graph uses its own app registration; empty for none.')
@@ -67,29 +65,14 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource appPassword 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
+module appPassword 'vault-secret.bicep' = if (!empty(microsoftAppPassword)) {
   name: 'microsoft-app-password'
-  properties: {
+  params: {
+    vaultName: vault.name
+    name: 'microsoft-app-password'
     value: microsoftAppPassword
     contentType: 'text/plain; Entra client secret'
-    attributes: {
-      enabled: true
-      exp: microsoftAppPasswordExpiry
-    }
-  }
-}
-
-resource dbUrl 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  // checkov:skip=CKV_AZURE_41: the PostgreSQL password has no natural expiry date; rotating it is a runbook step (docs/deploy.md), and an expiry would only add a way for every replica to lose its database.
-  parent: vault
-  name: 'database-url'
-  properties: {
-    value: databaseUrl
-    contentType: 'text/plain; PostgreSQL URL'
-    attributes: {
-      enabled: true
-    }
+    expiresOn: microsoftAppPasswordExpiry
   }
 }
 
@@ -166,6 +149,5 @@ resource auditLog 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
 }
 
 output name string = vault.name
-output appPasswordUri string = appPassword.properties.secretUri
-output databaseUrlUri string = dbUrl.properties.secretUri
+output appPasswordUri string = empty(microsoftAppPassword) ? '' : appPassword.outputs.uri
 output graphClientSecretUri string = empty(graphClientSecret) ? '' : graphSecret.outputs.uri

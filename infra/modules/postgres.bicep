@@ -1,5 +1,7 @@
 // Azure Database for PostgreSQL flexible server: pimbot's one source of state for all replicas
 // (requests, jobs, the hash-chained audit log). Private access only, TLS required, backed up.
+// Microsoft Entra authentication only: no password exists. pimbot signs in as its managed
+// identity, through a least-privileged role (infra/postgres/grants.sql), not as the administrator.
 
 @description('Azure region.')
 param location string
@@ -7,12 +9,22 @@ param location string
 @description('Server name (globally unique).')
 param name string
 
-@description('Administrator login that pimbot connects as.')
-param administratorLogin string
+@description('Object id of the Microsoft Entra group (or user) that administers the server; pimbot is not it.')
+param entraAdministratorObjectId string
 
-@secure()
-@description('Administrator password.')
-param administratorPassword string
+@description('Display name of that group or user.')
+param entraAdministratorName string
+
+@allowed([
+  'Group'
+  'User'
+  'ServicePrincipal'
+])
+@description('Kind of principal the administrator is.')
+param entraAdministratorType string
+
+@description('Tenant of the administrator.')
+param tenantId string
 
 @description('Compute tier and SKU, e.g. Burstable/Standard_B1ms for a pilot, GeneralPurpose/Standard_D2ds_v5 with high availability.')
 param skuTier string
@@ -56,11 +68,10 @@ resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2023-06-01-preview' =
   }
   properties: {
     version: '16'
-    administratorLogin: administratorLogin
-    administratorLoginPassword: administratorPassword
     authConfig: {
-      passwordAuth: 'Enabled'
-      activeDirectoryAuth: 'Disabled'
+      passwordAuth: 'Disabled'
+      activeDirectoryAuth: 'Enabled'
+      tenantId: tenantId
     }
     storage: {
       storageSizeGB: storageSizeGB
@@ -78,6 +89,16 @@ resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2023-06-01-preview' =
       privateDnsZoneArmResourceId: privateDnsZoneId
       publicNetworkAccess: 'Disabled'
     }
+  }
+}
+
+resource entraAdministrator 'Microsoft.DBforPostgreSQL/flexibleServers/administrators@2023-06-01-preview' = {
+  parent: server
+  name: entraAdministratorObjectId
+  properties: {
+    principalName: entraAdministratorName
+    principalType: entraAdministratorType
+    tenantId: tenantId
   }
 }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.settings import AppType, Settings
+from bot.settings import AppType, CredentialKind, Settings
 from tests.deploy.settings_env import env_names, secret_env_names
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
@@ -31,8 +31,10 @@ def test_every_variable_the_container_gets_is_a_setting_pimbot_reads() -> None:
 def test_the_container_gets_the_settings_a_teams_deployment_needs() -> None:
     required = {
         "MicrosoftAppId",
-        "MicrosoftAppPassword",
         "MicrosoftAppType",
+        "PIMBOT_APP_CREDENTIAL",
+        "PIMBOT_MANAGED_IDENTITY_CLIENT_ID",
+        "PIMBOT_DATABASE_AUTH",
         "MicrosoftAppTenantId",
         "PIMBOT_TENANT_ID",
         "PIMBOT_DATABASE_URL",
@@ -47,6 +49,8 @@ def test_credentials_come_from_key_vault_only() -> None:
     env = container_env()
     for name in secret_env_names() & set(env):
         kind, ref = env[name]
+        if name == "PIMBOT_DATABASE_URL" and env["PIMBOT_DATABASE_AUTH"][1] == "'managed_identity'":
+            continue  # no password in it (test_the_database_takes_the_identitys_token)
         assert kind == "secretRef", f"{name} is set as a plain value"
         secret = re.search(
             rf"name: {ref}\s*\n\s*keyVaultUrl: (\w+)\s*\n\s*identity: identityId", CONTAINER_APP
@@ -55,7 +59,7 @@ def test_credentials_come_from_key_vault_only() -> None:
     assert "value: microsoftAppPassword" not in CONTAINER_APP
     # Every secret of the app is a Key Vault reference: none carries a value of its own.
     blocks = re.findall(r"^var \w+Secrets = (.*?)^\]", CONTAINER_APP, re.MULTILINE | re.DOTALL)
-    assert blocks and "secrets: concat(baseSecrets, graphSecrets)" in CONTAINER_APP
+    assert blocks and "secrets: concat(appSecrets, graphSecrets)" in CONTAINER_APP
     for block in blocks:
         assert "keyVaultUrl:" in block and "value:" not in block
 
@@ -102,3 +106,43 @@ def test_every_module_exists_and_every_parameter_is_documented() -> None:
     parameters = set(re.findall(r"^param (\w+) ", MAIN, re.MULTILINE))
     assert parameters - documented == set(), "parameters missing from infra/README.md"
     assert documented - parameters == set(), "infra/README.md documents parameters that are gone"
+
+
+POSTGRES = (INFRA / "modules" / "postgres.bicep").read_text(encoding="utf-8")
+KEYVAULT = (INFRA / "modules" / "keyvault.bicep").read_text(encoding="utf-8")
+
+
+def test_the_default_deployment_has_no_secret_the_identity_signs_in() -> None:
+    assert "param appCredential string = 'federatedIdentity'" in MAIN
+    assert "param microsoftAppPassword string = ''" in MAIN
+    # The secret reaches Key Vault, the container and the bot only when chosen.
+    assert "microsoftAppPassword: appCredential == 'secret' ? microsoftAppPassword : ''" in MAIN
+    assert "module appPassword 'vault-secret.bicep' = if (!empty(microsoftAppPassword))" in KEYVAULT
+    assert "var appSecrets = empty(appPasswordSecretUri) ? [] : [" in CONTAINER_APP
+    assert "resource sso 'Microsoft.BotService/botServices/connections@2022-09-15' = if (" in BOT
+    env = container_env()
+    assert env["PIMBOT_APP_CREDENTIAL"] == (
+        "value",
+        "appCredential == 'secret' ? 'secret' : 'federated_identity'",
+    )
+    assert {"secret", "federated_identity"} <= {k.value for k in CredentialKind}
+    assert env["PIMBOT_MANAGED_IDENTITY_CLIENT_ID"] == ("value", "managedIdentityClientId")
+    assert "managedIdentityClientId: identity.outputs.clientId" in MAIN
+    assert "output federatedCredentialSubject string = identity.outputs.principalId" in MAIN
+
+
+def test_the_database_takes_the_identitys_token_verifies_tls_and_has_no_password() -> None:
+    env = container_env()
+    assert env["PIMBOT_DATABASE_AUTH"] == ("value", "'managed_identity'")
+    assert env["PIMBOT_DATABASE_URL"] == ("value", "databaseUrl")
+    url = re.search(r"databaseUrl: '(postgresql://[^']+)'", MAIN)
+    assert url, "main.bicep gives the container no database URL"
+    assert url.group(1).endswith("?sslmode=verify-full")
+    user = url.group(1).removeprefix("postgresql://").split("@")[0]
+    assert ":" not in user.replace("${uriComponent(identityName)}", ""), "a password in the URL"
+    assert "${uriComponent(identityName)}@" in url.group(1)  # the identity's role, not an admin
+    assert "passwordAuth: 'Disabled'" in POSTGRES and "activeDirectoryAuth: 'Enabled'" in POSTGRES
+    assert "administratorLoginPassword" not in POSTGRES
+    # The server's Entra administrator is a group of people, never pimbot's identity.
+    assert "entraAdministratorObjectId: postgresEntraAdminObjectId" in MAIN
+    assert (INFRA / "postgres" / "grants.sql").is_file()
