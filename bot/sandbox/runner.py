@@ -98,9 +98,13 @@ async def sandbox(
     run_scheduler: bool = True,
     graph_page_size: int = 100,
     require_install: bool = False,
+    managed_identity: str = "",
     **settings_overrides: object,
 ) -> AsyncIterator[RunningSandbox]:
-    """Twins + bot, started and stopped together. Used by `pimbot sandbox` and by the tests."""
+    """Twins + bot, started and stopped together. Used by `pimbot sandbox` and by the tests.
+
+    `managed_identity` (a client id of the tenant's `managed_identities`) gives the bot the
+    identity endpoint as Container Apps would (IDENTITY_ENDPOINT, IDENTITY_HEADER)."""
     tenant = tenant or load_tenant()
     sock = bind("127.0.0.1", port)
     bot_url = f"http://127.0.0.1:{sock.getsockname()[1]}/api/messages"
@@ -116,6 +120,14 @@ async def sandbox(
     )
     twins.start()
     try:
+        if managed_identity:
+            endpoint = twins.entra.identity_endpoint
+            settings_overrides = {
+                "identity_endpoint": endpoint.url,
+                "identity_header": endpoint.header,
+                "managed_identity_client_id": managed_identity,
+                **settings_overrides,
+            }
         settings = sandbox_settings(twins, database_url=database_url, **settings_overrides)
         async with serve_bot(settings, sock, now=now, run_scheduler=run_scheduler) as services:
             yield RunningSandbox(twins=twins, services=services, bot_url=bot_url, settings=settings)

@@ -61,6 +61,10 @@ def test_the_locks_agree_with_pyproject_and_with_each_other() -> None:
     assert not declared("dev") & set(runtime), "a dev dependency in runtime.lock"
     differ = {n: (v, dev[n]) for n, v in runtime.items() if dev.get(n) != v}
     assert not differ, f"runtime.lock and dev.lock disagree: {differ}"
+    # The build tools go into the same virtualenvs after the dev or runtime lock.
+    build = locked("build.lock")
+    clash = {n: (v, dev[n]) for n, v in build.items() if n in dev and dev[n] != v}
+    assert not clash, f"build.lock would change packages of dev.lock: {clash}"
     for spec in PYPROJECT["project"]["dependencies"]:
         requirement = Requirement(spec)
         version = runtime[canonicalize_name(requirement.name)]
