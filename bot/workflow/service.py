@@ -24,7 +24,7 @@ from bot.domain import (
     TokenExchangeOutcome,
 )
 from bot.graph.errors import GraphError
-from bot.workflow import live_cards
+from bot.workflow import live_cards, talk
 from bot.workflow.active_roles import ActiveRoles
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
@@ -114,7 +114,7 @@ class Workflow:
             )
 
     async def on_installed(self, actor: Actor) -> Outcome:
-        name = actor.person.display_name.split(" ")[0] if actor.person.display_name else "there"
+        name = _first_name(actor)
         return Outcome(
             replies=[
                 TextMessage(
@@ -170,10 +170,13 @@ class Workflow:
                 return await self.requesting.cancel_latest(actor)
             case commands.Help():
                 return Outcome(replies=[CardMessage(card=cards.help_card(), summary="Help")])
+            case commands.Greeting():
+                return _text(talk.greeting(_first_name(actor), command))
+            case commands.NotAvailable():
+                return _text(talk.not_available(command))
             case commands.Unknown():
-                hint = f" Did you mean `{command.suggestion}`?" if command.suggestion else ""
-                return _text(f"Sorry, I didn't get that.{hint} Type `help` to see what I can do.")
-        return _text("Type `help` to see what I can do.")
+                return _text(talk.not_understood(command))
+        return _text(talk.CAPABILITIES)
 
     async def _action(self, actor: Actor, action: actions.CardAction) -> Outcome:
         match action:
@@ -258,6 +261,10 @@ def _request_of(actor: Actor, action: actions.CardAction) -> str | None:
         ):
             return action.request_id
     return None
+
+
+def _first_name(actor: Actor) -> str:
+    return actor.person.display_name.split(" ")[0] if actor.person.display_name else "there"
 
 
 def _text(text: str) -> Outcome:

@@ -10,8 +10,10 @@ from bot.commands import (
     Command,
     Deactivate,
     Extend,
+    Greeting,
     Help,
     MyRoles,
+    NotAvailable,
     Pending,
     Unknown,
     find_ticket,
@@ -124,7 +126,9 @@ def test_a_near_miss_verb_gets_a_suggestion(text: str, suggestion: str) -> None:
     assert parse_command(text) == Unknown(text, suggestion)
 
 
-@pytest.mark.parametrize("text", ["hello there", "and so on", "xyzzy", "42", "exchange admin"])
+@pytest.mark.parametrize(
+    "text", ["the weather today", "and so on", "xyzzy", "42", "exchange admin"]
+)
 def test_anything_else_is_unknown_without_a_guess(text: str) -> None:
     assert parse_command(text) == Unknown(text, None)
 
@@ -170,7 +174,16 @@ def test_very_long_text_is_cut_before_parsing() -> None:
 def test_parse_command_never_raises(text: str) -> None:
     assert isinstance(
         parse_command(text),
-        Activate | Deactivate | Extend | MyRoles | Pending | Cancel | Help | Unknown,
+        Activate
+        | Deactivate
+        | Extend
+        | MyRoles
+        | Pending
+        | Cancel
+        | Help
+        | Greeting
+        | NotAvailable
+        | Unknown,
     )
 
 

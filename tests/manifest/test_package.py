@@ -132,7 +132,7 @@ def test_the_command_menu_offers_the_main_commands_in_both_scopes(
         for command_list in bot["commandLists"]
         for scope in command_list["scopes"]
     }
-    expected = ["activate", "my roles", "pending", "deactivate", "help"]
+    expected = ["activate", "my roles", "pending", "extend", "deactivate", "cancel", "help"]
     assert by_scope == {"personal": expected, "team": expected}
 
 

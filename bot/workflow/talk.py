@@ -1,0 +1,39 @@
+"""The bot's words for messages that are not commands: greetings, unknown text, and admin
+commands that are not built yet. Each says what pimbot can do instead of only "no"."""
+
+from __future__ import annotations
+
+from bot import commands
+
+CAPABILITIES = (
+    "I can:\n"
+    "- activate a role you are eligible for: `activate Exchange Admin for 2h because INC-1234`\n"
+    "- show `my roles` (active and eligible) and `pending` requests and approvals\n"
+    "- `extend` or `deactivate` an active role, and `cancel` a request that waits for approval\n"
+    "Type `help` for the details."
+)
+_ADMINS = "PIM administrators (Privileged Role Administrator or Global Administrator)"
+
+
+def greeting(first_name: str, command: commands.Greeting) -> str:
+    if command.thanks:
+        return "You're welcome! Anything else? " + CAPABILITIES
+    return f"Hi {first_name}! I'm pimbot. " + CAPABILITIES
+
+
+def not_understood(command: commands.Unknown) -> str:
+    """Always what pimbot can do; a near miss also gets its likely meaning."""
+    if command.suggestion:
+        return f"Did you mean `{command.suggestion}`? " + CAPABILITIES
+    return "I don't know how to do that. " + CAPABILITIES
+
+
+def not_available(command: commands.NotAvailable) -> str:
+    """`settings`, `alerts` … are admin commands pimbot does not have yet; said as such, so that
+    nobody thinks "settings" was taken for a role name."""
+    what = commands.NOT_AVAILABLE_YET.get(command.command, "do that")
+    return (
+        f"`{command.command}` ({what}) is not available in pimbot yet. When it is, it will be for "
+        f"{_ADMINS} only. Until then, use Microsoft Entra admin center, Identity Governance, "
+        "Privileged Identity Management. " + CAPABILITIES
+    )
