@@ -18,6 +18,7 @@ from cards.actions import (
 )
 from cards.activation import activation_form, not_eligible, role_choices
 from cards.approval import approval_decided, approval_request
+from cards.cancel import which_to_cancel
 from cards.info import error_card, help_card
 from cards.lists import my_roles, pending_list
 from cards.status import activated, ended, expiry_warning, form_sent, request_status
@@ -50,4 +51,5 @@ __all__ = [
     "pending_list",
     "request_status",
     "role_choices",
+    "which_to_cancel",
 ]

@@ -420,17 +420,48 @@ class Requesting:
         card = cards.request_status(request, tz=actor.timezone)
         return Outcome(card_update=card, toast=refusal or "Request cancelled.")
 
-    async def cancel_latest(self, actor: Actor) -> Outcome:
-        """`cancel` typed in the chat: the newest request still waiting."""
+    async def cancel_named(self, actor: Actor, ref: str | None) -> Outcome:
+        """`cancel` or `cancel exchange admin` typed in the chat."""
+        chosen = await self.choose_to_cancel(actor, ref)
+        if isinstance(chosen, Outcome):
+            return chosen
+        return await self.cancel_chosen(actor, chosen)
+
+    async def cancel_chosen(self, actor: Actor, chosen: ActivationRequest) -> Outcome:
+        request, refusal = await self._cancel(actor, chosen.id)
+        if request is None or refusal:
+            return _text(refusal)
+        return _text(f"Cancelled your request for **{plain(request.role.display_name)}**.")
+
+    async def choose_to_cancel(self, actor: Actor, ref: str | None) -> ActivationRequest | Outcome:
+        """The one open request `ref` names (a role, or the start of a request id); without `ref`,
+        the only open one. Otherwise the answer to send: nothing open, nothing matching, or a
+        card that asks which."""
         async with self.deps.db.transaction() as tx:
             mine = await tx.requests.open_for_requester(actor.person.id)
         waiting = [r for r in mine if r.state in _CANCELLABLE]
         if not waiting:
-            return _text("You have no pending request to cancel.")
-        request, refusal = await self._cancel(actor, waiting[0].id)
-        if request is None or refusal:
-            return _text(refusal)
-        return _text(f"Cancelled your request for **{plain(request.role.display_name)}**.")
+            return _text("You have no request waiting for approval, so there is nothing to cancel.")
+        if not ref:
+            if len(waiting) == 1:
+                return waiting[0]
+            return _ask_which(f"You have {len(waiting)} open requests.", waiting)
+        by_id = [r for r in waiting if len(ref) >= 4 and r.id.lower().startswith(ref.lower())]
+        if len(by_id) == 1:
+            return by_id[0]
+        match = resolve_role(ref, [r.role for r in waiting])
+        if isinstance(match, Exact):
+            named = [r for r in waiting if r.role.id == match.role.id]
+        elif isinstance(match, Ambiguous):
+            ids = {role.id for role in match.candidates}
+            named = [r for r in waiting if r.role.id in ids]
+        else:
+            named = []
+        if len(named) == 1:
+            return named[0]
+        if named:
+            return _ask_which(f"Several of your open requests match “{plain(ref)}”.", named)
+        return _ask_which(f"You have no open request for “{plain(ref)}”. These are open:", waiting)
 
     async def _cancel(self, actor: Actor, request_id: str) -> tuple[ActivationRequest | None, str]:
         """(the request as it is now, why it was not cancelled or "")."""
@@ -540,6 +571,17 @@ def extension_allowance(policy: ActivationPolicy, end: datetime, now: datetime) 
     Whole minutes, so that the choices read well."""
     left = policy.max_duration - max(end - now, timedelta(0))
     return timedelta(minutes=max(left // timedelta(minutes=1), 0))
+
+
+def _ask_which(question: str, requests: list[ActivationRequest]) -> Outcome:
+    return Outcome(
+        replies=[
+            CardMessage(
+                card=cards.which_to_cancel(question, requests),
+                summary="Which request should I cancel?",
+            )
+        ]
+    )
 
 
 def _text(text: str) -> Outcome:

@@ -166,8 +166,8 @@ class Workflow:
                 return await self.roles.pending(actor)
             case commands.Cancel():
                 if self.pim is not None:
-                    return await self.pim.cancel_latest(actor)
-                return await self.requesting.cancel_latest(actor)
+                    return await self.pim.cancel_named(actor, command.request_ref)
+                return await self.requesting.cancel_named(actor, command.request_ref)
             case commands.Help():
                 return Outcome(replies=[CardMessage(card=cards.help_card(), summary="Help")])
             case commands.Greeting():

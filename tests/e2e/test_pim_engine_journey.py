@@ -229,3 +229,27 @@ async def test_an_activation_made_in_the_portal_is_noticed(pim_box: Sandbox) -> 
     pim_box.clock.advance(minutes=45)
     await pim_box.run_jobs()
     assert {"Extend", "Deactivate now"} <= set(await adele.buttons())
+
+
+async def test_cancel_by_role_cancels_that_request_in_pim(pim_box: Sandbox) -> None:
+    adele = pim_box.person("adele")
+    await pim_box.client.install("adele")
+    await adele.say("activate Exchange Admin for 1h because mailbox restore")
+    await adele.press("Ask for approval")
+    await pim_box.client.wait_for("adele", "signed_in")
+    await adele.say("activate Security Admin for 1h because INC-77 phishing response")
+    await adele.press("Ask for approval")
+    await pim_box.client.wait_for("adele", "signin_required")  # PIM's MfaRule
+    await pim_box.client.sign_in("adele", mfa=True)
+    await pim_box.run_jobs()
+    async with pim_box.running.services.db.transaction() as tx:
+        mine = await tx.requests.open_for_requester(pim_box.running.twins.tenant.user("adele").id)
+    in_pim = {r.role.display_name: r.graph_request_id for r in mine}
+    assert set(in_pim) == {"Exchange Administrator", "Security Administrator"}
+
+    await adele.say("cancel exchange admin")
+    await pim_box.run_jobs()
+
+    (cancelled,) = [c for c in writes(pim_box) if c.path.endswith("/cancel")]
+    assert cancelled.path == f"{REQUESTS}/{in_pim['Exchange Administrator']}/cancel"
+    assert "Cancelled your request for **Exchange Administrator**" in await adele.chat_text()

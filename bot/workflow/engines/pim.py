@@ -445,13 +445,22 @@ class PimFlow:
             )
         return await self._cancel(actor, request_id, token)
 
-    async def cancel_latest(self, actor: Actor) -> Outcome:
-        async with self.deps.db.transaction() as tx:
-            mine = await tx.requests.open_for_requester(actor.person.id)
-        pending = [r for r in mine if r.state is RequestState.PENDING_APPROVAL]
-        if not pending:
-            return await self.requesting.cancel_latest(actor)
-        return await self.cancel(actor, pending[0].id)
+    async def cancel_named(self, actor: Actor, ref: str | None) -> Outcome:
+        """`cancel [role]`: the request it names, cancelled in PIM when PIM holds it."""
+        chosen = await self.requesting.choose_to_cancel(actor, ref)
+        if isinstance(chosen, Outcome):
+            return chosen
+        if chosen.state is not RequestState.PENDING_APPROVAL:
+            return await self.requesting.cancel_chosen(actor, chosen)
+        outcome = await self.cancel(actor, chosen.id)
+        # A typed turn has no card to replace: say what happened in words.
+        if outcome.toast:
+            async with self.deps.db.transaction() as tx:
+                current = await tx.requests.get(chosen.id)
+            cancelled = current is not None and current.state is RequestState.CANCELLED
+            words = f"Cancelled your request for **{chosen.role.display_name}**."
+            outcome.replies.append(TextMessage(text=words if cancelled else outcome.toast))
+        return outcome
 
     async def _cancel(self, actor: Actor, request_id: str, token: str) -> Outcome:
         async with self.deps.db.transaction() as tx:
