@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-DEFAULT_SANDBOX_URL = "http://127.0.0.1:4982"
+DEFAULT_SANDBOX_PORT = 3978  # the bot's port in `pimbot sandbox`; the twins sit next to it
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     sandbox = sub.add_parser(
         "sandbox", help="run the bot with its Graph/Entra/Teams sandbox on loopback"
     )
-    sandbox.add_argument("--port", type=int, default=3978)
+    sandbox.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_SANDBOX_PORT,
+        help="the bot's port (default 3978); the Graph, Entra and Teams twins take PORT+1002, "
+        "+1003 and +1004 (4980-4982 by default)",
+    )
     sandbox.add_argument(
         "--state",
         type=Path,
@@ -54,7 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         "--as", dest="user", required=True, help="handle, UPN or object id (e.g. adele)"
     )
     chat.add_argument(
-        "--url", default=DEFAULT_SANDBOX_URL, help="the Teams twin of a running sandbox"
+        "--port",
+        type=int,
+        default=DEFAULT_SANDBOX_PORT,
+        help="the --port the sandbox was started with (default 3978)",
+    )
+    chat.add_argument(
+        "--url", default=None, help="the Teams twin of a running sandbox (instead of --port)"
     )
 
     audit = sub.add_parser("audit", help="check or export the audit log")
@@ -85,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         case "chat":
             from bot.sandbox.chat import run_chat
+            from bot.sandbox.runner import teams_twin_url
 
-            asyncio.run(run_chat(args.url, args.user))
+            asyncio.run(run_chat(args.url or teams_twin_url(args.port), args.user))
             return 0
         case "audit":
             return asyncio.run(audit_command(args))
@@ -126,7 +139,8 @@ def serve() -> int:
 def sandbox_command(
     port: int, state: Path, reset: bool, anonymous: bool, *, engine: str = "bot"
 ) -> int:
-    from bot.sandbox.runner import run_sandbox
+    from bot.sandbox.runner import port_in_use_advice, run_sandbox
+    from bot.sandbox.twins import PortInUse
 
     _logging("WARNING")
     if reset and state.exists():
@@ -135,6 +149,9 @@ def sandbox_command(
         asyncio.run(run_sandbox(port=port, state_dir=state, anonymous=anonymous, engine=engine))
     except KeyboardInterrupt:
         print("\nstopped", file=sys.stderr)
+    except PortInUse as busy:
+        print(port_in_use_advice(busy, port), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -8,6 +8,7 @@ on the main loop exactly as `pimbot serve` does, pointed at the twins by its ord
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,10 +20,59 @@ from aiohttp import web
 
 from bot.app import Services, build_services, create_app
 from bot.sandbox.tenant import DemoTenant, load_tenant
-from bot.sandbox.twins import TwinPorts, Twins
+from bot.sandbox.twins import PortInUse, TwinPorts, Twins
 from bot.settings import Settings
 
-SANDBOX_PORTS = TwinPorts(graph=4980, login=4981, teams=4982)
+DEFAULT_BOT_PORT = 3978
+# The twins sit 1002-1004 above the bot: 4980-4982 for the default 3978, and a second sandbox
+# on `--port 5000` gets 6002-6004, so one number chooses all four.
+TWIN_PORT_OFFSET = 1002
+
+
+def sandbox_ports(bot_port: int) -> TwinPorts:
+    """The twins' ports for a sandbox whose bot listens on `bot_port`."""
+    first = bot_port + TWIN_PORT_OFFSET
+    return TwinPorts(graph=first, login=first + 1, teams=first + 2)
+
+
+def teams_twin_url(bot_port: int) -> str:
+    """Where `pimbot chat` finds the Teams twin of the sandbox started with `--port bot_port`."""
+    return f"http://127.0.0.1:{sandbox_ports(bot_port).teams}"
+
+
+def port_in_use_advice(busy: PortInUse, bot_port: int) -> str:
+    """What to tell a person whose sandbox could not start: which port, and how to choose others."""
+    other = free_sandbox_port(bot_port + 10)
+    twins = sandbox_ports(other)
+    return (
+        f"pimbot sandbox cannot start: port {busy.port} ({busy.what}) is already in use, "
+        "perhaps by another pimbot sandbox.\n"
+        f"Stop whatever uses it, or choose other ports: `pimbot sandbox --port {other}` puts the "
+        f"bot on {other} and the twins on {twins.graph}-{twins.teams} (free now); then chat with "
+        f"`pimbot chat --as adele --port {other}`."
+    )
+
+
+def free_sandbox_port(start: int) -> int:
+    """The first bot port from `start` (in steps of 10) whose four sandbox ports are free now."""
+    candidate = start
+    for _ in range(50):
+        if candidate + TWIN_PORT_OFFSET + 2 > 65535:
+            candidate = 3000
+        twins = sandbox_ports(candidate)
+        if all(_is_free(p) for p in (candidate, twins.graph, twins.login, twins.teams)):
+            return candidate
+        candidate += 10
+    return candidate
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @dataclass
@@ -37,7 +87,13 @@ def bind(host: str, port: int) -> socket.socket:
     """Bind first, so the Teams twin can be told the bot's address before the bot starts."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse("the bot", port) from exc
+        raise
     sock.listen(128)
     sock.setblocking(False)
     return sock
@@ -118,7 +174,11 @@ async def sandbox(
         graph_page_size=graph_page_size,
         require_install=require_install,
     )
-    twins.start()
+    try:
+        twins.start()
+    except BaseException:
+        sock.close()
+        raise
     try:
         if managed_identity:
             endpoint = twins.entra.identity_endpoint
@@ -139,25 +199,30 @@ async def sandbox(
 async def run_sandbox(
     *, port: int, state_dir: Path, anonymous: bool = False, engine: str = "bot"
 ) -> None:
-    """What `make sandbox` runs: fixed ports, state under ./var/, until Ctrl-C."""
+    """What `make sandbox` runs: the bot on `port`, the twins next to it (`sandbox_ports`), state
+    under ./var/, until Ctrl-C."""
     tenant = load_tenant()
     await asyncio.to_thread(state_dir.mkdir, parents=True, exist_ok=True)
     database_url = f"sqlite:///{(state_dir / 'pimbot.db').resolve()}"
     async with sandbox(
         tenant=tenant,
         port=port,
-        twin_ports=SANDBOX_PORTS,
+        twin_ports=sandbox_ports(port),
         database_url=database_url,
         state_dir=state_dir,
         anonymous=anonymous,
         engine=engine,
     ) as running:
-        print(banner(running, tenant, state_dir), flush=True)
+        print(banner(running, tenant, state_dir, port=port), flush=True)
         await asyncio.Event().wait()
 
 
-def banner(running: RunningSandbox, tenant: DemoTenant, state_dir: Path) -> str:
+def banner(
+    running: RunningSandbox, tenant: DemoTenant, state_dir: Path, *, port: int = DEFAULT_BOT_PORT
+) -> str:
     twins = running.twins
+    # The chat finds this sandbox's Teams twin from the same --port it was started with.
+    chat_port = "" if port == DEFAULT_BOT_PORT else f" --port {port}"
     users = ", ".join(u.handle for u in tenant.users if not u.break_glass)
     return "\n".join(
         [
@@ -171,8 +236,9 @@ def banner(running: RunningSandbox, tenant: DemoTenant, state_dir: Path) -> str:
             "",
             f"Open {twins.service_url} in a browser to chat with pimbot as any demo user, as in",
             "Teams (several people side by side). Or talk to it from another terminal:",
-            "  .venv/bin/pimbot chat --as adele        (requester: try `activate Exchange Admin`)",
-            "  .venv/bin/pimbot chat --as megan        (approver)",
+            f"  .venv/bin/pimbot chat --as adele{chat_port}        "
+            "(requester: try `activate Exchange Admin`)",
+            f"  .venv/bin/pimbot chat --as megan{chat_port}        (approver)",
             f"Demo users: {users}",
             "Press Ctrl-C to stop.",
         ]

@@ -8,6 +8,7 @@ state is only touched from the twins' loop; other threads go through `call()` / 
 from __future__ import annotations
 
 import asyncio
+import errno
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +33,15 @@ class TwinPorts:
     graph: int = 0
     login: int = 0
     teams: int = 0
+
+
+class PortInUse(Exception):
+    """A port the sandbox needs is taken (another sandbox, or anything else)."""
+
+    def __init__(self, what: str, port: int) -> None:
+        super().__init__(f"port {port} ({what}) is already in use")
+        self.what = what
+        self.port = port
 
 
 class Twins:
@@ -172,19 +182,24 @@ class Twins:
         return await function()
 
     async def _serve(self) -> None:
-        self.graph_url = await self._bind(self.graph.app, self.ports.graph)
-        self.login_url = await self._bind(self.entra.app, self.ports.login)
+        self.graph_url = await self._bind(self.graph.app, self.ports.graph, "the Graph twin")
+        self.login_url = await self._bind(self.entra.app, self.ports.login, "the Entra twin")
         self.entra.base_url = self.login_url
-        teams_url = await self._bind(self.teams.app, self.ports.teams)
+        teams_url = await self._bind(self.teams.app, self.ports.teams, "the Teams twin")
         self.teams.service_url = teams_url
         self.service_url = self.teams.service_url
 
-    async def _bind(self, app: web.Application, port: int) -> str:
+    async def _bind(self, app: web.Application, port: int, what: str) -> str:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         self._runners.append(runner)
         site = web.TCPSite(runner, self.host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(what, port) from exc
+            raise
         bound_port = runner.addresses[-1][1]
         return f"http://{self.host}:{bound_port}"
 
