@@ -261,13 +261,14 @@ class _Renderer:
     def _input(self, spec: CardInput, indent: str) -> None:
         label = spec.label or spec.placeholder or spec.id
         marker = " *" if spec.is_required else ""
-        default = f" [{_choice_title(spec, spec.default)}]" if spec.default else ""
+        default = f" [{choice_title(spec, spec.default)}]" if spec.default else ""
         self.lines.append(f"{indent}✎ {label}{marker} ({spec.id}){default}")
         for index, choice in enumerate(spec.choices, start=1):
             self.lines.append(f"{indent}    {index}) {choice.title}")
 
 
-def _choice_title(spec: CardInput, value: str) -> str:
+def choice_title(spec: CardInput, value: str) -> str:
+    """What a person sees for `value`: the choice's title (`2 h` for `PT2H`), else the value."""
     titles = {c.value: c.title for c in spec.choices}
     return ", ".join(titles.get(v, v) for v in value.split(",")) if titles else value
 

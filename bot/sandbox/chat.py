@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 import httpx
 
-from bot.sandbox.card_text import CardAction, CardInput, card_actions, card_inputs, render_card
+from bot.sandbox.card_text import (
+    CardAction,
+    CardInput,
+    card_actions,
+    card_inputs,
+    choice_title,
+    render_card,
+)
 from bot.sandbox.teams.client import SandboxClient, SandboxError
 
 HELP = """\
@@ -29,6 +37,7 @@ Type a message and press Enter to send it to pimbot (try `help` or `my roles`).
   /help        this help          /quit   leave (also Ctrl-D)"""
 POLL_SECONDS = 25.0
 RETRY_SECONDS = 2.0
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 
 
 @dataclass
@@ -55,6 +64,10 @@ class Style:
     def action(self, text: str) -> str:
         return self._wrap("36", text)
 
+    def markdown(self, text: str) -> str:
+        """Teams Markdown a terminal can show: `**bold**` in bold (plain without colours)."""
+        return _BOLD.sub(lambda m: self._wrap("1", m.group(1)), text)
+
 
 @dataclass
 class ChatView:
@@ -63,6 +76,7 @@ class ChatView:
     style: Style
     numbers: dict[str, int] = field(default_factory=dict)  # activity id → #n
     cards: dict[str, dict[str, Any]] = field(default_factory=dict)  # activity id → card
+    updated: set[str] = field(default_factory=set)  # activity ids whose card was replaced
 
     def number(self, activity_id: str) -> int:
         if activity_id not in self.numbers:
@@ -75,6 +89,9 @@ class ChatView:
                 return activity_id, self.cards[activity_id]
         return None
 
+    def card_numbers(self) -> list[int]:
+        return [n for activity_id, n in self.numbers.items() if activity_id in self.cards]
+
     def card_of(self, number: int) -> tuple[str, dict[str, Any]] | None:
         for activity_id, n in self.numbers.items():
             if n == number and activity_id in self.cards:
@@ -85,13 +102,20 @@ class ChatView:
         """The text to print for one transcript event (None: nothing to show)."""
         kind, activity_id = event.get("kind"), str(event.get("activityId", ""))
         s = self.style
+        if kind == "update" and self._unchanged(activity_id, event):
+            return None  # every copy is refreshed; this one already shows it
         if kind in ("message", "update"):
             n = self.number(activity_id)
             label = f"pimbot #{n}" + (" (updated)" if kind == "update" else "")
+            if kind == "update":
+                self.updated.add(activity_id)
             parts = [s.bot(label)]
-            if event.get("text"):
-                parts.append(str(event["text"]))
             cards = event.get("cards") or []
+            text = str(event.get("text") or "")
+            # A card message's text is its summary (for notifications): shown only when it says
+            # something the card does not, so that a heading is not printed twice.
+            if text and not any(_says(card, text) for card in cards):
+                parts.append(s.markdown(text))
             if cards:
                 self.cards[activity_id] = cards[0]
                 parts.extend(self._card(card) for card in cards)
@@ -101,6 +125,7 @@ class ChatView:
                 parts.append(s.dim("(sign-in card: Teams signs you in silently…)"))
             return "\n".join(parts)
         if kind == "card_view":
+            self.updated.add(activity_id)
             self.cards[activity_id] = dict(event.get("card") or {})
             header = s.bot(f"pimbot #{self.number(activity_id)} (your view)")
             return f"{header}\n{self._card(self.cards[activity_id])}"
@@ -116,12 +141,23 @@ class ChatView:
             return s.good("✓ signed in")
         return None
 
+    def _unchanged(self, activity_id: str, event: Mapping[str, Any]) -> bool:
+        cards = event.get("cards") or []
+        return bool(cards) and self.cards.get(activity_id) == cards[0]
+
     def _card(self, card: Mapping[str, Any]) -> str:
         lines = render_card(card).splitlines()
         styled = [
-            self.style.action(line) if line.lstrip().startswith("[") else line for line in lines
+            self.style.action(line) if line.lstrip().startswith("[") else self.style.markdown(line)
+            for line in lines
         ]
         return "\n".join("  │ " + line for line in styled)
+
+
+def _says(card: Mapping[str, Any], text: str) -> bool:
+    """Whether the card already shows `text` (a heading repeated as the message's summary)."""
+    wanted = text.strip().casefold()
+    return any(line.strip().casefold() == wanted for line in render_card(card).splitlines())
 
 
 def _has_oauth_card(event: Mapping[str, Any]) -> bool:
@@ -129,6 +165,12 @@ def _has_oauth_card(event: Mapping[str, Any]) -> bool:
         isinstance(a, dict) and a.get("contentType") == "application/vnd.microsoft.card.oauth"
         for a in event.get("attachments") or []
     )
+
+
+class Lines(Protocol):
+    async def next(self) -> str | None:
+        """The next line typed, or None at end of input."""
+        ...
 
 
 class StdinLines:
@@ -156,15 +198,21 @@ class ChatSession:
         self,
         client: SandboxClient,
         user: str,
-        lines: StdinLines,
+        lines: Lines,
         *,
         out: Callable[[str], None] = print,
+        ask: Callable[[str], None] | None = None,
+        answered: Callable[[str | None], None] = lambda typed: None,
         style: Style | None = None,
     ) -> None:
+        """`out` prints a line; `ask` prints a prompt that the answer is typed after (on the same
+        line; `out` when not given); `answered` is told when the answer was read."""
         self.client = client
         self.user = user
         self.lines = lines
         self.out = out
+        self.ask = ask or out
+        self.answered = answered
         self.style = style or Style(enabled=False)
         self.view = ChatView(self.style)
         self.last_seq = 0
@@ -199,6 +247,11 @@ class ChatSession:
         shown = self.view.show(event)
         if shown:
             self.out(shown)
+
+    @property
+    def prompt(self) -> str:
+        """Shown before each line the person types: `adele> `."""
+        return f"{self.user}> "
 
     async def handle(self, line: str) -> bool:
         """Act on one line; False when the user wants to leave."""
@@ -235,12 +288,17 @@ class ChatSession:
             return
         found = self.view.latest_card() if message is None else self.view.card_of(message)
         if found is None:
-            self.out(self.style.warn("There is no such card."))
+            self.out(self.style.warn(self._no_card(message)))
             return
         activity_id, card = found
         actions = card_actions(card)
+        where = "That card" if message is None else f"Message #{message}"
+        if not actions:
+            why = " left: it was updated (see above)" if activity_id in self.view.updated else ""
+            self.out(self.style.warn(f"{where} has no buttons{why}."))
+            return
         if not 1 <= number <= len(actions):
-            self.out(self.style.warn(f"That card has actions 1 to {len(actions)}."))
+            self.out(self.style.warn(f"{where} has actions 1 to {len(actions)}."))
             return
         action = actions[number - 1]
         if action.type not in ("Action.Execute", "Action.Submit"):
@@ -255,6 +313,15 @@ class ChatSession:
                 self.out(self.style.warn(f"⚠ {input_id}: {error}"))
         elif result["status"] not in (200, 201, 202):
             self.out(self.style.warn(f"⚠ pimbot answered HTTP {result['status']}"))
+
+    def _no_card(self, message: int | None) -> str:
+        cards = self.view.card_numbers()
+        listed = ", ".join(f"#{n}" for n in cards)
+        if message is None:
+            return "There is no card to press yet."
+        if message in self.view.numbers.values():
+            return f"Message #{message} has no card" + (f"; cards: {listed}." if cards else ".")
+        return f"There is no message #{message}" + (f"; cards: {listed}." if cards else ".")
 
     async def _ask_inputs(
         self, card: Mapping[str, Any], action: CardAction
@@ -274,10 +341,11 @@ class ChatSession:
         if spec.choices:
             for index, choice in enumerate(spec.choices, start=1):
                 self.out(f"    {index}) {choice.title}")
-        default = f" [{spec.default}]" if spec.default else ""
+        default = f" [{choice_title(spec, spec.default)}]" if spec.default else ""
         required = " *" if spec.is_required else ""
-        self.out(f"  {label}{required}{default}: ")
+        self.ask(f"  ✎ {label}{required}{default}: ")
         line = await self.lines.next()
+        self.answered(line)
         if line is None:
             return None
         answer = line.strip()
@@ -302,24 +370,71 @@ def _pick_choices(spec: CardInput, answer: str) -> str:
     return ",".join(picked)
 
 
+class Terminal:
+    """The screen: the bot's lines as they arrive, and a prompt the person types after. A line
+    that arrives while the prompt waits is printed above it, and the prompt shown again."""
+
+    def __init__(self, stream: TextIO = sys.stdout, *, echo: bool = False) -> None:
+        """`echo`: write what was typed after its prompt (when input does not come from a
+        terminal, which would echo it), so that the screen reads as the conversation."""
+        self.stream = stream
+        self.interactive = stream.isatty()
+        self.echo = echo
+        self.waiting_prompt = ""
+
+    def line(self, text: str) -> None:
+        if self.waiting_prompt:
+            self.stream.write("\r\x1b[K" if self.interactive else "\n")
+        self.stream.write(text + "\n")
+        if self.waiting_prompt:
+            self.stream.write(self.waiting_prompt)
+        self.stream.flush()
+
+    def ask(self, prompt: str) -> None:
+        self.stream.write(prompt)
+        self.stream.flush()
+        self.waiting_prompt = prompt
+
+    def answered(self, typed: str | None = None) -> None:
+        """The person pressed Enter: the cursor is on a fresh line."""
+        if self.echo and self.waiting_prompt and typed is not None:
+            self.stream.write(typed + "\n")
+        self.waiting_prompt = ""
+
+
 async def run_chat(base_url: str, user: str) -> None:
     """The chat REPL as `user` against the Teams twin at `base_url`."""
-    style = Style(enabled=sys.stdout.isatty())
+    terminal = Terminal(echo=not sys.stdin.isatty())
+    style = Style(enabled=terminal.interactive)
     async with SandboxClient(base_url) as client:
-        session = ChatSession(client, user, StdinLines(), style=style)
+        lines = StdinLines()
+        session = ChatSession(
+            client,
+            user,
+            lines,
+            out=terminal.line,
+            ask=terminal.ask,
+            answered=terminal.answered,
+            style=style,
+        )
         try:
             await session.start()
         except SandboxError as exc:
-            print(style.warn(f"Cannot chat as {user!r}: {exc.message}"))
+            terminal.line(style.warn(f"Cannot chat as {user!r}: {exc.message}"))
             return
         follower = asyncio.create_task(session.follow())
         try:
-            while (line := await session.lines.next()) is not None:
+            while True:
+                terminal.ask(session.prompt)
+                line = await lines.next()
+                terminal.answered(line)
+                if line is None:
+                    break
                 try:
                     if not await session.handle(line):
                         break
                 except SandboxError as exc:
-                    print(style.warn(f"⚠ {exc.message}"))
+                    terminal.line(style.warn(f"⚠ {exc.message}"))
         finally:
             follower.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 
-from bot.sandbox.chat import ChatSession, StdinLines
+import pytest
+
+from bot.sandbox.chat import ChatSession, ChatView, StdinLines, Style
+from tests.sandbox_teams import echo_bot
+from tests.sandbox_teams.echo_bot import CARD
 
 
 async def session_for(world, typed: str = "") -> tuple[ChatSession, list[str]]:
@@ -78,3 +82,77 @@ async def test_quit_ends_the_session_and_help_explains_commands(world):
     assert await session.handle("/help") is True
     assert "/signin" in printed[-1]
     assert await session.handle("/quit") is False
+
+
+# --- what the screen shows ----------------------------------------------------------------------
+
+DURATION_CARD = {
+    "type": "AdaptiveCard",
+    "version": "1.5",
+    "body": [
+        {"type": "TextBlock", "text": "Activate Exchange Administrator"},
+        {
+            "type": "Input.ChoiceSet",
+            "id": "duration",
+            "label": "For how long?",
+            "value": "PT2H",
+            "choices": [{"title": "1 h", "value": "PT1H"}, {"title": "2 h", "value": "PT2H"}],
+        },
+    ],
+    "actions": [{"type": "Action.Execute", "title": "Ask", "verb": "ask", "data": {}}],
+}
+
+
+async def test_a_duration_prompt_shows_the_choice_a_person_reads_not_its_value(
+    world, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(echo_bot, "CARD", DURATION_CARD)
+    prompts: list[str] = []
+    lines = StdinLines(io.StringIO("\n"))
+    session = ChatSession(world.client, "adele", lines, out=lambda _: None, ask=prompts.append)
+    await session.start()
+    await session.handle("card")
+    await session.catch_up()
+    await session.handle("/1")
+    assert prompts == ["  ✎ For how long? [2 h]: "]
+    assert world.bot.received[-1]["value"]["action"]["data"] == {"duration": "PT2H"}
+
+
+def test_bold_markdown_is_rendered_bold_on_a_terminal_and_plain_otherwise() -> None:
+    event = {"kind": "message", "activityId": "a", "text": "Cancelled **Exchange Admin**."}
+    assert ChatView(Style(enabled=False)).show(event) == "pimbot #1\nCancelled Exchange Admin."
+    coloured = ChatView(Style(enabled=True)).show(event)
+    assert coloured is not None and "Cancelled \x1b[1mExchange Admin\x1b[0m." in coloured
+
+
+def test_a_card_heading_sent_as_the_message_text_too_is_shown_once() -> None:
+    card = {"type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": "What I can do"}]}
+    event = {"kind": "message", "activityId": "a", "text": "What I can do", "cards": [card]}
+    shown = ChatView(Style(enabled=False)).show(event)
+    assert shown == "pimbot #1\n  │ What I can do"
+
+
+def test_an_update_that_changes_nothing_is_not_printed_again() -> None:
+    view = ChatView(Style(enabled=False))
+    card = {"type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": "Approved"}]}
+    assert view.show({"kind": "message", "activityId": "a", "cards": [card]})
+    assert view.show({"kind": "update", "activityId": "a", "cards": [card]}) is None
+
+
+async def test_pressing_a_decided_card_says_it_has_no_buttons_left(world) -> None:
+    session, printed = await session_for(world)
+    decided = {"type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": "Approved"}]}
+    session.view.show({"kind": "message", "activityId": "x", "cards": [CARD]})
+    session.view.show({"kind": "update", "activityId": "x", "cards": [decided]})
+    await session.handle("/1 @1")
+    assert printed[-1] == "Message #1 has no buttons left: it was updated (see above)."
+
+
+async def test_pressing_a_message_without_a_card_names_the_cards(world) -> None:
+    session, printed = await session_for(world)
+    session.view.show({"kind": "message", "activityId": "t", "text": "hello"})
+    session.view.show({"kind": "message", "activityId": "c", "cards": [CARD]})
+    await session.handle("/1 @1")
+    assert printed[-1] == "Message #1 has no card; cards: #2."
+    await session.handle("/1 @7")
+    assert printed[-1] == "There is no message #7; cards: #2."
