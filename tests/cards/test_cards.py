@@ -110,6 +110,13 @@ EVERY_CARD: dict[str, Callable[[], dict[str, Any]]] = {
     "pending list many": lambda: cards.pending_list(
         [request(justification=LONG)] * 100, [request(justification=LONG)] * 100
     ),
+    "which to cancel": lambda: cards.which_to_cancel(
+        "You have 2 open requests.",
+        [request(), decided(RequestState.DRAFT).model_copy(update={"role": GLOBAL})],
+    ),
+    "which to cancel many": lambda: cards.which_to_cancel(
+        "You have 100 open requests.", [request(justification=LONG)] * 100
+    ),
     "help": cards.help_card,
     "error": lambda: cards.error_card("Graph is busy", "Try again in a minute."),
 }
