@@ -169,7 +169,9 @@ class Workflow:
                     return await self.pim.cancel_named(actor, command.request_ref)
                 return await self.requesting.cancel_named(actor, command.request_ref)
             case commands.Help():
-                return Outcome(replies=[CardMessage(card=cards.help_card(), summary="Help")])
+                return Outcome(
+                    replies=[CardMessage(card=cards.help_card(), summary="What I can do")]
+                )
             case commands.Greeting():
                 return _text(talk.greeting(_first_name(actor), command))
             case commands.NotAvailable():

@@ -7,6 +7,8 @@ import io
 import pytest
 
 from bot.sandbox.chat import ChatSession, ChatView, StdinLines, Style
+from bot.sandbox.runner import sandbox
+from bot.sandbox.teams.client import SandboxClient
 from tests.sandbox_teams import echo_bot
 from tests.sandbox_teams.echo_bot import CARD
 
@@ -156,3 +158,18 @@ async def test_pressing_a_message_without_a_card_names_the_cards(world) -> None:
     assert printed[-1] == "Message #1 has no card; cards: #2."
     await session.handle("/1 @7")
     assert printed[-1] == "There is no message #7; cards: #2."
+
+
+async def test_help_shows_its_heading_once(tmp_path) -> None:
+    async with (
+        sandbox(database_url=f"sqlite:///{tmp_path / 'pimbot.db'}", state_dir=tmp_path) as running,
+        SandboxClient(running.twins.service_url) as client,
+    ):
+        printed: list[str] = []
+        session = ChatSession(client, "adele", StdinLines(io.StringIO()), out=printed.append)
+        await session.start()
+        await session.handle("help")
+        await session.catch_up()
+    label, heading, *_ = printed[-1].splitlines()
+    assert (label, heading) == ("pimbot #3", "  │ What I can do")
+    assert printed[-1].count("What I can do") == 1
