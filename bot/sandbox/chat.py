@@ -422,6 +422,14 @@ async def run_chat(base_url: str, user: str) -> None:
         except SandboxError as exc:
             terminal.line(style.warn(f"Cannot chat as {user!r}: {exc.message}"))
             return
+        except httpx.ConnectError:
+            terminal.line(
+                style.warn(
+                    f"No pimbot sandbox answers at {base_url}. Start one with `make sandbox` "
+                    "(or `pimbot sandbox`), or give the --port it was started with."
+                )
+            )
+            return
         follower = asyncio.create_task(session.follow())
         try:
             while True:

@@ -103,3 +103,11 @@ async def test_a_busy_bot_port_is_named_too(tmp_path: Path) -> None:
     assert process.returncode == 1
     assert f"port {port} (the bot) is already in use" in err.decode()
     assert "Traceback" not in err.decode()
+
+
+async def test_chat_without_a_sandbox_says_so_in_words(tmp_path: Path) -> None:
+    port = free_sandbox_port(26000)
+    chat = await pimbot("chat", "--as", "adele", "--port", str(port), cwd=tmp_path, stdin=b"")
+    out, err = await asyncio.wait_for(chat.communicate(b""), STARTUP)
+    assert "Traceback" not in err.decode()
+    assert f"No pimbot sandbox answers at {teams_twin_url(port)}." in out.decode()
