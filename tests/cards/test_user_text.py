@@ -88,6 +88,10 @@ EVERY_BUILDER: dict[str, Builder] = {
         f"request status {state}": (lambda t, state=state: cards.request_status(_request(t, state)))
         for state in RequestState
     },
+    "which to cancel": lambda t: cards.which_to_cancel(
+        "You have 2 open requests.",
+        [_request(t, RequestState.PENDING_APPROVAL), _request(t + " 2", RequestState.SUBMITTED)],
+    ),
     "form sent": lambda t: cards.form_sent(_request(t, RequestState.PENDING_APPROVAL)),
     "activated": lambda t: cards.activated(_request(t, RequestState.ACTIVE)),
     "expiry warning": lambda t: cards.expiry_warning(
