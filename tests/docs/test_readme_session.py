@@ -1,6 +1,7 @@
 """README's "A sandbox session" is what a newcomer sees: each terminal shown there is replayed
 through the real sandbox (bot, twins, demo tenant) and the real chat client, and the screen must be
-the README's, character for character, but for clock times."""
+the README's, character for character, but for clock times (and the date shown before a
+time on another day)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 START = re.compile(r"^\$ \.venv/bin/pimbot chat --as (?P<user>\w+)$")
 # An input the client asks for, and the answer typed after it: "  ✎ Your reason *: approved".
 ANSWER = re.compile(r"^  ✎ [^\[:]*?(?: \[[^\]]*\])?:(?: (?P<answer>.*))?$")
-CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
+# A clock time, with the date pimbot puts before it when the time falls on another day than the
+# viewer's today (a session near midnight): both depend on when the test runs.
+CLOCK = re.compile(
+    r"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2} (?:\d{4} )?)?\d{1,2}:\d{2}\b"
+)
 
 
 @dataclass
