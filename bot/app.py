@@ -25,6 +25,7 @@ from bot.graph.teams_apps import TeamsAppInstaller
 from bot.graph.tokens import AppTokenProvider, ManagedIdentityTokenProvider, TokenProvider
 from bot.logging_setup import correlation_middleware
 from bot.metrics import Metrics, metrics_handler
+from bot.msal_http import LoginHttpClient
 from bot.scheduler import Scheduler
 from bot.settings import EngineName, Settings
 from bot.sso import SsoValidator
@@ -50,6 +51,7 @@ class Services:
     sso: SsoValidator
     delegated: DelegatedGraph | None = None  # the pim engine's
     metrics: Metrics = field(default_factory=Metrics)
+    login: LoginHttpClient | None = None  # every call to the login host goes through it
 
     async def close(self) -> None:
         await self.scheduler.stop()
@@ -58,6 +60,8 @@ class Services:
             await self.delegated.aclose()
         await self.graph.aclose()
         await self.sso.close()
+        if self.login is not None:
+            self.login.close()
         await self.db.close()
 
 
@@ -75,7 +79,9 @@ class _NotYetWired:
 
 
 def graph_token_provider(
-    settings: Settings, credential: ClientCredential | ManagedIdentity
+    settings: Settings,
+    credential: ClientCredential | ManagedIdentity,
+    login: LoginHttpClient | None = None,
 ) -> TokenProvider:
     """App-only Graph tokens: the managed identity's own, or the app registration's via msal."""
     if isinstance(credential, ManagedIdentity):
@@ -86,6 +92,7 @@ def graph_token_provider(
         credential=credential,
         tenant_id=settings.graph_tenant_id,
         login_url=settings.login_url,
+        http_client=login,
     )
     log.info(
         "Graph: app %s with a %s", settings.effective_graph_client_id, provider.credential_kind
@@ -105,7 +112,9 @@ async def build_services(
         )
     db = await Database.connect(settings.database_url, password=database_password_from(settings))
     await db.migrate()
-    tokens = graph_token_provider(settings, credential)
+    # One client, one mapping for the login host: app tokens, on-behalf-of and SSO signing keys.
+    login = LoginHttpClient(settings.login_url)
+    tokens = graph_token_provider(settings, credential, login)
     metrics = Metrics(now=now)
     graph = GraphHttp(
         settings.graph_url,
@@ -113,7 +122,9 @@ async def build_services(
         max_retry_time=settings.graph_max_retry_seconds,
         observer=metrics.observe_graph,
     )
-    sso = SsoValidator(login_url=settings.login_url, tenant_id=tenant, app_id=settings.app_id)
+    sso = SsoValidator(
+        login_url=settings.login_url, tenant_id=tenant, app_id=settings.app_id, login=login
+    )
     placeholder: Messenger = _NotYetWired()
     deps = Deps(
         db=db,
@@ -137,6 +148,7 @@ async def build_services(
             credential=credential,  # type: ignore[arg-type]  # not a ManagedIdentity (above)
             tenant_id=tenant,
             login_url=settings.login_url,
+            login=login,
             now=now,
             max_retry_time=settings.graph_max_retry_seconds,
         )
@@ -158,7 +170,7 @@ async def build_services(
     if run_scheduler:
         scheduler.start()
     return Services(
-        settings, db, tokens, graph, workflow, channel, scheduler, sso, delegated, metrics
+        settings, db, tokens, graph, workflow, channel, scheduler, sso, delegated, metrics, login
     )
 
 

@@ -7,14 +7,20 @@ login.microsoftonline.com about the instance first. Production keeps msal's defa
 same host as authority, instance discovery is turned off (`instance_discovery=False`, which also
 skips the authority-alias lookup; `validate_authority=False` would change how the broker treats
 the authority), and `LoginHttpClient` carries every `https://<host>` request to the real login
-URL.
+URL. A stand-in that advertises Entra's public host in its metadata (`https://login.microsoftonline.com/...`,
+as Entra itself does) is reached the same way: for a login URL that is not one of Entra's own
+hosts, that public host maps onto the login URL too.
 
-The Bot Framework outbound credentials reuse this module.
+One `LoginHttpClient` per process carries every call to the login host: msal's app tokens, the
+on-behalf-of exchange, and the SSO signing keys (`bot.sso`), so they all follow one mapping. The
+Bot Framework outbound credentials use the same class.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +29,7 @@ import requests
 from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 15.0)  # (connect, read) seconds
+ENTRA_PUBLIC_URL = "https://login.microsoftonline.com"  # what Entra's metadata names
 _LOOPBACK_NAMES = frozenset({"localhost"})
 
 
@@ -80,9 +87,10 @@ class LoginResponse:
 
 class LoginHttpClient:
     """A `requests.Session`-like http_client for msal that maps `https://<host of login_url>`
+    (and, for a login URL that is not one of Entra's own hosts, `https://login.microsoftonline.com`)
     onto `login_url`, with timeouts on every request.
 
-    For an https login URL the mapping is the identity. For a plain-http login URL (allowed only
+    For Entra's own hosts the mapping is the identity. For a plain-http login URL (allowed only
     on loopback unless `allow_insecure_http`), requests go to http, and discovery documents that
     name the http base are rewritten to the https form msal requires of every endpoint. Token
     responses are never rewritten.
@@ -105,20 +113,32 @@ class LoginHttpClient:
             )
         self._target_base = f"{scheme}://{netloc}"
         self._msal_base = f"https://{netloc}"
+        public = [self._msal_base]
+        if not is_well_known_login_host(login_url):
+            public.append(ENTRA_PUBLIC_URL)
+        self._mapped_bases = tuple(b for b in public if b.lower() != self._target_base.lower())
         self._timeout = timeout
         self._session = session or requests.Session()
 
     @property
     def maps_urls(self) -> bool:
-        return self._target_base != self._msal_base
+        return bool(self._mapped_bases)
+
+    @property
+    def login_url(self) -> str:
+        """Where requests really go (scheme, host and port of `login_url`)."""
+        return self._target_base
 
     def _to_target(self, url: str) -> str:
-        if self.maps_urls and _has_base(url, self._msal_base):
-            return self._target_base + url[len(self._msal_base) :]
+        for base in self._mapped_bases:
+            if _has_base(url, base):
+                return self._target_base + url[len(base) :]
         return url
 
     def _to_msal(self, text: str) -> str:
-        return text.replace(self._target_base, self._msal_base) if self.maps_urls else text
+        if self._target_base == self._msal_base:
+            return text
+        return text.replace(self._target_base, self._msal_base)
 
     def get(
         self,
@@ -144,6 +164,17 @@ class LoginHttpClient:
             self._to_target(url), params=params, data=data, headers=headers, **kwargs
         )
         return LoginResponse(response, response.text)
+
+    async def get_json(self, url: str) -> Any:
+        """GET a JSON document (metadata, signing keys) in a worker thread, off the event loop;
+        raises `requests.RequestException` or `ValueError` when there is none."""
+
+        def fetch() -> Any:
+            response = self.get(url)
+            response.raise_for_status()
+            return json.loads(response.text)
+
+        return await asyncio.to_thread(fetch)
 
     def close(self) -> None:
         self._session.close()

@@ -3,7 +3,9 @@
 Teams hands the bot the user's Entra token in a `signin/tokenExchange` invoke. botbuilder does not
 validate it, so we do: signature against the tenant's JWKS (from its OpenID metadata under
 `PIMBOT_LOGIN_URL`), issuer, audience (the bot's app id or `api://botid-<app id>`), expiry and
-tenant.
+tenant. Metadata and keys come through the process's one `LoginHttpClient`: Entra's metadata names
+`https://login.microsoftonline.com/...` for `jwks_uri`, and the client maps that onto the login URL
+exactly as it does for msal.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import httpx
 import jwt
+import requests
 from jwt import PyJWK
 
 from bot.domain import Frozen
+from bot.msal_http import LoginHttpClient, authority_for
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +60,18 @@ class SsoValidator:
         login_url: str,
         tenant_id: str,
         app_id: str,
-        http: httpx.AsyncClient | None = None,
+        login: LoginHttpClient | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`login` is the process's shared login client (one is made, and closed, if not)."""
         self._metadata_url = (
-            f"{login_url.rstrip('/')}/{tenant_id}/v2.0/.well-known/openid-configuration"
+            f"{authority_for(login_url, tenant_id)}/v2.0/.well-known/openid-configuration"
         )
         self._tenant_id = tenant_id
         # No app id (anonymous mode): no audience to accept, so no token is ever accepted.
         self._audiences = [app_id, f"api://botid-{app_id}"] if app_id else []
-        self._http = http or httpx.AsyncClient(timeout=10)
+        self._owns_login = login is None
+        self._login = login if login is not None else LoginHttpClient(login_url)
         self._clock = clock
         self._issuer = ""
         self._keys: dict[str, PyJWK] = {}
@@ -127,9 +132,9 @@ class SsoValidator:
 
     async def _refresh(self) -> None:
         try:
-            metadata = (await self._http.get(self._metadata_url)).raise_for_status().json()
-            jwks = (await self._http.get(metadata["jwks_uri"])).raise_for_status().json()
-        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            metadata = await self._login.get_json(self._metadata_url)
+            jwks = await self._login.get_json(str(metadata["jwks_uri"]))
+        except (requests.RequestException, KeyError, TypeError, ValueError) as exc:
             log.warning("could not fetch Entra signing keys: %s", exc)
             raise InvalidSsoToken("signing keys unavailable; try again shortly") from exc
         keys: dict[str, PyJWK] = {}
@@ -143,4 +148,5 @@ class SsoValidator:
         self._fetched_at = self._clock()
 
     async def close(self) -> None:
-        await self._http.aclose()
+        if self._owns_login:
+            self._login.close()

@@ -394,10 +394,12 @@ class DelegatedGraph:
         credential: ClientCredential | str,
         tenant_id: str,
         login_url: str,
+        login: LoginHttpClient | None = None,
         now: Callable[[], datetime],
         max_retry_time: float,
     ) -> DelegatedGraph:
-        tokens = DelegatedTokens(client_id, credential, tenant_id, login_url)
+        """`login` is the process's shared login client (see `bot.msal_http`)."""
+        tokens = DelegatedTokens(client_id, credential, tenant_id, login_url, http_client=login)
         as_person = DelegatedPim(app_graph.base_url, now=now, max_retry_time=max_retry_time)
         return cls(tokens, as_person, AppPimReads(app_graph), DelegatedEngine(tokens, as_person))
 

@@ -10,12 +10,11 @@ Served routes (all on plain http; see "Public URLs" below):
 - `GET /msi/token`: the identity endpoint a container gets for its managed identities
   (`identity_endpoint.py`).
 
-Public URLs. msal only accepts an `https` authority, so callers in the sandbox hand msal an
-`http_client` that maps the authority's `https://host` onto this twin's plain-http address. The
-metadata therefore advertises the OAuth endpoints as `https://<host>` (host and scheme taken from
-`X-Forwarded-Host` / `X-Forwarded-Proto` when the mapper sends them, as behind a TLS proxy), while
-`jwks_uri` keeps the scheme the request came in on, so that plain key fetchers work. The issuer is
-`{base_url}/{tenant}/v2.0`, `base_url` being the twin's own address.
+Public URLs. Like Entra, the metadata names the public host in every URL (issuer, endpoints,
+`jwks_uri`): `https://login.microsoftonline.com/{tenant}/...` (`public_url`). The twin itself
+serves plain http on loopback (`base_url`), so its clients must map the public host onto it, as
+pimbot's `LoginHttpClient` does for `PIMBOT_LOGIN_URL`; a client that follows the metadata
+verbatim fails here exactly as it would against a stand-in in production.
 """
 
 from __future__ import annotations
@@ -47,6 +46,7 @@ from bot.sandbox.identity_endpoint import IdentityEndpointTwin
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 BOTFRAMEWORK_RESOURCE = "https://api.botframework.com"
+ENTRA_PUBLIC_URL = "https://login.microsoftonline.com"
 TEAMS_CLIENT_APP_ID = "1fec8e78-bce4-4aaf-ab1b-5451cc387264"  # Teams desktop/mobile client
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 FEDERATED_TOKEN_AUDIENCE = "api://AzureADTokenExchange"
@@ -214,9 +214,11 @@ class EntraTwin:
         *,
         now: Callable[[], datetime] = utc_now,
         base_url: str = "http://127.0.0.1",
+        public_url: str = ENTRA_PUBLIC_URL,
     ) -> None:
         self.tenant = tenant
-        self.base_url = base_url.rstrip("/")
+        self.base_url = base_url.rstrip("/")  # where the twin listens
+        self.public_url = public_url.rstrip("/")  # what its metadata and tokens name
         self._now = now
         self._key = SigningKey()
         self._sessions: dict[str, _Session] = {}
@@ -246,7 +248,7 @@ class EntraTwin:
 
     @property
     def issuer_v2(self) -> str:
-        return f"{self.base_url}/{self.tenant_id}/v2.0"
+        return f"{self.public_url}/{self.tenant_id}/v2.0"
 
     @property
     def issuer_v1(self) -> str:
@@ -396,8 +398,7 @@ class EntraTwin:
 
     def _openid_document(self, request: web.Request, *, v2: bool) -> web.Response:
         tenant = self._check_tenant(request, allow_common=True)
-        oauth = f"{_public_oauth_base(request)}/{tenant}"
-        keys = f"{_public_plain_base(request)}/{tenant}"
+        oauth = keys = f"{self.public_url}/{tenant}"
         version = "/v2.0" if v2 else ""
         issuer = self.issuer_v2 if v2 else self.issuer_v1
         if tenant != self.tenant_id:
@@ -497,8 +498,7 @@ class EntraTwin:
                 form,
                 request.headers.get("Authorization", ""),
                 token_endpoint=(
-                    f"{_public_oauth_base(request)}/{request.match_info['tenant']}"
-                    "/oauth2/v2.0/token"
+                    f"{self.public_url}/{request.match_info['tenant']}/oauth2/v2.0/token"
                 ),
             )
             record.client_id = app.client_id
@@ -792,7 +792,7 @@ class EntraTwin:
             "timestamp": timestamp,
             "trace_id": trace_id,
             "correlation_id": correlation_id,
-            "error_uri": f"{self.base_url}/error?code={exc.code}",
+            "error_uri": f"{self.public_url}/error?code={exc.code}",
         }
         if exc.claims:
             body["claims"] = exc.claims
@@ -845,15 +845,3 @@ def _client_capabilities(claims: str) -> list[str]:
     if isinstance(xms_cc, dict):
         return [str(v) for v in xms_cc.get("values") or []]
     return []
-
-
-def _public_oauth_base(request: web.Request) -> str:
-    proto = request.headers.get("X-Forwarded-Proto", "https")
-    host = request.headers.get("X-Forwarded-Host", request.host)
-    return f"{proto}://{host}"
-
-
-def _public_plain_base(request: web.Request) -> str:
-    proto = request.headers.get("X-Forwarded-Proto", request.scheme)
-    host = request.headers.get("X-Forwarded-Host", request.host)
-    return f"{proto}://{host}"

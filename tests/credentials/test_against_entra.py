@@ -174,9 +174,8 @@ async def test_an_assertion_for_another_audience_or_expired_or_tampered_is_refus
     certificate = ClientCertificate.from_pem(pem.combined)
     key = certificate.private_key_pem.get_secret_value()
     thumbprint = pem.thumbprint_b64url
-    # The audience Entra expects: the token endpoint, in the https form it advertises.
-    host = entra.login_url.removeprefix("http://")
-    endpoint = f"https://{host}/{entra.tenant.tenant_id}/oauth2/v2.0/token"
+    # The audience Entra expects: the token endpoint its metadata advertises.
+    endpoint = f"https://login.microsoftonline.com/{entra.tenant.tenant_id}/oauth2/v2.0/token"
     me = {"iss": entra.app.client_id, "sub": entra.app.client_id}
 
     good = signed_assertion(key, thumbprint, aud=endpoint, **me)

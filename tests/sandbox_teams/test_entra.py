@@ -70,17 +70,20 @@ def unverified(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
-async def test_openid_configuration_names_issuer_endpoints_and_keys(entra, tenant):
+async def test_openid_configuration_names_issuer_endpoints_and_keys_on_entras_host(entra, tenant):
+    """Like Entra, every URL names https://login.microsoftonline.com, wherever the twin listens."""
     _, base = entra
+    public = f"https://login.microsoftonline.com/{tenant.tenant_id}"
     async with httpx.AsyncClient() as http:
         doc = (
             await http.get(f"{base}/{tenant.tenant_id}/v2.0/.well-known/openid-configuration")
         ).json()
-        keys = (await http.get(doc["jwks_uri"])).json()
-    host = base.removeprefix("http://")
-    assert doc["issuer"] == f"{base}/{tenant.tenant_id}/v2.0"
-    assert doc["token_endpoint"] == f"https://{host}/{tenant.tenant_id}/oauth2/v2.0/token"
-    assert doc["jwks_uri"] == f"{base}/{tenant.tenant_id}/discovery/v2.0/keys"
+        keys = (
+            await http.get(doc["jwks_uri"].replace("https://login.microsoftonline.com", base))
+        ).json()
+    assert doc["issuer"] == f"{public}/v2.0"
+    assert doc["token_endpoint"] == f"{public}/oauth2/v2.0/token"
+    assert doc["jwks_uri"] == f"{public}/discovery/v2.0/keys"
     assert keys["keys"][0]["kty"] == "RSA" and keys["keys"][0]["kid"]
 
 
@@ -159,7 +162,7 @@ def test_sso_token_without_mfa(tenant):
     claims = unverified(
         twin.mint_sso_token("adele", audience_app_id=tenant.pimbot_app.client_id, mfa=False)
     )
-    assert claims["iss"] == f"http://login.test/{tenant.tenant_id}/v2.0"
+    assert claims["iss"] == f"https://login.microsoftonline.com/{tenant.tenant_id}/v2.0"
     assert claims["aud"] == tenant.pimbot_app.client_id
     assert claims["amr"] == ["pwd"]
     assert claims["oid"] == tenant.user("adele").id
