@@ -194,7 +194,8 @@ async def healthz(_: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the database answers and a Graph token can be had."""
+    """Ready when the database answers and a Graph token can be had; says whether inbound
+    requests are authenticated or anonymous."""
     services = request.app[SERVICES]
     checks: dict[str, str] = {}
     try:
@@ -208,4 +209,7 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as exc:
         checks["graph_token"] = f"unavailable: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
-    return web.json_response({"ready": ok, "checks": checks}, status=200 if ok else 503)
+    inbound = services.settings.inbound_mode().value  # authenticated | anonymous
+    return web.json_response(
+        {"ready": ok, "inbound": inbound, "checks": checks}, status=200 if ok else 503
+    )

@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument(
         "--anonymous",
         action="store_true",
-        help="no app id: unauthenticated, as the Bot Framework Emulator expects",
+        help="no app id and PIMBOT_ALLOW_ANONYMOUS=true: unauthenticated, as the Bot Framework "
+        "Emulator and the Microsoft 365 Agents Playground expect",
     )
     sandbox.add_argument(
         "--engine",
@@ -116,9 +117,14 @@ def _logging(level: str) -> None:
 
 def serve() -> int:
     from bot.app import build_services, create_app
-    from bot.settings import Settings
+    from bot.settings import AnonymousNotAllowed, Settings
 
     settings = Settings()
+    try:
+        settings.inbound_mode()
+    except AnonymousNotAllowed as refusal:
+        print(f"pimbot serve: {refusal}", file=sys.stderr)
+        return 2
     from bot.logging_setup import configure_logging
 
     configure_logging(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,28 @@ class DatabaseAuth(StrEnum):
 class EngineName(StrEnum):
     BOT = "bot"
     PIM = "pim"
+
+
+class InboundMode(StrEnum):
+    AUTHENTICATED = "authenticated"
+    ANONYMOUS = "anonymous"
+
+
+# Microsoft Graph in the public and national clouds: never run anonymously in front of these.
+MICROSOFT_GRAPH_HOSTS = frozenset(
+    {
+        "graph.microsoft.com",
+        "canary.graph.microsoft.com",
+        "graph.microsoft.us",
+        "dod-graph.microsoft.us",
+        "graph.microsoft.de",
+        "microsoftgraph.chinacloudapi.cn",
+    }
+)
+
+
+class AnonymousNotAllowed(ValueError):
+    """Inbound authentication would be off where it must not be; the message says what to set."""
 
 
 def _default_database_url() -> str:
@@ -83,6 +106,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices(
             "PIMBOT_MANAGED_IDENTITY_CLIENT_ID", "managed_identity_client_id"
         ),
+    )
+    # Anonymous inbound requests (Bot Framework Emulator, Microsoft 365 Agents Playground) only
+    # when this says so, MicrosoftAppId is empty, and Graph is not Microsoft's.
+    allow_anonymous: bool = Field(
+        False, validation_alias=AliasChoices("PIMBOT_ALLOW_ANONYMOUS", "allow_anonymous")
     )
     botframework_openid_url: str = Field(
         "https://login.botframework.com/v1/.well-known/openidconfiguration",
@@ -235,5 +263,31 @@ class Settings(BaseSettings):
     @property
     def anonymous(self) -> bool:
         """No app id: inbound requests are not authenticated, as the Bot Framework Emulator and
-        the Microsoft 365 Agents Playground expect."""
+        the Microsoft 365 Agents Playground expect. Allowed only by `inbound_mode()`."""
         return not self.app_id
+
+    @property
+    def graph_is_microsofts(self) -> bool:
+        host = (urlsplit(self.graph_url).hostname or "").lower().rstrip(".")
+        return host in MICROSOFT_GRAPH_HOSTS
+
+    def inbound_mode(self) -> InboundMode:
+        """Authenticated with an app id. Without one, anonymous only when `PIMBOT_ALLOW_ANONYMOUS`
+        is true and Graph is a stand-in; otherwise `AnonymousNotAllowed`: one missing setting
+        must not make every approval forgeable while the Graph credential is live."""
+        if self.app_id:
+            return InboundMode.AUTHENTICATED
+        if not self.allow_anonymous:
+            raise AnonymousNotAllowed(
+                "MicrosoftAppId is empty, so inbound requests could not be authenticated. Set "
+                "MicrosoftAppId (and its credential) to the bot's app registration; only for the "
+                "Bot Framework Emulator or the Microsoft 365 Agents Playground against a "
+                "stand-in Graph, set PIMBOT_ALLOW_ANONYMOUS=true."
+            )
+        if self.graph_is_microsofts:
+            raise AnonymousNotAllowed(
+                "PIMBOT_ALLOW_ANONYMOUS=true is refused while PIMBOT_GRAPH_URL is Microsoft Graph "
+                f"({self.graph_url}): anyone could then forge approvals that pimbot carries out "
+                "with its Graph credential. Set MicrosoftAppId."
+            )
+        return InboundMode.ANONYMOUS

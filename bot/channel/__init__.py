@@ -28,7 +28,7 @@ from bot.channel.messenger import AppInstaller, BotMessenger
 from bot.channel.openid_metadata import SigningKeyRefresher
 from bot.channel.rendering import SignInCardSettings
 from bot.channel.routes import Handler, messages_handler
-from bot.settings import Settings
+from bot.settings import InboundMode, Settings
 from bot.workflow.ports import TurnHandler
 
 __all__ = ["BotMessenger", "Channel", "build_channel"]
@@ -67,9 +67,15 @@ def build_channel(
     installer: AppInstaller | None = None,
 ) -> Channel:
     """`installer` installs the Teams app for people pimbot cannot reach otherwise."""
-    if settings.anonymous:
+    if settings.inbound_mode() is InboundMode.ANONYMOUS:  # raises where it is not allowed
         logger.warning(
-            "MicrosoftAppId is empty: inbound requests are NOT authenticated (Emulator mode)"
+            "inbound mode ANONYMOUS: MicrosoftAppId is empty and PIMBOT_ALLOW_ANONYMOUS=true, so "
+            "inbound requests are NOT authenticated (Bot Framework Emulator, Agents Playground)"
+        )
+    else:
+        logger.info(
+            "inbound mode authenticated: inbound requests are authenticated for app %s",
+            settings.app_id,
         )
     token_source = build_token_source(settings)
     credentials = PimbotCredentialsFactory(settings.app_id, token_source)

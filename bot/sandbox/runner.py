@@ -107,6 +107,7 @@ def sandbox_settings(twins: Twins, *, database_url: str, **overrides: object) ->
         "app_password": env.get("MicrosoftAppPassword", ""),
         "app_type": env.get("MicrosoftAppType", "SingleTenant"),
         "app_tenant_id": env.get("MicrosoftAppTenantId", ""),
+        "allow_anonymous": env.get("PIMBOT_ALLOW_ANONYMOUS", "false"),
         "tenant_id": env["PIMBOT_TENANT_ID"],
         "graph_client_id": env.get("PIMBOT_GRAPH_CLIENT_ID", ""),
         "graph_client_secret": env.get("PIMBOT_GRAPH_CLIENT_SECRET", ""),

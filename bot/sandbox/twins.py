@@ -155,6 +155,7 @@ class Twins:
             "MicrosoftAppPassword": "" if self.anonymous else app.client_secret,
             "MicrosoftAppType": "SingleTenant",
             "MicrosoftAppTenantId": self.tenant.tenant_id,
+            "PIMBOT_ALLOW_ANONYMOUS": "true" if self.anonymous else "false",
             "PIMBOT_TENANT_ID": self.tenant.tenant_id,
             "PIMBOT_GRAPH_CLIENT_ID": app.client_id,
             "PIMBOT_GRAPH_CLIENT_SECRET": app.client_secret,

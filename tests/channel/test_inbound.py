@@ -84,7 +84,9 @@ async def test_channel_not_endorsed_by_the_signing_key_is_401(bot: BotUnderTest)
 async def test_without_app_id_the_bot_runs_anonymously_like_the_emulator_expects(
     make_bot: BotFactory,
 ) -> None:
-    bot = await make_bot(app_id="", app_password="")
+    bot = await make_bot(
+        app_id="", app_password="", allow_anonymous=True, graph_url="http://127.0.0.1:9"
+    )
 
     reply = await bot.post(teams_activity(bot.cloud.service_url), authorization=None)
 
@@ -93,7 +95,9 @@ async def test_without_app_id_the_bot_runs_anonymously_like_the_emulator_expects
 
 
 async def test_anonymous_replies_carry_no_authorization_header(make_bot: BotFactory) -> None:
-    bot = await make_bot(app_id="", app_password="")
+    bot = await make_bot(
+        app_id="", app_password="", allow_anonymous=True, graph_url="http://127.0.0.1:9"
+    )
     bot.workflow.outcome.replies.append(_text("hello"))
 
     await bot.post(teams_activity(bot.cloud.service_url), authorization=None)

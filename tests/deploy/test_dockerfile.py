@@ -202,6 +202,7 @@ async def pimbot_serve(tmp_path: Path) -> AsyncIterator[int]:
         "PIMBOT_LOGIN_URL": "http://127.0.0.1:9",
         "PIMBOT_GRAPH_URL": "http://127.0.0.1:9",
         "MicrosoftAppId": "",
+        "PIMBOT_ALLOW_ANONYMOUS": "true",  # Graph above is a stand-in, so this is allowed
     }
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "pimbot"),

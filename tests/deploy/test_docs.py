@@ -52,6 +52,8 @@ def shown(default: object) -> str:
     if isinstance(default, SecretStr):
         default = default.get_secret_value()
     value = getattr(default, "value", default)  # enums by their value
+    if isinstance(value, bool):
+        value = "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return "empty" if value == "" else f"`{value}`"

@@ -1,5 +1,6 @@
-"""With `MicrosoftAppId` empty the bot runs anonymously, as the Bot Framework Emulator and the
-Microsoft 365 Agents Playground expect; Graph still gets its own app credentials."""
+"""With `MicrosoftAppId` empty and `PIMBOT_ALLOW_ANONYMOUS=true` (what `pimbot sandbox
+--anonymous` sets) the bot runs anonymously, as the Bot Framework Emulator and the Microsoft 365
+Agents Playground expect; Graph still gets its own app credentials."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ async def test_an_anonymous_bot_runs_the_whole_lax_journey(tmp_path: Path) -> No
         ) as running,
         SandboxClient(running.twins.service_url) as client,
     ):
-        assert running.settings.app_id == ""
+        assert running.settings.app_id == "" and running.settings.allow_anonymous
         alex = Person(client, "alex")
         await client.install("alex")
         await alex.say("activate user admin for 1h")

@@ -61,3 +61,18 @@ async def test_not_ready_when_the_graph_token_endpoint_is_unreachable(tmp_path: 
         assert status == 503 and body["ready"] is False
         assert body["checks"]["database"] == "ok"
         assert body["checks"]["graph_token"].startswith("unavailable")
+
+
+async def test_readyz_says_inbound_requests_are_authenticated(sandboxed: Sandbox) -> None:
+    _, body = await readyz(sandboxed.running.bot_url)
+
+    assert body["inbound"] == "authenticated"
+
+
+async def test_readyz_says_when_inbound_requests_are_anonymous(tmp_path: Path) -> None:
+    async with sandbox(
+        database_url=f"sqlite:///{tmp_path / 'pimbot.db'}", anonymous=True, run_scheduler=False
+    ) as running:
+        status, body = await readyz(running.bot_url)
+
+    assert (status, body["inbound"]) == (200, "anonymous")

@@ -42,6 +42,7 @@ def test_anonymous_twins_give_the_bot_no_app_id_but_graph_credentials() -> None:
     with Twins(tenant, bot_url="http://127.0.0.1:9/api/messages", anonymous=True) as twins:
         env = twins.bot_environment()
     assert env["MicrosoftAppId"] == "" and env["MicrosoftAppPassword"] == ""
+    assert env["PIMBOT_ALLOW_ANONYMOUS"] == "true"
     assert env["PIMBOT_GRAPH_CLIENT_ID"] == tenant.pimbot_app.client_id
 
 
