@@ -1,4 +1,5 @@
-"""The aiohttp application: `/api/messages`, `/healthz`, `/readyz`, and the wiring behind them."""
+"""The aiohttp application: `/api/messages`, `/healthz`, `/readyz`, and the wiring behind them
+(`/metrics` is served on a port of its own, `PIMBOT_METRICS_PORT`)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from bot.graph.pim import BotEngine, GraphPimDirectory
 from bot.graph.teams_apps import TeamsAppInstaller
 from bot.graph.tokens import AppTokenProvider, ManagedIdentityTokenProvider, TokenProvider
 from bot.logging_setup import correlation_middleware
-from bot.metrics import Metrics, metrics_handler
+from bot.metrics import Metrics, MetricsServer
 from bot.msal_http import LoginHttpClient
 from bot.scheduler import Scheduler
 from bot.settings import EngineName, Settings
@@ -52,8 +53,11 @@ class Services:
     delegated: DelegatedGraph | None = None  # the pim engine's
     metrics: Metrics = field(default_factory=Metrics)
     login: LoginHttpClient | None = None  # every call to the login host goes through it
+    metrics_server: MetricsServer | None = None  # `/metrics` on its own port (started by the app)
 
     async def close(self) -> None:
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
         await self.scheduler.stop()
         await self.channel.stop()
         if self.delegated is not None:
@@ -115,7 +119,7 @@ async def build_services(
     # One client, one mapping for the login host: app tokens, on-behalf-of and SSO signing keys.
     login = LoginHttpClient(settings.login_url)
     tokens = graph_token_provider(settings, credential, login)
-    metrics = Metrics(now=now)
+    metrics = Metrics(now=now, store_cache_seconds=settings.metrics_cache_seconds)
     graph = GraphHttp(
         settings.graph_url,
         tokens,
@@ -169,8 +173,20 @@ async def build_services(
     await channel.start()
     if run_scheduler:
         scheduler.start()
+    metrics_server = MetricsServer(metrics, db, host=settings.host, port=settings.metrics_port)
     return Services(
-        settings, db, tokens, graph, workflow, channel, scheduler, sso, delegated, metrics, login
+        settings,
+        db,
+        tokens,
+        graph,
+        workflow,
+        channel,
+        scheduler,
+        sso,
+        delegated,
+        metrics,
+        login,
+        metrics_server,
     )
 
 
@@ -180,11 +196,15 @@ def create_app(services: Services) -> web.Application:
     app.router.add_post("/api/messages", services.channel.handle_messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics_handler(services.metrics, services.db))
+
+    async def start_metrics(_: web.Application) -> None:
+        if services.metrics_server is not None:
+            await services.metrics_server.start()
 
     async def close(_: web.Application) -> None:
         await services.close()
 
+    app.on_startup.append(start_metrics)
     app.on_cleanup.append(close)
     return app
 

@@ -120,6 +120,15 @@ class Settings(BaseSettings):
     # HTTP
     port: int = Field(3978, validation_alias=AliasChoices("PORT", "port"))
     host: str = Field("0.0.0.0", validation_alias=AliasChoices("PIMBOT_HOST", "host"))  # noqa: S104
+    # Prometheus `/metrics` on a port of its own, never on the bot's public port (0: any free one)
+    metrics_port: int = Field(
+        9464, ge=0, le=65535, validation_alias=AliasChoices("PIMBOT_METRICS_PORT", "metrics_port")
+    )
+    metrics_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        validation_alias=AliasChoices("PIMBOT_METRICS_CACHE_SECONDS", "metrics_cache_seconds"),
+    )
     # Where Teams reaches the bot (the manifest's validDomains), e.g. pimbot.contoso.com
     public_hostname: str = Field(
         "",

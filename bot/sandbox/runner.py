@@ -117,6 +117,7 @@ def sandbox_settings(twins: Twins, *, database_url: str, **overrides: object) ->
         "teams_catalog_app_id": env.get("PIMBOT_TEAMS_CATALOG_APP_ID", ""),
         "database_url": database_url,
         "host": "127.0.0.1",
+        "metrics_port": 0,  # any free port: several sandboxes (and test runs) side by side
     }
     values.update(overrides)
     # model_validate, not Settings(): the sandbox must not pick up a .env meant for Azure.
@@ -233,6 +234,9 @@ def banner(
             f"  Graph twin     {twins.graph_url}",
             f"  Entra twin     {twins.login_url}",
             f"  Teams twin     {twins.service_url}  (web chat)",
+            f"  metrics        {running.services.metrics_server.url}/metrics"
+            if running.services.metrics_server
+            else "",
             f"  state          {state_dir}/",
             "",
             f"Open {twins.service_url} in a browser to chat with pimbot as any demo user, as in",

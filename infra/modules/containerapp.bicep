@@ -85,6 +85,10 @@ param graphClientSecretUri string
 param tags object
 
 var port = 3978
+// Prometheus /metrics listens on its own port, which the ingress does not expose (only
+// targetPort is; the app declares no additional port mappings): scrape it from a collector sidecar in
+// the same replica (localhost:9464).
+var metricsPort = 9464
 
 var appSecrets = empty(appPasswordSecretUri) ? [] : [
   {
@@ -152,6 +156,10 @@ var baseEnv = [
   {
     name: 'PORT'
     value: string(port)
+  }
+  {
+    name: 'PIMBOT_METRICS_PORT'
+    value: string(metricsPort)
   }
   {
     // The app's own ingress host name, known before the app exists.
@@ -247,6 +255,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
     workloadProfileName: 'Consumption'
     configuration: {
       activeRevisionsMode: 'Single'
+      // The ingress carries the bot's port only; /metrics (metricsPort) stays inside the replica.
       ingress: {
         external: true
         targetPort: port

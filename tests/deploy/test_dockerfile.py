@@ -196,6 +196,7 @@ async def pimbot_serve(tmp_path: Path) -> AsyncIterator[int]:
         "PYTHONUNBUFFERED": "1",
         "PORT": "0",
         "PIMBOT_HOST": "127.0.0.1",
+        "PIMBOT_METRICS_PORT": "0",
         "PIMBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'pimbot.db'}",
         "PIMBOT_TENANT_ID": "00000000-0000-0000-0000-0000000000aa",
         # Nothing listens there: the bot must still be healthy (readiness is /readyz's job).

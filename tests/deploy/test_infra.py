@@ -78,6 +78,18 @@ def test_the_container_listens_where_ingress_and_probes_send_traffic() -> None:
     assert re.findall(r"path: '(/\w+)'", CONTAINER_APP) == ["/healthz", "/healthz", "/readyz"]
 
 
+def test_metrics_have_their_own_port_and_the_ingress_exposes_only_the_bots() -> None:
+    metrics_port = re.search(r"^var metricsPort = (\d+)$", CONTAINER_APP, re.MULTILINE)
+    assert metrics_port
+    assert int(metrics_port.group(1)) == Settings.model_fields["metrics_port"].default
+    assert container_env()["PIMBOT_METRICS_PORT"] == ("value", "string(metricsPort)")
+    ingress = re.search(r"ingress: \{(.*?)\n      \}", CONTAINER_APP, re.DOTALL)
+    assert ingress and "targetPort: port" in ingress.group(1)
+    assert "metricsPort" not in ingress.group(1)
+    assert "additionalPortMappings" not in CONTAINER_APP
+    assert "exposedPort" not in CONTAINER_APP
+
+
 def test_at_least_two_replicas() -> None:
     for text in (MAIN, CONTAINER_APP):
         assert re.search(

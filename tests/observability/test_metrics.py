@@ -3,15 +3,23 @@ activations, job lag) and what this process saw of Graph (latency, responses and
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.metrics import Metrics
+from bot.settings import Settings
 from tests.e2e.conftest import Sandbox
 
 
 async def scrape(sb: Sandbox) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    url = sb.running.bot_url.replace("/api/messages", "/metrics")
+    url = f"{sb.running.services.metrics_server.url}/metrics"
+    assert not url.startswith(sb.running.bot_url.removesuffix("/api/messages"))
     async with httpx.AsyncClient() as http:
         response = await http.get(url)
     assert response.status_code == 200
@@ -88,3 +96,91 @@ def test_a_request_without_response_counts_as_an_error() -> None:
 
     assert metrics.registry.get_sample_value("pimbot_graph_errors_total", {"status": "none"}) == 1
     assert metrics.registry.get_sample_value("pimbot_graph_errors_total", {"status": "200"}) is None
+
+
+async def test_metrics_are_not_served_on_the_bots_port(sandboxed: Sandbox) -> None:
+    async with httpx.AsyncClient() as http:
+        on_bot_port = await http.get(sandboxed.running.bot_url.replace("/api/messages", "/metrics"))
+        on_own_port = await http.get(f"{sandboxed.running.services.metrics_server.url}/metrics")
+
+    assert on_bot_port.status_code == 404
+    assert on_own_port.status_code == 200 and "pimbot_store_up" in on_own_port.text
+
+
+def test_the_metrics_port_has_a_default_of_its_own() -> None:
+    settings = Settings(_env_file=None)
+    assert settings.metrics_port == 9464 != settings.port
+
+
+class CountingStore:
+    """Stands in for the database: counts the store reads a scrape makes."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.gate: asyncio.Event | None = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
+        self.reads += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        yield self
+
+    # the three queries, on the "transaction"
+    @property
+    def requests(self) -> Any:
+        return self
+
+    @property
+    def jobs(self) -> Any:
+        return self
+
+    async def count_by_state(self) -> dict[Any, int]:
+        return {}
+
+    async def count_decisions(self) -> dict[str, int]:
+        return {}
+
+    async def oldest_due_lag(self, now: datetime) -> timedelta | None:
+        return None
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.value = 1000.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+async def test_store_figures_are_cached_for_a_few_seconds() -> None:
+    store, ticks = CountingStore(), Ticks()
+    metrics = Metrics(store_cache_seconds=5.0, monotonic=ticks)
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+
+    await metrics.refresh_from_store(store, now)  # type: ignore[arg-type]
+    ticks.value += 4.9
+    await metrics.refresh_from_store(store, now)  # type: ignore[arg-type]
+    assert store.reads == 1
+
+    ticks.value += 0.2
+    await metrics.refresh_from_store(store, now)  # type: ignore[arg-type]
+    assert store.reads == 2
+
+
+async def test_concurrent_scrapes_share_one_store_read() -> None:
+    store = CountingStore()
+    store.gate = asyncio.Event()
+    metrics = Metrics(store_cache_seconds=5.0, monotonic=Ticks())
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+
+    scrapes = [
+        asyncio.create_task(metrics.refresh_from_store(store, now))  # type: ignore[arg-type]
+        for _ in range(5)
+    ]
+    while store.reads == 0:
+        await asyncio.sleep(0)
+    store.gate.set()
+    await asyncio.gather(*scrapes)
+
+    assert store.reads == 1

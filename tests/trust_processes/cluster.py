@@ -193,6 +193,7 @@ def bot_env(twins: Twins, *, database_url: str, clock_file: Path) -> dict[str, s
         **twins.bot_environment(),
         "PIMBOT_DATABASE_URL": database_url,
         "PIMBOT_HOST": "127.0.0.1",
+        "PIMBOT_METRICS_PORT": "0",  # replicas side by side: each its own free port
         "PIMBOT_SCHEDULER_INTERVAL_SECONDS": "0.2",
         "PIMBOT_GRAPH_MAX_RETRY_SECONDS": "3",
         "PIMBOT_TEST_CLOCK_FILE": str(clock_file),
