@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from bot.audit_anchor import AuditAnchor
 from bot.channel import Channel, build_channel
 from bot.client_credentials import (
     ClientCredential,
@@ -54,8 +55,11 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     login: LoginHttpClient | None = None  # every call to the login host goes through it
     metrics_server: MetricsServer | None = None  # `/metrics` on its own port (started by the app)
+    audit_anchor: AuditAnchor | None = None  # the audit head, published outside the database
 
     async def close(self) -> None:
+        if self.audit_anchor is not None:
+            await self.audit_anchor.stop()
         if self.metrics_server is not None:
             await self.metrics_server.stop()
         await self.scheduler.stop()
@@ -174,6 +178,10 @@ async def build_services(
     if run_scheduler:
         scheduler.start()
     metrics_server = MetricsServer(metrics, db, host=settings.host, port=settings.metrics_port)
+    audit_anchor = None
+    if settings.audit_anchor_minutes > 0:
+        audit_anchor = AuditAnchor(db, metrics, interval_seconds=settings.audit_anchor_minutes * 60)
+        audit_anchor.start()
     return Services(
         settings,
         db,
@@ -187,6 +195,7 @@ async def build_services(
         metrics,
         login,
         metrics_server,
+        audit_anchor,
     )
 
 

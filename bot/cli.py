@@ -12,6 +12,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.audit_cli import add_database_options, audit_command
+
 DEFAULT_SANDBOX_PORT = 3978  # the bot's port in `pimbot sandbox`; the twins sit next to it
 
 
@@ -72,8 +74,17 @@ def main(argv: list[str] | None = None) -> int:
 
     audit = sub.add_parser("audit", help="check or export the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", help="check the hash chain of the audit log")
+    verify = audit_sub.add_parser("verify", help="check the hash chain of the audit log")
+    verify.add_argument(
+        "--anchor",
+        metavar="HASH",
+        default=None,
+        help="a head hash pimbot published earlier (log line 'audit anchor', metric "
+        "pimbot_audit_anchor_info): prove that entry and every one before it are unchanged",
+    )
+    add_database_options(verify)
     export = audit_sub.add_parser("export", help="write the audit log for a SIEM")
+    add_database_options(export)
     export.add_argument("--format", choices=["csv", "json"], default="json")
     export.add_argument("--since", type=datetime.fromisoformat, default=None)
 
@@ -173,33 +184,6 @@ def manifest_command(out: Path, app_version: str | None) -> int:
         return 2
     print(f"wrote {out} (app {values.app_id}, {values.hostname}, version {values.version})")
     return 0
-
-
-async def audit_command(args: argparse.Namespace) -> int:
-    from bot.client_credentials import database_password_from
-    from bot.settings import Settings
-    from bot.store import Database
-
-    settings = Settings()
-    db = await Database.connect(settings.database_url, password=database_password_from(settings))
-    try:
-        await db.migrate()
-        async with db.transaction() as tx:
-            if args.audit_command == "verify":
-                result = await tx.audit.verify()
-                print(
-                    f"{'OK' if result.ok else 'BROKEN'}: {result.checked} entries checked"
-                    + (
-                        ""
-                        if result.ok
-                        else f"; first bad entry {result.first_bad_id}: {result.problem}"
-                    )
-                )
-                return 0 if result.ok else 1
-            await tx.audit.export(args.format, sys.stdout, since=args.since)
-            return 0
-    finally:
-        await db.close()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.domain import RequestState
@@ -88,6 +88,12 @@ class Metrics:
         self.job_lag = Gauge(
             "pimbot_job_lag_seconds",
             "How long the oldest due job has waited to run (0 when none is due).",
+            registry=self.registry,
+        )
+        self.audit_anchor = Info(
+            "pimbot_audit_anchor",
+            "The audit chain's head (entry id and hash), published every few minutes: keep it "
+            "and check the log with `pimbot audit verify --anchor HASH`.",
             registry=self.registry,
         )
         self.store_up = Gauge(

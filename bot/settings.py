@@ -63,7 +63,8 @@ class AnonymousNotAllowed(ValueError):
     """Inbound authentication would be off where it must not be; the message says what to set."""
 
 
-def _default_database_url() -> str:
+def default_database_url() -> str:
+    """`var/pimbot.db` under the working directory: the database when none is configured."""
     return f"sqlite:///{(Path.cwd() / 'var' / 'pimbot.db').resolve()}"
 
 
@@ -180,7 +181,7 @@ class Settings(BaseSettings):
 
     # State and timing
     database_url: str = Field(
-        default_factory=_default_database_url,
+        default_factory=default_database_url,
         validation_alias=AliasChoices("PIMBOT_DATABASE_URL", "database_url"),
     )
     database_auth: DatabaseAuth = Field(
@@ -198,6 +199,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices(
             "PIMBOT_SCHEDULER_INTERVAL_SECONDS", "scheduler_interval_seconds"
         ),
+    )
+    # How often the audit chain's head hash goes to the log and /metrics (0: never)
+    audit_anchor_minutes: float = Field(
+        5.0,
+        ge=0,
+        validation_alias=AliasChoices("PIMBOT_AUDIT_ANCHOR_MINUTES", "audit_anchor_minutes"),
     )
     log_level: str = Field("INFO", validation_alias=AliasChoices("PIMBOT_LOG_LEVEL", "log_level"))
 

@@ -2,7 +2,7 @@
 hash-chained audit log and actions waiting on a sign-in, on SQLite or PostgreSQL through one
 SQLAlchemy Core code path."""
 
-from bot.store.audit import AuditEntry, AuditLog, AuditVerification
+from bot.store.audit import AuditEntry, AuditHead, AuditLog, AuditVerification
 from bot.store.cards import CardStore
 from bot.store.conversations import ConversationRecord, ConversationStore
 from bot.store.db import Database, Tx
@@ -13,6 +13,7 @@ from bot.store.sign_ins import SignInStore, SignInWait, WaitKind
 
 __all__ = [
     "AuditEntry",
+    "AuditHead",
     "AuditLog",
     "AuditVerification",
     "CardStore",

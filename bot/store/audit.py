@@ -2,9 +2,13 @@
 
 Each entry's hash is `sha256(prev_hash + canonical JSON of the entry)`, the first entry's
 `prev_hash` is 64 zeros, and the one-row `audit_head` table holds the newest id and hash. An
-edited, deleted or inserted row breaks the chain and `verify()` names the first bad id. (Someone
-who can rewrite the whole table *and* the head can forge a consistent chain; export the log to a
-SIEM to anchor it outside the database.)
+edited, deleted or inserted row breaks the chain and `verify()` names the first bad id.
+
+Someone who can rewrite the whole table *and* the head can forge a consistent chain, so the chain is
+anchored outside the database: the head's hash is published to the logs and metrics every few
+minutes (`bot.audit_anchor`), and `verify(anchor=HASH)` proves that the entry with that hash, and
+every entry before it, are exactly as they were when it was published (each hash covers the one
+before it, so no earlier entry can change without changing the anchored hash).
 """
 
 from __future__ import annotations
@@ -62,6 +66,14 @@ class AuditVerification(BaseModel):
     checked: int  # entries that matched the chain
     first_bad_id: int | None = None
     problem: str = ""
+    anchor_id: int | None = None  # the entry whose hash is the anchor, when it was found
+
+
+class AuditHead(BaseModel):
+    """The newest entry: what is published as the anchor."""
+
+    id: int
+    hash: str
 
 
 class AuditLog:
@@ -120,9 +132,39 @@ class AuditLog:
             hash=entry_hash,
         )
 
-    async def verify(self) -> AuditVerification:
-        """Walk the whole chain: ids must be consecutive from 1, each `prev_hash` the previous
-        hash, each hash recomputable, and the last entry the one `audit_head` names."""
+    async def head(self) -> AuditHead | None:
+        """The newest entry's id and hash (None while the log is empty or the head is gone)."""
+        row = (
+            await self._connection.execute(
+                select(audit_head.c.last_id, audit_head.c.last_hash).where(
+                    audit_head.c.id == _HEAD_ID
+                )
+            )
+        ).first()
+        if row is None or row.last_id == 0:
+            return None
+        return AuditHead(id=row.last_id, hash=row.last_hash)
+
+    async def verify(self, anchor: str | None = None) -> AuditVerification:
+        """Walk the whole chain (`_verify_chain`); with `anchor`, a hash published earlier, the
+        chain must also contain an entry with that hash."""
+        result = await self._verify_chain(anchor)
+        if anchor is None or not result.ok or result.anchor_id is not None:
+            return result
+        return AuditVerification(
+            ok=False,
+            checked=result.checked,
+            problem=(
+                f"no entry has the anchor hash {anchor}: the log was rewritten up to that entry, "
+                "cut off before it, or the anchor comes from another database"
+            ),
+        )
+
+    async def _verify_chain(self, anchor: str | None) -> AuditVerification:
+        """Ids must be consecutive from 1, each `prev_hash` the previous hash, each hash
+        recomputable, and the last entry the one `audit_head` names."""
+        anchor = anchor.strip().lower() if anchor else None
+        anchor_id: int | None = None
         checked = 0
         expected_id = 1
         prev_hash = GENESIS_HASH
@@ -145,6 +187,8 @@ class AuditLog:
                 checked += 1
                 expected_id += 1
                 prev_hash = row.hash
+                if anchor is not None and row.hash == anchor:
+                    anchor_id = row.id
             # Appends committed while we read are verified on the next turn of the loop.
             head = (
                 await self._connection.execute(
@@ -152,12 +196,22 @@ class AuditLog:
                         audit_head.c.id == _HEAD_ID
                     )
                 )
-            ).one()
+            ).first()
             last_id = expected_id - 1
+            if head is None:
+                return AuditVerification(
+                    ok=False,
+                    checked=checked,
+                    problem=(
+                        "the audit head record (table audit_head) is missing, so the end of the "
+                        "chain cannot be checked: it was deleted behind pimbot's back"
+                    ),
+                    anchor_id=anchor_id,
+                )
             if head.last_id == last_id:
                 if head.last_hash != prev_hash:
                     return _broken(checked, last_id, "the newest entry is not the one recorded")
-                return AuditVerification(ok=True, checked=checked)
+                return AuditVerification(ok=True, checked=checked, anchor_id=anchor_id)
             if head.last_id < last_id:
                 return _broken(checked, head.last_id + 1, "entries after the recorded head")
             if not await self._exists(expected_id):

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.store import AuditEntry, Database
-from bot.store.audit import GENESIS_HASH, canonical_json
+from bot.store.audit import GENESIS_HASH, canonical_json, chain_hash
 from bot.store.url import resolve_database_url
 from tests.store.factories import T0
 
@@ -236,3 +236,84 @@ async def test_unknown_export_format_is_refused(db: Database) -> None:
     async with db.transaction() as tx:
         with pytest.raises(ValueError, match="format"):
             await tx.audit.export("xml", io.StringIO())  # type: ignore[arg-type]
+
+
+async def test_a_missing_head_record_is_reported_not_raised(
+    db: Database, behind_its_back: AsyncEngine
+) -> None:
+    await _fill(db, 3)
+    await _tamper(behind_its_back, "DELETE FROM audit_head")
+
+    async with db.transaction() as tx:
+        result = await tx.audit.verify()
+
+    assert not result.ok
+    assert "head record" in result.problem and "missing" in result.problem
+
+
+async def test_the_head_is_the_newest_entry(db: Database) -> None:
+    async with db.transaction() as tx:
+        assert await tx.audit.head() is None
+    entries = await _fill(db, 3)
+
+    async with db.transaction() as tx:
+        head = await tx.audit.head()
+
+    assert head is not None and (head.id, head.hash) == (3, entries[-1].hash)
+
+
+async def test_an_anchor_proves_the_entries_up_to_it_are_as_they_were(db: Database) -> None:
+    entries = await _fill(db, 5)
+
+    async with db.transaction() as tx:
+        result = await tx.audit.verify(anchor=entries[2].hash)
+
+    assert result.ok and result.anchor_id == 3
+
+
+async def test_a_rewritten_chain_that_verifies_fails_against_an_earlier_anchor(
+    db: Database, behind_its_back: AsyncEngine
+) -> None:
+    """Someone who rewrites an entry, every hash after it and the head makes the chain consistent
+    again; only the anchor kept outside the database shows it."""
+    entries = await _fill(db, 4)
+    anchor = entries[3].hash
+    await _tamper(behind_its_back, "UPDATE audit_log SET reason = 'rewritten' WHERE id = 2")
+    prev = entries[0].hash
+    async with db.transaction() as tx:
+        stored = await tx.audit.entries()
+    for entry in stored[1:]:
+        fields = entry.model_dump(exclude={"details", "prev_hash", "hash"})
+        new_hash = chain_hash(prev, fields, canonical_json(entry.details))
+        await _tamper(
+            behind_its_back,
+            "UPDATE audit_log SET prev_hash = :prev, hash = :hash WHERE id = :id",
+            prev=prev,
+            hash=new_hash,
+            id=entry.id,
+        )
+        prev = new_hash
+    await _tamper(behind_its_back, "UPDATE audit_head SET last_hash = :hash", hash=prev)
+
+    async with db.transaction() as tx:
+        plain = await tx.audit.verify()
+        anchored = await tx.audit.verify(anchor=anchor)
+
+    assert plain.ok  # the forgery is consistent in itself
+    assert not anchored.ok and anchored.anchor_id is None
+    assert "anchor" in anchored.problem
+
+
+async def test_an_anchor_past_a_cut_off_tail_fails(
+    db: Database, behind_its_back: AsyncEngine
+) -> None:
+    entries = await _fill(db, 4)
+    await _tamper(behind_its_back, "DELETE FROM audit_log WHERE id = 4")
+    await _tamper(
+        behind_its_back, "UPDATE audit_head SET last_id = 3, last_hash = :h", h=entries[2].hash
+    )
+
+    async with db.transaction() as tx:
+        result = await tx.audit.verify(anchor=entries[3].hash)
+
+    assert not result.ok and "anchor" in result.problem

@@ -137,3 +137,121 @@ async def test_export_since_leaves_older_entries_out(journal: Path) -> None:
 
     assert none.code == 0 and none.out == ""
     assert all_again.out == everything.out
+
+
+async def pimbot_in(cwd: Path, *args: str) -> Run:
+    """`pimbot` as an operator runs it in `cwd`, with no PIMBOT_* setting in the environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIMBOT_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return Run(process.returncode, out.decode(), err.decode())
+
+
+async def copy_database(source: Path, target: Path) -> None:
+    def run() -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+            src.backup(dst)
+
+    await asyncio.to_thread(run)
+
+
+async def head(database: Path) -> tuple[int, str]:
+    def run() -> tuple[int, str]:
+        with sqlite3.connect(database) as connection:
+            row = connection.execute("SELECT last_id, last_hash FROM audit_head").fetchone()
+        return int(row[0]), str(row[1])
+
+    return await asyncio.to_thread(run)
+
+
+async def test_verify_with_the_head_record_gone_says_so_and_exits_1(journal: Path) -> None:
+    await tamper(journal, "DELETE FROM audit_head")
+
+    run = await pimbot(journal, "audit", "verify")
+
+    assert run.code == 1
+    assert run.out.startswith("BROKEN: ") and "head record" in run.out
+    assert "Traceback" not in run.err
+
+
+async def test_verify_reads_the_database_it_is_given(journal: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    run = await pimbot_in(elsewhere, "audit", "verify", "--database", f"sqlite:///{journal}")
+
+    assert run.code == 0, run.err
+    assert int(run.out.split()[1]) > 10
+
+
+async def test_verify_reads_the_sandboxs_database_with_sandbox(
+    journal: Path, tmp_path: Path
+) -> None:
+    operator = tmp_path / "checkout"
+    await copy_database(journal, operator / "var" / "sandbox" / "pimbot.db")
+    await copy_database(journal, operator / "var" / "pimbot.db")
+    await tamper(operator / "var" / "pimbot.db", "DELETE FROM audit_log WHERE id = 1")
+
+    sandboxed = await pimbot_in(operator, "audit", "verify", "--sandbox")
+    default = await pimbot_in(operator, "audit", "verify")
+
+    assert sandboxed.code == 0 and int(sandboxed.out.split()[1]) > 10
+    assert default.code == 1  # var/pimbot.db, the one tampered with
+
+
+async def test_verify_after_a_sandbox_session_finds_the_sandboxs_database(
+    journal: Path, tmp_path: Path
+) -> None:
+    operator = tmp_path / "checkout"
+    await copy_database(journal, operator / "var" / "sandbox" / "pimbot.db")
+
+    run = await pimbot_in(operator, "audit", "verify")
+
+    assert run.code == 0, run.err
+    assert int(run.out.split()[1]) > 10
+    assert "var/sandbox/pimbot.db" in run.err  # it says which database it read
+
+
+async def test_verify_without_a_database_says_so_and_exits_1(tmp_path: Path) -> None:
+    run = await pimbot_in(tmp_path, "audit", "verify")
+
+    assert run.code == 1
+    assert "no database" in run.err and "Traceback" not in run.err
+    assert not (tmp_path / "var" / "pimbot.db").exists()
+
+
+async def test_verify_against_the_published_anchor(journal: Path) -> None:
+    anchor_id, anchor = await head(journal)
+
+    run = await pimbot(journal, "audit", "verify", "--anchor", anchor)
+
+    assert run.code == 0, run.err
+    assert f"anchor is entry {anchor_id}" in run.out
+
+
+async def test_verify_against_an_anchor_the_log_no_longer_has_exits_1(journal: Path) -> None:
+    _, anchor = await head(journal)
+    await tamper(journal, "DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)")
+    await tamper(
+        journal,
+        "UPDATE audit_head SET last_id = last_id - 1, last_hash = "
+        "(SELECT hash FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log))",
+    )
+
+    plain = await pimbot(journal, "audit", "verify")
+    anchored = await pimbot(journal, "audit", "verify", "--anchor", anchor)
+
+    assert plain.code == 0  # a cut-off tail with a rewritten head is consistent in itself
+    assert anchored.code == 1
+    assert "anchor" in anchored.out and anchor in anchored.out
