@@ -170,7 +170,7 @@ async def build_services(
         if settings.teams_catalog_app_id
         else None
     )
-    channel = build_channel(settings, db, workflow, installer)
+    channel = build_channel(settings, db, workflow, installer, login)
     deps.messenger = channel.messenger
     scheduler = Scheduler(db, runner, now=now, interval=settings.scheduler_interval_seconds)
     deps.wake_scheduler = scheduler.wake

@@ -28,6 +28,7 @@ from bot.channel.messenger import AppInstaller, BotMessenger
 from bot.channel.openid_metadata import SigningKeyRefresher
 from bot.channel.rendering import SignInCardSettings
 from bot.channel.routes import Handler, messages_handler
+from bot.msal_http import LoginHttpClient
 from bot.settings import InboundMode, Settings
 from bot.workflow.ports import TurnHandler
 
@@ -65,8 +66,10 @@ def build_channel(
     db: ConversationDatabase,
     turn_handler: TurnHandler,
     installer: AppInstaller | None = None,
+    login: LoginHttpClient | None = None,
 ) -> Channel:
-    """`installer` installs the Teams app for people pimbot cannot reach otherwise."""
+    """`installer` installs the Teams app for people pimbot cannot reach otherwise; `login` is
+    the process's one client for the login host (one is made if not given)."""
     if settings.inbound_mode() is InboundMode.ANONYMOUS:  # raises where it is not allowed
         logger.warning(
             "inbound mode ANONYMOUS: MicrosoftAppId is empty and PIMBOT_ALLOW_ANONYMOUS=true, so "
@@ -77,7 +80,7 @@ def build_channel(
             "inbound mode authenticated: inbound requests are authenticated for app %s",
             settings.app_id,
         )
-    token_source = build_token_source(settings)
+    token_source = build_token_source(settings, login)
     credentials = PimbotCredentialsFactory(settings.app_id, token_source)
     # The built-in public-cloud path; its channel metadata URL comes from the setting (via
     # `ChannelValidation.open_id_metadata_endpoint`, set by SigningKeyRefresher). The

@@ -85,13 +85,15 @@ class BotConnectorTokenSource:
         *,
         renew_margin: float = 600.0,
         retry_delays: tuple[float, ...] = (1.0, 5.0, 15.0, 60.0),
+        http_client: LoginHttpClient | None = None,
     ) -> None:
+        """`http_client`: the process's shared login client (see `bot.msal_http`)."""
         self._app_id = app_id
         self._identity = credential if isinstance(credential, ManagedIdentity) else None
         self._credential = None if self._identity else MsalCredential(credential)  # type: ignore[arg-type]
         # Both validate the login URL now, so that a misconfiguration stops the start-up.
         self._authority = authority_for(login_url, tenant)
-        self._http_client = LoginHttpClient(login_url)
+        self._http_client = http_client if http_client is not None else LoginHttpClient(login_url)
         self._instance_discovery = instance_discovery_for(login_url)
         self._renew_margin = renew_margin
         self._retry_delays = retry_delays
@@ -244,7 +246,9 @@ def _resource_of(scope: str | None) -> str:
     return scope.removesuffix("/.default").rstrip("/")
 
 
-def build_token_source(settings: Settings) -> BotConnectorTokenSource | None:
+def build_token_source(
+    settings: Settings, login: LoginHttpClient | None = None
+) -> BotConnectorTokenSource | None:
     """The token source for this deployment, or None when the bot runs anonymously."""
     if settings.anonymous:
         return None
@@ -253,4 +257,5 @@ def build_token_source(settings: Settings) -> BotConnectorTokenSource | None:
         bot_connector_credential_from(settings),
         settings.login_url,
         authority_tenant(settings),
+        http_client=login,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -16,6 +17,7 @@ from bot.graph.delegated import DelegatedTokens
 from bot.graph.tokens import AppTokenProvider
 from bot.msal_http import LoginHttpClient
 from bot.sandbox.entra import GRAPH_RESOURCE, EntraTwin
+from bot.sandbox.runner import sandbox
 from bot.sandbox.tenant import DemoTenant, load_tenant
 from bot.sso import SsoValidator
 
@@ -144,3 +146,23 @@ def _ok() -> requests.Response:
     response.status_code = 200
     response._content = b"{}"
     return response
+
+
+async def test_the_running_bot_sends_every_login_call_through_one_client(tmp_path: Path) -> None:
+    """App tokens, on-behalf-of, SSO keys and the Bot Connector's token: one client."""
+    async with sandbox(
+        database_url=f"sqlite:///{tmp_path / 'pimbot.db'}", run_scheduler=False, engine="pim"
+    ) as running:
+        services = running.services
+        login = services.login
+        assert login is not None
+        users = {
+            "app tokens": services.tokens._http_client,
+            "on-behalf-of": services.delegated.tokens._http_client if services.delegated else None,
+            "SSO keys": services.sso._login,  # type: ignore[attr-defined]
+            "Bot Connector": services.channel.token_source._http_client
+            if services.channel.token_source
+            else None,
+        }
+
+    assert {name: client is login for name, client in users.items()} == dict.fromkeys(users, True)
