@@ -111,6 +111,7 @@ def graph_token_provider(
 async def build_services(
     settings: Settings, *, now: Callable[[], datetime] = utc_now, run_scheduler: bool = True
 ) -> Services:
+    settings.inbound_mode()  # refuses anonymous where it is not allowed, before anything starts
     tenant = settings.graph_tenant_id
     credential = graph_credential_from(settings)  # a bad credential setting stops the start-up
     if settings.engine is EngineName.PIM and isinstance(credential, ManagedIdentity):
@@ -193,9 +194,9 @@ async def build_services(
         sso,
         delegated,
         metrics,
-        login,
-        metrics_server,
-        audit_anchor,
+        login=login,
+        metrics_server=metrics_server,
+        audit_anchor=audit_anchor,
     )
 
 
