@@ -56,6 +56,12 @@ class Services:
     login: LoginHttpClient | None = None  # every call to the login host goes through it
     metrics_server: MetricsServer | None = None  # `/metrics` on its own port (started by the app)
     audit_anchor: AuditAnchor | None = None  # the audit head, published outside the database
+    draining: bool = False  # shutting down: not ready for new traffic
+
+    async def drain(self, grace: float) -> None:
+        """Stop taking work and let the running job finish (see `bot/serving.py`)."""
+        self.draining = True
+        await self.scheduler.drain(grace)
 
     async def close(self) -> None:
         if self.audit_anchor is not None:
@@ -224,9 +230,11 @@ async def healthz(_: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the database answers and a Graph token can be had; says whether inbound
-    requests are authenticated or anonymous."""
+    """Ready when the database answers and a Graph token can be had, and not shutting down;
+    says whether inbound requests are authenticated or anonymous."""
     services = request.app[SERVICES]
+    if services.draining:
+        return web.json_response({"ready": False, "draining": True}, status=503)
     checks: dict[str, str] = {}
     try:
         await services.db.ping()

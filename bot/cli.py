@@ -128,6 +128,7 @@ def _logging(level: str) -> None:
 
 def serve() -> int:
     from bot.app import build_services, create_app
+    from bot.serving import run
     from bot.settings import AnonymousNotAllowed, Settings
 
     settings = Settings()
@@ -149,7 +150,7 @@ def serve() -> int:
     async def app_factory() -> web.Application:
         return create_app(await build_services(settings))
 
-    web.run_app(app_factory(), host=settings.host, port=settings.port, access_log=None)
+    run(app_factory, host=settings.host, port=settings.port, grace=settings.shutdown_grace)
     return 0
 
 

@@ -1,4 +1,9 @@
-"""Runs due jobs from the durable queue: several replicas may run it at once (jobs are leased)."""
+"""Runs due jobs from the durable queue: several replicas may run it at once (jobs are leased).
+
+Shutting down (`drain`) stops claiming, lets the job that is running finish (within a grace
+period), and gives back the leases of claimed jobs that never started, so that nothing waits for
+a dead worker's lease and no side effect is cut off between doing it and recording it.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,10 @@ from bot.workflow.outbox import RetryLater
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
-BATCH = 20
+# Jobs claimed at once. Few: jobs run one after another, so a large claim only holds leases on
+# work that has not started (another replica could be running it), and a worker that dies
+# without draining strands fewer jobs until their leases run out.
+BATCH = 5
 MAX_ATTEMPTS = 12
 # Backoff for unexpected failures (a connector that is down, a bug): 5 s, 10 s, 20 s … 10 min.
 FAILURE_BACKOFF_CAP = timedelta(minutes=10)
@@ -40,6 +48,13 @@ class Scheduler:
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._draining = False
+        self._unstarted: dict[int, Job] = {}  # claimed by this worker, not yet run
+        self._running: Job | None = None
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
 
     def wake(self) -> None:
         """Run due jobs now rather than at the next tick (after a turn queued some)."""
@@ -49,33 +64,81 @@ class Scheduler:
         self._task = asyncio.create_task(self._loop(), name="pimbot-scheduler")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop at once: the running job is cut off (see `drain` for a graceful stop)."""
+        await self.drain(grace=0.0)
+
+    async def drain(self, grace: float) -> None:
+        """Claim nothing more; give the running job up to `grace` seconds to finish; then give
+        back the leases of claimed jobs that did not start (and of a job cut off by the grace
+        running out, whose outcome is unknown: it runs again, like after a crash)."""
+        self._draining = True
+        self._wake.set()
+        task, self._task = self._task, None
+        cut_off: Job | None = None
+        if task is not None and not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout=grace)
+            except TimeoutError:
+                cut_off = self._running
+                if cut_off is not None:
+                    log.warning(
+                        "job %s (%s) still running after the %.1f s shutdown grace; cut off",
+                        cut_off.id,
+                        cut_off.kind,
+                        grace,
+                    )
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self._release_claims(cut_off)
 
     async def run_once(self) -> int:
         """Claim and run every job due now; returns how many ran. Jobs that become due while
-        running (a notice queued by an activation) run in the same call."""
+        running (a notice queued by an activation) run in the same call. While draining, it
+        claims nothing and starts nothing more."""
         total = 0
-        while True:
+        while not self._draining:
             async with self.db.transaction() as tx:
                 jobs = await tx.jobs.claim_due(
                     now=self.now(), limit=BATCH, lease=LEASE, worker=self.worker
                 )
             if not jobs:
                 return total
+            self._unstarted = {job.id: job for job in jobs}
             for job in jobs:
-                await self._run(job)
-            total += len(jobs)
+                if self._draining:
+                    return total
+                del self._unstarted[job.id]
+                self._running = job
+                try:
+                    await self._run(job)
+                finally:
+                    self._running = None
+                total += 1
+        return total
+
+    async def _release_claims(self, cut_off: Job | None) -> None:
+        unstarted, self._unstarted = list(self._unstarted), {}
+        if not unstarted and cut_off is None:
+            return
+        try:
+            async with self.db.transaction() as tx:
+                released = await tx.jobs.release(unstarted, self.worker)
+                if cut_off is not None:
+                    released += await tx.jobs.release([cut_off.id], self.worker, started=True)
+        except Exception:
+            log.exception("could not give back the leases of %d claimed jobs", len(unstarted))
+            return
+        log.info("gave back %d claimed jobs that had not run", released)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._draining:
             try:
                 await self.run_once()
             except Exception:
                 log.exception("scheduler tick failed")
+            if self._draining:
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
             self._wake.clear()

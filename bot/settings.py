@@ -206,6 +206,12 @@ class Settings(BaseSettings):
         ge=0,
         validation_alias=AliasChoices("PIMBOT_AUDIT_ANCHOR_MINUTES", "audit_anchor_minutes"),
     )
+    # Seconds a SIGTERM waits for the running job; under Container Apps' 30 s termination grace.
+    shutdown_grace: float = Field(
+        20.0,
+        ge=0,
+        validation_alias=AliasChoices("PIMBOT_SHUTDOWN_GRACE", "shutdown_grace"),
+    )
     log_level: str = Field("INFO", validation_alias=AliasChoices("PIMBOT_LOG_LEVEL", "log_level"))
 
     @field_validator("graph_url", "login_url")

@@ -118,6 +118,27 @@ class JobQueue:
         if result.first() is None:
             log.warning("job %s finished by %s, which no longer held its lease", job_id, worker)
 
+    async def release(self, job_ids: list[int], worker: str, *, started: bool = False) -> int:
+        """Give back leases `worker` holds, so the jobs can be claimed at once (by another
+        replica, or this one after a restart) rather than when the lease runs out. A job that
+        never `started` gets its claim's attempt back. Returns how many were released."""
+        if not job_ids:
+            return 0
+        values: dict[str, Any] = {"locked_by": None, "locked_until": None}
+        if not started:
+            values["attempts"] = jobs.c.attempts - 1
+        result = await self._connection.execute(
+            update(jobs)
+            .where(
+                jobs.c.id.in_(job_ids),
+                jobs.c.locked_by == worker,
+                jobs.c.status == JobStatus.PENDING.value,
+            )
+            .values(**values)
+            .returning(jobs.c.id)
+        )
+        return len(result.all())
+
     async def retry(self, job_id: int, *, due_at: datetime, error: str) -> None:
         """Free the lease and run the job again at `due_at`."""
         await self._connection.execute(

@@ -202,3 +202,28 @@ async def test_oldest_due_lag(db: Database) -> None:
 
     async with db.transaction() as tx:
         assert await tx.jobs.oldest_due_lag(T0) == timedelta(seconds=90)
+
+
+async def test_released_claims_can_be_claimed_at_once_with_their_attempt_given_back(
+    db: Database,
+) -> None:
+    await _enqueue(db, "a")
+    await _enqueue(db, "b")
+    claimed = await _claim(db, "w1")
+    async with db.transaction() as tx:
+        assert await tx.jobs.release([job.id for job in claimed], "w2") == 0  # not w2's
+        assert await tx.jobs.release([job.id for job in claimed], "w1") == 2
+
+    again = await _claim(db, "w2")  # no lease to wait for
+
+    assert [(job.dedupe_key, job.attempts) for job in again] == [("a", 1), ("b", 1)]
+
+
+async def test_a_started_job_released_keeps_its_attempt(db: Database) -> None:
+    await _enqueue(db, "a")
+    [job] = await _claim(db, "w1")
+    async with db.transaction() as tx:
+        await tx.jobs.release([job.id], "w1", started=True)
+
+    [again] = await _claim(db, "w2")
+    assert again.attempts == 2

@@ -72,6 +72,18 @@ class BotProcess:
             await self.process.wait()
             self.process = None
 
+    def terminate(self) -> None:
+        """SIGTERM, as Container Apps sends on a deploy or scale-in."""
+        if self.process is not None and self.process.returncode is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+
+    async def exited(self, within: float = 60.0) -> int:
+        """Wait for the process to end by itself; its exit code."""
+        assert self.process is not None
+        code = await asyncio.wait_for(self.process.wait(), within)
+        self.process = None
+        return code
+
     async def stop(self) -> None:
         if self.process is None:
             return

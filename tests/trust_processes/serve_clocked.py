@@ -16,6 +16,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.app import build_services, create_app
+from bot.serving import run
 from bot.settings import Settings
 from tests.trust_processes.clock import FileClock
 
@@ -49,7 +50,7 @@ def main() -> None:
         app.cleanup_ctx.append(following)
         return app
 
-    web.run_app(app_factory(), host=settings.host, port=settings.port, access_log=None)
+    run(app_factory, host=settings.host, port=settings.port, grace=settings.shutdown_grace)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from bot.sandbox.teams.conversations import (
     adaptive_cards,
     oauth_card,
 )
+from bot.sandbox.teams.faults import ConnectorFaults, OddAnswer, html_page
 
 MAX_ACTIVITY_BYTES = 28 * 1024  # Teams' limit for one message
 DENIED = {"message": "Authorization has been denied for this request."}
@@ -66,6 +67,7 @@ class BotConnector:
         self.require_install = require_install
         self.on_sign_in_card = on_sign_in_card
         self.calls: list[ConnectorCall] = []
+        self.faults = ConnectorFaults()
         self.bot_account = {"id": f"28:{chats.bot_app_id}"}
 
     def routes(self) -> list[web.RouteDef]:
@@ -95,12 +97,35 @@ class BotConnector:
             self.calls.append(call)
             call.authorized = self._authorized(request.headers.get("Authorization", ""))
             response = (
-                await handler(request) if call.authorized else web.json_response(DENIED, status=401)
+                await self._with_faults(request, handler)
+                if call.authorized
+                else web.json_response(DENIED, status=401)
             )
             call.status = response.status
             return response
 
         return guarded
+
+    async def _with_faults(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Carry out a call the way `self.faults` says (held, answered oddly), else plainly."""
+        conversation_id = request.match_info.get("conversation_id")
+        if conversation_id is None or "/activities" not in request.path:
+            return await handler(request)
+        plan = self.faults.plan(request.method, conversation_id)
+        if plan.hold:
+            await self.faults.wait()
+        response: web.StreamResponse
+        if plan.answer is OddAnswer.HTML_404:
+            response = html_page(404)
+        elif plan.answer is OddAnswer.HTML_502:
+            response = html_page(502)
+        else:
+            response = await handler(request)
+            if plan.answer is OddAnswer.ACCEPTED_WITHOUT_ID and response.status < 300:
+                response = web.Response(status=202)
+        for callback in plan.before_answer or []:
+            callback()
+        return response
 
     def _authorized(self, header: str) -> bool:
         if self.app_id is None:
