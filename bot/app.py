@@ -88,7 +88,7 @@ class _NotYetWired:
     async def send(self, person: Person, message: Message) -> SentMessage | None:
         raise RuntimeError("messenger used before the channel was built")
 
-    async def update(self, sent: SentMessage, message: Message) -> None:
+    async def update(self, sent: SentMessage, message: Message) -> bool:
         raise RuntimeError("messenger used before the channel was built")
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from bot.store import Database, Job
 from bot.workflow.jobs import JobRunner
 from bot.workflow.outbox import RetryLater
+from bot.workflow.ports import DeliveryDelayed, DeliveryRefused
 
 log = logging.getLogger(__name__)
 
@@ -150,16 +151,46 @@ class Scheduler:
             async with self.db.transaction() as tx:
                 await tx.jobs.retry(job.id, due_at=self.now() + later.delay, error=str(later))
             return
+        except DeliveryRefused as refused:
+            # An expected refusal (the channel said no to this message): no traceback, no retry.
+            log.warning("job %s (%s): Teams refused it: %s", job.id, job.kind, refused)
+            async with self.db.transaction() as tx:
+                await tx.jobs.give_up(job.id, f"refused: {refused}")
+            return
+        except DeliveryDelayed as delayed:
+            log.warning(
+                "job %s (%s), attempt %d: Teams asks to try later: %s",
+                job.id,
+                job.kind,
+                job.attempts,
+                delayed,
+            )
+            async with self.db.transaction() as tx:
+                if job.attempts >= MAX_ATTEMPTS:
+                    await tx.jobs.give_up(job.id, f"delayed: {delayed}")
+                else:
+                    delay = max(
+                        _failure_backoff(job.attempts),
+                        timedelta(seconds=delayed.retry_after or 0),
+                    )
+                    await tx.jobs.retry(
+                        job.id, due_at=self.now() + delay, error=f"delayed: {delayed}"
+                    )
+            return
         except Exception as exc:
             log.exception("job %s (%s) failed, attempt %d", job.id, job.kind, job.attempts)
             async with self.db.transaction() as tx:
                 if job.attempts >= MAX_ATTEMPTS:
                     await tx.jobs.give_up(job.id, f"{type(exc).__name__}: {exc}")
                 else:
-                    delay = min(timedelta(seconds=5 * 2 ** (job.attempts - 1)), FAILURE_BACKOFF_CAP)
+                    delay = _failure_backoff(job.attempts)
                     await tx.jobs.retry(
                         job.id, due_at=self.now() + delay, error=f"{type(exc).__name__}: {exc}"
                     )
             return
         async with self.db.transaction() as tx:
             await tx.jobs.complete(job.id, self.worker)
+
+
+def _failure_backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=5 * 2 ** (attempts - 1)), FAILURE_BACKOFF_CAP)

@@ -21,14 +21,15 @@ from botbuilder.schema import (
     ConversationParameters,
     ConversationReference,
 )
-from msrest.exceptions import HttpOperationError
 
+from bot.channel.connector_errors import delivery_failure, status_of
 from bot.channel.conversations import ConversationDatabase, conversation_record
 from bot.channel.rendering import SignInCardSettings, message_activity
 from bot.domain import Actor, Message, Person, SentMessage
 from bot.graph.errors import GraphError
 from bot.graph.teams_apps import InstallRefused, PersonalChat
 from bot.store.conversations import ConversationRecord
+from bot.workflow.ports import DeliveryDelayed
 from cards.text import plain
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,15 @@ class BotMessenger:
         self._install_wait = install_wait
 
     async def send(self, person: Person, message: Message) -> SentMessage | None:
+        try:
+            return await self._send(person, message)
+        except Exception as error:
+            failure = delivery_failure(error)
+            if failure is None:
+                raise
+            raise failure from None
+
+    async def _send(self, person: Person, message: Message) -> SentMessage | None:
         async with self._db.transaction() as tx:
             known = await tx.conversations.get(person.id)
             service_url = (
@@ -94,11 +104,14 @@ class BotMessenger:
                 return sent
         return await self._reach_by_install(person, service_url, message)
 
-    async def update(self, sent: SentMessage, message: Message) -> None:
+    async def update(self, sent: SentMessage, message: Message) -> bool:
+        if not sent.activity_id:
+            logger.warning("Cannot update a message the connector gave no id for")
+            return False
         reference = await self._reference_for_update(sent)
         if reference is None:
             logger.warning("Cannot update message %s: no conversation known", sent.activity_id)
-            return
+            return False
         update = message_activity(message, self._sign_in)
         update.id = sent.activity_id
 
@@ -111,9 +124,14 @@ class BotMessenger:
         try:
             await self._adapter.continue_conversation(reference, put, bot_app_id=self._app_id)
         except Exception as error:
-            if not is_unreachable(error):
+            failure = delivery_failure(error)
+            if failure is None:
                 raise
-            logger.warning("Cannot update message %s: %s", sent.activity_id, error)
+            if isinstance(failure, DeliveryDelayed):
+                raise failure from None
+            logger.warning("Cannot update message %s: %s", sent.activity_id, failure)
+            return False
+        return True
 
     async def _reference_for_update(self, sent: SentMessage) -> ConversationReference | None:
         if self._approvers_channel_id and sent.conversation_id == self._approvers_channel_id:
@@ -317,8 +335,6 @@ class BotMessenger:
 
 def is_unreachable(error: Exception) -> bool:
     """The Bot Connector said no for this person (403: bot blocked or not installed, 404:
-    conversation or user unknown). Other failures are worth a retry and are raised."""
-    if not isinstance(error, HttpOperationError):
-        return False
-    status = getattr(getattr(error, "response", None), "status_code", None)
-    return status in (403, 404)
+    conversation or user unknown), whatever the body of its answer. Other failures are
+    raised (see `connector_errors`)."""
+    return status_of(error) in (403, 404)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import SentMessage
@@ -16,7 +16,10 @@ class CardStore:
 
     async def add(self, request_id: str, purpose: str, sent: SentMessage) -> None:
         """Record a sent card. A second record for the same request, person and purpose is
-        ignored: the first card sent stays the one to update."""
+        ignored: the first card sent stays the one to update. A card the channel gave no id for
+        cannot be updated in place and is not recorded here."""
+        if not sent.activity_id:
+            raise ValueError("a sent card without an activity id cannot be recorded")
         statement = (
             upsert_insert(self._connection, sent_cards)
             .values(
@@ -75,3 +78,18 @@ class CardStore:
             )
             for row in rows
         ]
+
+    async def replace(self, request_id: str, purpose: str, sent: SentMessage) -> None:
+        """The person's copy is now `sent` (a new message standing in for one that could not be
+        updated)."""
+        await self.remove(request_id, sent.person_id, purpose)
+        await self.add(request_id, purpose, sent)
+
+    async def remove(self, request_id: str, person_id: str, purpose: str) -> None:
+        await self._connection.execute(
+            delete(sent_cards).where(
+                sent_cards.c.request_id == request_id,
+                sent_cards.c.person_id == person_id,
+                sent_cards.c.purpose == purpose,
+            )
+        )

@@ -18,6 +18,7 @@ from bot.domain import (
     Person,
     RequestKind,
     RequestState,
+    SentMessage,
     TextMessage,
 )
 from bot.graph.errors import GraphError, RoleAssignmentExists
@@ -39,6 +40,38 @@ from cards.text import plain
 log = logging.getLogger(__name__)
 
 
+SENT_WITHOUT_ID = "card.sent_without_id"
+
+
+async def record_copy(
+    tx: Tx, request: ActivationRequest, purpose: str, sent: SentMessage, now: datetime
+) -> None:
+    """Remember a sent copy of a request's card, to update it later. The channel may accept a
+    message without naming it (Microsoft 365 Agents Playground answers some sends 202 with no
+    id): such a copy cannot be updated in place, so it is recorded in the audit log instead,
+    and each later state is sent to that person as a new message."""
+    if sent.activity_id:
+        await tx.cards.add(request.id, purpose, sent)
+        return
+    await audit(
+        tx,
+        now,
+        None,
+        SENT_WITHOUT_ID,
+        request,
+        details={"person_id": sent.person_id, "purpose": purpose},
+    )
+
+
+async def copies_of(tx: Tx, request_id: str) -> list[tuple[str, str]]:
+    """(person, purpose) of every copy of the request's card that was sent."""
+    copies = {(sent.person_id, purpose) for purpose, sent in await tx.cards.copies(request_id)}
+    for entry in await tx.audit.entries(request_id=request_id):
+        if entry.action == SENT_WITHOUT_ID:
+            copies.add((str(entry.details["person_id"]), str(entry.details["purpose"])))
+    return sorted(copies)
+
+
 # While Graph is down, try again at these intervals (then keep the last one).
 GRAPH_BACKOFF = (5, 15, 30, 60, 120, 300)
 
@@ -52,6 +85,7 @@ class JobRunner:
             JobKind.SEND_APPROVAL_CARD: self.send_approval_card,
             JobKind.SEND_STATUS_CARD: self.send_status_card,
             JobKind.REFRESH_CARDS: self.refresh_cards,
+            JobKind.UPDATE_CARD: self.update_card,
             JobKind.MESSAGE: self.message,
             JobKind.ACTIVATE: self.activate,
             JobKind.EXPIRY_WARNING: expiry.warning,
@@ -107,7 +141,7 @@ class JobRunner:
                     details={"approver_id": approver_id},
                 )
                 return
-            await tx.cards.add(request.id, "approval", sent)
+            await record_copy(tx, request, live_cards.APPROVAL, sent, now)
             await audit(
                 tx, now, None, "approval.card_sent", request, details={"approver_id": approver_id}
             )
@@ -127,15 +161,66 @@ class JobRunner:
         )
         if sent is not None:
             async with self.deps.db.transaction() as tx:
-                await tx.cards.add(request.id, "requester", sent)
+                await record_copy(tx, request, live_cards.STATUS, sent, self.deps.now())
 
     async def refresh_cards(self, job: Job) -> None:
-        """Update every copy: each approver's card, the requester's status card, the notices
-        with a card and the cards people pressed buttons on."""
+        """Update every copy (each approver's card, the requester's status card, the notices
+        with a card and the cards people pressed buttons on): one `update_card` job per copy, so
+        that a conversation that fails never holds up another person's card."""
         request = await self._request(job)
         if request is None:
             return
-        await live_cards.update_copies(self.deps, request)
+        now = self.deps.now()
+        async with self.deps.db.transaction() as tx:
+            for person_id, purpose in await copies_of(tx, request.id):
+                await outbox.update_card(tx, request, person_id, purpose, now)
+        self.deps.wake_scheduler()
+
+    async def update_card(self, job: Job) -> None:
+        """Show the request's current state on one person's copy: in place where the copy can
+        be updated, else (no id, or the update refused) as a new message, once per state."""
+        request = await self._request(job)
+        if request is None:
+            return
+        person_id, purpose = str(job.payload["person_id"]), str(job.payload["purpose"])
+        async with self.deps.db.transaction() as tx:
+            sent = next(
+                (
+                    s
+                    for p, s in await tx.cards.copies(request.id)
+                    if p == purpose and s.person_id == person_id
+                ),
+                None,
+            )
+            tz = await timezone_of(tx, person_id)
+        drawn = await live_cards.card_for(self.deps, person_id, request, tz=tz)
+        if drawn is None:
+            return
+        card = drawn[0]
+        if sent is not None and await self.deps.messenger.update(sent, CardMessage(card=card)):
+            return
+        person = Person(id=person_id, tenant_id=request.tenant_id)
+        state = request.state.value.replace("_", " ")
+        summary = f"{plain(request.role.display_name)}: the request is now {state}"
+        resent = await self.deps.messenger.send(person, CardMessage(card=card, summary=summary))
+        now = self.deps.now()
+        async with self.deps.db.transaction() as tx:
+            if resent is None:
+                log.warning("could not reach %s to show request %s", person_id, request.id)
+                return
+            if resent.activity_id:
+                await tx.cards.replace(request.id, purpose, resent)
+            elif sent is not None:
+                await tx.cards.remove(request.id, person_id, purpose)
+                await record_copy(tx, request, purpose, resent, now)
+            await audit(
+                tx,
+                now,
+                None,
+                "card.resent",
+                request,
+                details={"person_id": person_id, "purpose": purpose},
+            )
 
     async def message(self, job: Job) -> None:
         person = Person(id=str(job.payload["person_id"]), tenant_id=str(job.payload["tenant_id"]))
@@ -174,7 +259,10 @@ class JobRunner:
             log.warning("could not reach %s for job %s", person.id, job.id)
             return
         async with self.deps.db.transaction() as tx:
-            await tx.cards.add(request_id, str(job.payload.get("purpose") or "notice"), sent)
+            stored = await tx.requests.get(request_id)
+            if stored is not None:
+                purpose = str(job.payload.get("purpose") or "notice")
+                await record_copy(tx, stored, purpose, sent, self.deps.now())
         async with self.deps.db.transaction() as tx:
             current = await tx.requests.get(request_id)
         if current is not None and current.version != drawn_version:

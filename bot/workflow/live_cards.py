@@ -3,9 +3,10 @@
 Each card pimbot puts in a chat that shows a request is recorded against it (`CardStore`): the
 approvers' cards, the requester's live status card, the notices that carry a card (active until,
 ends soon, has ended) and the card a person pressed a button on, which the answer turned into a
-status card. A state change queues `refresh_cards`, which redraws each copy from the stored
-request and updates it in place. On top of that each card carries Teams' `refresh`, so a client
-that shows it asks for the current card again.
+status card. A state change queues `refresh_cards`, which queues one `update_card` job per
+copy; each redraws its copy from the stored request and updates it in place (or, where that
+copy cannot be updated, sends the current card as a new message). On top of that each card
+carries Teams' `refresh`, so a client that shows it asks for the current card again.
 
 A card is always drawn from stored state for the person who sees it; what a card says is never
 acted on.
@@ -19,7 +20,6 @@ import cards
 from bot.domain import (
     ActivationRequest,
     Actor,
-    CardMessage,
     CardSubject,
     Outcome,
     RequestState,
@@ -27,7 +27,7 @@ from bot.domain import (
 )
 from bot.store import Tx
 from bot.workflow.context import Deps
-from bot.workflow.people import teams_ids_of, timezone_of
+from bot.workflow.people import teams_ids_of
 from cards.common import Card
 from cards.refresh import with_refresh
 
@@ -90,17 +90,6 @@ async def card_for(
         card = cards.approval_request(request, policy=policy, approver_teams_ids=teams_ids, tz=tz)
         return card, request
     return cards.approval_decided(request, tz=tz), request
-
-
-async def update_copies(deps: Deps, request: ActivationRequest) -> None:
-    """Redraw every recorded card of the request for the person who has it, and update it."""
-    async with deps.db.transaction() as tx:
-        copies = await tx.cards.copies(request.id)
-        zones = {sent.person_id: await timezone_of(tx, sent.person_id) for _, sent in copies}
-    for _purpose, sent in copies:
-        drawn = await card_for(deps, sent.person_id, request, tz=zones.get(sent.person_id))
-        if drawn is not None:
-            await deps.messenger.update(sent, CardMessage(card=drawn[0]))
 
 
 async def current_card(deps: Deps, actor: Actor, request_id: str | None) -> Outcome | None:

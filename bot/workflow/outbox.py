@@ -32,6 +32,7 @@ class JobKind(StrEnum):
     SEND_APPROVAL_CARD = "send_approval_card"  # {request_id, approver_id}
     SEND_STATUS_CARD = "send_status_card"  # {request_id}
     REFRESH_CARDS = "refresh_cards"  # {request_id}
+    UPDATE_CARD = "update_card"  # {request_id, person_id, purpose}: one copy, from refresh_cards
     MESSAGE = "message"  # {person_id, tenant_id, text?, card?, request_id?, version?, purpose?}
     ACTIVATE = "activate"  # {request_id}
     EXPIRY_WARNING = "expiry_warning"  # {request_id}
@@ -82,6 +83,20 @@ async def refresh_cards(tx: Tx, request: ActivationRequest, now: datetime) -> No
         {"request_id": request.id},
         due_at=now,
         key=f"{request.id}:{request.version}",
+    )
+
+
+async def update_card(
+    tx: Tx, request: ActivationRequest, person_id: str, purpose: str, now: datetime
+) -> None:
+    """Bring one person's copy up to date: a job per copy, so that a conversation that fails
+    never holds up another person's card."""
+    await enqueue(
+        tx,
+        JobKind.UPDATE_CARD,
+        {"request_id": request.id, "person_id": person_id, "purpose": purpose},
+        due_at=now,
+        key=f"{request.id}:{request.version}:{purpose}:{person_id}",
     )
 
 

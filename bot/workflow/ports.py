@@ -63,15 +63,40 @@ class Engine(Protocol):
     async def deactivate(self, principal_id: str, role_id: str) -> None: ...
 
 
+class DeliveryRefused(Exception):
+    """The channel refused a send or update (a 4xx other than 408 and 429): trying the same
+    call again will not help."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+
+
+class DeliveryDelayed(Exception):
+    """The channel is busy or failing (429, 408, 5xx, no answer): try again later, after
+    `retry_after` seconds when it said so."""
+
+    def __init__(self, status: int | None, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{status or 'no answer'}: {detail}")
+        self.status = status
+        self.retry_after = retry_after
+
+
 class Messenger(Protocol):
-    """Sends to people outside of a turn (proactive messages) and updates sent cards in place."""
+    """Sends to people outside of a turn (proactive messages) and updates sent cards in place.
+    Both raise `DeliveryDelayed` when the channel asks to be tried again later, and `send`
+    raises `DeliveryRefused` when the channel refuses the message itself."""
 
     async def send(self, person: Person, message: Message) -> SentMessage | None:
         """Send to the person's 1:1 chat with the bot, creating it when needed. None when the
-        person cannot be reached (no known conversation and none can be created)."""
+        person cannot be reached (no known conversation and none can be created). The sent
+        message's `activity_id` is empty when the channel accepted it without naming it."""
         ...
 
-    async def update(self, sent: SentMessage, message: Message) -> None: ...
+    async def update(self, sent: SentMessage, message: Message) -> bool:
+        """Replace a sent message. False when this copy cannot be updated in place (it has no
+        id, its conversation is unknown, or the channel refused the update)."""
+        ...
 
 
 class TurnHandler(Protocol):

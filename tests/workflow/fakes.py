@@ -161,8 +161,9 @@ class FakeMessenger:
             person_id=person.id, conversation_id=f"conv-{person.id}", activity_id=activity_id
         )
 
-    async def update(self, sent: SentMessage, message: Message) -> None:
+    async def update(self, sent: SentMessage, message: Message) -> bool:
         self.updates.append((sent, message))
+        return True
 
     def to(self, person_id: str) -> list[Message]:
         return [d.message for d in self.sent if d.person_id == person_id]

@@ -115,14 +115,13 @@ class BotConnector:
         if plan.hold:
             await self.faults.wait()
         response: web.StreamResponse
-        if plan.answer is OddAnswer.HTML_404:
-            response = html_page(404)
-        elif plan.answer is OddAnswer.HTML_502:
-            response = html_page(502)
+        odd = plan.answer
+        if odd is not None and odd.answer is OddAnswer.HTML_PAGE:
+            response = html_page(odd.status, odd.retry_after)
         else:
             response = await handler(request)
-            if plan.answer is OddAnswer.ACCEPTED_WITHOUT_ID and response.status < 300:
-                response = web.Response(status=202)
+            if odd is not None and odd.answer is OddAnswer.ACCEPTED_WITHOUT_ID:
+                response = web.Response(status=202) if response.status < 300 else response
         for callback in plan.before_answer or []:
             callback()
         return response

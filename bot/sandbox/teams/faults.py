@@ -15,8 +15,7 @@ from aiohttp import web
 
 class OddAnswer(StrEnum):
     ACCEPTED_WITHOUT_ID = "accepted_without_id"  # 202, empty body; the message is posted
-    HTML_404 = "html_404"  # a gateway's page; the call does nothing
-    HTML_502 = "html_502"
+    HTML_PAGE = "html_page"  # a gateway's error page with its status; the call does nothing
 
 
 @dataclass
@@ -28,6 +27,8 @@ class _Rule:
     answer: OddAnswer | None = None
     before_answer: Callable[[], None] | None = None
     skip: int = 0  # matching calls to let through first
+    status: int = 502
+    retry_after: int | None = None
 
     def applies_to(self, method: str, conversation_id: str) -> bool:
         return (
@@ -42,7 +43,7 @@ class Plan:
     """What to do with one call: the rules it used up, in the order they were given."""
 
     hold: bool = False
-    answer: OddAnswer | None = None
+    answer: _Rule | None = None
     before_answer: list[Callable[[], None]] | None = None
 
 
@@ -81,8 +82,26 @@ class ConnectorFaults:
         *,
         method: str | None = None,
         conversation_id: str | None = None,
+        status: int = 502,
+        retry_after: int | None = None,
     ) -> None:
-        self._rules.append(_Rule(count, _upper(method), conversation_id, answer=answer))
+        """The next `count` calls get `answer` (an HTML page: with `status` and
+        `Retry-After`)."""
+        self._rules.append(
+            _Rule(
+                count,
+                _upper(method),
+                conversation_id,
+                answer=answer,
+                status=status,
+                retry_after=retry_after,
+            )
+        )
+
+    def calm(self) -> None:
+        """Drop every rule and end the holds."""
+        self._rules.clear()
+        self.release()
 
     def release(self) -> None:
         """End every hold now."""
@@ -101,7 +120,7 @@ class ConnectorFaults:
             if rule.hold:
                 plan.hold = True
             if rule.answer is not None and plan.answer is None:
-                plan.answer = rule.answer
+                plan.answer = rule
             if rule.before_answer is not None:
                 plan.before_answer = [*(plan.before_answer or []), rule.before_answer]
         self._rules = [rule for rule in self._rules if rule.remaining > 0]
@@ -116,12 +135,13 @@ class ConnectorFaults:
             self.held -= 1
 
 
-def html_page(status: int) -> web.Response:
+def html_page(status: int, retry_after: int | None = None) -> web.Response:
     """A gateway's error page, as an HTML body with its status."""
-    reason = {404: "Not Found", 502: "Bad Gateway"}.get(status, "Error")
+    reason = {404: "Not Found", 429: "Too Many Requests", 502: "Bad Gateway"}.get(status, "Error")
     title = f"<title>{status} {reason}</title>"
     body = f"<html><head>{title}</head><body><h1>{reason}</h1></body></html>"
-    return web.Response(status=status, text=body, content_type="text/html")
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return web.Response(status=status, text=body, content_type="text/html", headers=headers)
 
 
 def _upper(method: str | None) -> str | None:

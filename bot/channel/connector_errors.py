@@ -1,0 +1,82 @@
+"""What a Bot Connector answer that is not a success means, read from its status code and
+`Retry-After` whatever its body: gateways and stand-ins answer with HTML or plain-text pages,
+which botbuilder's client cannot parse (it raises a `DeserializationError` that carries no
+status), so the status is taken from the HTTP response that failed to parse."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+from azure.core.exceptions import DeserializationError
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from bot.workflow.ports import DeliveryDelayed, DeliveryRefused
+
+RETRIED_4XX = (408, 429)
+
+
+def delivery_failure(error: BaseException) -> DeliveryRefused | DeliveryDelayed | None:
+    """The failure `error` stands for, or None when it is not an answer from the connector
+    (a bug: raise it as it is)."""
+    if isinstance(error, (asyncio.TimeoutError, aiohttp.ClientError, ClientRequestError)):
+        return DeliveryDelayed(None, f"{type(error).__name__}: {error}")
+    response = _http_response(error)
+    if response is None:
+        return None
+    status = int(getattr(response, "status_code", 0) or 0)
+    headers = getattr(response, "headers", None) or {}
+    detail = f"{type(error).__name__}: {error}"
+    if status >= 500 or status in RETRIED_4XX:
+        return DeliveryDelayed(status, detail, retry_after(headers.get("Retry-After")))
+    if 400 <= status < 500:
+        return DeliveryRefused(status, detail)
+    return DeliveryDelayed(status or None, detail)  # an unreadable success: try again
+
+
+def status_of(error: BaseException) -> int | None:
+    response = _http_response(error)
+    status = getattr(response, "status_code", None) if response is not None else None
+    return int(status) if status else None
+
+
+def _http_response(error: BaseException) -> Any | None:
+    if isinstance(error, HttpOperationError):
+        return getattr(error, "response", None)
+    if isinstance(error, DeserializationError):
+        return _unparsed_response(error)
+    return None
+
+
+def _unparsed_response(error: DeserializationError) -> Any | None:
+    """The response msrest's `RawDeserializer.on_response(request, response)` could not parse:
+    the nearest frame of the traceback with a `response` holding an HTTP response."""
+    found: Any | None = None
+    tb = error.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("response")
+        http = getattr(candidate, "http_response", None)
+        if http is not None and getattr(http, "status_code", None):
+            found = http
+        tb = tb.tb_next
+    return found
+
+
+def retry_after(value: str | None) -> float | None:
+    """`Retry-After` as seconds: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
