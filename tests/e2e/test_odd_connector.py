@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain import ActivationRequest, RequestState
+from bot.domain import ActivationRequest, Person, RequestState, TextMessage
 from bot.sandbox.teams.faults import ConnectorFaults, OddAnswer
 from bot.store import Job
 from tests.e2e.conftest import Sandbox, actions_of
@@ -221,4 +221,30 @@ async def test_a_notice_refused_with_an_html_400_is_given_up_without_a_traceback
     assert await pending_jobs(sandboxed, "message") == []
     posts = [c for c in sandboxed.running.twins.teams.calls if c.status == 400]
     assert len(posts) == 1
+    assert not tracebacks(caplog)
+
+
+async def test_a_send_answered_with_an_html_403_means_the_person_cannot_be_reached(
+    sandboxed: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    await sandboxed.client.install("adele")
+    await sandboxed.person("adele").say("hi")
+    twins = sandboxed.running.twins
+    adele = twins.tenant.user("adele")
+    await on_twins(
+        sandboxed,
+        lambda: faults(sandboxed).answer_oddly(
+            OddAnswer.HTML_PAGE,
+            1,
+            method="POST",
+            conversation_id=chat_of(sandboxed, "adele"),
+            status=403,
+        ),
+    )
+
+    sent = await sandboxed.running.services.channel.messenger.send(
+        Person(id=adele.id, tenant_id=twins.tenant.tenant_id), TextMessage(text="hello?")
+    )
+
+    assert sent is None
     assert not tracebacks(caplog)
