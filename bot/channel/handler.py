@@ -18,6 +18,7 @@ from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity, ActivityTypes, SignInConstants
 
+from bot.channel.connector_errors import delivery_failure
 from bot.channel.conversations import ConversationDatabase, record_conversation
 from bot.channel.identity import actor_of, command_text, is_personal_chat, tenant_of
 from bot.channel.rendering import (
@@ -30,7 +31,7 @@ from bot.channel.rendering import (
     message_invoke_body,
 )
 from bot.domain import Actor, Message, Outcome, SentMessage, TextMessage
-from bot.workflow.ports import TurnHandler
+from bot.workflow.ports import DeliveryRefused, TurnHandler
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,18 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
                 actor = await self._with_known_timezone(actor)
                 turn_context.turn_state[_ACTOR_KEY] = actor
             await super().on_turn(turn_context)
-        except Exception:
+        except Exception as error:
+            refused = delivery_failure(error)
+            if isinstance(refused, DeliveryRefused):
+                # The channel refused a reply for good (a chat it does not know, whatever the
+                # body of its answer): expected, not a bug; telling the sender would fail too.
+                logger.warning(
+                    "The channel refused a reply to %s activity %s: %s",
+                    activity.type,
+                    activity.id,
+                    refused,
+                )
+                return
             await self._answer_failure(turn_context)
 
     async def _with_known_timezone(self, actor: Actor) -> Actor:

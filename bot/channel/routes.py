@@ -19,8 +19,10 @@ from aiohttp import web
 from botbuilder.core import Bot, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
-from msrest.exceptions import HttpOperationError
 from msrest.serialization import Model
+
+from bot.channel.connector_errors import delivery_failure
+from bot.workflow.ports import DeliveryRefused
 
 logger = logging.getLogger(__name__)
 
@@ -121,14 +123,10 @@ def messages_handler(adapter: CloudAdapter, bot: Bot) -> Handler:
 
 
 def _refused_delivery(error: Exception) -> int | None:
-    """The status of a connector answer that refuses for good (4xx but 408 and 429), else None."""
-    if not isinstance(error, HttpOperationError):
-        return None
-    response = error.response
-    status = getattr(response, "status_code", None) or getattr(response, "status", None)
-    if isinstance(status, int) and 400 <= status < 500 and status not in (408, 429):
-        return status
-    return None
+    """The status of a connector answer that refuses for good (4xx but 408 and 429), whatever
+    the body of the answer, else None."""
+    failure = delivery_failure(error)
+    return failure.status if isinstance(failure, DeliveryRefused) else None
 
 
 def _plain(body: Any) -> Any:

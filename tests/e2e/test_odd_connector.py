@@ -248,3 +248,24 @@ async def test_a_send_answered_with_an_html_403_means_the_person_cannot_be_reach
 
     assert sent is None
     assert not tracebacks(caplog)
+
+
+async def test_a_turn_whose_reply_gets_an_html_404_answers_200_without_a_traceback(
+    sandboxed: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    await sandboxed.client.install("adele")
+    await on_twins(
+        sandboxed,
+        lambda: faults(sandboxed).answer_oddly(
+            OddAnswer.HTML_PAGE,
+            1,
+            method="POST",
+            conversation_id=chat_of(sandboxed, "adele"),
+            status=404,
+        ),
+    )
+
+    result = await sandboxed.client.say("adele", "help")
+
+    assert result["status"] == 200
+    assert not tracebacks(caplog)
