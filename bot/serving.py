@@ -32,7 +32,9 @@ async def serve(app_factory: AppFactory, *, host: str, port: int, grace: float) 
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
-        log.info("serving on http://%s:%d", host, port)
+        for address in runner.addresses:  # the bound port, also when PORT is 0
+            # The line aiohttp's run_app prints, which tools and tests read.
+            print(f"======== Running on http://{address[0]}:{address[1]} ========", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
