@@ -11,8 +11,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
-from azure.core.exceptions import DeserializationError
-from msrest.exceptions import ClientRequestError, HttpOperationError
+from msrest.exceptions import (  # type: ignore[attr-defined]
+    ClientRequestError,
+    DeserializationError,
+    HttpOperationError,
+)
 
 from bot.workflow.ports import DeliveryDelayed, DeliveryRefused
 

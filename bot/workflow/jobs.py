@@ -64,12 +64,15 @@ async def record_copy(
 
 
 async def copies_of(tx: Tx, request_id: str) -> list[tuple[str, str]]:
-    """(person, purpose) of every copy of the request's card that was sent."""
-    copies = {(sent.person_id, purpose) for purpose, sent in await tx.cards.copies(request_id)}
+    """(person, purpose) of every copy of the request's card that was sent, in sending order."""
+    copies = [(sent.person_id, purpose) for purpose, sent in await tx.cards.copies(request_id)]
     for entry in await tx.audit.entries(request_id=request_id):
-        if entry.action == SENT_WITHOUT_ID:
-            copies.add((str(entry.details["person_id"]), str(entry.details["purpose"])))
-    return sorted(copies)
+        if entry.action != SENT_WITHOUT_ID:
+            continue
+        copy = (str(entry.details["person_id"]), str(entry.details["purpose"]))
+        if copy not in copies:
+            copies.append(copy)
+    return copies
 
 
 # While Graph is down, try again at these intervals (then keep the last one).
@@ -165,24 +168,37 @@ class JobRunner:
 
     async def refresh_cards(self, job: Job) -> None:
         """Update every copy (each approver's card, the requester's status card, the notices
-        with a card and the cards people pressed buttons on): one `update_card` job per copy, so
-        that a conversation that fails never holds up another person's card."""
+        with a card and the cards people pressed buttons on). A copy that fails gets an
+        `update_card` job of its own, so a broken conversation never holds up another card."""
         request = await self._request(job)
         if request is None:
             return
-        now = self.deps.now()
         async with self.deps.db.transaction() as tx:
-            for person_id, purpose in await copies_of(tx, request.id):
-                await outbox.update_card(tx, request, person_id, purpose, now)
-        self.deps.wake_scheduler()
+            copies = await copies_of(tx, request.id)
+        failed = []
+        for person_id, purpose in copies:
+            try:
+                await self._update_copy(request, person_id, purpose)
+            except Exception as error:  # this copy is retried on its own, below
+                log.warning("card of %s for %s: %s", request.id, person_id, error)
+                failed.append((person_id, purpose))
+        if failed:
+            now = self.deps.now()
+            async with self.deps.db.transaction() as tx:
+                for person_id, purpose in failed:
+                    await outbox.update_card(tx, request, person_id, purpose, now)
+            self.deps.wake_scheduler()
 
     async def update_card(self, job: Job) -> None:
-        """Show the request's current state on one person's copy: in place where the copy can
-        be updated, else (no id, or the update refused) as a new message, once per state."""
+        """One copy whose update failed during `refresh_cards`, retried on its own."""
         request = await self._request(job)
         if request is None:
             return
-        person_id, purpose = str(job.payload["person_id"]), str(job.payload["purpose"])
+        await self._update_copy(request, str(job.payload["person_id"]), str(job.payload["purpose"]))
+
+    async def _update_copy(self, request: ActivationRequest, person_id: str, purpose: str) -> None:
+        """Show the request's current state on one person's copy: in place where the copy can
+        be updated, else (no id, or the update refused) as a new message, once per state."""
         async with self.deps.db.transaction() as tx:
             sent = next(
                 (
