@@ -3,6 +3,7 @@ person's own delegated token (Teams SSO → on-behalf-of), and PIM enforces its 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.domain import RequestState
 from bot.sandbox.runner import sandbox
 from bot.sandbox.teams.client import SandboxClient
 from bot.sandbox.tenant import DemoTenant, load_tenant
@@ -253,3 +255,41 @@ async def test_cancel_by_role_cancels_that_request_in_pim(pim_box: Sandbox) -> N
     (cancelled,) = [c for c in writes(pim_box) if c.path.endswith("/cancel")]
     assert cancelled.path == f"{REQUESTS}/{in_pim['Exchange Administrator']}/cancel"
     assert "Cancelled your request for **Exchange Administrator**" in await adele.chat_text()
+
+
+async def test_a_second_sign_in_for_one_activation_answers_once_it_is_recorded(
+    pim_box: Sandbox,
+) -> None:
+    """Teams retries a token exchange it had no answer to (on any replica). The retry must not
+    call PIM again while the first is still with it, and must not answer before the activation
+    is recorded."""
+    adele, twins = pim_box.person("adele"), pim_box.running.twins
+
+    async def hold_self_activation() -> None:
+        twins.graph.delay(120, 1, method="POST", path="/roleAssignmentScheduleRequests")
+
+    async def release() -> None:
+        twins.graph.release()
+
+    await pim_box.client.install("adele")
+    await adele.say("activate user admin for 1h")
+    await twins.acall(hold_self_activation)
+    await adele.press("Activate")  # the client's own exchange reaches PIM, which holds it
+    for _ in range(1200):
+        if twins.graph.held == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert twins.graph.held == 1
+
+    retry = asyncio.create_task(pim_box.client.sign_in("adele"))
+    done, _ = await asyncio.wait({retry}, timeout=2)  # a retry that does not wait answers at once
+    answered_early = bool(done)
+    await twins.acall(release)
+    answer = await retry
+
+    assert answer["status"] == 200
+    assert not answered_early, "the retry answered while PIM still held the first exchange"
+    async with pim_box.running.services.db.transaction() as tx:
+        (request,) = await tx.requests.list_in_states(list(RequestState))
+    assert request.state is not RequestState.DRAFT
+    assert [c.status for c in writes(pim_box) if c.path == REQUESTS] == [201]

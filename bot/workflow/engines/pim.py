@@ -11,6 +11,7 @@ after a restart. They are answered only for that person.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import timedelta
@@ -54,6 +55,7 @@ PENDING_TTL = timedelta(minutes=15)
 # How long one token exchange may hold an activation: Teams retries an exchange it had no answer
 # to, and the retry must not call PIM a second time while the first call is still out.
 ACTIVATION_LEASE = timedelta(seconds=60)
+LEASE_POLL_SECONDS = 0.1
 SIGN_IN_UNAVAILABLE = (
     "PIM acts in your name, so this needs your sign-in, and this pimbot runs without an app "
     "registration (anonymous mode): I cannot ask you to sign in. It works in Teams once pimbot "
@@ -165,16 +167,26 @@ class PimFlow:
         self, actor: Actor, request_id: str, token: str, *, mfa: bool
     ) -> TokenExchangeOutcome:
         """One attempt at a time per request, across replicas: Teams may retry an exchange
-        while the first is still with PIM."""
-        now = self.deps.now()
-        async with self.deps.db.transaction() as tx:
-            leased = await tx.sign_ins.lease(
-                request_id, actor.person.id, now=now, until=now + ACTIVATION_LEASE
-            )
-            current = await tx.requests.get(request_id)
-        if not leased or current is None or current.state is not RequestState.DRAFT:
+        while the first is still with PIM. A second exchange waits for the first (at most its
+        lease), so that it answers once the activation is recorded."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ACTIVATION_LEASE.total_seconds()
+        while True:
+            now = self.deps.now()
+            async with self.deps.db.transaction() as tx:
+                leased = await tx.sign_ins.lease(
+                    request_id, actor.person.id, now=now, until=now + ACTIVATION_LEASE
+                )
+                current = await tx.requests.get(request_id)
             if leased:
-                await self._release(request_id)
+                break
+            if current is None or current.state is not RequestState.DRAFT:
+                return TokenExchangeOutcome(accepted=True)
+            if loop.time() > deadline:
+                return TokenExchangeOutcome(accepted=True)  # the holder's answer tells the rest
+            await asyncio.sleep(LEASE_POLL_SECONDS)
+        if current is None or current.state is not RequestState.DRAFT:
+            await self._release(request_id)
             return TokenExchangeOutcome(accepted=True)
         try:
             return await self._activate(actor, current, token, mfa=mfa)
