@@ -4,6 +4,7 @@ person's own delegated token (Teams SSO → on-behalf-of), and PIM enforces its 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -227,10 +228,45 @@ async def test_an_activation_made_in_the_portal_is_noticed(pim_box: Sandbox) -> 
     pim_box.clock.advance(minutes=1)
     await pim_box.run_jobs()
     assert "activated for you outside Teams" in await adele.chat_text()
+    assert {"Extend", "Deactivate now"} <= set(await adele.buttons())  # its card, at once
 
     pim_box.clock.advance(minutes=45)
     await pim_box.run_jobs()
     assert {"Extend", "Deactivate now"} <= set(await adele.buttons())
+
+
+async def test_an_outside_activation_is_told_in_the_zone_of_whoever_reads_it(
+    tmp_path: Path,
+) -> None:
+    """Someone pimbot never heard from has no known zone: the notice gives no time in UTC, and
+    its card carries the end for Teams to show in the reader's own zone."""
+    tenant = zero_trust_tenant()
+    users = [
+        u.model_copy(update={"timezone": ""}) if u.handle == "adele" else u for u in tenant.users
+    ]
+    clock = FakeClock()
+    async with (
+        sandbox(
+            tenant=tenant.model_copy(update={"users": users}),
+            database_url=f"sqlite:///{tmp_path / 'pimbot.db'}",
+            state_dir=tmp_path,
+            now=clock,
+            run_scheduler=False,
+            engine="pim",
+        ) as running,
+        SandboxClient(running.twins.service_url) as client,
+    ):
+        box = Sandbox(running, client, clock)
+        await client.install("adele")
+        await box.run_jobs()
+        await activate_in_the_portal(box, "adele", USER_ADMIN, "PT1H")
+        clock.advance(minutes=1)
+        await box.run_jobs()
+
+        told = await box.person("adele").chat_text()
+        assert "activated for you outside Teams" in told
+        assert "(UTC)" not in told
+        assert "{{TIME(" in json.dumps(await box.person("adele").messages())
 
 
 async def test_cancel_by_role_cancels_that_request_in_pim(pim_box: Sandbox) -> None:

@@ -12,6 +12,7 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
+import cards
 from bot.domain import ActivationRequest, Person, RequestKind, RequestState
 from bot.graph.errors import GraphError
 from bot.store import Job, Tx
@@ -338,16 +339,19 @@ class PimFollower:
             await audit(tx, now, None, "role.activated_outside", record)
             await outbox.expiry(tx, record, end=end, warning=deps.config.expiry_warning, now=now)
             tz = await timezone_of(tx, principal_id)
+            # Without the person's zone (they never wrote to pimbot) the end time is on the card
+            # only, where Teams shows it in their own zone.
+            until = f" and is active until {format_when(end, tz)}" if tz else ""
             await outbox.message(
                 tx,
                 principal_id,
                 record.tenant_id,
                 key=f"outside:{record.id}",
                 now=now,
-                text=f"{plain(role.display_name)} was activated "
-                "for you outside Teams (in the portal "
-                f"or with PowerShell) and is active until {format_when(end, tz)}. I'll warn you "
-                "before it ends.",
+                text=f"{plain(role.display_name)} was activated for you outside Teams (in the "
+                f"portal or with PowerShell){until}. I'll warn you before it ends.",
+                card=cards.activated(record, tz=tz),
+                about=record,
             )
         deps.wake_scheduler()
         return True
