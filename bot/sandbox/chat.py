@@ -74,6 +74,9 @@ class ChatView:
     """What the user has seen: bot messages numbered #1, #2 … with the card each currently shows."""
 
     style: Style
+    # The person's zone, in which times left to the client (`{{DATE()}}`/`{{TIME()}}`) show,
+    # as Teams shows them; None: UTC.
+    tz: str | None = None
     numbers: dict[str, int] = field(default_factory=dict)  # activity id → #n
     cards: dict[str, dict[str, Any]] = field(default_factory=dict)  # activity id → card
     updated: set[str] = field(default_factory=set)  # activity ids whose card was replaced
@@ -114,7 +117,7 @@ class ChatView:
             text = str(event.get("text") or "")
             # A card message's text is its summary (for notifications): shown only when it says
             # something the card does not, so that a heading is not printed twice.
-            if text and not any(_says(card, text) for card in cards):
+            if text and not any(_says(card, text, self.tz) for card in cards):
                 parts.append(s.markdown(text))
             if cards:
                 self.cards[activity_id] = cards[0]
@@ -146,7 +149,7 @@ class ChatView:
         return bool(cards) and self.cards.get(activity_id) == cards[0]
 
     def _card(self, card: Mapping[str, Any]) -> str:
-        lines = render_card(card).splitlines()
+        lines = render_card(card, self.tz).splitlines()
         styled = [
             self.style.action(line) if line.lstrip().startswith("[") else self.style.markdown(line)
             for line in lines
@@ -154,10 +157,10 @@ class ChatView:
         return "\n".join("  │ " + line for line in styled)
 
 
-def _says(card: Mapping[str, Any], text: str) -> bool:
+def _says(card: Mapping[str, Any], text: str, tz: str | None) -> bool:
     """Whether the card already shows `text` (a heading repeated as the message's summary)."""
     wanted = text.strip().casefold()
-    return any(line.strip().casefold() == wanted for line in render_card(card).splitlines())
+    return any(line.strip().casefold() == wanted for line in render_card(card, tz).splitlines())
 
 
 def _has_oauth_card(event: Mapping[str, Any]) -> bool:
@@ -219,6 +222,7 @@ class ChatSession:
 
     async def start(self) -> None:
         installed = await self.client.install(self.user)
+        self.view.tz = installed.get("timezone") or None
         page = await self.client.transcript(self.user)
         recent = [e for e in page["events"] if e["kind"] in ("message", "update", "card_view")]
         for event in recent[-6:]:

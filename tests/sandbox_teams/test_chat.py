@@ -173,3 +173,20 @@ async def test_help_shows_its_heading_once(tmp_path) -> None:
     label, heading, *_ = printed[-1].splitlines()
     assert (label, heading) == ("pimbot #3", "  │ What I can do")
     assert printed[-1].count("What I can do") == 1
+
+
+def test_times_left_to_the_client_show_in_the_persons_zone_as_teams_shows_them() -> None:
+    stamp = "2026-01-14T12:40:00Z"
+    card = {
+        "type": "AdaptiveCard",
+        "body": [
+            {
+                "type": "TextBlock",
+                "text": f"Until {{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}",
+            }
+        ],
+    }
+    shown = ChatView(Style(enabled=False), tz="Asia/Tokyo").show(
+        {"kind": "message", "activityId": "a", "cards": [card]}
+    )
+    assert shown is not None and "21:40 (Asia/Tokyo)" in shown

@@ -25,6 +25,14 @@ async def test_install_sends_installation_update_and_members_added(world):
     )
 
 
+async def test_install_tells_the_client_the_persons_zone_for_card_times(world):
+    # A chat client shows times left to it ({{DATE()}}, {{TIME()}}) in the person's zone.
+    zone = world.tenant.user("adele").timezone
+    assert zone
+    assert (await world.client.install("adele"))["timezone"] == zone
+    assert (await world.client.install("adele"))["timezone"] == zone
+
+
 async def test_installing_twice_sends_nothing_the_second_time(world):
     await world.client.install("adele")
     again = await world.client.install("adele")

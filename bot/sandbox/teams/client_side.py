@@ -95,8 +95,12 @@ class TeamsClientSide:
     # -- install ---------------------------------------------------------------------------
 
     async def _install(self, request: web.Request, chat: Chat) -> web.Response:
+        # The person's zone goes with the answer: a client shows card times in it, as Teams does.
+        timezone = chat.user.timezone or None
         if chat.installed:
-            return web.json_response({"conversationId": chat.id, "alreadyInstalled": True})
+            return web.json_response(
+                {"conversationId": chat.id, "alreadyInstalled": True, "timezone": timezone}
+            )
         chat.installed = True
         installed, added = await self._announce_install(chat)
         return web.json_response(
@@ -104,6 +108,7 @@ class TeamsClientSide:
                 "conversationId": chat.id,
                 "installationUpdate": installed.status,
                 "conversationUpdate": added.status,
+                "timezone": timezone,
             }
         )
 
