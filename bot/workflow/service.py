@@ -36,6 +36,7 @@ from bot.workflow.errors import graph_trouble
 from bot.workflow.jobs import JobRunner
 from bot.workflow.requesting import Requesting, request_id_for
 from cards import actions
+from cards.actions import MAX_JUSTIFICATION_LENGTH
 from cards.text import plain
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,14 @@ class Workflow:
         self.deciding = Deciding(deps, native=self.pim)
 
     async def on_text(self, actor: Actor, text: str) -> Outcome:
+        if len(text) > commands.MAX_TEXT_LENGTH:
+            # Never read a cut command: a reason typed inline would reach the form cut short.
+            return _text(
+                f"Your message is {len(text):,} characters long; I read messages of up to "
+                f"{commands.MAX_TEXT_LENGTH:,}. Nothing was done. Send the command again with a "
+                f"shorter reason (a reason fits up to {MAX_JUSTIFICATION_LENGTH} characters), "
+                "e.g. `activate Exchange Admin for 2h because INC-1234 mailbox restore`."
+            )
         command = commands.parse_command(text)
         try:
             return await self._command(actor, command)

@@ -67,3 +67,12 @@ async def test_a_full_width_role_name_is_found(world: World) -> None:
     full_width_user_admin = "\uff35\uff33\uff25\uff32 \uff21\uff24\uff2d\uff29\uff2e"
     outcome = await world.say(ADELE, f"activate {full_width_user_admin} for 1h")
     assert "User Administrator" in str(outcome)
+
+
+async def test_a_message_too_long_to_read_is_refused_with_its_length_not_cut(world: World) -> None:
+    """The parser reads up to 2,000 characters; a longer message (a 6.8 KB reason typed inline)
+    is never cut silently into a form: pimbot says how long it was and what fits."""
+    reason = "mailbox restore " * 425  # 6,800 characters
+    said = await world.say(ADELE, f"activate exchange admin for 2h because {reason}")
+    words = only_text(said.replies)
+    assert "6,839 characters" in words and "2,000" in words and "500" in words
