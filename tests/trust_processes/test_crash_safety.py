@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain import RequestState
+from bot.sandbox.teams.ids import personal_conversation_id
 from tests.trust_processes.cluster import Cluster, cluster
 
 # Longer than the scheduler's job lease (2 minutes): a dead worker's jobs are claimable again.
@@ -30,7 +31,7 @@ INSTANCES = "/roleAssignmentScheduleInstances"
 REQUESTS = "/roleAssignmentScheduleRequests"
 
 KILL_POINTS = [
-    "after_submit",  # the invoke answered: request stored, approval cards queued
+    "after_submit",  # the invoke answered: request stored, approval cards queued, none out
     "after_approval_cards",  # both cards out and recorded as sent
     "after_approve",  # the decision answered: activation queued
     "during_graph_activation",  # adminAssign held open in Graph; Graph completes it after
@@ -56,11 +57,38 @@ class Crasher:
         await bot.killed()
         self.crashes += 1
         await self.c.twins.acall(self._release)  # Graph finishes what it had received
+        await self.c.twins.acall(self._drop_held_sends)  # Teams never had these
         self.c.clock.advance(PAST_THE_LEASE)
         await bot.start()
 
     async def _release(self) -> None:
         self.c.twins.graph.release()
+
+    async def _drop_held_sends(self) -> None:
+        self.c.twins.teams.connector.faults.release(carry_out=False)
+
+    async def hold_first_approval_card(self) -> None:
+        """At `after_submit`, kill while the first approval card waits to go out: the moment
+        after the request was stored and its cards queued, before any reached Teams. (Killed
+        during a send instead, the card would go out again after the restart: the Bot Connector
+        has no idempotency key; see the residual window in bench/RESULTS.md.)"""
+        if self.kill_at != "after_submit":
+            return
+        conversation = personal_conversation_id(
+            self.c.twins.tenant.tenant_id,
+            self.c.twins.tenant.pimbot_app.client_id,
+            self.c.user_id(APPROVERS[0]),
+        )
+
+        async def hold() -> None:
+            self.c.twins.teams.connector.faults.hold(1, method="POST", conversation_id=conversation)
+
+        await self.c.twins.acall(hold)
+
+    async def first_approval_card_held(self) -> None:
+        if self.kill_at == "after_submit":
+            faults = self.c.twins.teams.connector.faults
+            await self.c.until(lambda: _true(faults.held == 1), "the first card held")
 
     async def crash_while_graph_holds(self, name: str) -> None:
         if name != self.kill_at:
@@ -70,6 +98,10 @@ class Crasher:
 
     async def _holding(self) -> bool:
         return self.c.twins.graph.held > 0
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 async def count_is(c: Cluster, handle: str, needle: str, n: int) -> bool:
@@ -92,7 +124,9 @@ async def test_a_killed_process_resumes_the_journey_exactly_once(
         crasher = Crasher(c, kill_at)
         adele = c.person("adele")
         await adele.say("activate exchange administrator for 1h because INC-9 mailbox restore")
+        await crasher.hold_first_approval_card()
         await adele.press("Ask for approval")
+        await crasher.first_approval_card_held()
         await crasher.point("after_submit")
 
         request = await c.request_of("adele")

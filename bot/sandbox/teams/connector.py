@@ -112,8 +112,8 @@ class BotConnector:
         if conversation_id is None or "/activities" not in request.path:
             return await handler(request)
         plan = self.faults.plan(request.method, conversation_id)
-        if plan.hold:
-            await self.faults.wait()
+        if plan.hold and not await self.faults.wait():
+            return web.Response(status=503)  # dropped: never carried out
         response: web.StreamResponse
         odd = plan.answer
         if odd is not None and odd.answer is OddAnswer.HTML_PAGE:

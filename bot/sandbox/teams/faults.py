@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from aiohttp import web
@@ -47,6 +47,14 @@ class Plan:
     before_answer: list[Callable[[], None]] | None = None
 
 
+@dataclass
+class _Gate:
+    """What the calls held now wait for, and whether they are carried out when it opens."""
+
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+    carry_out: bool = True
+
+
 class ConnectorFaults:
     """Rules for the next calls to `/v3/conversations/{id}/activities…`; each applies to the
     next `count` calls with that method (POST: send, PUT: update) and conversation, if given.
@@ -54,13 +62,20 @@ class ConnectorFaults:
 
     def __init__(self) -> None:
         self._rules: list[_Rule] = []
-        self._released = asyncio.Event()
+        self._gate = _Gate()
         self.held = 0  # calls waiting in a hold right now
 
-    def hold(self, count: int = 1, *, method: str | None = None, after: int = 0) -> None:
+    def hold(
+        self,
+        count: int = 1,
+        *,
+        method: str | None = None,
+        after: int = 0,
+        conversation_id: str | None = None,
+    ) -> None:
         """After `after` calls, the next `count` wait, unanswered and not yet carried out, until
         `release()`."""
-        self._rules.append(_Rule(count, _upper(method), None, hold=True, skip=after))
+        self._rules.append(_Rule(count, _upper(method), conversation_id, hold=True, skip=after))
 
     def before_answer(
         self,
@@ -103,10 +118,12 @@ class ConnectorFaults:
         self._rules.clear()
         self.release()
 
-    def release(self) -> None:
-        """End every hold now."""
-        self._released.set()
-        self._released = asyncio.Event()
+    def release(self, *, carry_out: bool = True) -> None:
+        """End every hold now. With `carry_out=False` the held calls are dropped, not carried
+        out: the connector never had them (the bot died before its request reached Teams)."""
+        gate, self._gate = self._gate, _Gate()
+        gate.carry_out = carry_out
+        gate.opened.set()
 
     def plan(self, method: str, conversation_id: str) -> Plan:
         plan = Plan()
@@ -126,13 +143,15 @@ class ConnectorFaults:
         self._rules = [rule for rule in self._rules if rule.remaining > 0]
         return plan
 
-    async def wait(self) -> None:
-        released = self._released
+    async def wait(self) -> bool:
+        """Until the hold ends; False when the call is dropped rather than carried out."""
+        gate = self._gate
         self.held += 1
         try:
-            await released.wait()
+            await gate.opened.wait()
         finally:
             self.held -= 1
+        return gate.carry_out
 
 
 def html_page(status: int, retry_after: int | None = None) -> web.Response:
