@@ -6,8 +6,6 @@ status), so the status is taken from the HTTP response that failed to parse."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -17,6 +15,7 @@ from msrest.exceptions import (  # type: ignore[attr-defined]
     HttpOperationError,
 )
 
+from bot.retry_after import parse_retry_after
 from bot.workflow.ports import DeliveryDelayed, DeliveryRefused
 
 RETRIED_4XX = (408, 429)
@@ -70,16 +69,4 @@ def _unparsed_response(error: DeserializationError) -> Any | None:
 
 def retry_after(value: str | None) -> float | None:
     """`Retry-After` as seconds: a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return parse_retry_after(value)

@@ -15,14 +15,14 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from bot.graph.errors import GraphError, GraphUnavailable, error_from_response
 from bot.graph.tokens import TokenProvider
+from bot.retry_after import parse_retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -44,20 +44,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 def retry_after_seconds(headers: httpx.Headers, now: datetime | None = None) -> float | None:
     """`Retry-After` in seconds (Graph sends seconds; an HTTP date is accepted too)."""
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return parse_retry_after(headers.get("retry-after"), now)
 
 
 class GraphHttp:
