@@ -151,7 +151,9 @@ class PimFlow:
                 accepted=True, outcome=_text(graph_trouble(exc, "sign you in to Graph"))
             )
         if request is not None:
-            return await self._activate_once(actor, request.id, token, mfa=claims.has_mfa)
+            return await self._activate_once(
+                actor, request.id, token, mfa=claims.has_mfa, challenged=bool(challenge)
+            )
         assert waiting is not None
         async with self.deps.db.transaction() as tx:
             taken = await tx.sign_ins.take(exchange_id, actor.person.id, now=self.deps.now())
@@ -164,7 +166,7 @@ class PimFlow:
         return TokenExchangeOutcome(accepted=True, outcome=outcome)
 
     async def _activate_once(
-        self, actor: Actor, request_id: str, token: str, *, mfa: bool
+        self, actor: Actor, request_id: str, token: str, *, mfa: bool, challenged: bool
     ) -> TokenExchangeOutcome:
         """One attempt at a time per request, across replicas: Teams may retry an exchange
         while the first is still with PIM. A second exchange waits for the first (at most its
@@ -178,18 +180,17 @@ class PimFlow:
                     request_id, actor.person.id, now=now, until=now + ACTIVATION_LEASE
                 )
                 current = await tx.requests.get(request_id)
+            if current is None or current.state is not RequestState.DRAFT:
+                if leased:
+                    await self._release(request_id)
+                return TokenExchangeOutcome(accepted=True)
             if leased:
                 break
-            if current is None or current.state is not RequestState.DRAFT:
-                return TokenExchangeOutcome(accepted=True)
             if loop.time() > deadline:
                 return TokenExchangeOutcome(accepted=True)  # the holder's answer tells the rest
             await asyncio.sleep(LEASE_POLL_SECONDS)
-        if current is None or current.state is not RequestState.DRAFT:
-            await self._release(request_id)
-            return TokenExchangeOutcome(accepted=True)
         try:
-            return await self._activate(actor, current, token, mfa=mfa)
+            return await self._activate(actor, current, token, mfa=mfa, challenged=challenged)
         finally:
             await self._release(request_id)
 
@@ -223,8 +224,9 @@ class PimFlow:
     # --- activation as the person -------------------------------------------------------------
 
     async def _activate(
-        self, actor: Actor, request: ActivationRequest, token: str, *, mfa: bool
+        self, actor: Actor, request: ActivationRequest, token: str, *, mfa: bool, challenged: bool
     ) -> TokenExchangeOutcome:
+        """`challenged`: this sign-in already answered PIM's claims challenge (one retry only)."""
         deps, now = self.deps, self.deps.now()
         role = plain(request.role.display_name)
         try:
@@ -241,9 +243,7 @@ class PimFlow:
             return await self._refused_by_policy(actor, request, exc)
         except AcrsValidationFailed as exc:
             self.tokens.forget(actor.person.id)
-            async with deps.db.transaction() as tx:
-                challenged_before = bool(await tx.sign_ins.challenge(request.id))
-            if challenged_before or not exc.claims:
+            if challenged or not exc.claims:
                 await self._set_challenge(actor, request.id, "")
                 return await self._fail(
                     actor,
