@@ -34,7 +34,6 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +43,8 @@ from sqlalchemy import func, select
 from bot.domain import RequestState
 from bot.sandbox.entra import SigningKey
 from bot.sandbox.runner import RunningSandbox, sandbox
-from bot.sandbox.teams.channel_auth import CHANNEL_ISSUER
 from bot.sandbox.teams.client import SandboxClient
-from bot.sandbox.teams.ids import bot_mri, personal_conversation_id, user_mri
+from bot.sandbox.teams.raw import channel_token, personal_activity
 from bot.sandbox.tenant import DemoTenant, load_tenant
 from bot.store.schema import audit_log, jobs, requests
 
@@ -136,43 +134,13 @@ class Fuzzer:
     def activity(
         self, handle: str, kind: str = "message", *, tenant: str | None = None, **fields: Any
     ) -> dict[str, Any]:
-        user = self.tenant.user(handle)
-        tenant_id = tenant or self.tenant.tenant_id
-        return {
-            "type": kind,
-            "id": uuid.uuid4().hex,
-            "timestamp": datetime.now(UTC).isoformat(),
-            "serviceUrl": self.service_url,
-            "channelId": "msteams",
-            "from": {
-                "id": user_mri(tenant_id, user.id),
-                "name": user.display_name,
-                "aadObjectId": user.id,
-            },
-            "conversation": {
-                "conversationType": "personal",
-                "tenantId": tenant_id,
-                "id": personal_conversation_id(tenant_id, self.app_id, user.id),
-            },
-            "recipient": {"id": bot_mri(self.app_id), "name": "pimbot"},
-            "channelData": {"tenant": {"id": tenant_id}},
-            "locale": "en-US",
-            **fields,
-        }
+        return personal_activity(
+            self.tenant, self.service_url, handle, kind, tenant_id=tenant, **fields
+        )
 
     def token(self, key: SigningKey | None = None, **claims: Any) -> str:
-        now = int(time.time())
-        body: dict[str, Any] = {
-            "iss": CHANNEL_ISSUER,
-            "aud": self.app_id,
-            "serviceurl": self.service_url,
-            "nbf": now - 5,
-            "iat": now - 5,
-            "exp": now + 3600,
-            **claims,
-        }
-        body = {k: v for k, v in body.items() if v is not None}
-        return (key or self.running.twins.teams.channel.key).sign(body)
+        key = key or self.running.twins.teams.channel.key
+        return channel_token(key, self.app_id, self.service_url, **claims)
 
     async def post(self, activity: dict[str, Any] | str, authorization: str | None) -> int:
         headers = {"Content-Type": "application/json"}

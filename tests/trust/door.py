@@ -9,19 +9,15 @@ either.
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from bot.sandbox.entra import SigningKey
 from bot.sandbox.runner import RunningSandbox
-from bot.sandbox.teams.channel_auth import CHANNEL_ISSUER
-from bot.sandbox.teams.ids import bot_mri, personal_conversation_id, user_mri
+from bot.sandbox.teams.raw import channel_token, personal_activity
 from bot.store import AuditEntry
 
 OTHER_TENANT = "0b1f2e3d-4c5b-6a79-8877-665544332211"
@@ -64,29 +60,14 @@ class BotDoor:
     ) -> dict[str, Any]:
         """An activity from `handle`'s 1:1 chat, shaped as Teams sends it; `tenant_id` moves the
         sender (same object id) into another tenant."""
-        user = self.running.twins.tenant.user(handle)
-        tenant = tenant_id or self.tenant_id
-        return {
-            "type": activity_type,
-            "id": uuid.uuid4().hex,
-            "timestamp": datetime.now(UTC).isoformat(),
-            "serviceUrl": self.service_url,
-            "channelId": "msteams",
-            "from": {
-                "id": user_mri(tenant, user.id),
-                "name": user.display_name,
-                "aadObjectId": user.id,
-            },
-            "conversation": {
-                "conversationType": "personal",
-                "tenantId": tenant,
-                "id": personal_conversation_id(tenant, self.app_id, user.id),
-            },
-            "recipient": {"id": bot_mri(self.app_id), "name": "pimbot"},
-            "channelData": {"tenant": {"id": tenant}},
-            "locale": "en-US",
+        return personal_activity(
+            self.running.twins.tenant,
+            self.service_url,
+            handle,
+            activity_type,
+            tenant_id=tenant_id,
             **fields,
-        }
+        )
 
     def execute(
         self, handle: str, data: Mapping[str, Any], *, tenant_id: str | None = None
@@ -104,18 +85,8 @@ class BotDoor:
     def token(self, key: SigningKey | None = None, **claims: Any) -> str:
         """A channel token as the Bot Connector signs it; `key` signs instead of the channel's
         key, `claims` override the standard ones (None removes one)."""
-        now = int(time.time())
-        body: dict[str, Any] = {
-            "iss": CHANNEL_ISSUER,
-            "aud": self.app_id,
-            "serviceurl": self.service_url,
-            "nbf": now - 5,
-            "iat": now - 5,
-            "exp": now + 3600,
-        }
-        body.update(claims)
-        body = {k: v for k, v in body.items() if v is not None}
-        return (key or self.running.twins.teams.channel.key).sign(body)
+        key = key or self.running.twins.teams.channel.key
+        return channel_token(key, self.app_id, self.service_url, **claims)
 
     async def post(
         self,
