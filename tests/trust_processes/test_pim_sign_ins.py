@@ -4,6 +4,7 @@ token."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
 
@@ -17,6 +18,7 @@ APPROVALS = "/beta/roleManagement/directory/roleAssignmentApprovals"
 TOKEN_EXCHANGE = "signin/tokenExchange"
 PIM_ENGINE = {"PIMBOT_ENGINE": "pim"}
 PEOPLE = ("adele", "megan", "nestor")
+NOWHERE = "http://127.0.0.1:9"  # a replica that is down: nothing listens there
 
 
 async def waiting_for_megan(c: Cluster, *, exchange_on: int) -> str:
@@ -44,20 +46,27 @@ def decisions(c: Cluster) -> list[int]:
     ]
 
 
+def pim_cluster(
+    tmp_path: Path, database_url: str, replicas: int = 1
+) -> AbstractAsyncContextManager[Cluster]:
+    """pimbot replicas on the pim engine, the app holding read permissions only."""
+    return cluster(
+        tmp_path,
+        database_url=database_url,
+        replicas=replicas,
+        clocked=False,
+        tenant=zero_trust_tenant(),
+        installed=PEOPLE,
+        env=PIM_ENGINE,
+    )
+
+
 async def active(c: Cluster, request_id: str) -> bool:
     return any(r.id == request_id for r in await c.requests(RequestState.ACTIVE))
 
 
 async def test_the_sign_in_finishes_on_the_other_replica(tmp_path: Path, database_url: str) -> None:
-    async with cluster(
-        tmp_path,
-        database_url=database_url,
-        replicas=2,
-        clocked=False,
-        tenant=zero_trust_tenant(),
-        installed=PEOPLE,
-        env=PIM_ENGINE,
-    ) as c:
+    async with pim_cluster(tmp_path, database_url, replicas=2) as c:
         request_id = await waiting_for_megan(c, exchange_on=1)
         await c.client.wait_for("megan", "signed_in")
 
@@ -68,17 +77,9 @@ async def test_the_sign_in_finishes_on_the_other_replica(tmp_path: Path, databas
 
 
 async def test_the_sign_in_finishes_after_a_restart(tmp_path: Path, database_url: str) -> None:
-    async with cluster(
-        tmp_path,
-        database_url=database_url,
-        replicas=1,
-        clocked=False,
-        tenant=zero_trust_tenant(),
-        installed=PEOPLE,
-        env=PIM_ENGINE,
-    ) as c:
+    async with pim_cluster(tmp_path, database_url) as c:
         # Megan's sign-in does not get through before pimbot is redeployed.
-        c.router.backends.append("http://127.0.0.1:9")  # nothing listens there
+        c.router.backends.append(NOWHERE)
         request_id = await waiting_for_megan(c, exchange_on=1)
         await c.client.wait_for("megan", "signin_required")
         await c.bots[0].restart()
@@ -91,16 +92,8 @@ async def test_the_sign_in_finishes_after_a_restart(tmp_path: Path, database_url
 
 
 async def test_no_token_is_kept_in_the_database(tmp_path: Path, database_url: str) -> None:
-    async with cluster(
-        tmp_path,
-        database_url=database_url,
-        replicas=1,
-        clocked=False,
-        tenant=zero_trust_tenant(),
-        installed=PEOPLE,
-        env=PIM_ENGINE,
-    ) as c:
-        c.router.backends.append("http://127.0.0.1:9")  # nothing listens there
+    async with pim_cluster(tmp_path, database_url) as c:
+        c.router.backends.append(NOWHERE)
         await waiting_for_megan(c, exchange_on=1)
         await c.client.wait_for("megan", "signin_required")
         async with c.db.transaction() as tx:
