@@ -112,21 +112,29 @@ async def test_a_card_accepted_without_an_id_gets_its_next_state_as_a_new_messag
     assert actions.count("card.resent") == 1  # later states update the new message in place
 
 
-async def test_a_broken_conversation_does_not_hold_up_anyone_elses_card(
-    sandboxed: Sandbox, caplog: pytest.LogCaptureFixture
-) -> None:
+async def megan_approves_while_nestors_updates_get(
+    sandboxed: Sandbox, status: int, *, times: int
+) -> ActivationRequest:
+    """Adele's request waits for Megan and Nestor; the next `times` updates of cards in Nestor's
+    chat are answered with a gateway's HTML page of `status`; Megan approves."""
     request = await ask_for_approval(sandboxed)
     await settle(sandboxed)
     nestor_chat = chat_of(sandboxed, "nestor")
     await on_twins(
         sandboxed,
         lambda: faults(sandboxed).answer_oddly(
-            OddAnswer.HTML_PAGE, 1000, method="PUT", conversation_id=nestor_chat, status=502
+            OddAnswer.HTML_PAGE, times, method="PUT", conversation_id=nestor_chat, status=status
         ),
     )
-
     await sandboxed.person("megan").press("Approve", {"reason": "ok"}, where=request.id)
     await settle(sandboxed)
+    return request
+
+
+async def test_a_broken_conversation_does_not_hold_up_anyone_elses_card(
+    sandboxed: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = await megan_approves_while_nestors_updates_get(sandboxed, 502, times=1000)
 
     (megan_copy,) = await copies(sandboxed, "megan", request.id)
     assert "Approve" not in buttons(megan_copy)
@@ -149,18 +157,7 @@ async def test_a_broken_conversation_does_not_hold_up_anyone_elses_card(
 async def test_an_update_refused_with_an_html_404_is_sent_as_a_new_message_not_retried(
     sandboxed: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    request = await ask_for_approval(sandboxed)
-    await settle(sandboxed)
-    nestor_chat = chat_of(sandboxed, "nestor")
-    await on_twins(
-        sandboxed,
-        lambda: faults(sandboxed).answer_oddly(
-            OddAnswer.HTML_PAGE, 1, method="PUT", conversation_id=nestor_chat, status=404
-        ),
-    )
-
-    await sandboxed.person("megan").press("Approve", {"reason": "ok"}, where=request.id)
-    await settle(sandboxed)
+    request = await megan_approves_while_nestors_updates_get(sandboxed, 404, times=1)
 
     refused = [c for c in puts_to(sandboxed, "nestor") if c.status == 404]
     assert len(refused) == 1  # not tried again
