@@ -5,25 +5,36 @@ Agents Playground expect; Graph still gets its own app credentials."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.sandbox.runner import sandbox
+from bot.sandbox.runner import RunningSandbox, sandbox
 from bot.sandbox.teams.client import SandboxClient
 from tests.e2e.conftest import Person, actions_of
 from tests.support.clock import FakeClock
 
 
-async def test_an_anonymous_bot_runs_the_whole_lax_journey(tmp_path: Path) -> None:
-    clock = FakeClock()
+@asynccontextmanager
+async def anonymous_sandbox(
+    tmp_path: Path, engine: str = "bot"
+) -> AsyncIterator[tuple[RunningSandbox, SandboxClient]]:
+    """The sandbox as `pimbot sandbox --anonymous` runs it, with a test clock, and a client."""
     async with (
         sandbox(
             database_url=f"sqlite:///{tmp_path / 'pimbot.db'}",
             anonymous=True,
-            now=clock,
+            now=FakeClock(),
             run_scheduler=False,
+            engine=engine,
         ) as running,
         SandboxClient(running.twins.service_url) as client,
     ):
+        yield running, client
+
+
+async def test_an_anonymous_bot_runs_the_whole_lax_journey(tmp_path: Path) -> None:
+    async with anonymous_sandbox(tmp_path) as (running, client):
         assert running.settings.app_id == "" and running.settings.allow_anonymous
         alex = Person(client, "alex")
         await client.install("alex")
@@ -38,16 +49,7 @@ async def test_an_anonymous_bot_says_before_the_form_that_mfa_roles_need_an_app_
 ) -> None:
     """Sign-in needs the bot's app registration (the SSO resource `api://botid-<app id>`); a
     form that ends in a sign-in card leading nowhere is never shown."""
-    clock = FakeClock()
-    async with (
-        sandbox(
-            database_url=f"sqlite:///{tmp_path / 'pimbot.db'}",
-            anonymous=True,
-            now=clock,
-            run_scheduler=False,
-        ) as running,
-        SandboxClient(running.twins.service_url) as client,
-    ):
+    async with anonymous_sandbox(tmp_path) as (running, client):
         adele = Person(client, "adele")
         await client.install("adele")
         await adele.say("activate security admin for 1h because INC-9 audit")
@@ -71,16 +73,7 @@ async def test_an_anonymous_bot_refuses_a_submitted_mfa_form_and_sends_no_sign_i
 ) -> None:
     """A form from before (or forged) for a role that needs MFA: refused on the server, no
     request, and never an OAuth card with `api://botid-` and an empty app id."""
-    clock = FakeClock()
-    async with (
-        sandbox(
-            database_url=f"sqlite:///{tmp_path / 'pimbot.db'}",
-            anonymous=True,
-            now=clock,
-            run_scheduler=False,
-        ) as running,
-        SandboxClient(running.twins.service_url) as client,
-    ):
+    async with anonymous_sandbox(tmp_path) as (running, client):
         adele = Person(client, "adele")
         await client.install("adele")
         await adele.say("activate exchange admin for 1h because INC-9 audit")
@@ -107,16 +100,7 @@ async def test_an_anonymous_bot_refuses_a_submitted_mfa_form_and_sends_no_sign_i
 async def test_an_anonymous_pim_engine_says_it_cannot_sign_anyone_in(tmp_path: Path) -> None:
     """The pim engine acts with each person's own token: without an app registration it says
     so, both for an activation (before the form) and for `pending`."""
-    async with (
-        sandbox(
-            database_url=f"sqlite:///{tmp_path / 'pimbot.db'}",
-            anonymous=True,
-            now=FakeClock(),
-            run_scheduler=False,
-            engine="pim",
-        ) as running,
-        SandboxClient(running.twins.service_url) as client,
-    ):
+    async with anonymous_sandbox(tmp_path, engine="pim") as (_, client):
         adele = Person(client, "adele")
         await client.install("adele")
         await adele.say("activate user admin for 1h")
