@@ -158,13 +158,13 @@ async def test_connector_refuses_calls_without_a_token(world):
 
 async def test_connector_refuses_a_token_from_another_authority(world):
     other = EntraTwin(world.tenant, base_url=world.entra.base_url)
-    forged = other._app_token(world.tenant.pimbot_app, "https://api.botframework.com")
+    forged = other.app_token(world.tenant.pimbot_app, "https://api.botframework.com")
     response = await Bot(world, forged).create_chat(world.tenant.user("adele").id)
     assert response.status_code == 401
 
 
 async def test_connector_refuses_a_graph_token(world):
-    graph_token = world.entra._app_token(world.tenant.pimbot_app, "https://graph.microsoft.com")
+    graph_token = world.entra.app_token(world.tenant.pimbot_app, "https://graph.microsoft.com")
     response = await Bot(world, graph_token).create_chat(world.tenant.user("adele").id)
     assert response.status_code == 401
 

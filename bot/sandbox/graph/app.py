@@ -21,9 +21,11 @@ from aiohttp import web
 from yarl import URL
 
 from bot.sandbox.graph.auth import Caller, unauthenticated
+from bot.sandbox.graph.context import TwinContext
 from bot.sandbox.graph.errors import GraphHttpError, bad_request, error_body
-from bot.sandbox.graph.pim import Pim
-from bot.sandbox.graph.routes import GraphRequest, GraphResources, GraphResponse
+from bot.sandbox.graph.resources import build_router
+from bot.sandbox.graph.role_management import RoleManagement
+from bot.sandbox.graph.router import GraphRequest, GraphResponse
 from bot.sandbox.graph.state import (
     TwinState,
     load_state,
@@ -109,10 +111,10 @@ class GraphTwin:
         self._now = now
         self._state_path = state_path
         self._state = self._initial_state()
-        self._pim = Pim(tenant, self._state, now)
-        self._resources = GraphResources(self._pim, page_size)
+        self._roles = RoleManagement(tenant, self._state, now)
         self.teamwork = TeamsAppInstalls(tenant)  # the Twins runner makes Teams its host
-        self._resources.teamwork = self.teamwork
+        self._context = TwinContext(self._roles, page_size, self.teamwork)
+        self._router = build_router()
         self._throttles: list[_Injected] = []
         self._outages: list[_Injected] = []
         self._delays: list[_Delay] = []
@@ -161,7 +163,7 @@ class GraphTwin:
     def sweep(self) -> None:
         """Apply the clock now: ended schedules disappear (with audit records), future ones
         start, approvals time out. Also runs before every request."""
-        if self._pim.sweep():
+        if self._roles.sweep():
             self._dirty = True
             self._save_soon()
 
@@ -276,7 +278,7 @@ class GraphTwin:
                 caller=Caller(call.claims),
                 url=call.url,
             )
-            response, mutates = self._resources.dispatch(graph_request)
+            response, mutates = self._router.dispatch(self._context, graph_request)
             if mutates and response.changes_state:
                 self._dirty = True
         except GraphHttpError as error:

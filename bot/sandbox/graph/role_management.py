@@ -57,7 +57,9 @@ PRIVILEGED_ROLE_ADMINISTRATOR = "e8611ab8-c189-46e8-94e1-60213ab1f814"
 _CANCELABLE = ("Granted", "PendingApproval", "PendingAdminDecision")
 
 
-class Pim:
+class RoleManagement:
+    """PIM for directory roles over one tenant and its `TwinState`."""
+
     def __init__(self, tenant: DemoTenant, state: TwinState, now: Callable[[], datetime]) -> None:
         self.tenant = tenant
         self.state = state
