@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from bot.graph.durations import format_duration, parse_duration
+from bot.durations import format_duration, parse_duration
 
 
 def _duration_from_wire(value: object) -> object:

@@ -23,7 +23,7 @@ from bot.domain import (
     TextMessage,
     TokenExchangeOutcome,
 )
-from bot.graph.durations import parse_duration
+from bot.durations import parse_duration
 from bot.graph.errors import GraphError
 from bot.sso import InvalidSsoToken
 from bot.store import Tx
