@@ -1,11 +1,15 @@
 """pimbot's own vocabulary: the types the workflow, the store, the cards and the Graph layer share.
 
 Nothing here knows about Bot Framework activities or Graph wire shapes; `bot/channel/` and
-`bot/graph/` translate to and from these types at the edges.
+`bot/graph/` translate to and from these types at the edges. That includes the errors Graph
+answers with: `bot/graph/errors.py` maps Graph's error codes onto them, and the workflow acts on
+them alone.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -247,3 +251,117 @@ class SentMessage(Frozen):
     person_id: str
     conversation_id: str
     activity_id: str
+
+
+# --- PIM's side of a request, as the Graph layer reports it -----------------------------------
+
+
+class ActivationResult(Frozen):
+    """What Graph answered to an activation or extension pimbot made (the bot engine)."""
+
+    graph_request_id: str
+    status: str  # Graph's request status as it wrote it ("Provisioned", "Granted"), for the log
+    start: datetime | None
+    end: datetime | None
+
+
+# --- what can go wrong with Graph, as the workflow acts on it ---------------------------------
+
+# The one delegated permission the pim engine asks for on a person's behalf: self activation and
+# deactivation, cancel, filterByCurrentUser and approval decisions all take it.
+PIM_DELEGATED_SCOPE = "RoleAssignmentSchedule.ReadWrite.Directory"
+
+
+class GraphError(Exception):
+    """Graph answered with an error status (after any retries)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.retry_after = retry_after
+
+
+class PolicyValidationFailed(GraphError):
+    """`RoleAssignmentRequestPolicyValidationFailed`: the request broke PIM policy rules."""
+
+    @property
+    def rules(self) -> list[str]:
+        """Rule names from `The following policy rules failed: ["MfaRule"]`."""
+        match = re.search(r"\[.*?\]", self.message)
+        if not match:
+            return []
+        try:
+            parsed = json.loads(match.group(0))
+        except ValueError:
+            return []
+        return [str(rule) for rule in parsed] if isinstance(parsed, list) else []
+
+
+class AcrsValidationFailed(GraphError):
+    """`RoleAssignmentRequestAcrsValidationFailed`: an authentication context is needed."""
+
+    @property
+    def claims(self) -> str | None:
+        match = re.search(r"claims=(\{.*\})", self.message)
+        return match.group(1) if match else None
+
+
+class RoleAssignmentExists(GraphError):
+    """The role is already active (or the assignment already exists)."""
+
+
+class RoleAssignmentDoesNotExist(GraphError):
+    """Nothing to deactivate, extend or remove."""
+
+
+class ActiveDurationTooShort(GraphError):
+    """Deactivation within five minutes of activation."""
+
+
+class PendingRoleAssignmentRequest(GraphError):
+    """A pending request already exists for this principal, role and scope."""
+
+
+class Throttled(GraphError):
+    """429 that outlasted the retry budget."""
+
+
+class GraphUnavailable(GraphError):
+    """5xx, timeouts or connection failures that outlasted the retry budget."""
+
+
+class AuthenticationFailed(GraphError):
+    """No token could be obtained for Graph (bad client secret, unreachable authority...)."""
+
+
+class DelegatedTokenError(Exception):
+    """No delegated token could be had for the person; `words` tell them what to do."""
+
+    words = "I couldn't act on your behalf. Please sign in again."
+
+
+class SignInRequired(DelegatedTokenError):
+    """No usable token: the person must sign in (again), meeting `claims` when given."""
+
+    words = "Please sign in so that I can act on your behalf."
+
+    def __init__(self, detail: str, claims: str | None = None) -> None:
+        super().__init__(detail)
+        self.claims = claims
+
+
+class ConsentRequired(DelegatedTokenError):
+    words = (
+        "pimbot may not act on your behalf yet: an administrator has to grant it consent for "
+        f"the delegated Graph permission {PIM_DELEGATED_SCOPE}. Please tell your PIM admin."
+    )

@@ -20,7 +20,13 @@ import httpx
 import msal
 
 from bot.client_credentials import ClientCredential, ManagedIdentityUnavailable, MsalCredential
-from bot.domain import ActivationRequest, Frozen
+from bot.domain import (
+    PIM_DELEGATED_SCOPE,
+    ActivationRequest,
+    ConsentRequired,
+    Frozen,
+    SignInRequired,
+)
 from bot.graph.approvals import Approval, decide_step, read_approval
 from bot.graph.errors import AuthenticationFailed, GraphError
 from bot.graph.http import DEFAULT_TIMEOUT, GraphHttp
@@ -36,35 +42,9 @@ from bot.msal_http import LoginHttpClient, authority_for, instance_discovery_for
 
 logger = logging.getLogger(__name__)
 
-# What the pim engine asks for on a person's behalf: self activation and deactivation, cancel,
-# filterByCurrentUser and approval decisions all take this one delegated permission.
-PIM_DELEGATED_SCOPE = "RoleAssignmentSchedule.ReadWrite.Directory"
 REFRESH_MARGIN_SECONDS = 5 * 60
 # AADSTS codes that mean "the person (or an admin) has to consent first".
 CONSENT_CODES = frozenset({65001, 65004, 65005})
-
-
-class DelegatedTokenError(Exception):
-    """No delegated token could be had for the person; `words` tell them what to do."""
-
-    words = "I couldn't act on your behalf. Please sign in again."
-
-
-class SignInRequired(DelegatedTokenError):
-    """No usable token: the person must sign in (again), meeting `claims` when given."""
-
-    words = "Please sign in so that I can act on your behalf."
-
-    def __init__(self, detail: str, claims: str | None = None) -> None:
-        super().__init__(detail)
-        self.claims = claims
-
-
-class ConsentRequired(DelegatedTokenError):
-    words = (
-        "pimbot may not act on your behalf yet: an administrator has to grant it consent for "
-        f"the delegated Graph permission {PIM_DELEGATED_SCOPE}. Please tell your PIM admin."
-    )
 
 
 @dataclass(frozen=True)

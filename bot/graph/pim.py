@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from bot.domain import (
     ActivationPolicy,
     ActivationRequest,
+    ActivationResult,
     ActiveRole,
     ApproverKind,
     ApproverRef,
@@ -43,7 +44,6 @@ from bot.graph.models import (
     User,
 )
 from bot.graph.policy import activation_policy_from_rules
-from bot.workflow.ports import ActivationResult
 
 logger = logging.getLogger(__name__)
 

@@ -19,22 +19,21 @@ from typing import Literal
 
 import cards
 from bot.domain import (
+    AcrsValidationFailed,
     ActivationRequest,
     Actor,
     CardMessage,
-    Outcome,
-    RequestState,
-    SignInRequest,
-    TextMessage,
-    TokenExchangeOutcome,
-)
-from bot.graph.delegated import ConsentRequired, SignInRequired
-from bot.graph.errors import (
-    AcrsValidationFailed,
+    ConsentRequired,
     GraphError,
+    Outcome,
     PendingRoleAssignmentRequest,
     PolicyValidationFailed,
+    RequestState,
     RoleAssignmentExists,
+    SignInRequest,
+    SignInRequired,
+    TextMessage,
+    TokenExchangeOutcome,
 )
 from bot.sso import InvalidSsoToken
 from bot.store import SignInWait, WaitKind

@@ -13,8 +13,14 @@ import uuid
 from datetime import datetime, timedelta
 
 import cards
-from bot.domain import ActivationRequest, Person, RequestKind, RequestState
-from bot.graph.errors import GraphError
+from bot.domain import (
+    ActivationRequest,
+    ActivationResult,
+    GraphError,
+    Person,
+    RequestKind,
+    RequestState,
+)
 from bot.store import Job, Tx
 from bot.timefmt import format_when
 from bot.workflow import outbox
@@ -25,7 +31,6 @@ from bot.workflow.engines.ports import PimReads
 from bot.workflow.jobs import JobRunner
 from bot.workflow.outbox import JobHandler, RetryLater
 from bot.workflow.people import timezone_of
-from bot.workflow.ports import ActivationResult
 from cards.text import plain
 
 log = logging.getLogger(__name__)
