@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.graph.http import GraphHttp
-from bot.graph.pim import path_segment
+from bot.graph.odata import path_segment
 
 APPROVALS = "/roleManagement/directory/roleAssignmentApprovals"
 BETA = "beta"

@@ -28,16 +28,17 @@ from bot.domain import (
     SignInRequired,
 )
 from bot.graph.approvals import Approval, decide_step, read_approval
-from bot.graph.errors import AuthenticationFailed, GraphError
-from bot.graph.http import DEFAULT_TIMEOUT, GraphHttp
-from bot.graph.models import AssignmentScheduleInstance, RoleAssignmentScheduleRequest
-from bot.graph.pim import (
+from bot.graph.assignments import (
     ASSIGNMENT_INSTANCES,
     ASSIGNMENT_REQUESTS,
     TENANT_SCOPE,
-    path_segment,
+    removal_body,
     schedule_request_body,
 )
+from bot.graph.errors import AuthenticationFailed, GraphError
+from bot.graph.http import DEFAULT_TIMEOUT, GraphHttp
+from bot.graph.models import AssignmentScheduleInstance
+from bot.graph.odata import path_segment
 from bot.msal_http import LoginHttpClient, authority_for, instance_discovery_for
 
 logger = logging.getLogger(__name__)
@@ -257,13 +258,7 @@ class DelegatedPim:
         return request_state(payload)
 
     async def self_deactivate(self, token: str, principal_id: str, role_id: str) -> None:
-        body = RoleAssignmentScheduleRequest(
-            action="selfDeactivate",
-            principal_id=principal_id,
-            role_definition_id=role_id,
-            directory_scope_id=TENANT_SCOPE,
-            justification="Deactivated through pimbot",
-        ).to_wire()
+        body = removal_body("selfDeactivate", principal_id, role_id)
         await self.as_person(token).post_json(ASSIGNMENT_REQUESTS, body)
 
     async def cancel(self, token: str, graph_request_id: str) -> None:
