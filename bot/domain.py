@@ -1,9 +1,9 @@
 """pimbot's own vocabulary: the types the workflow, the store, the cards and the Graph layer share.
 
 Nothing here knows about Bot Framework activities or Graph wire shapes; `bot/channel/` and
-`bot/graph/` translate to and from these types at the edges. That includes the errors Graph
-answers with: `bot/graph/errors.py` maps Graph's error codes onto them, and the workflow acts on
-them alone.
+`bot/graph/` translate to and from these types at the edges. That includes what PIM reports
+(request statuses, approvals, activations) and the errors Graph answers with: `bot/graph/` maps
+Graph's status strings and error codes onto them, and the workflow acts on them alone.
 """
 
 from __future__ import annotations
@@ -263,6 +263,96 @@ class ActivationResult(Frozen):
     status: str  # Graph's request status as it wrote it ("Provisioned", "Granted"), for the log
     start: datetime | None
     end: datetime | None
+
+
+class PimRequestStatus(StrEnum):
+    """Where PIM has a schedule request, in pimbot's terms."""
+
+    AWAITING_APPROVAL = "awaiting_approval"  # PendingApproval
+    AWAITING_ADMIN = "awaiting_admin"  # PendingAdminDecision
+    GRANTED = "granted"  # granted, its schedule being provisioned (may start later)
+    PROVISIONED = "provisioned"  # the role is active
+    DENIED = "denied"
+    CANCELED = "canceled"
+    FAILED = "failed"  # failed, revoked, or a status pimbot does not know: nothing granted
+
+    @property
+    def is_pending(self) -> bool:
+        return self in (PimRequestStatus.AWAITING_APPROVAL, PimRequestStatus.AWAITING_ADMIN)
+
+
+class PimRequest(Frozen):
+    """A PIM schedule request as pimbot follows it."""
+
+    id: str
+    status: PimRequestStatus
+    graph_status: str  # as Graph wrote it, for the audit log and the people told of a failure
+    approval_id: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class ApprovalStepStatus(StrEnum):
+    NOT_STARTED = "not_started"  # a later stage, not yet reached
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    EXPIRED = "expired"  # nobody decided in time
+    UNKNOWN = "unknown"  # a status pimbot does not know
+
+
+class ReviewResult(StrEnum):
+    NOT_REVIEWED = "not_reviewed"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+class ApprovalStep(Frozen):
+    """One stage of a PIM approval."""
+
+    id: str
+    status: ApprovalStepStatus
+    review_result: ReviewResult = ReviewResult.NOT_REVIEWED
+    assigned_to_me: bool = False
+    justification: str = ""
+    reviewed_by: str = ""  # display name of whoever decided
+
+
+class Approval(Frozen):
+    """A PIM approval (its stages), as the person or app reading it may see it."""
+
+    id: str
+    steps: tuple[ApprovalStep, ...] = ()
+
+    @property
+    def current(self) -> ApprovalStep | None:
+        return next((s for s in self.steps if s.status is ApprovalStepStatus.IN_PROGRESS), None)
+
+    @property
+    def timed_out(self) -> bool:
+        return any(s.status is ApprovalStepStatus.EXPIRED for s in self.steps)
+
+    @property
+    def decided(self) -> ApprovalStep | None:
+        """The step that settled the outcome (the last one reviewed)."""
+        reviewed = [s for s in self.steps if s.review_result is not ReviewResult.NOT_REVIEWED]
+        return reviewed[-1] if reviewed else None
+
+
+class Activation(Frozen):
+    """An activated (not permanently assigned) role as PIM lists it."""
+
+    principal_id: str
+    role_id: str
+    start: datetime | None
+    end: datetime | None
+
+
+class AwaitingDecision(Frozen):
+    """A request PIM holds for an approver's decision."""
+
+    graph_request_id: str
+    requester_name: str = ""
+    role_name: str = ""
 
 
 # --- what can go wrong with Graph, as the workflow acts on it ---------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.domain import ActivationRequest
+from bot.domain import ActivationRequest, PimRequestStatus
 from bot.graph.http import GraphHttp
 from bot.graph.models import (
     AssignmentScheduleInstance,
@@ -135,3 +135,22 @@ def window_from_response(
 
 def _as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_REQUEST_STATUSES = {
+    "PendingApproval": PimRequestStatus.AWAITING_APPROVAL,
+    "PendingAdminDecision": PimRequestStatus.AWAITING_ADMIN,
+    "Granted": PimRequestStatus.GRANTED,
+    "PendingProvisioning": PimRequestStatus.GRANTED,
+    "PendingScheduleCreation": PimRequestStatus.GRANTED,
+    "ScheduleCreated": PimRequestStatus.GRANTED,
+    "Provisioned": PimRequestStatus.PROVISIONED,
+    "Denied": PimRequestStatus.DENIED,
+    "Canceled": PimRequestStatus.CANCELED,
+}
+
+
+def request_status(graph_status: str) -> PimRequestStatus:
+    """A schedule request's status in pimbot's terms. `Failed`, `Revoked` and any status Graph
+    may add later grant nothing: failed."""
+    return _REQUEST_STATUSES.get(graph_status, PimRequestStatus.FAILED)

@@ -18,26 +18,32 @@ from typing import Any, Literal
 
 import httpx
 import msal
+from pydantic import ValidationError
 
 from bot.client_credentials import ClientCredential, ManagedIdentityUnavailable, MsalCredential
 from bot.domain import (
     PIM_DELEGATED_SCOPE,
+    Activation,
     ActivationRequest,
+    Approval,
+    AwaitingDecision,
     ConsentRequired,
-    Frozen,
+    GraphError,
+    PimRequest,
     SignInRequired,
 )
-from bot.graph.approvals import Approval, decide_step, read_approval
+from bot.graph.approvals import decide_step, read_approval
 from bot.graph.assignments import (
     ASSIGNMENT_INSTANCES,
     ASSIGNMENT_REQUESTS,
     TENANT_SCOPE,
     removal_body,
+    request_status,
     schedule_request_body,
 )
-from bot.graph.errors import AuthenticationFailed, GraphError
+from bot.graph.errors import AuthenticationFailed
 from bot.graph.http import DEFAULT_TIMEOUT, GraphHttp
-from bot.graph.models import AssignmentScheduleInstance
+from bot.graph.models import AssignmentScheduleInstance, AwaitingApprover, Identity
 from bot.graph.odata import path_segment
 from bot.msal_http import LoginHttpClient, authority_for, instance_discovery_for
 
@@ -175,34 +181,16 @@ class _FixedToken:
         return None
 
 
-@dataclass(frozen=True)
-class ScheduleRequestState:
-    """A PIM schedule request as pimbot follows it."""
-
-    id: str
-    status: str
-    approval_id: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-
-
-class Activation(Frozen):
-    """An activated (not permanently assigned) role as PIM lists it."""
-
-    principal_id: str
-    role_id: str
-    start: datetime | None
-    end: datetime | None
-
-
-def request_state(payload: dict[str, Any]) -> ScheduleRequestState:
+def request_state(payload: dict[str, Any]) -> PimRequest:
     info = payload.get("scheduleInfo") or {}
     start = _parse_time(info.get("startDateTime"))
     expiration = info.get("expiration") or {}
     end = _parse_time(expiration.get("endDateTime"))
-    return ScheduleRequestState(
+    status = str(payload.get("status") or "")
+    return PimRequest(
         id=str(payload.get("id") or ""),
-        status=str(payload.get("status") or ""),
+        status=request_status(status),
+        graph_status=status,
         approval_id=str(payload["approvalId"]) if payload.get("approvalId") else None,
         start=start,
         end=end,
@@ -250,7 +238,7 @@ class DelegatedPim:
             max_retry_time=self._max_retry_time,
         )
 
-    async def self_activate(self, token: str, request: ActivationRequest) -> ScheduleRequestState:
+    async def self_activate(self, token: str, request: ActivationRequest) -> PimRequest:
         body = schedule_request_body("selfActivate", request, self._now())
         if not request.justification:
             body.pop("justification", None)  # PIM's policy decides whether one is needed
@@ -265,11 +253,25 @@ class DelegatedPim:
         path = f"{ASSIGNMENT_REQUESTS}/{path_segment(graph_request_id)}/cancel"
         await self.as_person(token).post_json(path, {})
 
-    async def waiting_for_me(self, token: str) -> list[dict[str, Any]]:
+    async def waiting_for_me(self, token: str) -> list[AwaitingDecision]:
         """Requests waiting for this approver, as PIM lists them."""
         path = f"{ASSIGNMENT_REQUESTS}/filterByCurrentUser(on='approver')"
         params = {"$filter": "status eq 'PendingApproval'", "$expand": "roleDefinition,principal"}
-        return [item async for item in self.as_person(token).get_all(path, params)]
+        try:
+            found = [
+                AwaitingApprover.model_validate(item)
+                async for item in self.as_person(token).get_all(path, params)
+            ]
+        except ValidationError as exc:
+            raise GraphError(200, "InvalidResponse", f"unexpected request list: {exc}") from exc
+        return [
+            AwaitingDecision(
+                graph_request_id=item.id,
+                requester_name=_display_name(item.principal),
+                role_name=_display_name(item.role_definition),
+            )
+            for item in found
+        ]
 
     async def read_approval(self, token: str, approval_id: str) -> Approval:
         return await read_approval(self.as_person(token), approval_id)
@@ -285,7 +287,11 @@ class DelegatedPim:
         await decide_step(self.as_person(token), approval_id, step_id, verdict, justification)
 
 
-async def read_request(graph: GraphHttp, graph_request_id: str) -> ScheduleRequestState:
+def _display_name(identity: Identity | None) -> str:
+    return (identity.display_name or "") if identity else ""
+
+
+async def read_request(graph: GraphHttp, graph_request_id: str) -> PimRequest:
     """The schedule request as PIM has it now (app-only read)."""
     payload = await graph.get_json(f"{ASSIGNMENT_REQUESTS}/{path_segment(graph_request_id)}")
     return request_state(payload)
@@ -301,7 +307,7 @@ class AppPimReads:
     def __init__(self, graph: GraphHttp) -> None:
         self._graph = graph
 
-    async def read_request(self, graph_request_id: str) -> ScheduleRequestState:
+    async def read_request(self, graph_request_id: str) -> PimRequest:
         return await read_request(self._graph, graph_request_id)
 
     async def read_approval(self, approval_id: str) -> Approval | None:

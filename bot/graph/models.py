@@ -141,6 +141,16 @@ class RoleAssignmentScheduleRequestResponse(GraphModel):
     ticket_info: TicketInfo | None = None
 
 
+class AwaitingApprover(GraphModel):
+    """A request listed by `roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')`,
+    with `$expand=roleDefinition,principal`."""
+
+    id: str = ""
+    status: str | None = None
+    principal: Identity | None = None
+    role_definition: Identity | None = None
+
+
 # --- policies and their rules ------------------------------------------------------------------
 
 
