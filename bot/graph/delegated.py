@@ -297,10 +297,6 @@ async def read_request(graph: GraphHttp, graph_request_id: str) -> PimRequest:
     return request_state(payload)
 
 
-def is_conflict(exc: GraphError) -> bool:
-    return exc.status == 409
-
-
 class AppPimReads:
     """`PimReads` over the app-only Graph client (read permissions only)."""
 

@@ -12,13 +12,7 @@ from functools import partial
 from typing import TypeVar
 
 from bot.domain import ActivationPolicy, ActiveRole, ApproverRef, EligibleRole, Person, Role
-from bot.graph.assignments import (
-    ASSIGNMENT_INSTANCES,
-    TENANT_SCOPE,
-    AssignmentWindow,
-    end_key,
-    read_current_assignment,
-)
+from bot.graph.assignments import ASSIGNMENT_INSTANCES, TENANT_SCOPE, end_key
 from bot.graph.http import GraphHttp
 from bot.graph.models import (
     AssignmentScheduleInstance,
@@ -116,10 +110,6 @@ class GraphPimDirectory:
             for instance, _ in best.values()
         ]
         return sorted(active, key=lambda item: item.role.display_name.lower())
-
-    async def current_assignment(self, principal_id: str, role_id: str) -> AssignmentWindow | None:
-        """The principal's own active assignment of the role, or None when there is none."""
-        return await read_current_assignment(self._http, principal_id, role_id)
 
     async def activation_policy(self, role_id: str) -> ActivationPolicy:
         return await self._policies.get(role_id, lambda: self._load_policy(role_id))

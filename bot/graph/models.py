@@ -9,7 +9,7 @@ failing, because Microsoft adds new ones over time.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -340,10 +340,3 @@ class ApprovalStep(GraphModel):
 class Approval(GraphModel):
     id: str
     steps: list[ApprovalStep] = Field(default_factory=list)
-
-
-class ApprovalStepDecision(GraphModel):
-    """The body that decides a step: PATCH (beta) `roleAssignmentApprovals/{id}/steps/{id}`."""
-
-    review_result: Literal["Approve", "Deny"]
-    justification: str = ""

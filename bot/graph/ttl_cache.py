@@ -31,6 +31,3 @@ class TtlCache(Generic[K, V]):
             value = await load()
             self._values[key] = (self._clock() + self._ttl, value)
             return value
-
-    def clear(self) -> None:
-        self._values.clear()
