@@ -324,10 +324,6 @@ class Approval(Frozen):
     steps: tuple[ApprovalStep, ...] = ()
 
     @property
-    def current(self) -> ApprovalStep | None:
-        return next((s for s in self.steps if s.status is ApprovalStepStatus.IN_PROGRESS), None)
-
-    @property
     def timed_out(self) -> bool:
         return any(s.status is ApprovalStepStatus.EXPIRED for s in self.steps)
 
