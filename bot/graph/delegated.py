@@ -43,7 +43,12 @@ from bot.graph.assignments import (
 )
 from bot.graph.errors import AuthenticationFailed
 from bot.graph.http import DEFAULT_TIMEOUT, GraphHttp
-from bot.graph.models import AssignmentScheduleInstance, AwaitingApprover, Identity
+from bot.graph.models import (
+    AssignmentScheduleInstance,
+    AwaitingApprover,
+    Identity,
+    RoleAssignmentScheduleRequestResponse,
+)
 from bot.graph.odata import path_segment
 from bot.msal_http import LoginHttpClient, authority_for, instance_discovery_for
 
@@ -182,29 +187,28 @@ class _FixedToken:
 
 
 def request_state(payload: dict[str, Any]) -> PimRequest:
-    info = payload.get("scheduleInfo") or {}
-    start = _parse_time(info.get("startDateTime"))
-    expiration = info.get("expiration") or {}
-    end = _parse_time(expiration.get("endDateTime"))
-    status = str(payload.get("status") or "")
+    """A schedule request as Graph returned it, in pimbot's terms."""
+    try:
+        response = RoleAssignmentScheduleRequestResponse.model_validate(payload)
+    except ValidationError as exc:
+        raise GraphError(200, "InvalidResponse", f"unexpected schedule request: {exc}") from exc
+    info = response.schedule_info
+    expiration = info.expiration if info else None
     return PimRequest(
-        id=str(payload.get("id") or ""),
-        status=request_status(status),
-        graph_status=status,
-        approval_id=str(payload["approvalId"]) if payload.get("approvalId") else None,
-        start=start,
-        end=end,
+        id=response.id,
+        status=request_status(response.status),
+        graph_status=response.status,
+        approval_id=response.approval_id or None,
+        start=_utc(info.start_date_time if info else None),
+        end=_utc(expiration.end_date_time if expiration else None),
     )
 
 
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def _utc(value: datetime | None) -> datetime | None:
+    """Graph writes UTC; a time without an offset is taken as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 class DelegatedPim:

@@ -198,3 +198,26 @@ async def test_a_request_list_graph_cannot_describe_is_a_graph_error() -> None:
         with pytest.raises(GraphError) as raised:
             await pim.waiting_for_me("token-of-megan")
     assert raised.value.code == "InvalidResponse"
+
+
+@respx.mock
+async def test_a_time_without_an_offset_is_utc_and_an_unreadable_request_is_a_graph_error() -> None:
+    respx.get(f"{REQUESTS}/graph-req-1").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "id": "graph-req-1",
+                "status": "Provisioned",
+                "scheduleInfo": {"startDateTime": "2024-05-01T09:00:00"},
+            },
+        )
+    )
+    respx.get(f"{REQUESTS}/graph-req-2").mock(
+        return_value=httpx.Response(200, json={"id": "graph-req-2"})
+    )
+    async with graph_http() as http:
+        state = await read_request(http, "graph-req-1")
+        with pytest.raises(GraphError) as raised:
+            await read_request(http, "graph-req-2")
+    assert (state.status, state.start, state.end) == (PimRequestStatus.PROVISIONED, NOW, None)
+    assert raised.value.code == "InvalidResponse"
