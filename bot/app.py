@@ -20,9 +20,10 @@ from bot.client_credentials import (
     graph_credential_from,
 )
 from bot.domain import Message, Person, SentMessage
+from bot.graph.bot_engine import BotEngine
 from bot.graph.delegated import DelegatedGraph
+from bot.graph.directory import GraphPimDirectory
 from bot.graph.http import GraphHttp
-from bot.graph.pim import BotEngine, GraphPimDirectory
 from bot.graph.teams_apps import TeamsAppInstaller
 from bot.graph.tokens import AppTokenProvider, ManagedIdentityTokenProvider, TokenProvider
 from bot.logging_setup import correlation_middleware

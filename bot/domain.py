@@ -1,11 +1,15 @@
 """pimbot's own vocabulary: the types the workflow, the store, the cards and the Graph layer share.
 
 Nothing here knows about Bot Framework activities or Graph wire shapes; `bot/channel/` and
-`bot/graph/` translate to and from these types at the edges.
+`bot/graph/` translate to and from these types at the edges. That includes what PIM reports
+(request statuses, approvals, activations) and the errors Graph answers with: `bot/graph/` maps
+Graph's status strings and error codes onto them, and the workflow acts on them alone.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -247,3 +251,203 @@ class SentMessage(Frozen):
     person_id: str
     conversation_id: str
     activity_id: str
+
+
+# --- PIM's side of a request, as the Graph layer reports it -----------------------------------
+
+
+class ActivationResult(Frozen):
+    """What Graph answered to an activation or extension pimbot made (the bot engine)."""
+
+    graph_request_id: str
+    status: str  # Graph's request status as it wrote it ("Provisioned", "Granted"), for the log
+    start: datetime | None
+    end: datetime | None
+
+
+class PimRequestStatus(StrEnum):
+    """Where PIM has a schedule request, in pimbot's terms."""
+
+    AWAITING_APPROVAL = "awaiting_approval"  # PendingApproval
+    AWAITING_ADMIN = "awaiting_admin"  # PendingAdminDecision
+    GRANTED = "granted"  # granted, its schedule being provisioned (may start later)
+    PROVISIONED = "provisioned"  # the role is active
+    DENIED = "denied"
+    CANCELED = "canceled"
+    FAILED = "failed"  # failed, revoked, or a status pimbot does not know: nothing granted
+
+    @property
+    def is_pending(self) -> bool:
+        return self in (PimRequestStatus.AWAITING_APPROVAL, PimRequestStatus.AWAITING_ADMIN)
+
+
+class PimRequest(Frozen):
+    """A PIM schedule request as pimbot follows it."""
+
+    id: str
+    status: PimRequestStatus
+    graph_status: str  # as Graph wrote it, for the audit log and the people told of a failure
+    approval_id: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class ApprovalStepStatus(StrEnum):
+    NOT_STARTED = "not_started"  # a later stage, not yet reached
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    EXPIRED = "expired"  # nobody decided in time
+    UNKNOWN = "unknown"  # a status pimbot does not know
+
+
+class ReviewResult(StrEnum):
+    NOT_REVIEWED = "not_reviewed"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+class ApprovalStep(Frozen):
+    """One stage of a PIM approval."""
+
+    id: str
+    status: ApprovalStepStatus
+    review_result: ReviewResult = ReviewResult.NOT_REVIEWED
+    assigned_to_me: bool = False
+    justification: str = ""
+    reviewed_by: str = ""  # display name of whoever decided
+
+
+class Approval(Frozen):
+    """A PIM approval (its stages), as the person or app reading it may see it."""
+
+    id: str
+    steps: tuple[ApprovalStep, ...] = ()
+
+    @property
+    def timed_out(self) -> bool:
+        return any(s.status is ApprovalStepStatus.EXPIRED for s in self.steps)
+
+    @property
+    def decided(self) -> ApprovalStep | None:
+        """The step that settled the outcome (the last one reviewed)."""
+        reviewed = [s for s in self.steps if s.review_result is not ReviewResult.NOT_REVIEWED]
+        return reviewed[-1] if reviewed else None
+
+
+class Activation(Frozen):
+    """An activated (not permanently assigned) role as PIM lists it."""
+
+    principal_id: str
+    role_id: str
+    start: datetime | None
+    end: datetime | None
+
+
+class AwaitingDecision(Frozen):
+    """A request PIM holds for an approver's decision."""
+
+    graph_request_id: str
+    requester_name: str = ""
+    role_name: str = ""
+
+
+# --- what can go wrong with Graph, as the workflow acts on it ---------------------------------
+
+# The one delegated permission the pim engine asks for on a person's behalf: self activation and
+# deactivation, cancel, filterByCurrentUser and approval decisions all take it.
+PIM_DELEGATED_SCOPE = "RoleAssignmentSchedule.ReadWrite.Directory"
+
+
+class GraphError(Exception):
+    """Graph answered with an error status (after any retries)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.retry_after = retry_after
+
+
+class PolicyValidationFailed(GraphError):
+    """`RoleAssignmentRequestPolicyValidationFailed`: the request broke PIM policy rules."""
+
+    @property
+    def rules(self) -> list[str]:
+        """Rule names from `The following policy rules failed: ["MfaRule"]`."""
+        match = re.search(r"\[.*?\]", self.message)
+        if not match:
+            return []
+        try:
+            parsed = json.loads(match.group(0))
+        except ValueError:
+            return []
+        return [str(rule) for rule in parsed] if isinstance(parsed, list) else []
+
+
+class AcrsValidationFailed(GraphError):
+    """`RoleAssignmentRequestAcrsValidationFailed`: an authentication context is needed."""
+
+    @property
+    def claims(self) -> str | None:
+        match = re.search(r"claims=(\{.*\})", self.message)
+        return match.group(1) if match else None
+
+
+class RoleAssignmentExists(GraphError):
+    """The role is already active (or the assignment already exists)."""
+
+
+class RoleAssignmentDoesNotExist(GraphError):
+    """Nothing to deactivate, extend or remove."""
+
+
+class ActiveDurationTooShort(GraphError):
+    """Deactivation within five minutes of activation."""
+
+
+class PendingRoleAssignmentRequest(GraphError):
+    """A pending request already exists for this principal, role and scope."""
+
+
+class Throttled(GraphError):
+    """429 that outlasted the retry budget."""
+
+
+class GraphUnavailable(GraphError):
+    """5xx, timeouts or connection failures that outlasted the retry budget."""
+
+
+class AuthenticationFailed(GraphError):
+    """No token could be obtained for Graph (bad client secret, unreachable authority...)."""
+
+
+class DelegatedTokenError(Exception):
+    """No delegated token could be had for the person; `words` tell them what to do."""
+
+    words = "I couldn't act on your behalf. Please sign in again."
+
+
+class SignInRequired(DelegatedTokenError):
+    """No usable token: the person must sign in (again), meeting `claims` when given."""
+
+    words = "Please sign in so that I can act on your behalf."
+
+    def __init__(self, detail: str, claims: str | None = None) -> None:
+        super().__init__(detail)
+        self.claims = claims
+
+
+class ConsentRequired(DelegatedTokenError):
+    words = (
+        "pimbot may not act on your behalf yet: an administrator has to grant it consent for "
+        f"the delegated Graph permission {PIM_DELEGATED_SCOPE}. Please tell your PIM admin."
+    )

@@ -11,8 +11,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.graph.durations import format_duration as format_graph_duration
-from bot.graph.durations import parse_duration as parse_graph_duration
+from bot.durations import format_duration as format_graph_duration
+from bot.durations import parse_duration as parse_graph_duration
 
 # Anything longer is not a role activation; it also keeps timedelta arithmetic far from overflow.
 MAX_PARSED_DURATION = timedelta(days=366)

@@ -44,7 +44,6 @@ class Channel:
 
     handle_messages: Handler
     messenger: BotMessenger
-    adapter: CloudAdapter
     signing_keys: SigningKeyRefresher
     token_source: BotConnectorTokenSource | None
 
@@ -111,7 +110,6 @@ def build_channel(
     return Channel(
         handle_messages=messages_handler(adapter, bot),
         messenger=messenger,
-        adapter=adapter,
         signing_keys=signing_keys,
         token_source=token_source,
     )

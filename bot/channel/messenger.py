@@ -25,8 +25,7 @@ from botbuilder.schema import (
 from bot.channel.connector_errors import delivery_failure, status_of
 from bot.channel.conversations import ConversationDatabase, conversation_record
 from bot.channel.rendering import SignInCardSettings, message_activity
-from bot.domain import Actor, Message, Person, SentMessage
-from bot.graph.errors import GraphError
+from bot.domain import Actor, GraphError, Message, Person, SentMessage
 from bot.graph.teams_apps import InstallRefused, PersonalChat
 from bot.store.conversations import ConversationRecord
 from bot.workflow.ports import DeliveryDelayed

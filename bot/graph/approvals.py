@@ -3,57 +3,41 @@ the approver's own delegated token (Graph supports no application permission for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
+from pydantic import ValidationError
+
+from bot.domain import Approval, ApprovalStep, ApprovalStepStatus, ReviewResult
+from bot.graph import models
+from bot.graph.errors import GraphError
 from bot.graph.http import GraphHttp
-from bot.graph.pim import path_segment
+from bot.graph.odata import path_segment
 
 APPROVALS = "/roleManagement/directory/roleAssignmentApprovals"
 BETA = "beta"
 
-
-@dataclass(frozen=True)
-class ApprovalStep:
-    id: str
-    status: str  # InProgress | Initializing | Completed | Expired
-    review_result: str  # NotReviewed | Approved | Denied
-    assigned_to_me: bool
-    justification: str = ""
-    reviewed_by: str = ""  # display name of whoever decided
+_STEP_STATUSES = {
+    "Initializing": ApprovalStepStatus.NOT_STARTED,
+    "InProgress": ApprovalStepStatus.IN_PROGRESS,
+    "Completed": ApprovalStepStatus.COMPLETED,
+    "Expired": ApprovalStepStatus.EXPIRED,
+}
+_REVIEW_RESULTS = {"Approved": ReviewResult.APPROVED, "Denied": ReviewResult.DENIED}
 
 
-@dataclass(frozen=True)
-class Approval:
-    id: str
-    steps: tuple[ApprovalStep, ...]
-
-    @property
-    def current(self) -> ApprovalStep | None:
-        return next((s for s in self.steps if s.status == "InProgress"), None)
-
-    @property
-    def timed_out(self) -> bool:
-        return any(s.status == "Expired" for s in self.steps)
-
-    @property
-    def decided(self) -> ApprovalStep | None:
-        """The step that settled the outcome (the last one reviewed)."""
-        reviewed = [s for s in self.steps if s.review_result in ("Approved", "Denied")]
-        return reviewed[-1] if reviewed else None
+def approval_from(payload: models.Approval) -> Approval:
+    return Approval(id=payload.id, steps=tuple(_step(step) for step in payload.steps))
 
 
-def _step(item: dict[str, Any]) -> ApprovalStep:
-    reviewers = item.get("reviewedBy") or []
-    first = reviewers[0] if isinstance(reviewers, list) and reviewers else {}
-    name = str(first.get("displayName") or "") if isinstance(first, dict) else ""
+def _step(step: models.ApprovalStep) -> ApprovalStep:
+    reviewer = step.reviewed_by[0] if step.reviewed_by else None
     return ApprovalStep(
-        id=str(item.get("id") or ""),
-        status=str(item.get("status") or ""),
-        review_result=str(item.get("reviewResult") or "NotReviewed"),
-        assigned_to_me=bool(item.get("assignedToMe")),
-        justification=str(item.get("justification") or ""),
-        reviewed_by=name,
+        id=step.id,
+        status=_STEP_STATUSES.get(step.status or "", ApprovalStepStatus.UNKNOWN),
+        review_result=_REVIEW_RESULTS.get(step.review_result or "", ReviewResult.NOT_REVIEWED),
+        assigned_to_me=bool(step.assigned_to_me),
+        justification=step.justification or "",
+        reviewed_by=(reviewer.display_name or "") if reviewer else "",
     )
 
 
@@ -61,11 +45,13 @@ async def read_approval(graph: GraphHttp, approval_id: str) -> Approval:
     payload = await graph.get_json(
         f"{APPROVALS}/{path_segment(approval_id)}", {"$expand": "steps"}, version=BETA
     )
-    steps = payload.get("steps") or []
-    return Approval(
-        id=str(payload.get("id") or approval_id),
-        steps=tuple(_step(s) for s in steps if isinstance(s, dict)),
-    )
+    try:
+        parsed = models.Approval.model_validate(
+            {**payload, "id": payload.get("id") or approval_id, "steps": payload.get("steps") or []}
+        )
+    except ValidationError as exc:
+        raise GraphError(200, "InvalidResponse", f"unexpected approval: {exc}") from exc
+    return approval_from(parsed)
 
 
 async def decide_step(

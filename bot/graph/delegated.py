@@ -18,53 +18,45 @@ from typing import Any, Literal
 
 import httpx
 import msal
+from pydantic import ValidationError
 
 from bot.client_credentials import ClientCredential, ManagedIdentityUnavailable, MsalCredential
-from bot.domain import ActivationRequest, Frozen
-from bot.graph.approvals import Approval, decide_step, read_approval
-from bot.graph.errors import AuthenticationFailed, GraphError
-from bot.graph.http import DEFAULT_TIMEOUT, GraphHttp
-from bot.graph.models import AssignmentScheduleInstance, RoleAssignmentScheduleRequest
-from bot.graph.pim import (
+from bot.domain import (
+    PIM_DELEGATED_SCOPE,
+    Activation,
+    ActivationRequest,
+    Approval,
+    AwaitingDecision,
+    ConsentRequired,
+    GraphError,
+    PimRequest,
+    SignInRequired,
+)
+from bot.graph.approvals import decide_step, read_approval
+from bot.graph.assignments import (
     ASSIGNMENT_INSTANCES,
     ASSIGNMENT_REQUESTS,
     TENANT_SCOPE,
-    path_segment,
+    removal_body,
+    request_status,
     schedule_request_body,
 )
+from bot.graph.errors import AuthenticationFailed
+from bot.graph.http import DEFAULT_TIMEOUT, GraphHttp
+from bot.graph.models import (
+    AssignmentScheduleInstance,
+    AwaitingApprover,
+    Identity,
+    RoleAssignmentScheduleRequestResponse,
+)
+from bot.graph.odata import path_segment
 from bot.msal_http import LoginHttpClient, authority_for, instance_discovery_for
 
 logger = logging.getLogger(__name__)
 
-# What the pim engine asks for on a person's behalf: self activation and deactivation, cancel,
-# filterByCurrentUser and approval decisions all take this one delegated permission.
-PIM_DELEGATED_SCOPE = "RoleAssignmentSchedule.ReadWrite.Directory"
 REFRESH_MARGIN_SECONDS = 5 * 60
 # AADSTS codes that mean "the person (or an admin) has to consent first".
 CONSENT_CODES = frozenset({65001, 65004, 65005})
-
-
-class DelegatedTokenError(Exception):
-    """No delegated token could be had for the person; `words` tell them what to do."""
-
-    words = "I couldn't act on your behalf. Please sign in again."
-
-
-class SignInRequired(DelegatedTokenError):
-    """No usable token: the person must sign in (again), meeting `claims` when given."""
-
-    words = "Please sign in so that I can act on your behalf."
-
-    def __init__(self, detail: str, claims: str | None = None) -> None:
-        super().__init__(detail)
-        self.claims = claims
-
-
-class ConsentRequired(DelegatedTokenError):
-    words = (
-        "pimbot may not act on your behalf yet: an administrator has to grant it consent for "
-        f"the delegated Graph permission {PIM_DELEGATED_SCOPE}. Please tell your PIM admin."
-    )
 
 
 @dataclass(frozen=True)
@@ -194,48 +186,29 @@ class _FixedToken:
         return None
 
 
-@dataclass(frozen=True)
-class ScheduleRequestState:
-    """A PIM schedule request as pimbot follows it."""
-
-    id: str
-    status: str
-    approval_id: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-
-
-class Activation(Frozen):
-    """An activated (not permanently assigned) role as PIM lists it."""
-
-    principal_id: str
-    role_id: str
-    start: datetime | None
-    end: datetime | None
-
-
-def request_state(payload: dict[str, Any]) -> ScheduleRequestState:
-    info = payload.get("scheduleInfo") or {}
-    start = _parse_time(info.get("startDateTime"))
-    expiration = info.get("expiration") or {}
-    end = _parse_time(expiration.get("endDateTime"))
-    return ScheduleRequestState(
-        id=str(payload.get("id") or ""),
-        status=str(payload.get("status") or ""),
-        approval_id=str(payload["approvalId"]) if payload.get("approvalId") else None,
-        start=start,
-        end=end,
+def request_state(payload: dict[str, Any]) -> PimRequest:
+    """A schedule request as Graph returned it, in pimbot's terms."""
+    try:
+        response = RoleAssignmentScheduleRequestResponse.model_validate(payload)
+    except ValidationError as exc:
+        raise GraphError(200, "InvalidResponse", f"unexpected schedule request: {exc}") from exc
+    info = response.schedule_info
+    expiration = info.expiration if info else None
+    return PimRequest(
+        id=response.id,
+        status=request_status(response.status),
+        graph_status=response.status,
+        approval_id=response.approval_id or None,
+        start=_utc(info.start_date_time if info else None),
+        end=_utc(expiration.end_date_time if expiration else None),
     )
 
 
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def _utc(value: datetime | None) -> datetime | None:
+    """Graph writes UTC; a time without an offset is taken as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 class DelegatedPim:
@@ -269,7 +242,7 @@ class DelegatedPim:
             max_retry_time=self._max_retry_time,
         )
 
-    async def self_activate(self, token: str, request: ActivationRequest) -> ScheduleRequestState:
+    async def self_activate(self, token: str, request: ActivationRequest) -> PimRequest:
         body = schedule_request_body("selfActivate", request, self._now())
         if not request.justification:
             body.pop("justification", None)  # PIM's policy decides whether one is needed
@@ -277,24 +250,32 @@ class DelegatedPim:
         return request_state(payload)
 
     async def self_deactivate(self, token: str, principal_id: str, role_id: str) -> None:
-        body = RoleAssignmentScheduleRequest(
-            action="selfDeactivate",
-            principal_id=principal_id,
-            role_definition_id=role_id,
-            directory_scope_id=TENANT_SCOPE,
-            justification="Deactivated through pimbot",
-        ).to_wire()
+        body = removal_body("selfDeactivate", principal_id, role_id)
         await self.as_person(token).post_json(ASSIGNMENT_REQUESTS, body)
 
     async def cancel(self, token: str, graph_request_id: str) -> None:
         path = f"{ASSIGNMENT_REQUESTS}/{path_segment(graph_request_id)}/cancel"
         await self.as_person(token).post_json(path, {})
 
-    async def waiting_for_me(self, token: str) -> list[dict[str, Any]]:
+    async def waiting_for_me(self, token: str) -> list[AwaitingDecision]:
         """Requests waiting for this approver, as PIM lists them."""
         path = f"{ASSIGNMENT_REQUESTS}/filterByCurrentUser(on='approver')"
         params = {"$filter": "status eq 'PendingApproval'", "$expand": "roleDefinition,principal"}
-        return [item async for item in self.as_person(token).get_all(path, params)]
+        try:
+            found = [
+                AwaitingApprover.model_validate(item)
+                async for item in self.as_person(token).get_all(path, params)
+            ]
+        except ValidationError as exc:
+            raise GraphError(200, "InvalidResponse", f"unexpected request list: {exc}") from exc
+        return [
+            AwaitingDecision(
+                graph_request_id=item.id,
+                requester_name=_display_name(item.principal),
+                role_name=_display_name(item.role_definition),
+            )
+            for item in found
+        ]
 
     async def read_approval(self, token: str, approval_id: str) -> Approval:
         return await read_approval(self.as_person(token), approval_id)
@@ -310,14 +291,14 @@ class DelegatedPim:
         await decide_step(self.as_person(token), approval_id, step_id, verdict, justification)
 
 
-async def read_request(graph: GraphHttp, graph_request_id: str) -> ScheduleRequestState:
+def _display_name(identity: Identity | None) -> str:
+    return (identity.display_name or "") if identity else ""
+
+
+async def read_request(graph: GraphHttp, graph_request_id: str) -> PimRequest:
     """The schedule request as PIM has it now (app-only read)."""
     payload = await graph.get_json(f"{ASSIGNMENT_REQUESTS}/{path_segment(graph_request_id)}")
     return request_state(payload)
-
-
-def is_conflict(exc: GraphError) -> bool:
-    return exc.status == 409
 
 
 class AppPimReads:
@@ -326,7 +307,7 @@ class AppPimReads:
     def __init__(self, graph: GraphHttp) -> None:
         self._graph = graph
 
-    async def read_request(self, graph_request_id: str) -> ScheduleRequestState:
+    async def read_request(self, graph_request_id: str) -> PimRequest:
         return await read_request(self._graph, graph_request_id)
 
     async def read_approval(self, approval_id: str) -> Approval | None:

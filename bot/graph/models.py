@@ -9,7 +9,7 @@ failing, because Microsoft adds new ones over time.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from bot.graph.durations import format_duration, parse_duration
+from bot.durations import format_duration, parse_duration
 
 
 def _duration_from_wire(value: object) -> object:
@@ -139,6 +139,16 @@ class RoleAssignmentScheduleRequestResponse(GraphModel):
     created_by: IdentitySet | None = None
     schedule_info: RequestSchedule | None = None
     ticket_info: TicketInfo | None = None
+
+
+class AwaitingApprover(GraphModel):
+    """A request listed by `roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')`,
+    with `$expand=roleDefinition,principal`."""
+
+    id: str = ""
+    status: str | None = None
+    principal: Identity | None = None
+    role_definition: Identity | None = None
 
 
 # --- policies and their rules ------------------------------------------------------------------
@@ -330,10 +340,3 @@ class ApprovalStep(GraphModel):
 class Approval(GraphModel):
     id: str
     steps: list[ApprovalStep] = Field(default_factory=list)
-
-
-class ApprovalStepDecision(GraphModel):
-    """The body that decides a step: PATCH (beta) `roleAssignmentApprovals/{id}/steps/{id}`."""
-
-    review_result: Literal["Approve", "Deny"]
-    justification: str = ""

@@ -6,15 +6,17 @@ from datetime import timedelta
 
 import cards
 from bot.domain import (
+    ActiveDurationTooShort,
     ActiveRole,
     Actor,
     CardMessage,
+    GraphError,
     Outcome,
     RequestKind,
     RequestState,
+    RoleAssignmentDoesNotExist,
     TextMessage,
 )
-from bot.graph.errors import ActiveDurationTooShort, GraphError, RoleAssignmentDoesNotExist
 from bot.timefmt import format_when
 from bot.workflow import outbox
 from bot.workflow.audit import audit

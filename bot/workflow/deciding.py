@@ -17,12 +17,12 @@ from bot.domain import (
     ActivationRequest,
     Actor,
     CardSubject,
+    GraphError,
     Outcome,
     RequestKind,
     RequestState,
     TextMessage,
 )
-from bot.graph.errors import GraphError
 from bot.store import Tx
 from bot.timefmt import format_when
 from bot.workflow import live_cards, outbox

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.graph.errors import (
+from bot.domain import (
     AuthenticationFailed,
     GraphError,
     GraphUnavailable,

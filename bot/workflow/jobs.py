@@ -14,14 +14,16 @@ from datetime import datetime, timedelta
 import cards
 from bot.domain import (
     ActivationRequest,
+    ActivationResult,
     CardMessage,
+    GraphError,
     Person,
     RequestKind,
     RequestState,
+    RoleAssignmentExists,
     SentMessage,
     TextMessage,
 )
-from bot.graph.errors import GraphError, RoleAssignmentExists
 from bot.store import Job, Tx
 from bot.timefmt import format_duration, format_when
 from bot.workflow import live_cards, outbox
@@ -33,7 +35,6 @@ from bot.workflow.errors import TRANSIENT, graph_trouble
 from bot.workflow.expiry import ExpiryJobs, load_request
 from bot.workflow.outbox import JobHandler, JobKind, RetryLater
 from bot.workflow.people import teams_ids_of, timezone_of
-from bot.workflow.ports import ActivationResult
 from cards.refresh import with_refresh
 from cards.text import plain
 

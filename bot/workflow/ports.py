@@ -7,17 +7,16 @@ Tests may substitute any of them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any, Protocol
 
 from bot.domain import (
     ActivationPolicy,
     ActivationRequest,
+    ActivationResult,
     ActiveRole,
     Actor,
     ApproverRef,
     EligibleRole,
-    Frozen,
     Message,
     Outcome,
     Person,
@@ -44,13 +43,6 @@ class PimDirectory(Protocol):
         ...
 
     async def get_person(self, user_id: str) -> Person | None: ...
-
-
-class ActivationResult(Frozen):
-    graph_request_id: str
-    status: str  # Graph's request status, e.g. "Provisioned", "Granted"
-    start: datetime | None
-    end: datetime | None
 
 
 class Engine(Protocol):

@@ -15,6 +15,7 @@ from bot.domain import (
     CardMessage,
     CardSubject,
     EligibleRole,
+    GraphError,
     Outcome,
     RequestKind,
     RequestState,
@@ -23,8 +24,7 @@ from bot.domain import (
     TextMessage,
     TokenExchangeOutcome,
 )
-from bot.graph.durations import parse_duration
-from bot.graph.errors import GraphError
+from bot.durations import parse_duration
 from bot.sso import InvalidSsoToken
 from bot.store import Tx
 from bot.timefmt import format_duration, format_when

@@ -17,13 +17,13 @@ from bot.domain import (
     Actor,
     CardMessage,
     CardSubject,
+    GraphError,
     Outcome,
     RequestKind,
     SentMessage,
     TextMessage,
     TokenExchangeOutcome,
 )
-from bot.graph.errors import GraphError
 from bot.workflow import live_cards, talk
 from bot.workflow.active_roles import ActiveRoles
 from bot.workflow.audit import audit

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.domain import ActivationPolicy, Ticket
-from bot.graph.durations import parse_duration
+from bot.durations import parse_duration
 from bot.timefmt import format_duration
 
 MIN_DURATION = timedelta(minutes=5)

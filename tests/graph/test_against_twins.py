@@ -14,9 +14,10 @@ import pytest
 from aiohttp import web
 
 from bot.domain import ActivationRequest, ApproverKind, Person, RequestState, Role, Ticket
+from bot.graph.bot_engine import BotEngine
+from bot.graph.directory import GraphPimDirectory
 from bot.graph.errors import RoleAssignmentExists
 from bot.graph.http import GraphHttp
-from bot.graph.pim import BotEngine, GraphPimDirectory
 from bot.graph.tokens import AppTokenProvider
 from bot.sandbox.entra import GRAPH_RESOURCE, EntraTwin
 from bot.sandbox.graph import GraphTwin

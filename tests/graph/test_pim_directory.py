@@ -9,7 +9,7 @@ import httpx
 import respx
 
 from bot.domain import ApproverKind, ApproverRef, Person
-from bot.graph.pim import GraphPimDirectory
+from bot.graph.directory import GraphPimDirectory
 from tests.graph.fakes import GRAPH, graph_error, graph_http
 
 V1 = f"{GRAPH}/v1.0"

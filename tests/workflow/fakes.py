@@ -14,18 +14,20 @@ from datetime import datetime, timedelta
 from bot.domain import (
     ActivationPolicy,
     ActivationRequest,
+    ActivationResult,
     ActiveRole,
     ApproverKind,
     ApproverRef,
     EligibleRole,
+    GraphError,
     Message,
     Person,
     Role,
+    RoleAssignmentDoesNotExist,
+    RoleAssignmentExists,
     SentMessage,
 )
-from bot.graph.errors import GraphError, RoleAssignmentDoesNotExist, RoleAssignmentExists
 from bot.sso import InvalidSsoToken, SsoClaims
-from bot.workflow.ports import ActivationResult
 from tests.support.clock import FakeClock
 
 TENANT = "tenant-1"

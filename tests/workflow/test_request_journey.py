@@ -7,8 +7,16 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain import CardMessage, Outcome, Person, RequestState, SignInRequest, TextMessage
-from bot.graph.errors import GraphUnavailable, PolicyValidationFailed
+from bot.domain import (
+    CardMessage,
+    GraphUnavailable,
+    Outcome,
+    Person,
+    PolicyValidationFailed,
+    RequestState,
+    SignInRequest,
+    TextMessage,
+)
 from bot.workflow import deciding
 from tests.workflow.conftest import World
 from tests.workflow.fakes import (

@@ -1,2 +1,2 @@
 """Engine-specific parts of the one workflow. The bot engine needs none beyond `BotEngine`
-(bot/graph/pim.py); the pim engine (Zero Trust mode) lives in `pim*.py` here."""
+(bot/graph/bot_engine.py); the pim engine (Zero Trust mode) lives in `pim*.py` here."""

@@ -19,22 +19,23 @@ from typing import Literal
 
 import cards
 from bot.domain import (
+    AcrsValidationFailed,
     ActivationRequest,
     Actor,
+    ApprovalStepStatus,
     CardMessage,
+    ConsentRequired,
+    GraphError,
     Outcome,
+    PendingRoleAssignmentRequest,
+    PimRequestStatus,
+    PolicyValidationFailed,
     RequestState,
+    RoleAssignmentExists,
     SignInRequest,
+    SignInRequired,
     TextMessage,
     TokenExchangeOutcome,
-)
-from bot.graph.delegated import ConsentRequired, SignInRequired
-from bot.graph.errors import (
-    AcrsValidationFailed,
-    GraphError,
-    PendingRoleAssignmentRequest,
-    PolicyValidationFailed,
-    RoleAssignmentExists,
 )
 from bot.sso import InvalidSsoToken
 from bot.store import SignInWait, WaitKind
@@ -297,9 +298,9 @@ class PimFlow:
                 "request.submitted",
                 moved,
                 graph_request_id=state.id,
-                details={"graph_status": state.status},
+                details={"graph_status": state.graph_status},
             )
-            needs_approval = state.status == "PendingApproval"
+            needs_approval = state.status is PimRequestStatus.AWAITING_APPROVAL
             pending = await outbox.route_submitted(
                 tx, moved.id, needs_approval=needs_approval, now=now
             )
@@ -412,7 +413,10 @@ class PimFlow:
             mine = [s for s in approval.steps if s.assigned_to_me]
             # The stage in progress, else the latest one: deciding a finished stage is how PIM
             # says (409) that someone else was first.
-            step = next((s for s in mine if s.status == "InProgress"), mine[-1] if mine else None)
+            step = next(
+                (s for s in mine if s.status is ApprovalStepStatus.IN_PROGRESS),
+                mine[-1] if mine else None,
+            )
             if step is None:
                 toast = "PIM has no decision waiting for you on this request."
             else:
@@ -556,11 +560,11 @@ class PimFlow:
             known = {
                 r.graph_request_id for r in await tx.requests.pending_for_approver(actor.person.id)
             }
-        others = [w for w in waiting if w.get("id") not in known]
+        others = [w for w in waiting if w.graph_request_id not in known]
         if others:
             lines = [
-                f"- {plain((w.get('principal') or {}).get('displayName', 'someone'))} asks for "
-                f"{plain((w.get('roleDefinition') or {}).get('displayName', 'a role'))}"
+                f"- {plain(w.requester_name or 'someone')} asks for "
+                f"{plain(w.role_name or 'a role')}"
                 for w in others
             ]
             outcome.replies.append(

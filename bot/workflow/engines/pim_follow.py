@@ -13,8 +13,15 @@ import uuid
 from datetime import datetime, timedelta
 
 import cards
-from bot.domain import ActivationRequest, Person, RequestKind, RequestState
-from bot.graph.errors import GraphError
+from bot.domain import (
+    ActivationRequest,
+    ActivationResult,
+    GraphError,
+    Person,
+    PimRequestStatus,
+    RequestKind,
+    RequestState,
+)
 from bot.store import Job, Tx
 from bot.timefmt import format_when
 from bot.workflow import outbox
@@ -25,7 +32,6 @@ from bot.workflow.engines.ports import PimReads
 from bot.workflow.jobs import JobRunner
 from bot.workflow.outbox import JobHandler, RetryLater
 from bot.workflow.people import timezone_of
-from bot.workflow.ports import ActivationResult
 from cards.text import plain
 
 log = logging.getLogger(__name__)
@@ -35,10 +41,6 @@ WATCH = "pim_watch"  # {}
 # While PIM keeps a request pending, look again after these many seconds (then the last).
 FOLLOW_BACKOFF = (5, 10, 20, 40, 60, 120, 300)
 WATCH_INTERVAL = timedelta(seconds=60)
-PENDING_STATUSES = frozenset({"PendingApproval", "PendingAdminDecision"})
-PROVISIONING_STATUSES = frozenset(
-    {"Granted", "PendingProvisioning", "PendingScheduleCreation", "ScheduleCreated"}
-)
 FOLLOWED_STATES = (RequestState.PENDING_APPROVAL, RequestState.APPROVED, RequestState.ACTIVATING)
 _UNDECIDED = (RequestState.PENDING_APPROVAL,)
 OUTSIDE_NAMESPACE = uuid.UUID("0c6f8a52-3e1d-4b7a-9f2c-8d5e4a3b2c10")
@@ -93,15 +95,16 @@ class PimFollower:
             return request
         status = await self.reads.read_request(request.graph_request_id)
         now = self.deps.now()
-        if status.status in PENDING_STATUSES:
+        if status.status.is_pending:
             return request
-        if status.status == "Provisioned" or (
-            status.status in PROVISIONING_STATUSES and (status.start is None or status.start <= now)
+        if status.status is PimRequestStatus.PROVISIONED or (
+            status.status is PimRequestStatus.GRANTED
+            and (status.start is None or status.start <= now)
         ):
             return await self._granted(request, decided_by, reason, provisioned=True)
-        if status.status in PROVISIONING_STATUSES:
+        if status.status is PimRequestStatus.GRANTED:
             return await self._granted(request, decided_by, reason, provisioned=False)
-        if status.status == "Denied":
+        if status.status is PimRequestStatus.DENIED:
             approval = (
                 await self.reads.read_approval(status.approval_id) if status.approval_id else None
             )
@@ -114,9 +117,9 @@ class PimFollower:
                 )
                 reason = reason or step.justification
             return await self._close(request, RequestState.DENIED, "denied", decided_by, reason)
-        if status.status == "Canceled":
+        if status.status is PimRequestStatus.CANCELED:
             return await self._close(request, RequestState.CANCELLED, "cancelled")
-        return await self._close(request, RequestState.FAILED, "failed", reason=status.status)
+        return await self._close(request, RequestState.FAILED, "failed", reason=status.graph_status)
 
     async def _granted(
         self,

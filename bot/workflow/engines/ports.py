@@ -3,11 +3,9 @@ and the app-only reads that follow PIM's state. `bot/graph/` implements them; te
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
-from bot.domain import ActivationRequest
-from bot.graph.approvals import Approval
-from bot.graph.delegated import Activation, ScheduleRequestState
+from bot.domain import Activation, ActivationRequest, Approval, AwaitingDecision, PimRequest
 
 
 class UserTokens(Protocol):
@@ -21,15 +19,13 @@ class UserTokens(Protocol):
 class PimAsPerson(Protocol):
     """Graph writes with the acting person's delegated token."""
 
-    async def self_activate(
-        self, token: str, request: ActivationRequest
-    ) -> ScheduleRequestState: ...
+    async def self_activate(self, token: str, request: ActivationRequest) -> PimRequest: ...
 
     async def self_deactivate(self, token: str, principal_id: str, role_id: str) -> None: ...
 
     async def cancel(self, token: str, graph_request_id: str) -> None: ...
 
-    async def waiting_for_me(self, token: str) -> list[dict[str, Any]]: ...
+    async def waiting_for_me(self, token: str) -> list[AwaitingDecision]: ...
 
     async def read_approval(self, token: str, approval_id: str) -> Approval: ...
 
@@ -46,7 +42,7 @@ class PimAsPerson(Protocol):
 class PimReads(Protocol):
     """App-only reads (RoleManagement.Read.Directory) that follow what PIM decided."""
 
-    async def read_request(self, graph_request_id: str) -> ScheduleRequestState: ...
+    async def read_request(self, graph_request_id: str) -> PimRequest: ...
 
     async def read_approval(self, approval_id: str) -> Approval | None:
         """None when the app may not read approvals (then a denial can't be told from a

@@ -11,13 +11,14 @@ import pytest
 import respx
 
 from bot.domain import ActivationRequest, Person, RequestState, Role, Ticket
+from bot.graph.assignments import AssignmentWindow, schedule_request_body
+from bot.graph.bot_engine import BotEngine
 from bot.graph.errors import (
     GraphError,
     PolicyValidationFailed,
     RoleAssignmentDoesNotExist,
     RoleAssignmentExists,
 )
-from bot.graph.pim import AssignmentWindow, BotEngine, schedule_request_body
 from tests.graph.fakes import GRAPH, graph_error, graph_http
 
 REQUESTS = f"{GRAPH}/v1.0/roleManagement/directory/roleAssignmentScheduleRequests"

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.graph.durations import format_duration, parse_duration
+from bot.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
