@@ -28,6 +28,7 @@ from bot.timefmt import format_when
 from bot.workflow import live_cards, outbox
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
+from bot.workflow.moves import Notice, move
 from cards.text import plain
 
 MAX_REASON = 500
@@ -97,48 +98,36 @@ class Deciding:
             return _refused(f"Keep the reason under {MAX_REASON} characters.")
         if self.native is not None:
             return await self.native.decide(actor, request, verdict, reason)
-        to = RequestState.APPROVED if verdict == "approve" else RequestState.DENIED
+        approved = verdict == "approve"
+        who = plain(actor.person.display_name or "An approver")
+        role = plain(request.role.display_name)
+        doing = "Extending" if request.kind is RequestKind.EXTEND else "Activating"
         async with deps.db.transaction() as tx:
-            decided = await tx.requests.transition(
-                request_id,
-                from_states=[RequestState.PENDING_APPROVAL],
-                to=to,
+            decided = await move(
+                deps,
+                tx,
+                request,
+                from_states=RequestState.PENDING_APPROVAL,
+                to=RequestState.APPROVED if approved else RequestState.DENIED,
+                action="request.approved" if approved else "request.denied",
+                actor=actor.person.id,
+                changes={"decided_by": actor.person, "decided_at": now, "decision_reason": reason},
+                notice=Notice(
+                    f"✅ {who} approved your request for **{role}**. {doing} now…"
+                    if approved
+                    else f"❌ {who} denied your request for **{role}**: {plain(reason)}",
+                    key="decision",
+                ),
+                reason=reason,
                 now=now,
-                decided_by=actor.person,
-                decided_at=now,
-                decision_reason=reason,
             )
             if decided is None:
                 current = await tx.requests.get(request_id)
                 assert current is not None
                 await _audit_refusal(tx, now, actor, verdict, current, _decided(current))
                 return self._already_decided(actor, current)
-            await audit(
-                tx,
-                now,
-                actor.person.id,
-                f"request.{'approved' if to is RequestState.APPROVED else 'denied'}",
-                decided,
-                reason=reason,
-            )
-            await outbox.refresh_cards(tx, decided, now)
-            who = plain(actor.person.display_name or "An approver")
-            role = plain(decided.role.display_name)
-            if to is RequestState.APPROVED:
+            if approved:
                 await outbox.activation(tx, decided, now)
-                doing = "Extending" if decided.kind is RequestKind.EXTEND else "Activating"
-                text = f"✅ {who} approved your request for **{role}**. {doing} now…"
-            else:
-                text = f"❌ {who} denied your request for **{role}**: {plain(reason)}"
-            await outbox.message(
-                tx,
-                decided.requester.id,
-                decided.tenant_id,
-                key=f"decision:{decided.id}",
-                now=now,
-                text=text,
-            )
-        deps.wake_scheduler()
         return Outcome(card_update=cards.approval_decided(decided, tz=actor.timezone))
 
     async def retry(self, actor: Actor, request_id: str) -> Outcome:
@@ -164,19 +153,20 @@ class Deciding:
                     card_update=cards.request_status(request, tz=actor.timezone),
                     toast="There is nothing to retry for this request.",
                 )
-            moved = await tx.requests.transition(
-                request_id,
-                from_states=[RequestState.FAILED],
+            moved = await move(
+                deps,
+                tx,
+                request,
+                from_states=RequestState.FAILED,
                 to=RequestState.APPROVED,
+                action="request.retried",
+                actor=actor.person.id,
+                changes={"failure": ""},
                 now=now,
-                failure="",
             )
             if moved is None:
                 return Outcome(toast="Already retrying.")
-            await audit(tx, now, actor.person.id, "request.retried", moved)
             await outbox.activation(tx, moved, now)
-            await outbox.refresh_cards(tx, moved, now)
-        deps.wake_scheduler()
         return Outcome(
             card_update=cards.request_status(moved, tz=actor.timezone), toast="Trying again…"
         )

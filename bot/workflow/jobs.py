@@ -25,12 +25,12 @@ from bot.graph.errors import GraphError, RoleAssignmentExists
 from bot.store import Job, Tx
 from bot.timefmt import format_duration, format_when
 from bot.workflow import live_cards, outbox
-from bot.workflow.announce import announce_change
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.deciding import still_an_approver
 from bot.workflow.errors import TRANSIENT, graph_trouble
 from bot.workflow.expiry import ExpiryJobs, load_request
+from bot.workflow.moves import Notice, move
 from bot.workflow.outbox import JobHandler, JobKind, RetryLater
 from bot.workflow.people import teams_ids_of, timezone_of
 from bot.workflow.ports import ActivationResult
@@ -293,16 +293,22 @@ class JobRunner:
         request_id = str(job.payload["request_id"])
         now = deps.now()
         async with deps.db.transaction() as tx:
-            request = await tx.requests.transition(
-                request_id, from_states=[RequestState.APPROVED], to=RequestState.ACTIVATING, now=now
+            request = await move(
+                deps,
+                tx,
+                request_id,
+                from_states=RequestState.APPROVED,
+                to=RequestState.ACTIVATING,
+                action="activation.started",
+                actor=None,
+                refresh=False,  # the cards say "approved" until the role is active
+                now=now,
             )
             if request is None:
                 request = await tx.requests.get(request_id)
                 # ACTIVATING here means an earlier run died mid-call: carry on, Graph decides.
                 if request is None or request.state is not RequestState.ACTIVATING:
                     return
-            else:
-                await audit(tx, now, None, "activation.started", request)
         try:
             if request.decided_by is not None and not await still_an_approver(
                 deps, request.decided_by.id, request
@@ -350,64 +356,59 @@ class JobRunner:
         deps, now = self.deps, self.deps.now()
         end = result.end or (now + request.duration)
         async with deps.db.transaction() as tx:
-            active = await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.ACTIVATING],
+            tz = await timezone_of(tx, request.requester.id)
+            # The live status card (when there is one) already shows it with its buttons; the
+            # notice then only needs to notify.
+            has_status_card = bool(await tx.cards.for_request(request.id, live_cards.STATUS))
+            active = await move(
+                deps,
+                tx,
+                request,
+                from_states=RequestState.ACTIVATING,
                 to=RequestState.ACTIVE,
+                action="activation.succeeded",
+                actor=None,
+                changes={
+                    "start": result.start or now,
+                    "end": end,
+                    "graph_request_id": result.graph_request_id or None,
+                },
+                notice=Notice(
+                    _activated_text(request, end, tz),
+                    key="activated",
+                    card=None if has_status_card else lambda moved: cards.activated(moved, tz=tz),
+                ),
+                graph_request_id=result.graph_request_id,
+                details={"graph_status": result.status, "end": end.isoformat()},
                 now=now,
-                start=result.start or now,
-                end=end,
-                graph_request_id=result.graph_request_id or None,
             )
             if active is None:
                 return
-            await audit(
-                tx,
-                now,
-                None,
-                "activation.succeeded",
-                active,
-                graph_request_id=result.graph_request_id,
-                details={"graph_status": result.status, "end": end.isoformat()},
-            )
             if active.kind is RequestKind.EXTEND:
                 await self._supersede(tx, active, now)
             await outbox.expiry(tx, active, end=end, warning=deps.config.expiry_warning, now=now)
-            await outbox.refresh_cards(tx, active, now)
-            tz = await timezone_of(tx, active.requester.id)
-            has_status_card = bool(await tx.cards.for_request(active.id, "requester"))
-            await outbox.message(
-                tx,
-                active.requester.id,
-                active.tenant_id,
-                key=f"activated:{active.id}",
-                now=now,
-                text=_activated_text(active, end, tz),
-                # The live status card (when there is one) already shows it with its buttons;
-                # the notice then only needs to notify.
-                card=None if has_status_card else cards.activated(active, tz=tz),
-                about=active,
-            )
-        deps.wake_scheduler()
 
     async def _supersede(self, tx: Tx, extension: ActivationRequest, now: datetime) -> None:
-        """An extension takes over from the activation it extends."""
+        """An extension takes over from the activation it extends; the earlier one's cards now
+        show the extension (the new end time, not the old one)."""
         for earlier in await tx.requests.list_in_states([RequestState.ACTIVE]):
             if (
                 earlier.id != extension.id
                 and earlier.requester.id == extension.requester.id
                 and earlier.role.id == extension.role.id
             ):
-                superseded = await tx.requests.transition(
-                    earlier.id,
-                    from_states=[RequestState.ACTIVE],
+                await move(
+                    self.deps,
+                    tx,
+                    earlier,
+                    from_states=RequestState.ACTIVE,
                     to=RequestState.ENDED,
+                    action="request.superseded",
+                    actor=None,
+                    changes={"failure": live_cards.EXTENDED},
+                    details={"extension_id": extension.id},
                     now=now,
-                    failure=live_cards.EXTENDED,
                 )
-                if superseded is not None:
-                    # Its cards now show the extension: the new end time, not the old one.
-                    await outbox.refresh_cards(tx, superseded, now)
 
     async def _graph_delayed(self, request: ActivationRequest, exc: GraphError, job: Job) -> None:
         deps, now = self.deps, self.deps.now()
@@ -420,101 +421,73 @@ class JobRunner:
                 exc,
             )
             return
+        text = (
+            graph_trouble(exc, f"activate {plain(request.role.display_name)}")
+            + " Your request is safe; I'll keep trying and tell you when it's done."
+        )
         async with deps.db.transaction() as tx:
-            await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.ACTIVATING],
-                to=RequestState.APPROVED,
-                now=now,
-            )
-            await audit(
+            await move(
+                deps,
                 tx,
-                now,
-                None,
-                "activation.delayed",
                 request,
+                from_states=RequestState.ACTIVATING,
+                to=RequestState.APPROVED,
+                action="activation.delayed",
+                actor=None,
+                refresh=False,
+                notice=Notice(
+                    text,
+                    key="graph-delay",
+                    also=[request.decided_by.id] if request.decided_by else [],
+                ),
                 outcome="retrying",
                 reason=exc.code,
                 graph_request_id=exc.request_id,
+                now=now,
             )
-            text = (
-                graph_trouble(exc, f"activate {plain(request.role.display_name)}")
-                + " Your request is safe; I'll keep trying and tell you when it's done."
-            )
-            for person_id in (
-                request.requester.id,
-                *([request.decided_by.id] if request.decided_by else []),
-            ):
-                await outbox.message(
-                    tx,
-                    person_id,
-                    request.tenant_id,
-                    key=f"graph-delay:{request.id}",
-                    now=now,
-                    text=text,
-                )
-        deps.wake_scheduler()
         delay = exc.retry_after or GRAPH_BACKOFF[min(job.attempts, len(GRAPH_BACKOFF)) - 1]
         raise RetryLater(timedelta(seconds=delay), f"Graph: {exc.code}")
 
     async def _fail(self, request: ActivationRequest, words: str, exc: GraphError | None) -> None:
-        deps, now = self.deps, self.deps.now()
-        async with deps.db.transaction() as tx:
-            failed = await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.ACTIVATING],
-                to=RequestState.FAILED,
-                now=now,
-                failure=words,
-            )
-            if failed is None:
-                return
-            await audit(
+        async with self.deps.db.transaction() as tx:
+            await move(
+                self.deps,
                 tx,
-                now,
-                None,
-                "activation.failed",
-                failed,
+                request,
+                from_states=RequestState.ACTIVATING,
+                to=RequestState.FAILED,
+                action="activation.failed",
+                actor=None,
+                changes={"failure": words},
+                notice=Notice(
+                    f"⚠️ {words}", key="failed", also=request.approver_ids, each_change=True
+                ),
                 outcome="failed",
                 reason=f"{exc.code}: {exc.message}" if exc else words,
                 graph_request_id=exc.request_id if exc else None,
             )
-            await outbox.refresh_cards(tx, failed, now)
-            for person_id in {failed.requester.id, *failed.approver_ids}:
-                await outbox.message(
-                    tx,
-                    person_id,
-                    failed.tenant_id,
-                    key=f"failed:{failed.id}:{failed.version}",
-                    now=now,
-                    text=f"⚠️ {words}",
-                )
-        deps.wake_scheduler()
 
     # --- approval timeout ---------------------------------------------------------------------
 
     async def approval_timeout(self, job: Job) -> None:
-        now = self.deps.now()
         async with self.deps.db.transaction() as tx:
-            expired = await tx.requests.transition(
-                str(job.payload["request_id"]),
-                from_states=[RequestState.PENDING_APPROVAL],
-                to=RequestState.EXPIRED_UNAPPROVED,
-                now=now,
-            )
-            if expired is None:
+            request = await tx.requests.get(str(job.payload["request_id"]))
+            if request is None:
                 return
-            await announce_change(
+            await move(
+                self.deps,
                 tx,
-                expired,
-                now=now,
+                request,
+                from_states=RequestState.PENDING_APPROVAL,
+                to=RequestState.EXPIRED_UNAPPROVED,
                 action="request.expired_unapproved",
-                notice="Nobody decided on your request for "
-                f"**{plain(expired.role.display_name)}** in "
-                "time, so it has expired. You can ask again.",
-                notice_key="timeout",
+                actor=None,
+                notice=Notice(
+                    f"Nobody decided on your request for **{plain(request.role.display_name)}** "
+                    "in time, so it has expired. You can ask again.",
+                    key="timeout",
+                ),
             )
-        self.deps.wake_scheduler()
 
     # --- helpers ------------------------------------------------------------------------------
 

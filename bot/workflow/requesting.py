@@ -31,6 +31,7 @@ from bot.timefmt import format_duration, format_when
 from bot.workflow import outbox
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
+from bot.workflow.moves import move, route_submitted
 from bot.workflow.roles import Ambiguous, Exact, resolve_role
 from bot.workflow.validation import MIN_DURATION, InvalidSubmission, validate_submission
 from cards.text import plain
@@ -303,8 +304,8 @@ class Requesting:
                 return Outcome(toast="You already sent this request.")
             await audit(tx, now, actor.person.id, "request.created", request, outcome=request.state)
             if request.state is RequestState.SUBMITTED:
-                request = await self._route(tx, request)
-        deps.wake_scheduler()
+                request = await self._route(tx, request, policy.approval_timeout)
+            tx.after_commit(deps.wake_scheduler)
         if request.state is RequestState.DRAFT:
             text = (
                 f"Sign in so that I can ask PIM to activate {plain(role.display_name)} as you."
@@ -325,17 +326,20 @@ class Requesting:
             card_update=cards.form_sent(request, tz=actor.timezone), card_subject=_subject(request)
         )
 
-    async def _route(self, tx: Tx, request: ActivationRequest) -> ActivationRequest:
-        """submitted → pending_approval (cards to approvers) or approved (activate now)."""
+    async def _route(
+        self, tx: Tx, request: ActivationRequest, approval_timeout: timedelta
+    ) -> ActivationRequest:
+        """submitted → pending_approval (cards to approvers, who have `approval_timeout` to
+        decide) or approved (activate now)."""
         now = self.deps.now()
         needs_approval = bool(request.approver_ids)
-        moved = await outbox.route_submitted(tx, request.id, needs_approval=needs_approval, now=now)
+        moved = await route_submitted(
+            self.deps, tx, request, needs_approval=needs_approval, now=now
+        )
         if needs_approval:
-            policy = await self.deps.directory.activation_policy(request.role.id)
-            await outbox.approval_timeout(tx, moved, now + policy.approval_timeout)
+            await outbox.approval_timeout(tx, moved, now + approval_timeout)
         else:
             await outbox.activation(tx, moved, now)
-        await audit(tx, now, request.requester.id, "request.submitted", moved, outcome=moved.state)
         return moved
 
     async def prove_mfa(self, actor: Actor, exchange_id: str, token: str) -> TokenExchangeOutcome:
@@ -394,19 +398,26 @@ class Requesting:
                 ),
             )
         now = deps.now()
+        # Read before the transaction: no Graph call while holding it.
+        timeout = timedelta(0)
+        if request.approver_ids:
+            timeout = (await deps.directory.activation_policy(request.role.id)).approval_timeout
         async with deps.db.transaction() as tx:
-            moved = await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.DRAFT],
+            moved = await move(
+                deps,
+                tx,
+                request,
+                from_states=RequestState.DRAFT,
                 to=RequestState.SUBMITTED,
+                action="mfa.verified",
+                actor=actor.person.id,
+                changes={"mfa_verified_at": now},
+                refresh=False,  # the route below brings the cards up to date
                 now=now,
-                mfa_verified_at=now,
             )
             if moved is None:
                 return TokenExchangeOutcome(accepted=True)
-            await audit(tx, now, actor.person.id, "mfa.verified", moved)
-            moved = await self._route(tx, moved)
-        deps.wake_scheduler()
+            moved = await self._route(tx, moved, timeout)
         return TokenExchangeOutcome(
             accepted=True,
             outcome=Outcome(replies=[TextMessage(text=_after_mfa_text(moved))]),
@@ -479,15 +490,19 @@ class Requesting:
                     reason="not the requester",
                 )
                 return None, "You can only cancel your own requests."
-            moved = await tx.requests.transition(
-                request_id, from_states=_CANCELLABLE, to=RequestState.CANCELLED, now=now
+            moved = await move(
+                deps,
+                tx,
+                request,
+                from_states=_CANCELLABLE,
+                to=RequestState.CANCELLED,
+                action="request.cancelled",
+                actor=actor.person.id,
+                now=now,
             )
             if moved is None:
                 state = request.state.value.replace("_", " ")
                 return request, f"This request is already {state}."
-            await audit(tx, now, actor.person.id, "request.cancelled", moved)
-            await outbox.refresh_cards(tx, moved, now)
-        deps.wake_scheduler()
         return moved, ""
 
     # --- helpers ------------------------------------------------------------------------------

@@ -38,13 +38,13 @@ from bot.graph.errors import (
 )
 from bot.sso import InvalidSsoToken
 from bot.store import SignInWait, WaitKind
-from bot.workflow import outbox
 from bot.workflow.active_roles import ActiveRoles
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.engines.pim_follow import PimFollower, follow
 from bot.workflow.engines.ports import PimAsPerson, UserTokens
 from bot.workflow.errors import graph_trouble
+from bot.workflow.moves import move, route_submitted
 from bot.workflow.requesting import Requesting
 from cards.text import plain
 
@@ -280,36 +280,33 @@ class PimFlow:
             await tx.sign_ins.set_challenge(
                 request.id, actor.person.id, "", now=now, until=now + PENDING_TTL
             )
-            moved = await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.DRAFT],
+            moved = await move(
+                deps,
+                tx,
+                request,
+                from_states=RequestState.DRAFT,
                 to=RequestState.SUBMITTED,
+                action="pim.submitted",
+                actor=actor.person.id,
+                changes={
+                    "graph_request_id": state.id or None,
+                    **({"mfa_verified_at": now} if mfa else {}),
+                },
+                refresh=False,  # the route below brings the cards up to date
+                graph_request_id=state.id,
+                details={"graph_status": state.status},
                 now=now,
-                graph_request_id=state.id or None,
-                **({"mfa_verified_at": now} if mfa else {}),
             )
             if moved is None:
                 return TokenExchangeOutcome(accepted=True)
-            await audit(
-                tx,
-                now,
-                actor.person.id,
-                "request.submitted",
-                moved,
-                graph_request_id=state.id,
-                details={"graph_status": state.status},
-            )
             needs_approval = state.status == "PendingApproval"
-            pending = await outbox.route_submitted(
-                tx, moved.id, needs_approval=needs_approval, now=now
-            )
+            pending = await route_submitted(deps, tx, moved, needs_approval=needs_approval, now=now)
             words = (
                 f"PIM needs approval for **{role}**; I've asked the approvers."
                 if needs_approval
                 else f"PIM accepted your request for **{role}**. Activating now…"
             )
             await follow(tx, pending, now)
-        deps.wake_scheduler()
         if pending.state is RequestState.APPROVED:
             synced = await self.follower.sync(pending)
             if synced.state is RequestState.ACTIVE:
@@ -354,28 +351,20 @@ class PimFlow:
     async def _fail(
         self, actor: Actor, request: ActivationRequest, exc: GraphError, words: str
     ) -> TokenExchangeOutcome:
-        now = self.deps.now()
         async with self.deps.db.transaction() as tx:
-            failed = await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.DRAFT],
+            await move(
+                self.deps,
+                tx,
+                request,
+                from_states=RequestState.DRAFT,
                 to=RequestState.FAILED,
-                now=now,
-                failure=words,
+                action="activation.refused",
+                actor=actor.person.id,
+                changes={"failure": words},
+                outcome="refused",
+                reason=f"{exc.code}: {exc.message}"[:500],
+                graph_request_id=exc.request_id,
             )
-            if failed is not None:
-                await audit(
-                    tx,
-                    now,
-                    actor.person.id,
-                    "activation.refused",
-                    failed,
-                    outcome="refused",
-                    reason=f"{exc.code}: {exc.message}"[:500],
-                    graph_request_id=exc.request_id,
-                )
-                await outbox.refresh_cards(tx, failed, now)
-        self.deps.wake_scheduler()
         return TokenExchangeOutcome(accepted=True, outcome=_text(words))
 
     # --- approvals ----------------------------------------------------------------------------
