@@ -2,8 +2,9 @@
 person who acts, and PIM enforces its own policy and approvals.
 
 The shared workflow does the rest (parsing, role resolution, forms, the request record, cards,
-notices, expiry). This class is called at the few points where the engines differ: the token
-exchange that follows a submitted form, an approver's tap, cancel, deactivate, extend, pending.
+notices, expiry). This class is the engine (`WorkflowEngine`, engines/protocol.py): the token
+exchange that follows a submitted form, an approver's tap, retry, cancel, deactivate, extend,
+pending, and the jobs that follow PIM (`pim_follow.py`).
 Actions that wait for a sign-in are kept in the database under the sign-in's exchange id, with
 the person who asked (never their token): the exchange may reach another replica, or this one
 after a restart. They are answered only for that person.
@@ -14,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Literal
 
 import cards
 from bot.domain import (
+    ActivationPolicy,
     ActivationRequest,
     Actor,
     CardMessage,
@@ -37,14 +40,15 @@ from bot.graph.errors import (
     RoleAssignmentExists,
 )
 from bot.sso import InvalidSsoToken
-from bot.store import SignInWait, WaitKind
+from bot.store import SignInWait, Tx, WaitKind
 from bot.workflow.active_roles import ActiveRoles
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
-from bot.workflow.engines.pim_follow import PimFollower, follow
-from bot.workflow.engines.ports import PimAsPerson, UserTokens
+from bot.workflow.engines.pim_follow import PimFollower, follow, start_watching
+from bot.workflow.engines.ports import PimAsPerson, PimReads, UserTokens
 from bot.workflow.errors import graph_trouble
 from bot.workflow.moves import move, route_submitted
+from bot.workflow.outbox import JobHandler
 from bot.workflow.requesting import Requesting
 from cards.text import plain
 
@@ -65,22 +69,41 @@ FIXABLE_RULES = {"JustificationRule", "TicketingRule", "ExpirationRule"}
 
 
 class PimFlow:
+    """`WorkflowEngine` (engines/protocol.py) of the pim engine."""
+
     def __init__(
-        self,
-        deps: Deps,
-        *,
-        tokens: UserTokens,
-        as_person: PimAsPerson,
-        follower: PimFollower,
-        requesting: Requesting,
-        roles: ActiveRoles,
+        self, deps: Deps, *, tokens: UserTokens, as_person: PimAsPerson, reads: PimReads
     ) -> None:
         self.deps = deps
         self.tokens = tokens
         self.pim = as_person
-        self.follower = follower
-        self.requesting = requesting
-        self.roles = roles
+        self.follower = PimFollower(deps, reads)
+        self.requesting = Requesting(deps, self)
+        self.roles = ActiveRoles(deps, self.requesting)
+
+    async def start(self) -> None:
+        """Start watching PIM for activations made outside Teams."""
+        async with self.deps.db.transaction() as tx:
+            await start_watching(tx, self.deps.now())
+
+    def jobs(self) -> Mapping[str, JobHandler]:
+        return self.follower.handlers()
+
+    # --- submitting ---------------------------------------------------------------------------
+
+    def waits_for_sign_in(self, policy: ActivationPolicy) -> bool:
+        """Always: PIM is asked with the requester's own token, MFA or not."""
+        return True
+
+    def sign_in_text(self, role_name: str) -> str:
+        return f"Sign in so that I can ask PIM to activate {role_name} as you."
+
+    async def recorded(
+        self, tx: Tx, request: ActivationRequest, policy: ActivationPolicy
+    ) -> ActivationRequest:
+        """Nothing yet: the draft goes to PIM with the requester's sign-in
+        (`on_token_exchange`)."""
+        return request
 
     # --- sign-in ------------------------------------------------------------------------------
 
@@ -517,7 +540,10 @@ class PimFlow:
             ticket=request.ticket.number if request.ticket else "",
         )
 
-    async def extend(self, actor: Actor) -> Outcome:
+    async def extend(self, actor: Actor, role_id: str) -> Outcome:
+        return await self.extend_by_name(actor, "")
+
+    async def extend_by_name(self, actor: Actor, query: str) -> Outcome:
         return _text(
             "PIM doesn't extend an activation. When it ends, activate the role again, "
             "or deactivate it now and activate it again for longer."

@@ -18,10 +18,10 @@ from bot.graph.errors import GraphError
 from bot.store import Job, Tx
 from bot.timefmt import format_when
 from bot.workflow import outbox
+from bot.workflow.activation import activated
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.engines.ports import PimReads
-from bot.workflow.jobs import JobRunner
 from bot.workflow.moves import Notice, move
 from bot.workflow.outbox import JobHandler, RetryLater
 from bot.workflow.people import timezone_of
@@ -58,10 +58,9 @@ class PimFollower:
     """Applies PIM's status to pimbot's record. `sync` is also used inline, right after an
     approver's decision, so the card they see is PIM's outcome."""
 
-    def __init__(self, deps: Deps, reads: PimReads, runner: JobRunner) -> None:
+    def __init__(self, deps: Deps, reads: PimReads) -> None:
         self.deps = deps
         self.reads = reads
-        self.runner = runner
 
     def handlers(self) -> dict[str, JobHandler]:
         return {FOLLOW: self.follow_job, WATCH: self.watch_job}
@@ -169,7 +168,8 @@ class PimFollower:
         if not provisioned or current.state is not RequestState.ACTIVATING:
             return current
         start, end = await self._window(current)
-        await self.runner.activated(
+        await activated(
+            deps,
             current,
             ActivationResult(
                 graph_request_id=current.graph_request_id or "",
