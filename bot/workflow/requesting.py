@@ -233,11 +233,12 @@ class Requesting:
             )
         current_end: datetime | None = None  # of the role being extended
         if kind is RequestKind.ACTIVATE:
-            eligible = await self._eligible(actor, role_id)
+            eligible_roles, held = await deps.directory.held_roles(person.id)
+            eligible = next((e for e in eligible_roles if e.role.id == role_id), None)
             if eligible is None:
-                return await self._not_eligible_for_id(actor, role_id)
+                return await self._not_eligible_for_id(actor, role_id, eligible_roles, held)
             role = eligible.role
-            if await self._active(person.id, role_id) is not None:
+            if any(a.role.id == role_id for a in held):
                 return _text(f"**{plain(role.display_name)}** is already active for you.")
         else:
             active = await self._active(person.id, role_id)
@@ -430,13 +431,20 @@ class Requesting:
                 return active
         return None
 
-    async def _not_eligible_for_id(self, actor: Actor, role_id: str) -> Outcome:
-        eligible = await self.deps.directory.eligible_roles(actor.person.id)
+    async def _not_eligible_for_id(
+        self,
+        actor: Actor,
+        role_id: str,
+        eligible: list[EligibleRole] | None = None,
+        held: list[ActiveRole] | None = None,
+    ) -> Outcome:
+        """`eligible` and `held`: the person's roles, when the caller has just read them."""
+        if eligible is None or held is None:
+            eligible, held = await self.deps.directory.held_roles(actor.person.id)
         roles = {r.id: r for r in await self.deps.directory.list_roles()}
         role = roles.get(role_id)
         await self._audit_refusal(actor, "activation.not_eligible", role_id)
         name = role.display_name if role else "that role"
-        held = await self.deps.directory.active_roles(actor.person.id)
         return Outcome(
             replies=[
                 CardMessage(
