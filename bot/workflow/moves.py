@@ -133,3 +133,39 @@ async def route_submitted(
     if needs_approval:
         await outbox.ask_approvers(tx, moved, now)
     return moved
+
+
+async def submit_draft(
+    deps: Deps,
+    tx: Tx,
+    draft: ActivationRequest,
+    *,
+    needs_approval: bool,
+    action: str,
+    actor: str,
+    changes: Mapping[str, Any] | None = None,
+    graph_request_id: str | None = None,
+    details: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> ActivationRequest | None:
+    """draft → submitted once the requester has signed in (`action` says how: the MFA proof,
+    or PIM taking the request made with their token), then routed (`route_submitted`). None
+    when it is no longer a draft (a retried sign-in)."""
+    now = now or deps.now()
+    submitted = await move(
+        deps,
+        tx,
+        draft,
+        from_states=RequestState.DRAFT,
+        to=RequestState.SUBMITTED,
+        action=action,
+        actor=actor,
+        changes=changes,
+        refresh=False,  # routing brings the cards up to date
+        graph_request_id=graph_request_id,
+        details=details,
+        now=now,
+    )
+    if submitted is None:
+        return None
+    return await route_submitted(deps, tx, submitted, needs_approval=needs_approval, now=now)

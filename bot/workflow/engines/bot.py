@@ -28,7 +28,7 @@ from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.deciding import already_decided, audit_refusal, too_late
 from bot.workflow.engines.bot_jobs import BotJobs
-from bot.workflow.moves import Notice, move, route_submitted
+from bot.workflow.moves import Notice, move, route_submitted, submit_draft
 from bot.workflow.outbox import JobHandler
 from bot.workflow.requesting import Requesting
 from cards.text import plain
@@ -65,23 +65,22 @@ class BotFlow:
         """A submitted request is routed at once; a draft waits for the MFA proof."""
         if request.state is not RequestState.SUBMITTED:
             return request
-        return await self._route(tx, request, policy.approval_timeout)
-
-    async def _route(
-        self, tx: Tx, request: ActivationRequest, approval_timeout: timedelta
-    ) -> ActivationRequest:
-        """submitted → pending_approval (cards to approvers, who have `approval_timeout` to
-        decide) or approved (activate now)."""
-        now = self.deps.now()
-        needs_approval = bool(request.approver_ids)
-        moved = await route_submitted(
-            self.deps, tx, request, needs_approval=needs_approval, now=now
+        routed = await route_submitted(
+            self.deps, tx, request, needs_approval=bool(request.approver_ids)
         )
-        if needs_approval:
-            await outbox.approval_timeout(tx, moved, now + approval_timeout)
+        await self._next_job(tx, routed, policy.approval_timeout)
+        return routed
+
+    async def _next_job(
+        self, tx: Tx, routed: ActivationRequest, approval_timeout: timedelta
+    ) -> None:
+        """A request pending approval expires unless decided within `approval_timeout`; an
+        approved one is activated now."""
+        now = self.deps.now()
+        if routed.state is RequestState.PENDING_APPROVAL:
+            await outbox.approval_timeout(tx, routed, now + approval_timeout)
         else:
-            await outbox.activation(tx, moved, now)
-        return moved
+            await outbox.activation(tx, routed, now)
 
     async def on_token_exchange(
         self, actor: Actor, exchange_id: str, token: str
@@ -146,21 +145,19 @@ class BotFlow:
         if request.approver_ids:
             timeout = (await deps.directory.activation_policy(request.role.id)).approval_timeout
         async with deps.db.transaction() as tx:
-            moved = await move(
+            moved = await submit_draft(
                 deps,
                 tx,
                 request,
-                from_states=RequestState.DRAFT,
-                to=RequestState.SUBMITTED,
+                needs_approval=bool(request.approver_ids),
                 action="mfa.verified",
                 actor=actor.person.id,
                 changes={"mfa_verified_at": now},
-                refresh=False,  # the route below brings the cards up to date
                 now=now,
             )
             if moved is None:
                 return TokenExchangeOutcome(accepted=True)
-            moved = await self._route(tx, moved, timeout)
+            await self._next_job(tx, moved, timeout)
         return TokenExchangeOutcome(
             accepted=True,
             outcome=Outcome(replies=[TextMessage(text=_after_mfa_text(moved))]),

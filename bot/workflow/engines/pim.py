@@ -47,7 +47,7 @@ from bot.workflow.context import Deps
 from bot.workflow.engines.pim_follow import PimFollower, follow, start_watching
 from bot.workflow.engines.ports import PimAsPerson, PimReads, UserTokens
 from bot.workflow.errors import graph_trouble
-from bot.workflow.moves import move, route_submitted
+from bot.workflow.moves import move, submit_draft
 from bot.workflow.outbox import JobHandler
 from bot.workflow.requesting import Requesting
 from cards.text import plain
@@ -303,27 +303,24 @@ class PimFlow:
             await tx.sign_ins.set_challenge(
                 request.id, actor.person.id, "", now=now, until=now + PENDING_TTL
             )
-            moved = await move(
+            needs_approval = state.status == "PendingApproval"
+            pending = await submit_draft(
                 deps,
                 tx,
                 request,
-                from_states=RequestState.DRAFT,
-                to=RequestState.SUBMITTED,
+                needs_approval=needs_approval,
                 action="pim.submitted",
                 actor=actor.person.id,
                 changes={
                     "graph_request_id": state.id or None,
                     **({"mfa_verified_at": now} if mfa else {}),
                 },
-                refresh=False,  # the route below brings the cards up to date
                 graph_request_id=state.id,
                 details={"graph_status": state.status},
                 now=now,
             )
-            if moved is None:
+            if pending is None:
                 return TokenExchangeOutcome(accepted=True)
-            needs_approval = state.status == "PendingApproval"
-            pending = await route_submitted(deps, tx, moved, needs_approval=needs_approval, now=now)
             words = (
                 f"PIM needs approval for **{role}**; I've asked the approvers."
                 if needs_approval
