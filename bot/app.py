@@ -34,10 +34,12 @@ from bot.settings import EngineName, Settings
 from bot.sso import SsoValidator
 from bot.store import Database
 from bot.workflow.context import Deps, WorkflowConfig, utc_now
-from bot.workflow.engines.pim_follow import start_watching
+from bot.workflow.engines.bot import BotFlow
+from bot.workflow.engines.pim import PimFlow
+from bot.workflow.engines.protocol import WorkflowEngine
 from bot.workflow.jobs import JobRunner
 from bot.workflow.ports import Messenger
-from bot.workflow.service import PimParts, Workflow
+from bot.workflow.service import Workflow
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +157,8 @@ async def build_services(
         ),
         now=now,
     )
-    runner = JobRunner(deps)
-    delegated, pim = None, None
+    delegated = None
+    engine: WorkflowEngine = BotFlow(deps)
     if settings.engine is EngineName.PIM:
         delegated = DelegatedGraph.build(
             app_graph=graph,
@@ -169,10 +171,13 @@ async def build_services(
             max_retry_time=settings.graph_max_retry_seconds,
         )
         deps.engine = delegated.engine
-        pim = PimParts(delegated.tokens, delegated.as_person, delegated.reads, runner)
-        async with db.transaction() as tx:
-            await start_watching(tx, now())
-    workflow = Workflow(deps, pim)
+        engine = PimFlow(
+            deps, tokens=delegated.tokens, as_person=delegated.as_person, reads=delegated.reads
+        )
+    await engine.start()
+    workflow = Workflow(deps, engine)
+    runner = JobRunner(deps)
+    runner.add_handlers(engine.jobs())
     installer = (
         TeamsAppInstaller(graph, settings.teams_catalog_app_id)
         if settings.teams_catalog_app_id

@@ -90,7 +90,7 @@ class ActivationPolicy(Frozen):
 
 
 class RequestState(StrEnum):
-    DRAFT = "draft"  # validated, waiting for the requester's MFA proof
+    DRAFT = "draft"  # validated, waiting for the requester's sign-in (MFA, or the pim engine)
     SUBMITTED = "submitted"
     PENDING_APPROVAL = "pending_approval"
     APPROVED = "approved"
@@ -101,10 +101,6 @@ class RequestState(StrEnum):
     CANCELLED = "cancelled"
     EXPIRED_UNAPPROVED = "expired_unapproved"
     FAILED = "failed"
-
-    @property
-    def is_open(self) -> bool:
-        return self in OPEN_STATES
 
 
 OPEN_STATES = frozenset(

@@ -66,8 +66,20 @@ class GraphPimDirectory:
         return sorted(roles, key=lambda role: role.display_name.lower())
 
     async def eligible_roles(self, principal_id: str) -> list[EligibleRole]:
+        groups = await role_assignable_groups(self._http, principal_id)
+        return await self._eligible(principal_id, groups)
+
+    async def held_roles(self, principal_id: str) -> tuple[list[EligibleRole], list[ActiveRole]]:
+        """`eligible_roles` and `active_roles` together, from one read of the person's groups."""
+        groups = await role_assignable_groups(self._http, principal_id)
+        eligible, active = await asyncio.gather(
+            self._eligible(principal_id, groups), self._active(principal_id, groups)
+        )
+        return eligible, active
+
+    async def _eligible(self, principal_id: str, group_ids: list[str]) -> list[EligibleRole]:
         instances = await self._instances_with_groups(
-            ELIGIBILITY_INSTANCES, EligibilityScheduleInstance, principal_id
+            ELIGIBILITY_INSTANCES, EligibilityScheduleInstance, principal_id, group_ids
         )
         now = self._now()
         best: dict[str, tuple[EligibilityScheduleInstance, str]] = {}
@@ -89,8 +101,12 @@ class GraphPimDirectory:
         return sorted(eligible, key=lambda item: item.role.display_name.lower())
 
     async def active_roles(self, principal_id: str) -> list[ActiveRole]:
+        groups = await role_assignable_groups(self._http, principal_id)
+        return await self._active(principal_id, groups)
+
+    async def _active(self, principal_id: str, group_ids: list[str]) -> list[ActiveRole]:
         instances = await self._instances_with_groups(
-            ASSIGNMENT_INSTANCES, AssignmentScheduleInstance, principal_id
+            ASSIGNMENT_INSTANCES, AssignmentScheduleInstance, principal_id, group_ids
         )
         best: dict[str, tuple[AssignmentScheduleInstance, str]] = {}
         for instance, member_type in instances:
@@ -146,11 +162,10 @@ class GraphPimDirectory:
     # --- helpers -------------------------------------------------------------------------------
 
     async def _instances_with_groups(
-        self, path: str, model: type[_Instance], principal_id: str
+        self, path: str, model: type[_Instance], principal_id: str, group_ids: list[str]
     ) -> list[tuple[_Instance, str]]:
         """Instances for the principal (member type as Graph says) and for their role-assignable
-        groups (member type "Group")."""
-        group_ids = await role_assignable_groups(self._http, principal_id)
+        groups `group_ids` (member type "Group")."""
         lists = await asyncio.gather(
             _instances(self._http, path, model, principal_id),
             *(_instances(self._http, path, model, group_id) for group_id in group_ids),

@@ -37,6 +37,17 @@ class Tx:
         self.jobs = JobQueue(connection)
         self.audit = AuditLog(connection)
         self.sign_ins = SignInStore(connection)
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this transaction has committed (never after a rollback); a
+        callback asked for twice is called once."""
+        if callback not in self._after_commit:
+            self._after_commit.append(callback)
+
+    def committed(self) -> None:
+        for callback in self._after_commit:
+            callback()
 
 
 class Database:
@@ -102,7 +113,9 @@ class Database:
         write lock the first one holds.
         """
         async with self._engine.begin() as connection:
-            yield Tx(connection)
+            tx = Tx(connection)
+            yield tx
+        tx.committed()
 
 
 async def _enable_wal(engine: AsyncEngine) -> None:

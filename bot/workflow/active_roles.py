@@ -18,10 +18,10 @@ from bot.domain import (
     TextMessage,
 )
 from bot.timefmt import format_when
-from bot.workflow import outbox
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.errors import graph_trouble
+from bot.workflow.moves import move
 from bot.workflow.requesting import Requesting
 from bot.workflow.roles import Ambiguous, Exact, NoMatch, resolve_role
 from cards.text import plain
@@ -107,27 +107,28 @@ class ActiveRoles:
         now = deps.now()
         async with deps.db.transaction() as tx:
             request = await tx.requests.active_for(person.id, role_id)
+            ended = None
             if request is not None:
-                ended = await tx.requests.transition(
-                    request.id,
-                    from_states=[RequestState.ACTIVE],
+                ended = await move(
+                    deps,
+                    tx,
+                    request,
+                    from_states=RequestState.ACTIVE,
                     to=RequestState.ENDED,
+                    action="role.deactivated",
+                    actor=person.id,
+                    changes={"end": now},
                     now=now,
-                    end=now,
                 )
-                if ended is not None:
-                    await outbox.refresh_cards(tx, ended, now)
-                await audit(tx, now, person.id, "role.deactivated", ended or request)
-            else:
+            if ended is None:  # not activated through pimbot, or ended meanwhile
                 await audit(
                     tx,
                     now,
                     person.id,
                     "role.deactivated",
-                    None,
-                    details={"role_id": role_id, "role": name},
+                    request,
+                    details=None if request else {"role_id": role_id, "role": name},
                 )
-        deps.wake_scheduler()
         return _text(f"Done: **{name}** is no longer active.")
 
     async def extend_by_name(self, actor: Actor, query: str) -> Outcome:

@@ -19,13 +19,12 @@ from bot.domain import (
     CardSubject,
     GraphError,
     Outcome,
-    RequestKind,
     RequestState,
     TextMessage,
 )
 from bot.store import Tx
 from bot.timefmt import format_when
-from bot.workflow import live_cards, outbox
+from bot.workflow import live_cards
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from cards.text import plain
@@ -44,9 +43,9 @@ async def still_an_approver(deps: Deps, person_id: str, request: ActivationReque
     return person_id in {p.id for p in current}
 
 
-class NativeApprovals(Protocol):
-    """Where the decision is made by PIM itself (the pim engine): called once the shared checks
-    have passed, instead of pimbot's own conditional write."""
+class Decisions(Protocol):
+    """Where the engines differ in deciding: called once the shared checks have passed (the
+    bot engine's conditional write, or PIM deciding with the approver's token)."""
 
     async def decide(
         self,
@@ -58,9 +57,11 @@ class NativeApprovals(Protocol):
 
 
 class Deciding:
-    def __init__(self, deps: Deps, native: NativeApprovals | None = None) -> None:
+    """The checks every decision passes before the engine makes it, and the card's refresh."""
+
+    def __init__(self, deps: Deps, decisions: Decisions) -> None:
         self.deps = deps
-        self.native = native
+        self.decisions = decisions
 
     async def decide(
         self, actor: Actor, request_id: str, verdict: Literal["approve", "deny"], reason: str
@@ -72,17 +73,17 @@ class Deciding:
         if request is None:
             refusal = "I can't find that request. It may have been removed."
             async with deps.db.transaction() as tx:
-                await _audit_refusal(tx, now, actor, verdict, None, refusal, request_id)
+                await audit_refusal(tx, now, actor, verdict, None, refusal, request_id)
             return _refused(refusal)
         refusal = await self._refusal(actor, request)
         if refusal:
             async with deps.db.transaction() as tx:
-                await _audit_refusal(tx, now, actor, verdict, request, refusal)
+                await audit_refusal(tx, now, actor, verdict, request, refusal)
             return _refused(refusal)
         if request.state is not RequestState.PENDING_APPROVAL:
             async with deps.db.transaction() as tx:
-                await _audit_refusal(tx, now, actor, verdict, request, _decided(request))
-            return self._already_decided(actor, request)
+                await audit_refusal(tx, now, actor, verdict, request, too_late(request))
+            return already_decided(actor, request)
         if verdict == "deny" and not reason:
             return _refused("Please type a reason in the card when you deny a request.")
         if verdict == "approve" and not reason:
@@ -95,91 +96,7 @@ class Deciding:
                 )
         if len(reason) > MAX_REASON:
             return _refused(f"Keep the reason under {MAX_REASON} characters.")
-        if self.native is not None:
-            return await self.native.decide(actor, request, verdict, reason)
-        to = RequestState.APPROVED if verdict == "approve" else RequestState.DENIED
-        async with deps.db.transaction() as tx:
-            decided = await tx.requests.transition(
-                request_id,
-                from_states=[RequestState.PENDING_APPROVAL],
-                to=to,
-                now=now,
-                decided_by=actor.person,
-                decided_at=now,
-                decision_reason=reason,
-            )
-            if decided is None:
-                current = await tx.requests.get(request_id)
-                assert current is not None
-                await _audit_refusal(tx, now, actor, verdict, current, _decided(current))
-                return self._already_decided(actor, current)
-            await audit(
-                tx,
-                now,
-                actor.person.id,
-                f"request.{'approved' if to is RequestState.APPROVED else 'denied'}",
-                decided,
-                reason=reason,
-            )
-            await outbox.refresh_cards(tx, decided, now)
-            who = plain(actor.person.display_name or "An approver")
-            role = plain(decided.role.display_name)
-            if to is RequestState.APPROVED:
-                await outbox.activation(tx, decided, now)
-                doing = "Extending" if decided.kind is RequestKind.EXTEND else "Activating"
-                text = f"✅ {who} approved your request for **{role}**. {doing} now…"
-            else:
-                text = f"❌ {who} denied your request for **{role}**: {plain(reason)}"
-            await outbox.message(
-                tx,
-                decided.requester.id,
-                decided.tenant_id,
-                key=f"decision:{decided.id}",
-                now=now,
-                text=text,
-            )
-        deps.wake_scheduler()
-        return Outcome(card_update=cards.approval_decided(decided, tz=actor.timezone))
-
-    async def retry(self, actor: Actor, request_id: str) -> Outcome:
-        """Try a failed activation again. Only the requester, and only for a request that was
-        approved (or needed no approval) and then failed in Graph."""
-        deps, now = self.deps, self.deps.now()
-        async with deps.db.transaction() as tx:
-            request = await tx.requests.get(request_id)
-            if request is None or request.requester.id != actor.person.id:
-                await audit(
-                    tx,
-                    now,
-                    actor.person.id,
-                    "request.retry_refused",
-                    request,
-                    outcome="refused",
-                    reason="not the requester",
-                )
-                return _refused("Only the person who asked can retry a request.")
-            was_approved = request.decided_by is not None or not request.approver_ids
-            if request.state is not RequestState.FAILED or not was_approved:
-                return Outcome(
-                    card_update=cards.request_status(request, tz=actor.timezone),
-                    toast="There is nothing to retry for this request.",
-                )
-            moved = await tx.requests.transition(
-                request_id,
-                from_states=[RequestState.FAILED],
-                to=RequestState.APPROVED,
-                now=now,
-                failure="",
-            )
-            if moved is None:
-                return Outcome(toast="Already retrying.")
-            await audit(tx, now, actor.person.id, "request.retried", moved)
-            await outbox.activation(tx, moved, now)
-            await outbox.refresh_cards(tx, moved, now)
-        deps.wake_scheduler()
-        return Outcome(
-            card_update=cards.request_status(moved, tz=actor.timezone), toast="Trying again…"
-        )
+        return await self.decisions.decide(actor, request, verdict, reason)
 
     async def refresh(self, actor: Actor, request_id: str) -> Outcome:
         """Action.Execute refresh (or Review): the card as this person should see it now."""
@@ -232,22 +149,12 @@ class Deciding:
     async def _still_an_approver(self, person_id: str, request: ActivationRequest) -> bool:
         return await still_an_approver(self.deps, person_id, request)
 
-    def _already_decided(self, actor: Actor, request: ActivationRequest) -> Outcome:
-        if request.decided_by is not None and request.decided_at is not None:
-            who = plain(request.decided_by.display_name or "another approver")
-            verb = {RequestState.DENIED: "denied"}.get(request.state, "approved")
-            when = format_when(request.decided_at, actor.timezone)
-            toast = f"Already {verb} by {who} at {when}."
-        else:
-            toast = f"This request is already {request.state.value.replace('_', ' ')}."
-        return Outcome(card_update=cards.approval_decided(request, tz=actor.timezone), toast=toast)
-
 
 def _refused(text: str) -> Outcome:
     return Outcome(replies=[TextMessage(text=text)])
 
 
-def _decided(request: ActivationRequest) -> str:
+def too_late(request: ActivationRequest) -> str:
     """Why a decision on this request comes too late (a replay, a stale card, a lost race)."""
     if request.decided_by is not None:
         verb = "denied" if request.state is RequestState.DENIED else "approved"
@@ -257,7 +164,7 @@ def _decided(request: ActivationRequest) -> str:
     return f"already {request.state.value.replace('_', ' ')}"
 
 
-async def _audit_refusal(
+async def audit_refusal(
     tx: Tx,
     now: datetime,
     actor: Actor,
@@ -277,3 +184,15 @@ async def _audit_refusal(
         reason=reason,
         details={"request_id": request_id} if request is None else None,
     )
+
+
+def already_decided(actor: Actor, request: ActivationRequest) -> Outcome:
+    """The answer to a decision that comes too late: the outcome, and who decided when."""
+    if request.decided_by is not None and request.decided_at is not None:
+        who = plain(request.decided_by.display_name or "another approver")
+        verb = {RequestState.DENIED: "denied"}.get(request.state, "approved")
+        when = format_when(request.decided_at, actor.timezone)
+        toast = f"Already {verb} by {who} at {when}."
+    else:
+        toast = f"This request is already {request.state.value.replace('_', ' ')}."
+    return Outcome(card_update=cards.approval_decided(request, tz=actor.timezone), toast=toast)

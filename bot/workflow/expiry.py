@@ -10,9 +10,9 @@ from bot.domain import ActivationRequest, RequestState
 from bot.store import Job
 from bot.timefmt import format_when
 from bot.workflow import outbox
-from bot.workflow.announce import announce_change
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
+from bot.workflow.moves import Notice, move
 from bot.workflow.outbox import RetryLater
 from bot.workflow.people import timezone_of
 from cards.text import plain
@@ -80,25 +80,22 @@ class ExpiryJobs:
                 # Graph still lists it; PIM removes ended activations within seconds.
                 raise RetryLater(EXPIRY_RECHECK, "still active in Graph")
         async with self.deps.db.transaction() as tx:
-            ended = await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.ACTIVE],
-                to=RequestState.ENDED,
-                now=now,
-            )
-            if ended is None:
-                return
-            tz = await timezone_of(tx, ended.requester.id)
-            await announce_change(
+            tz = await timezone_of(tx, request.requester.id)
+            await move(
+                self.deps,
                 tx,
-                ended,
-                now=now,
+                request,
+                from_states=RequestState.ACTIVE,
+                to=RequestState.ENDED,
                 action="role.expired",
-                notice=f"{plain(ended.role.display_name)} has ended.",
-                notice_key="ended",
-                card=cards.ended(ended, tz=tz),
+                actor=None,
+                notice=Notice(
+                    f"{plain(request.role.display_name)} has ended.",
+                    key="ended",
+                    card=lambda ended: cards.ended(ended, tz=tz),
+                ),
+                now=now,
             )
-        self.deps.wake_scheduler()
 
     async def _graph_end(self, request: ActivationRequest) -> datetime | None:
         """The end time of the person's activation of this role as Graph has it now, or None

@@ -1,5 +1,7 @@
-"""The work the scheduler does: sending cards, activating in Graph, approval timeouts (expiry
-warnings and notices are in `expiry.py`).
+"""The work the scheduler does in every deployment: sending and updating cards, messages (expiry
+warnings and notices are in `expiry.py`). Each engine adds the jobs of its own
+(`WorkflowEngine.jobs`: the bot engine's activation and approval timeout, the pim engine's
+following of PIM).
 
 Every handler is safe to run twice (a crash after the side effect and before `complete` makes the
 scheduler run it again): it re-reads the request and acts only from the state it finds.
@@ -9,31 +11,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import cards
 from bot.domain import (
     ActivationRequest,
-    ActivationResult,
     CardMessage,
-    GraphError,
     Person,
-    RequestKind,
     RequestState,
-    RoleAssignmentExists,
     SentMessage,
     TextMessage,
 )
 from bot.store import Job, Tx
-from bot.timefmt import format_duration, format_when
 from bot.workflow import live_cards, outbox
-from bot.workflow.announce import announce_change
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
-from bot.workflow.deciding import still_an_approver
-from bot.workflow.errors import TRANSIENT, graph_trouble
 from bot.workflow.expiry import ExpiryJobs, load_request
-from bot.workflow.outbox import JobHandler, JobKind, RetryLater
+from bot.workflow.outbox import JobHandler, JobKind
 from bot.workflow.people import teams_ids_of, timezone_of
 from cards.refresh import with_refresh
 from cards.text import plain
@@ -76,13 +70,11 @@ async def copies_of(tx: Tx, request_id: str) -> list[tuple[str, str]]:
     return copies
 
 
-# While Graph is down, try again at these intervals (then keep the last one).
-GRAPH_BACKOFF = (5, 15, 30, 60, 120, 300)
-
-
 class JobRunner:
-    def __init__(self, deps: Deps, extra_handlers: Mapping[str, JobHandler] | None = None) -> None:
-        """`extra_handlers`: job kinds an engine adds (the pim engine's follow and watch)."""
+    """Runs the jobs every deployment has (cards, messages, expiry); the engine adds its own
+    (`WorkflowEngine.jobs`) with `add_handlers`."""
+
+    def __init__(self, deps: Deps) -> None:
         self.deps = deps
         expiry = ExpiryJobs(deps)
         self._handlers: dict[str, JobHandler] = {
@@ -91,14 +83,15 @@ class JobRunner:
             JobKind.REFRESH_CARDS: self.refresh_cards,
             JobKind.UPDATE_CARD: self.update_card,
             JobKind.MESSAGE: self.message,
-            JobKind.ACTIVATE: self.activate,
             JobKind.EXPIRY_WARNING: expiry.warning,
             JobKind.EXPIRY_CHECK: expiry.check,
-            JobKind.APPROVAL_TIMEOUT: self.approval_timeout,
         }
-        self._handlers.update(extra_handlers or {})
 
     def add_handlers(self, handlers: Mapping[str, JobHandler]) -> None:
+        """Run these job kinds too. A kind has one handler: a second one is refused."""
+        taken = sorted(set(handlers) & set(self._handlers))
+        if taken:
+            raise ValueError(f"job kinds already handled: {', '.join(taken)}")
         self._handlers.update(handlers)
 
     async def run(self, job: Job) -> None:
@@ -287,245 +280,7 @@ class JobRunner:
             if drawn is not None:
                 await self.deps.messenger.update(sent, CardMessage(card=drawn[0]))
 
-    # --- activation ---------------------------------------------------------------------------
-
-    async def activate(self, job: Job) -> None:
-        deps = self.deps
-        request_id = str(job.payload["request_id"])
-        now = deps.now()
-        async with deps.db.transaction() as tx:
-            request = await tx.requests.transition(
-                request_id, from_states=[RequestState.APPROVED], to=RequestState.ACTIVATING, now=now
-            )
-            if request is None:
-                request = await tx.requests.get(request_id)
-                # ACTIVATING here means an earlier run died mid-call: carry on, Graph decides.
-                if request is None or request.state is not RequestState.ACTIVATING:
-                    return
-            else:
-                await audit(tx, now, None, "activation.started", request)
-        try:
-            if request.decided_by is not None and not await still_an_approver(
-                deps, request.decided_by.id, request
-            ):
-                await self._fail(
-                    request,
-                    f"{plain(request.decided_by.display_name or 'The approver')} "
-                    "is no longer an approver "
-                    f"of {plain(request.role.display_name)}, so their approval no longer counts. "
-                    "Ask again.",
-                    None,
-                )
-                return
-            result = await self._call_engine(request)
-        except TRANSIENT as exc:
-            await self._graph_delayed(request, exc, job)
-            return
-        except GraphError as exc:
-            await self._fail(
-                request, graph_trouble(exc, f"activate {plain(request.role.display_name)}"), exc
-            )
-            return
-        await self.activated(request, result)
-
-    async def _call_engine(self, request: ActivationRequest) -> ActivationResult:
-        if request.kind is RequestKind.EXTEND:
-            return await self.deps.engine.extend(request)
-        try:
-            return await self.deps.engine.activate(request)
-        except RoleAssignmentExists:
-            # Either an earlier run of this job got through before a crash, or the role was
-            # activated elsewhere. Graph's schedule says what is true now.
-            for active in await self.deps.directory.active_roles(request.requester.id):
-                if active.role.id == request.role.id and active.end is not None:
-                    return ActivationResult(
-                        graph_request_id=request.graph_request_id or "",
-                        status="Provisioned",
-                        start=active.start,
-                        end=active.end,
-                    )
-            raise
-
-    async def activated(self, request: ActivationRequest, result: ActivationResult) -> None:
-        """activating → active as Graph reported it: expiry jobs, cards, the requester told."""
-        deps, now = self.deps, self.deps.now()
-        end = result.end or (now + request.duration)
-        async with deps.db.transaction() as tx:
-            active = await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.ACTIVATING],
-                to=RequestState.ACTIVE,
-                now=now,
-                start=result.start or now,
-                end=end,
-                graph_request_id=result.graph_request_id or None,
-            )
-            if active is None:
-                return
-            await audit(
-                tx,
-                now,
-                None,
-                "activation.succeeded",
-                active,
-                graph_request_id=result.graph_request_id,
-                details={"graph_status": result.status, "end": end.isoformat()},
-            )
-            if active.kind is RequestKind.EXTEND:
-                await self._supersede(tx, active, now)
-            await outbox.expiry(tx, active, end=end, warning=deps.config.expiry_warning, now=now)
-            await outbox.refresh_cards(tx, active, now)
-            tz = await timezone_of(tx, active.requester.id)
-            has_status_card = bool(await tx.cards.for_request(active.id, "requester"))
-            await outbox.message(
-                tx,
-                active.requester.id,
-                active.tenant_id,
-                key=f"activated:{active.id}",
-                now=now,
-                text=_activated_text(active, end, tz),
-                # The live status card (when there is one) already shows it with its buttons;
-                # the notice then only needs to notify.
-                card=None if has_status_card else cards.activated(active, tz=tz),
-                about=active,
-            )
-        deps.wake_scheduler()
-
-    async def _supersede(self, tx: Tx, extension: ActivationRequest, now: datetime) -> None:
-        """An extension takes over from the activation it extends."""
-        for earlier in await tx.requests.list_in_states([RequestState.ACTIVE]):
-            if (
-                earlier.id != extension.id
-                and earlier.requester.id == extension.requester.id
-                and earlier.role.id == extension.role.id
-            ):
-                superseded = await tx.requests.transition(
-                    earlier.id,
-                    from_states=[RequestState.ACTIVE],
-                    to=RequestState.ENDED,
-                    now=now,
-                    failure=live_cards.EXTENDED,
-                )
-                if superseded is not None:
-                    # Its cards now show the extension: the new end time, not the old one.
-                    await outbox.refresh_cards(tx, superseded, now)
-
-    async def _graph_delayed(self, request: ActivationRequest, exc: GraphError, job: Job) -> None:
-        deps, now = self.deps, self.deps.now()
-        waited = now - (request.decided_at or request.created_at)
-        if waited > deps.config.activation_retry_budget:
-            await self._fail(
-                request,
-                graph_trouble(exc, f"activate {plain(request.role.display_name)}")
-                + " I gave up after trying for a while; press Retry to try again.",
-                exc,
-            )
-            return
-        async with deps.db.transaction() as tx:
-            await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.ACTIVATING],
-                to=RequestState.APPROVED,
-                now=now,
-            )
-            await audit(
-                tx,
-                now,
-                None,
-                "activation.delayed",
-                request,
-                outcome="retrying",
-                reason=exc.code,
-                graph_request_id=exc.request_id,
-            )
-            text = (
-                graph_trouble(exc, f"activate {plain(request.role.display_name)}")
-                + " Your request is safe; I'll keep trying and tell you when it's done."
-            )
-            for person_id in (
-                request.requester.id,
-                *([request.decided_by.id] if request.decided_by else []),
-            ):
-                await outbox.message(
-                    tx,
-                    person_id,
-                    request.tenant_id,
-                    key=f"graph-delay:{request.id}",
-                    now=now,
-                    text=text,
-                )
-        deps.wake_scheduler()
-        delay = exc.retry_after or GRAPH_BACKOFF[min(job.attempts, len(GRAPH_BACKOFF)) - 1]
-        raise RetryLater(timedelta(seconds=delay), f"Graph: {exc.code}")
-
-    async def _fail(self, request: ActivationRequest, words: str, exc: GraphError | None) -> None:
-        deps, now = self.deps, self.deps.now()
-        async with deps.db.transaction() as tx:
-            failed = await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.ACTIVATING],
-                to=RequestState.FAILED,
-                now=now,
-                failure=words,
-            )
-            if failed is None:
-                return
-            await audit(
-                tx,
-                now,
-                None,
-                "activation.failed",
-                failed,
-                outcome="failed",
-                reason=f"{exc.code}: {exc.message}" if exc else words,
-                graph_request_id=exc.request_id if exc else None,
-            )
-            await outbox.refresh_cards(tx, failed, now)
-            for person_id in {failed.requester.id, *failed.approver_ids}:
-                await outbox.message(
-                    tx,
-                    person_id,
-                    failed.tenant_id,
-                    key=f"failed:{failed.id}:{failed.version}",
-                    now=now,
-                    text=f"⚠️ {words}",
-                )
-        deps.wake_scheduler()
-
-    # --- approval timeout ---------------------------------------------------------------------
-
-    async def approval_timeout(self, job: Job) -> None:
-        now = self.deps.now()
-        async with self.deps.db.transaction() as tx:
-            expired = await tx.requests.transition(
-                str(job.payload["request_id"]),
-                from_states=[RequestState.PENDING_APPROVAL],
-                to=RequestState.EXPIRED_UNAPPROVED,
-                now=now,
-            )
-            if expired is None:
-                return
-            await announce_change(
-                tx,
-                expired,
-                now=now,
-                action="request.expired_unapproved",
-                notice="Nobody decided on your request for "
-                f"**{plain(expired.role.display_name)}** in "
-                "time, so it has expired. You can ask again.",
-                notice_key="timeout",
-            )
-        self.deps.wake_scheduler()
-
     # --- helpers ------------------------------------------------------------------------------
 
     async def _request(self, job: Job) -> ActivationRequest | None:
         return await load_request(self.deps, job)
-
-
-def _activated_text(request: ActivationRequest, end: datetime, tz: str | None) -> str:
-    role = plain(request.role.display_name)
-    if request.kind is RequestKind.EXTEND:
-        added = format_duration(request.duration)
-        return f"{role} is extended by {added}, now until {format_when(end, tz)}."
-    return f"{role} is active until {format_when(end, tz)}."

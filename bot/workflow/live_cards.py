@@ -34,7 +34,7 @@ from cards.refresh import with_refresh
 APPROVAL = "approval"  # an approver's card (sent by the approval card job)
 STATUS = "requester"  # the requester's live status card (sent by the status card job)
 
-# `failure` of an activation an extension took over from (see JobRunner._supersede).
+# `failure` of an activation an extension took over from (see `activation.py`).
 EXTENDED = "extended"
 # `CardSubject.version` of a card whose answer did not say which state it was drawn from.
 UNKNOWN_VERSION = -1

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bot.domain import ActivationRequest, RequestState
+from bot.domain import ActivationRequest
 from bot.store import Job, Tx
 from bot.workflow.live_cards import notice_purpose
 from bot.workflow.people import teams_ids_of
@@ -109,28 +109,6 @@ async def approval_cards(tx: Tx, request: ActivationRequest, now: datetime) -> N
             due_at=now,
             key=f"{request.id}:{approver_id}",
         )
-
-
-async def route_submitted(
-    tx: Tx, request_id: str, *, needs_approval: bool, now: datetime
-) -> ActivationRequest:
-    """submitted → pending_approval (with the approvers' cards and the live status card) or
-    approved. What follows approval differs by engine and is the caller's."""
-    moved = await tx.requests.transition(
-        request_id,
-        from_states=[RequestState.SUBMITTED],
-        to=RequestState.PENDING_APPROVAL if needs_approval else RequestState.APPROVED,
-        now=now,
-    )
-    if moved is None:
-        raise RuntimeError(f"request {request_id} left 'submitted' inside its own transaction")
-    if await tx.cards.copies(request_id):
-        # Cards already show it (the "confirm it is you" card of a request that waited for a
-        # sign-in): they move on with it.
-        await refresh_cards(tx, moved, now)
-    if needs_approval:
-        await ask_approvers(tx, moved, now)
-    return moved
 
 
 async def ask_approvers(tx: Tx, request: ActivationRequest, now: datetime) -> None:

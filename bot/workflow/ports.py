@@ -35,6 +35,10 @@ class PimDirectory(Protocol):
 
     async def active_roles(self, principal_id: str) -> list[ActiveRole]: ...
 
+    async def held_roles(self, principal_id: str) -> tuple[list[EligibleRole], list[ActiveRole]]:
+        """`eligible_roles` and `active_roles` together, reading the person's groups once."""
+        ...
+
     async def activation_policy(self, role_id: str) -> ActivationPolicy: ...
 
     async def resolve_approvers(self, approvers: Sequence[ApproverRef]) -> list[Person]:

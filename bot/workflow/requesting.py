@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import cards
 from bot.domain import (
@@ -22,15 +23,13 @@ from bot.domain import (
     Role,
     SignInRequest,
     TextMessage,
-    TokenExchangeOutcome,
 )
 from bot.durations import parse_duration
-from bot.sso import InvalidSsoToken
 from bot.store import Tx
 from bot.timefmt import format_duration, format_when
-from bot.workflow import outbox
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
+from bot.workflow.moves import move
 from bot.workflow.roles import Ambiguous, Exact, resolve_role
 from bot.workflow.validation import MIN_DURATION, InvalidSubmission, validate_submission
 from cards.text import plain
@@ -46,12 +45,29 @@ def request_id_for(person_id: str, form_id: str) -> str:
     return str(uuid.uuid5(REQUEST_NAMESPACE, f"{person_id}:{form_id}"))
 
 
+class Submission(Protocol):
+    """Where the engines differ in submitting (see `engines/protocol.py`)."""
+
+    def waits_for_sign_in(self, policy: ActivationPolicy) -> bool:
+        """Whether a request for a role with this policy waits for the requester's sign-in
+        (as a draft) before it is submitted."""
+        ...
+
+    def sign_in_text(self, role_name: str) -> str:
+        """What the sign-in card of a draft says (`role_name` is already escaped)."""
+        ...
+
+    async def recorded(
+        self, tx: Tx, request: ActivationRequest, policy: ActivationPolicy
+    ) -> ActivationRequest:
+        """A request was just recorded (in `tx`): what follows in the same transaction."""
+        ...
+
+
 class Requesting:
-    def __init__(self, deps: Deps, *, acts_as_requester: bool = False) -> None:
-        """`acts_as_requester`: the engine activates with the requester's own delegated token
-        (the pim engine), so every request waits for their sign-in, MFA or not."""
+    def __init__(self, deps: Deps, submission: Submission) -> None:
         self.deps = deps
-        self.acts_as_requester = acts_as_requester
+        self.submission = submission
 
     # --- asking -------------------------------------------------------------------------------
 
@@ -217,11 +233,12 @@ class Requesting:
             )
         current_end: datetime | None = None  # of the role being extended
         if kind is RequestKind.ACTIVATE:
-            eligible = await self._eligible(actor, role_id)
+            eligible_roles, held = await deps.directory.held_roles(person.id)
+            eligible = next((e for e in eligible_roles if e.role.id == role_id), None)
             if eligible is None:
-                return await self._not_eligible_for_id(actor, role_id)
+                return await self._not_eligible_for_id(actor, role_id, eligible_roles, held)
             role = eligible.role
-            if await self._active(person.id, role_id) is not None:
+            if any(a.role.id == role_id for a in held):
                 return _text(f"**{plain(role.display_name)}** is already active for you.")
         else:
             active = await self._active(person.id, role_id)
@@ -282,7 +299,7 @@ class Requesting:
             justification=checked.justification,
             ticket=checked.ticket,
             state=RequestState.DRAFT
-            if policy.require_mfa or self.acts_as_requester
+            if self.submission.waits_for_sign_in(policy)
             else RequestState.SUBMITTED,
             approver_ids=approver_ids,
             require_mfa=policy.require_mfa,
@@ -302,16 +319,10 @@ class Requesting:
             if not await tx.requests.insert(request):
                 return Outcome(toast="You already sent this request.")
             await audit(tx, now, actor.person.id, "request.created", request, outcome=request.state)
-            if request.state is RequestState.SUBMITTED:
-                request = await self._route(tx, request)
-        deps.wake_scheduler()
+            request = await self.submission.recorded(tx, request, policy)
+            tx.after_commit(deps.wake_scheduler)
         if request.state is RequestState.DRAFT:
-            text = (
-                f"Sign in so that I can ask PIM to activate {plain(role.display_name)} as you."
-                if self.acts_as_requester
-                else f"{plain(role.display_name)} needs multi-factor authentication. "
-                "Sign in to confirm it's you."
-            )
+            text = self.submission.sign_in_text(plain(role.display_name))
             return Outcome(
                 card_update=cards.request_status(request, tz=actor.timezone),
                 card_subject=_subject(request),
@@ -323,93 +334,6 @@ class Requesting:
             )
         return Outcome(
             card_update=cards.form_sent(request, tz=actor.timezone), card_subject=_subject(request)
-        )
-
-    async def _route(self, tx: Tx, request: ActivationRequest) -> ActivationRequest:
-        """submitted → pending_approval (cards to approvers) or approved (activate now)."""
-        now = self.deps.now()
-        needs_approval = bool(request.approver_ids)
-        moved = await outbox.route_submitted(tx, request.id, needs_approval=needs_approval, now=now)
-        if needs_approval:
-            policy = await self.deps.directory.activation_policy(request.role.id)
-            await outbox.approval_timeout(tx, moved, now + policy.approval_timeout)
-        else:
-            await outbox.activation(tx, moved, now)
-        await audit(tx, now, request.requester.id, "request.submitted", moved, outcome=moved.state)
-        return moved
-
-    async def prove_mfa(self, actor: Actor, exchange_id: str, token: str) -> TokenExchangeOutcome:
-        """The client's answer to our sign-in request: a Teams SSO token for the requester."""
-        deps = self.deps
-        async with deps.db.transaction() as tx:
-            request = await tx.requests.get(exchange_id)
-        if request is None or request.requester.id != actor.person.id:
-            return TokenExchangeOutcome(accepted=False, failure_detail="unknown sign-in request")
-        if request.state is not RequestState.DRAFT:
-            return TokenExchangeOutcome(accepted=True)  # already done: a retried invoke
-        try:
-            claims = await deps.sso.validate(token)
-        except InvalidSsoToken as exc:
-            async with deps.db.transaction() as tx:
-                await audit(
-                    tx, deps.now(), actor.person.id, "mfa.rejected", request, reason=str(exc)
-                )
-            return TokenExchangeOutcome(
-                accepted=False,
-                failure_detail=str(exc),
-                outcome=_text("I couldn't verify your sign-in. Please sign in again."),
-            )
-        if claims.object_id != actor.person.id:
-            async with deps.db.transaction() as tx:
-                await audit(
-                    tx,
-                    deps.now(),
-                    actor.person.id,
-                    "mfa.rejected",
-                    request,
-                    reason="token belongs to someone else",
-                )
-            return TokenExchangeOutcome(
-                accepted=False,
-                failure_detail="token is for another user",
-                outcome=_text("That sign-in was for a different account."),
-            )
-        if not claims.has_mfa:
-            async with deps.db.transaction() as tx:
-                await audit(
-                    tx,
-                    deps.now(),
-                    actor.person.id,
-                    "mfa.missing",
-                    request,
-                    reason="sign-in without MFA",
-                )
-            return TokenExchangeOutcome(
-                accepted=False,
-                failure_detail="multi-factor authentication required",
-                outcome=_text(
-                    f"**{plain(request.role.display_name)}** "
-                    "needs multi-factor authentication, and your "
-                    "current sign-in didn't use it. Sign in again with MFA to continue."
-                ),
-            )
-        now = deps.now()
-        async with deps.db.transaction() as tx:
-            moved = await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.DRAFT],
-                to=RequestState.SUBMITTED,
-                now=now,
-                mfa_verified_at=now,
-            )
-            if moved is None:
-                return TokenExchangeOutcome(accepted=True)
-            await audit(tx, now, actor.person.id, "mfa.verified", moved)
-            moved = await self._route(tx, moved)
-        deps.wake_scheduler()
-        return TokenExchangeOutcome(
-            accepted=True,
-            outcome=Outcome(replies=[TextMessage(text=_after_mfa_text(moved))]),
         )
 
     async def cancel(self, actor: Actor, request_id: str) -> Outcome:
@@ -479,15 +403,19 @@ class Requesting:
                     reason="not the requester",
                 )
                 return None, "You can only cancel your own requests."
-            moved = await tx.requests.transition(
-                request_id, from_states=_CANCELLABLE, to=RequestState.CANCELLED, now=now
+            moved = await move(
+                deps,
+                tx,
+                request,
+                from_states=_CANCELLABLE,
+                to=RequestState.CANCELLED,
+                action="request.cancelled",
+                actor=actor.person.id,
+                now=now,
             )
             if moved is None:
                 state = request.state.value.replace("_", " ")
                 return request, f"This request is already {state}."
-            await audit(tx, now, actor.person.id, "request.cancelled", moved)
-            await outbox.refresh_cards(tx, moved, now)
-        deps.wake_scheduler()
         return moved, ""
 
     # --- helpers ------------------------------------------------------------------------------
@@ -503,13 +431,20 @@ class Requesting:
                 return active
         return None
 
-    async def _not_eligible_for_id(self, actor: Actor, role_id: str) -> Outcome:
-        eligible = await self.deps.directory.eligible_roles(actor.person.id)
+    async def _not_eligible_for_id(
+        self,
+        actor: Actor,
+        role_id: str,
+        eligible: list[EligibleRole] | None = None,
+        held: list[ActiveRole] | None = None,
+    ) -> Outcome:
+        """`eligible` and `held`: the person's roles, when the caller has just read them."""
+        if eligible is None or held is None:
+            eligible, held = await self.deps.directory.held_roles(actor.person.id)
         roles = {r.id: r for r in await self.deps.directory.list_roles()}
         role = roles.get(role_id)
         await self._audit_refusal(actor, "activation.not_eligible", role_id)
         name = role.display_name if role else "that role"
-        held = await self.deps.directory.active_roles(actor.person.id)
         return Outcome(
             replies=[
                 CardMessage(
@@ -540,7 +475,7 @@ class Requesting:
         deployment cannot ask for (no app registration) is never started."""
         if self.deps.config.sign_in_available:
             return None
-        if not (policy.require_mfa or self.acts_as_requester):
+        if not self.submission.waits_for_sign_in(policy):
             return None
         await self._audit_refusal(actor, "request.sign_in_unavailable", role.display_name)
         return _text(sign_in_unavailable_text(plain(role.display_name), mfa=policy.require_mfa))
@@ -613,14 +548,6 @@ def _not_eligible_text(query: str, role: Role | None) -> str:
     if role is None:
         return f"I don't know a role called “{plain(query)}”."
     return f"You are not eligible for {plain(role.display_name)}."
-
-
-def _after_mfa_text(request: ActivationRequest) -> str:
-    if request.state is RequestState.PENDING_APPROVAL:
-        return "Thanks, MFA confirmed. Your request is waiting for approval."
-    if request.kind is RequestKind.EXTEND:
-        return "Thanks, MFA confirmed. Extending now…"
-    return "Thanks, MFA confirmed. Activating now…"
 
 
 def _parse_iso(value: str) -> timedelta | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import cards
@@ -25,16 +24,12 @@ from bot.domain import (
     TokenExchangeOutcome,
 )
 from bot.workflow import live_cards, talk
-from bot.workflow.active_roles import ActiveRoles
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.deciding import Deciding
-from bot.workflow.engines.pim import PimFlow
-from bot.workflow.engines.pim_follow import PimFollower
-from bot.workflow.engines.ports import PimAsPerson, PimReads, UserTokens
+from bot.workflow.engines.protocol import WorkflowEngine
 from bot.workflow.errors import graph_trouble
-from bot.workflow.jobs import JobRunner
-from bot.workflow.requesting import Requesting, request_id_for
+from bot.workflow.requesting import request_id_for
 from cards import actions
 from cards.actions import MAX_JUSTIFICATION_LENGTH
 from cards.text import plain
@@ -42,35 +37,14 @@ from cards.text import plain
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PimParts:
-    """What the pim engine adds: delegated tokens, writes as the person, app-only reads, and
-    the job runner whose `activated` it shares."""
-
-    tokens: UserTokens
-    as_person: PimAsPerson
-    reads: PimReads
-    runner: JobRunner
-
-
 class Workflow:
-    def __init__(self, deps: Deps, pim: PimParts | None = None) -> None:
-        """`pim` given: the pim engine (Zero Trust mode); else the bot engine."""
+    def __init__(self, deps: Deps, engine: WorkflowEngine) -> None:
+        """`engine`: the bot engine (`BotFlow`) or the pim engine (`PimFlow`), chosen once."""
         self.deps = deps
-        self.requesting = Requesting(deps, acts_as_requester=pim is not None)
-        self.roles = ActiveRoles(deps, self.requesting)
-        self.pim: PimFlow | None = None
-        if pim is not None:
-            self.pim = PimFlow(
-                deps,
-                tokens=pim.tokens,
-                as_person=pim.as_person,
-                follower=PimFollower(deps, pim.reads, pim.runner),
-                requesting=self.requesting,
-                roles=self.roles,
-            )
-            pim.runner.add_handlers(self.pim.follower.handlers())
-        self.deciding = Deciding(deps, native=self.pim)
+        self.engine = engine
+        self.requesting = engine.requesting
+        self.roles = engine.roles
+        self.deciding = Deciding(deps, engine)
 
     async def on_text(self, actor: Actor, text: str) -> Outcome:
         if len(text) > commands.MAX_TEXT_LENGTH:
@@ -114,9 +88,7 @@ class Workflow:
         self, actor: Actor, exchange_id: str, token: str
     ) -> TokenExchangeOutcome:
         try:
-            if self.pim is not None:
-                return await self.pim.on_token_exchange(actor, exchange_id, token)
-            return await self.requesting.prove_mfa(actor, exchange_id, token)
+            return await self.engine.on_token_exchange(actor, exchange_id, token)
         except GraphError as exc:
             return TokenExchangeOutcome(
                 accepted=True, outcome=_text(graph_trouble(exc, "submit your request"))
@@ -160,23 +132,15 @@ class Workflow:
                     duration_text=command.duration_text,
                 )
             case commands.Deactivate():
-                if self.pim is not None:
-                    return await self.pim.deactivate_by_name(actor, command.role_query)
-                return await self.roles.deactivate_by_name(actor, command.role_query)
+                return await self.engine.deactivate_by_name(actor, command.role_query)
             case commands.Extend():
-                if self.pim is not None:
-                    return await self.pim.extend(actor)
-                return await self.roles.extend_by_name(actor, command.role_query)
+                return await self.engine.extend_by_name(actor, command.role_query)
             case commands.MyRoles():
                 return await self.roles.my_roles(actor)
             case commands.Pending():
-                if self.pim is not None:
-                    return await self.pim.pending(actor)
-                return await self.roles.pending(actor)
+                return await self.engine.pending(actor)
             case commands.Cancel():
-                if self.pim is not None:
-                    return await self.pim.cancel_named(actor, command.request_ref)
-                return await self.requesting.cancel_named(actor, command.request_ref)
+                return await self.engine.cancel_named(actor, command.request_ref)
             case commands.Help():
                 return Outcome(
                     replies=[CardMessage(card=cards.help_card(), summary="What I can do")]
@@ -209,13 +173,9 @@ class Workflow:
             case actions.Deny():
                 return await self.deciding.decide(actor, action.request_id, "deny", action.reason)
             case actions.CancelRequest():
-                if self.pim is not None:
-                    return await self.pim.cancel(actor, action.request_id)
-                return await self.requesting.cancel(actor, action.request_id)
+                return await self.engine.cancel(actor, action.request_id)
             case actions.RetryRequest():
-                if self.pim is not None:
-                    return await self.pim.retry(actor, action.request_id)
-                return await self.deciding.retry(actor, action.request_id)
+                return await self.engine.retry(actor, action.request_id)
             case actions.PickRole():
                 return await self.requesting.pick(
                     actor,
@@ -225,16 +185,10 @@ class Workflow:
                     ticket=action.ticket,
                 )
             case actions.ExtendRole():
-                if self.pim is not None:
-                    outcome = await self.pim.extend(actor)
-                else:
-                    outcome = await self.roles.extend(actor, action.role_id)
+                outcome = await self.engine.extend(actor, action.role_id)
                 return await self._with_current_card(actor, action.request_id, outcome)
             case actions.DeactivateRole():
-                if self.pim is not None:
-                    outcome = await self.pim.deactivate(actor, action.role_id)
-                else:
-                    outcome = await self.roles.deactivate(actor, action.role_id)
+                outcome = await self.engine.deactivate(actor, action.role_id)
                 return await self._with_current_card(actor, action.request_id, outcome)
             case actions.Refresh():
                 return await self.deciding.refresh(actor, action.request_id)

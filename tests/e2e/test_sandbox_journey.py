@@ -45,6 +45,24 @@ async def test_a_lax_role_is_active_right_after_the_form(sandboxed: Sandbox) -> 
     assert "User Administrator" in roles
 
 
+async def test_sending_the_form_reads_the_persons_groups_once(sandboxed: Sandbox) -> None:
+    """Eligibility and what is active both come from the person's role-assignable groups:
+    the submission reads them once for both."""
+    adele = sandboxed.person("adele")
+    await sandboxed.client.install("adele")
+    await adele.say("activate user admin for 2h")
+    before = len(sandboxed.graph_calls)
+
+    await adele.press("Activate")
+
+    group_reads = [
+        c
+        for c in sandboxed.graph_calls[before:]
+        if c.path.endswith("/transitiveMemberOf/microsoft.graph.group")
+    ]
+    assert len(group_reads) == 1
+
+
 async def test_approval_by_another_person_then_activation(sandboxed: Sandbox) -> None:
     adele, megan, nestor = (sandboxed.person(h) for h in ("adele", "megan", "nestor"))
     await sandboxed.client.install("adele")

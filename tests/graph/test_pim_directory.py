@@ -163,6 +163,27 @@ async def test_a_role_eligible_both_directly_and_through_a_group_appears_once() 
 
 
 @respx.mock
+async def test_held_roles_reads_the_groups_once_for_eligible_and_active() -> None:
+    groups = respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
+        return_value=page({"id": GROUP, "isAssignableToRole": True})
+    )
+    respx.get(url__startswith=ELIGIBILITY).mock(
+        side_effect=by_principal({GROUP: page(eligibility(EXCHANGE, principal=GROUP))})
+    )
+    respx.get(url__startswith=ASSIGNMENTS).mock(
+        side_effect=by_principal(
+            {GROUP: page(eligibility(SECURITY, principal=GROUP, assignmentType="Assigned"))}
+        )
+    )
+    async with graph_http() as http:
+        eligible, active = await directory(http).held_roles(USER)
+
+    assert [(r.role.id, r.member_type) for r in eligible] == [("29232cdf", "Group")]
+    assert [a.role.id for a in active] == ["194ae4cb"]
+    assert groups.call_count == 1
+
+
+@respx.mock
 async def test_ended_and_administrative_unit_eligibilities_are_left_out() -> None:
     no_groups()
     respx.get(url__startswith=ELIGIBILITY).mock(

@@ -130,6 +130,33 @@ async def test_a_failed_transaction_leaves_nothing_behind(db: Database) -> None:
         assert await tx.jobs.pending() == []
 
 
+async def test_after_commit_runs_once_the_transaction_has_committed(db: Database) -> None:
+    """What wakes the scheduler: only once the jobs the transaction queued are there to see."""
+    request = a_request()
+    called: list[str] = []
+
+    def wake() -> None:
+        called.append("woken")
+
+    async with db.transaction() as tx:
+        await tx.jobs.enqueue("notify", {}, due_at=request.created_at, dedupe_key="k")
+        tx.after_commit(wake)
+        tx.after_commit(wake)  # asked for twice, called once
+        assert called == []
+    assert called == ["woken"]
+    async with db.transaction() as tx:
+        assert len(await tx.jobs.pending()) == 1
+
+
+async def test_after_commit_never_runs_after_a_rollback(db: Database) -> None:
+    called: list[str] = []
+    with pytest.raises(RuntimeError, match="boom"):
+        async with db.transaction() as tx:
+            tx.after_commit(lambda: called.append("woken"))
+            raise RuntimeError("boom")
+    assert called == []
+
+
 async def test_ping_answers_when_the_database_is_up(db: Database) -> None:
     await db.ping()
 

@@ -23,6 +23,7 @@ from bot.domain import (
 from bot.scheduler import Scheduler
 from bot.store import Database
 from bot.workflow.context import Deps, WorkflowConfig
+from bot.workflow.engines.bot import BotFlow
 from bot.workflow.jobs import JobRunner
 from bot.workflow.service import Workflow
 from tests.store.conftest import database_url, db  # noqa: F401
@@ -153,5 +154,8 @@ async def world(db: Database) -> World:  # noqa: F811
         config=WorkflowConfig(tenant_id=TENANT, expiry_warning=timedelta(minutes=15)),
         now=clock,
     )
-    scheduler = Scheduler(db, JobRunner(deps), now=clock)
-    return World(clock, db, directory, engine, messenger, Workflow(deps), scheduler)
+    flow = BotFlow(deps)
+    runner = JobRunner(deps)
+    runner.add_handlers(flow.jobs())
+    scheduler = Scheduler(db, runner, now=clock)
+    return World(clock, db, directory, engine, messenger, Workflow(deps, flow), scheduler)

@@ -66,6 +66,9 @@ class FakeDirectory:
         self._maybe_fail()
         return [EligibleRole(role=r) for r in self.eligible.get(principal_id, [])]
 
+    async def held_roles(self, principal_id: str) -> tuple[list[EligibleRole], list[ActiveRole]]:
+        return await self.eligible_roles(principal_id), await self.active_roles(principal_id)
+
     async def active_roles(self, principal_id: str) -> list[ActiveRole]:
         self._maybe_fail()
         now = self.now()

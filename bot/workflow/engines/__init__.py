@@ -1,2 +1,3 @@
-"""Engine-specific parts of the one workflow. The bot engine needs none beyond `BotEngine`
-(bot/graph/bot_engine.py); the pim engine (Zero Trust mode) lives in `pim*.py` here."""
+"""The two engines behind the one workflow, each a `WorkflowEngine` (protocol.py): the bot
+engine (`bot.py`, its activation jobs in `bot_jobs.py`) and the pim engine, Zero Trust mode
+(`pim.py`, following PIM in `pim_follow.py`). docs/engines.md says how they differ."""

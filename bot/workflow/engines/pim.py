@@ -2,8 +2,9 @@
 person who acts, and PIM enforces its own policy and approvals.
 
 The shared workflow does the rest (parsing, role resolution, forms, the request record, cards,
-notices, expiry). This class is called at the few points where the engines differ: the token
-exchange that follows a submitted form, an approver's tap, cancel, deactivate, extend, pending.
+notices, expiry). This class is the engine (`WorkflowEngine`, engines/protocol.py): the token
+exchange that follows a submitted form, an approver's tap, retry, cancel, deactivate, extend,
+pending, and the jobs that follow PIM (`pim_follow.py`).
 Actions that wait for a sign-in are kept in the database under the sign-in's exchange id, with
 the person who asked (never their token): the exchange may reach another replica, or this one
 after a restart. They are answered only for that person.
@@ -14,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Literal
 
 import cards
 from bot.domain import (
     AcrsValidationFailed,
+    ActivationPolicy,
     ActivationRequest,
     Actor,
     ApprovalStepStatus,
@@ -38,14 +41,15 @@ from bot.domain import (
     TokenExchangeOutcome,
 )
 from bot.sso import InvalidSsoToken
-from bot.store import SignInWait, WaitKind
-from bot.workflow import outbox
+from bot.store import SignInWait, Tx, WaitKind
 from bot.workflow.active_roles import ActiveRoles
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
-from bot.workflow.engines.pim_follow import PimFollower, follow
-from bot.workflow.engines.ports import PimAsPerson, UserTokens
+from bot.workflow.engines.pim_follow import PimFollower, follow, start_watching
+from bot.workflow.engines.ports import PimAsPerson, PimReads, UserTokens
 from bot.workflow.errors import graph_trouble
+from bot.workflow.moves import move, submit_draft
+from bot.workflow.outbox import JobHandler
 from bot.workflow.requesting import Requesting
 from cards.text import plain
 
@@ -66,22 +70,41 @@ FIXABLE_RULES = {"JustificationRule", "TicketingRule", "ExpirationRule"}
 
 
 class PimFlow:
+    """`WorkflowEngine` (engines/protocol.py) of the pim engine."""
+
     def __init__(
-        self,
-        deps: Deps,
-        *,
-        tokens: UserTokens,
-        as_person: PimAsPerson,
-        follower: PimFollower,
-        requesting: Requesting,
-        roles: ActiveRoles,
+        self, deps: Deps, *, tokens: UserTokens, as_person: PimAsPerson, reads: PimReads
     ) -> None:
         self.deps = deps
         self.tokens = tokens
         self.pim = as_person
-        self.follower = follower
-        self.requesting = requesting
-        self.roles = roles
+        self.follower = PimFollower(deps, reads)
+        self.requesting = Requesting(deps, self)
+        self.roles = ActiveRoles(deps, self.requesting)
+
+    async def start(self) -> None:
+        """Start watching PIM for activations made outside Teams."""
+        async with self.deps.db.transaction() as tx:
+            await start_watching(tx, self.deps.now())
+
+    def jobs(self) -> Mapping[str, JobHandler]:
+        return self.follower.handlers()
+
+    # --- submitting ---------------------------------------------------------------------------
+
+    def waits_for_sign_in(self, policy: ActivationPolicy) -> bool:
+        """Always: PIM is asked with the requester's own token, MFA or not."""
+        return True
+
+    def sign_in_text(self, role_name: str) -> str:
+        return f"Sign in so that I can ask PIM to activate {role_name} as you."
+
+    async def recorded(
+        self, tx: Tx, request: ActivationRequest, policy: ActivationPolicy
+    ) -> ActivationRequest:
+        """Nothing yet: the draft goes to PIM with the requester's sign-in
+        (`on_token_exchange`)."""
+        return request
 
     # --- sign-in ------------------------------------------------------------------------------
 
@@ -281,36 +304,30 @@ class PimFlow:
             await tx.sign_ins.set_challenge(
                 request.id, actor.person.id, "", now=now, until=now + PENDING_TTL
             )
-            moved = await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.DRAFT],
-                to=RequestState.SUBMITTED,
-                now=now,
-                graph_request_id=state.id or None,
-                **({"mfa_verified_at": now} if mfa else {}),
-            )
-            if moved is None:
-                return TokenExchangeOutcome(accepted=True)
-            await audit(
+            needs_approval = state.status is PimRequestStatus.AWAITING_APPROVAL
+            pending = await submit_draft(
+                deps,
                 tx,
-                now,
-                actor.person.id,
-                "request.submitted",
-                moved,
+                request,
+                needs_approval=needs_approval,
+                action="pim.submitted",
+                actor=actor.person.id,
+                changes={
+                    "graph_request_id": state.id or None,
+                    **({"mfa_verified_at": now} if mfa else {}),
+                },
                 graph_request_id=state.id,
                 details={"graph_status": state.graph_status},
+                now=now,
             )
-            needs_approval = state.status is PimRequestStatus.AWAITING_APPROVAL
-            pending = await outbox.route_submitted(
-                tx, moved.id, needs_approval=needs_approval, now=now
-            )
+            if pending is None:
+                return TokenExchangeOutcome(accepted=True)
             words = (
                 f"PIM needs approval for **{role}**; I've asked the approvers."
                 if needs_approval
                 else f"PIM accepted your request for **{role}**. Activating now…"
             )
             await follow(tx, pending, now)
-        deps.wake_scheduler()
         if pending.state is RequestState.APPROVED:
             synced = await self.follower.sync(pending)
             if synced.state is RequestState.ACTIVE:
@@ -355,28 +372,20 @@ class PimFlow:
     async def _fail(
         self, actor: Actor, request: ActivationRequest, exc: GraphError, words: str
     ) -> TokenExchangeOutcome:
-        now = self.deps.now()
         async with self.deps.db.transaction() as tx:
-            failed = await tx.requests.transition(
-                request.id,
-                from_states=[RequestState.DRAFT],
+            await move(
+                self.deps,
+                tx,
+                request,
+                from_states=RequestState.DRAFT,
                 to=RequestState.FAILED,
-                now=now,
-                failure=words,
+                action="activation.refused",
+                actor=actor.person.id,
+                changes={"failure": words},
+                outcome="refused",
+                reason=f"{exc.code}: {exc.message}"[:500],
+                graph_request_id=exc.request_id,
             )
-            if failed is not None:
-                await audit(
-                    tx,
-                    now,
-                    actor.person.id,
-                    "activation.refused",
-                    failed,
-                    outcome="refused",
-                    reason=f"{exc.code}: {exc.message}"[:500],
-                    graph_request_id=exc.request_id,
-                )
-                await outbox.refresh_cards(tx, failed, now)
-        self.deps.wake_scheduler()
         return TokenExchangeOutcome(accepted=True, outcome=_text(words))
 
     # --- approvals ----------------------------------------------------------------------------
@@ -532,7 +541,10 @@ class PimFlow:
             ticket=request.ticket.number if request.ticket else "",
         )
 
-    async def extend(self, actor: Actor) -> Outcome:
+    async def extend(self, actor: Actor, role_id: str) -> Outcome:
+        return await self.extend_by_name(actor, "")
+
+    async def extend_by_name(self, actor: Actor, query: str) -> Outcome:
         return _text(
             "PIM doesn't extend an activation. When it ends, activate the role again, "
             "or deactivate it now and activate it again for longer."

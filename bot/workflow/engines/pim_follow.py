@@ -25,11 +25,11 @@ from bot.domain import (
 from bot.store import Job, Tx
 from bot.timefmt import format_when
 from bot.workflow import outbox
-from bot.workflow.announce import announce_change
+from bot.workflow.activation import activated
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.engines.ports import PimReads
-from bot.workflow.jobs import JobRunner
+from bot.workflow.moves import Notice, move
 from bot.workflow.outbox import JobHandler, RetryLater
 from bot.workflow.people import timezone_of
 from cards.text import plain
@@ -60,10 +60,9 @@ class PimFollower:
     """Applies PIM's status to pimbot's record. `sync` is also used inline, right after an
     approver's decision, so the card they see is PIM's outcome."""
 
-    def __init__(self, deps: Deps, reads: PimReads, runner: JobRunner) -> None:
+    def __init__(self, deps: Deps, reads: PimReads) -> None:
         self.deps = deps
         self.reads = reads
-        self.runner = runner
 
     def handlers(self) -> dict[str, JobHandler]:
         return {FOLLOW: self.follow_job, WATCH: self.watch_job}
@@ -134,44 +133,46 @@ class PimFollower:
             current = await tx.requests.get(request.id)
             assert current is not None
             if current.state is RequestState.PENDING_APPROVAL:
-                approved = await tx.requests.transition(
-                    current.id,
-                    from_states=[RequestState.PENDING_APPROVAL],
+                who = plain(decided_by.display_name) if decided_by else ""
+                approved = await move(
+                    deps,
+                    tx,
+                    current,
+                    from_states=RequestState.PENDING_APPROVAL,
                     to=RequestState.APPROVED,
-                    now=now,
-                    decided_by=decided_by,
-                    decided_at=now,
-                    decision_reason=reason,
-                )
-                if approved is not None:
-                    current = approved
-                    who = plain(decided_by.display_name) if decided_by else "An approver"
-                    await audit(
-                        tx, now, decided_by.id if decided_by else None, "request.approved", current
-                    )
-                    await outbox.message(
-                        tx,
-                        current.requester.id,
-                        current.tenant_id,
-                        key=f"decision:{current.id}",
-                        now=now,
-                        text=f"✅ {who or 'An approver'} approved your request for "
+                    action="request.approved",
+                    actor=decided_by.id if decided_by else None,
+                    changes={
+                        "decided_by": decided_by,
+                        "decided_at": now,
+                        "decision_reason": reason,
+                    },
+                    notice=Notice(
+                        f"✅ {who or 'An approver'} approved your request for "
                         f"**{plain(current.role.display_name)}** in PIM. Activating now…",
-                    )
-                    await outbox.refresh_cards(tx, current, now)
+                        key="decision",
+                    ),
+                    now=now,
+                )
+                current = approved or current
             if current.state is RequestState.APPROVED:
-                moving = await tx.requests.transition(
-                    current.id,
-                    from_states=[RequestState.APPROVED],
+                moving = await move(
+                    deps,
+                    tx,
+                    current,
+                    from_states=RequestState.APPROVED,
                     to=RequestState.ACTIVATING,
+                    action="activation.started",
+                    actor=None,
+                    refresh=False,  # the cards say "approved" until the role is active
                     now=now,
                 )
                 current = moving or current
-        deps.wake_scheduler()
         if not provisioned or current.state is not RequestState.ACTIVATING:
             return current
         start, end = await self._window(current)
-        await self.runner.activated(
+        await activated(
+            deps,
             current,
             ActivationResult(
                 graph_request_id=current.graph_request_id or "",
@@ -201,50 +202,38 @@ class PimFollower:
     ) -> ActivationRequest:
         deps, now = self.deps, self.deps.now()
         role = plain(request.role.display_name)
+        changes: dict[str, object] = {}
+        if to is RequestState.DENIED:
+            changes = {"decided_by": decided_by, "decided_at": now, "decision_reason": reason}
+        if to is RequestState.FAILED:
+            changes = {"failure": f"PIM ended the request as {reason}."}
+        who = plain(decided_by.display_name) if decided_by and decided_by.display_name else ""
+        text = {
+            "timeout": f"Nobody decided on your request for **{role}** in time, so PIM "
+            "denied it when the approval stage timed out. You can ask again.",
+            "denied": f"❌ {who or 'An approver'} denied your request for **{role}** in PIM"
+            + (f": {plain(reason)}" if reason else "."),
+            "cancelled": f"Your request for **{role}** was cancelled in PIM.",
+            "failed": f"⚠️ PIM could not activate **{role}** ({plain(reason)}).",
+        }[why]
         async with deps.db.transaction() as tx:
-            changes: dict[str, object] = {}
-            if to is RequestState.DENIED:
-                changes = {"decided_by": decided_by, "decided_at": now, "decision_reason": reason}
-            if to is RequestState.FAILED:
-                changes = {"failure": f"PIM ended the request as {reason}."}
-            closed = await tx.requests.transition(
-                request.id,
+            closed = await move(
+                deps,
+                tx,
+                request,
                 from_states=FOLLOWED_STATES if to is RequestState.FAILED else _UNDECIDED,
                 to=to,
+                action=f"pim.{why}",
+                actor=decided_by.id if decided_by and decided_by.id else None,
+                changes=changes,
+                notice=Notice(text, key=f"pim-{why}"),
+                reason=reason,
                 now=now,
-                **changes,
             )
             if closed is None:
                 current = await tx.requests.get(request.id)
                 assert current is not None
                 return current
-            await audit(
-                tx,
-                now,
-                decided_by.id if decided_by and decided_by.id else None,
-                f"pim.{why}",
-                closed,
-                reason=reason,
-            )
-            await outbox.refresh_cards(tx, closed, now)
-            who = plain(decided_by.display_name) if decided_by and decided_by.display_name else ""
-            text = {
-                "timeout": f"Nobody decided on your request for **{role}** in time, so PIM "
-                "denied it when the approval stage timed out. You can ask again.",
-                "denied": f"❌ {who or 'An approver'} denied your request for **{role}** in PIM"
-                + (f": {plain(reason)}" if reason else "."),
-                "cancelled": f"Your request for **{role}** was cancelled in PIM.",
-                "failed": f"⚠️ PIM could not activate **{role}** ({plain(reason)}).",
-            }[why]
-            await outbox.message(
-                tx,
-                closed.requester.id,
-                closed.tenant_id,
-                key=f"pim-{why}:{closed.id}",
-                now=now,
-                text=text,
-            )
-        deps.wake_scheduler()
         return closed
 
     # --- activations made outside Teams -------------------------------------------------------
@@ -288,28 +277,25 @@ class PimFollower:
             if key in live or request.end is None or request.end <= now:
                 continue  # still there, or ended on time (the expiry check says so)
             async with deps.db.transaction() as tx:
-                gone = await tx.requests.transition(
-                    request.id,
-                    from_states=[RequestState.ACTIVE],
-                    to=RequestState.ENDED,
-                    now=now,
-                    end=now,
-                )
-                if gone is None:
-                    continue
-                await announce_change(
+                gone = await move(
+                    deps,
                     tx,
-                    gone,
-                    now=now,
+                    request,
+                    from_states=RequestState.ACTIVE,
+                    to=RequestState.ENDED,
                     action="role.deactivated_outside",
-                    notice=f"{plain(gone.role.display_name)} was "
-                    "deactivated outside Teams and is no "
-                    "longer active.",
-                    notice_key="outside-end",
+                    actor=None,
+                    changes={"end": now},
+                    notice=Notice(
+                        f"{plain(request.role.display_name)} was deactivated outside Teams and "
+                        "is no longer active.",
+                        key="outside-end",
+                    ),
+                    now=now,
                 )
+            if gone is None:
+                continue
             ended += 1
-        if ended:
-            deps.wake_scheduler()
         return ended
 
     async def _record_outside(
