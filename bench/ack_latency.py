@@ -18,7 +18,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from tests.trust_processes.cluster import Cluster, cluster, crowd_tenant
+from bot.sandbox.cluster import Cluster, cluster, crowd_tenant
 
 
 async def one_round(c: Cluster, handle: str, latency: float) -> tuple[float, str]:

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.sandbox.runner import sandbox
 from bot.sandbox.teams.client import SandboxClient
-from tests.e2e.conftest import Person
+from bot.sandbox.teams.person import Person
 
 REQUESTERS = ("adele", "alex")
 

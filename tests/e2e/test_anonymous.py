@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.sandbox.runner import RunningSandbox, sandbox
 from bot.sandbox.teams.client import SandboxClient
-from tests.e2e.conftest import Person, actions_of
+from bot.sandbox.teams.person import Person, actions_of
 from tests.support.clock import FakeClock
 
 

@@ -16,9 +16,10 @@ from bot.channel.handler import FOREIGN_TENANT_TEXT
 from bot.domain import RequestState
 from bot.sandbox.runner import sandbox
 from bot.sandbox.teams.client import SandboxClient
+from bot.sandbox.teams.person import actions_of
 from bot.sandbox.tenant import ApprovalSpec, EligibilitySpec, load_tenant
 from bot.store import AuditEntry
-from tests.e2e.conftest import Sandbox, actions_of
+from tests.e2e.conftest import Sandbox
 from tests.support.clock import FakeClock
 from tests.trust.door import OTHER_TENANT, BotDoor
 from tests.trust.journeys import pending_exchange_request, request_state, requests_of

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from bot.sandbox.runner import sandbox
 from bot.sandbox.teams.client import SandboxClient
+from bot.sandbox.teams.person import Person
 from bot.sandbox.tenant import FederatedCredential, load_tenant
 from tests.credentials.certificates import make_certificate
 from tests.credentials.test_against_entra import IDENTITY
-from tests.e2e.conftest import Person
 from tests.support.clock import FakeClock
 
 

@@ -12,8 +12,9 @@ import pytest
 
 from bot.domain import ActivationRequest, Person, RequestState, TextMessage
 from bot.sandbox.teams.faults import ConnectorFaults, OddAnswer
+from bot.sandbox.teams.person import actions_of
 from bot.store import Job
-from tests.e2e.conftest import Sandbox, actions_of
+from tests.e2e.conftest import Sandbox
 
 APPROVAL_ASK = "activate Exchange Admin for 2h because INC-1234 mailbox restore"
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from bot.sandbox.runner import bind, sandbox_settings, serve_bot
 from bot.sandbox.teams.client import SandboxClient
+from bot.sandbox.teams.person import Person
 from bot.sandbox.tenant import load_tenant
 from bot.sandbox.twins import Twins
-from tests.e2e.conftest import Person
 from tests.support.clock import FakeClock
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.e2e.conftest import Sandbox, actions_of
+from bot.sandbox.teams.person import actions_of
+from tests.e2e.conftest import Sandbox
 
 ACTIVATE = "/v1.0/roleManagement/directory/roleAssignmentScheduleRequests"
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.domain import RequestState
+from bot.sandbox.cluster import Cluster, cluster
 from bot.sandbox.teams.ids import personal_conversation_id
-from tests.trust_processes.cluster import Cluster, cluster
 
 # Longer than the scheduler's job lease (2 minutes): a dead worker's jobs are claimable again.
 PAST_THE_LEASE = timedelta(minutes=2, seconds=10)

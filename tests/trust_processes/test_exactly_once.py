@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.domain import ActivationRequest, RequestState
-from tests.trust_processes.cluster import Cluster, cluster, crowd_tenant
+from bot.sandbox.cluster import Cluster, cluster, crowd_tenant
 
 REQUESTERS = 12  # each asks for two roles: 24 requests decided by concurrent pairs of taps
 

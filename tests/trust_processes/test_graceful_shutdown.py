@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 from bot.domain import RequestState
+from bot.sandbox.cluster import Cluster, cluster
+from bot.sandbox.teams.person import actions_of
 from bot.sandbox.tenant import DEFAULT_TENANT_PATH, DemoTenant
-from tests.e2e.conftest import actions_of
-from tests.trust_processes.cluster import Cluster, cluster
 
 APPROVERS = ("megan", "nestor", "lidia", "lynne", "joni")
 SENDS = len(APPROVERS) + 1  # an approval card to each approver, then the status card

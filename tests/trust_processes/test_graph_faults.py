@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain import RequestState
-from tests.trust_processes.cluster import Cluster, cluster
+from bot.sandbox.cluster import Cluster, cluster
 
 ACTIVE = "Exchange Administrator is active until"
 HOLD = 600.0  # only release() ends these waits

@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bot.domain import RequestState
+from bot.sandbox.cluster import Cluster, cluster
 from tests.e2e.test_pim_engine_journey import zero_trust_tenant
-from tests.trust_processes.cluster import Cluster, cluster
 
 APPROVALS = "/beta/roleManagement/directory/roleAssignmentApprovals"
 TOKEN_EXCHANGE = "signin/tokenExchange"

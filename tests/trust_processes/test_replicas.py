@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from bot.domain import RequestState
-from tests.trust_processes.cluster import Cluster, cluster, crowd_tenant
+from bot.sandbox.cluster import Cluster, cluster, crowd_tenant
 
 REQUESTERS = 10
 # The warning is due at once (the role lasts 1 h): every activation also sends a warning.

@@ -1,6 +1,6 @@
-"""One clock for PIM and pimbot in these tests: the wall clock plus an offset the test moves.
+"""One clock for PIM and pimbot in a cluster: the wall clock plus an offset its driver moves.
 
-The twins run in the test process and call `SharedClock` directly; each pimbot process reads the
+The twins run in the driving process and call `SharedClock` directly; each pimbot process reads the
 offset from a file (see `serve_clocked.py`). Moving time lets a test reach an expiry or a dead
 worker's lease (two minutes) without waiting for it.
 """

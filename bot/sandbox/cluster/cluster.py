@@ -15,14 +15,14 @@ from typing import Any
 import yaml
 
 from bot.domain import ActivationRequest, RequestState
+from bot.sandbox.cluster.bot_process import BotProcess
+from bot.sandbox.cluster.clock import SharedClock
+from bot.sandbox.cluster.replica_router import ReplicaRouter
 from bot.sandbox.teams.client import SandboxClient
+from bot.sandbox.teams.person import Person, actions_of
 from bot.sandbox.tenant import DEFAULT_TENANT_PATH, DemoTenant
 from bot.sandbox.twins import Twins
 from bot.store import Database
-from tests.e2e.conftest import Person, actions_of
-from tests.trust_processes.clock import SharedClock
-from tests.trust_processes.processes import BotProcess
-from tests.trust_processes.router import Router
 
 ASSIGNMENT_REQUESTS = "/v1.0/roleManagement/directory/roleAssignmentScheduleRequests"
 EXCHANGE_ADMIN = "29232cdf-9323-42fd-ade2-1d097af3e4de"
@@ -62,7 +62,7 @@ def crowd_tenant(requesters: int) -> DemoTenant:
 class Cluster:
     twins: Twins
     clock: SharedClock
-    router: Router
+    router: ReplicaRouter
     bots: list[BotProcess]
     client: SandboxClient
     db: Database
@@ -213,7 +213,7 @@ async def cluster(
     env: dict[str, str] | None = None,
 ) -> AsyncIterator[Cluster]:
     clock = SharedClock(workdir / "clock")
-    router = Router([])
+    router = ReplicaRouter([])
     twins = Twins(tenant or crowd_tenant(0), bot_url=await router.start(), now=clock)
     twins.start()
     bots: list[BotProcess] = []

@@ -1,7 +1,7 @@
 """`pimbot serve` with the test's clock: the same settings, services and app, with `now` taken
 from the offset file named by PIMBOT_TEST_CLOCK_FILE (re-read off the event loop every 50 ms).
 
-Run as `python -m tests.trust_processes.serve_clocked`. Only the clock differs from `pimbot serve`.
+Run as `python -m bot.sandbox.cluster.serve_clocked`. Only the clock differs from `pimbot serve`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.app import build_services, create_app
+from bot.sandbox.cluster.clock import FileClock
 from bot.serving import run
 from bot.settings import Settings
-from tests.trust_processes.clock import FileClock
 
 POLL_SECONDS = 0.05
 

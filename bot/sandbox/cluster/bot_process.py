@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PIMBOT = REPO / ".venv" / "bin" / "pimbot"
 STARTUP_SECONDS = 60.0
 
@@ -47,7 +47,7 @@ class BotProcess:
 
     async def start(self) -> None:
         command = (
-            [sys.executable, "-m", "tests.trust_processes.serve_clocked"]
+            [sys.executable, "-m", "bot.sandbox.cluster.serve_clocked"]
             if self.clocked
             else [str(PIMBOT), "serve"]
         )

@@ -14,7 +14,7 @@ from aiohttp import web
 FORWARDED_HEADERS = ("Authorization", "Content-Type")
 
 
-class Router:
+class ReplicaRouter:
     def __init__(self, backends: Sequence[str]) -> None:
         self.backends = list(backends)  # base URLs, e.g. http://127.0.0.1:1234
         self.by_sender: dict[str, int] = {}  # Entra object id -> backend index
