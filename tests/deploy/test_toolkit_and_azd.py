@@ -148,6 +148,16 @@ def test_azds_environment_values_without_a_default_are_documented() -> None:
         assert f"azd env set {name}" in DEPLOY, f"docs/deploy.md does not say to set {name}"
 
 
+def test_azds_hook_reads_outputs_by_their_names_in_the_template() -> None:
+    """azd puts a deployment's outputs in its environment with the template's own casing (only
+    names the template lacks are upper-cased), and hands that environment to hooks."""
+    hooks = load_yaml("azure.yaml")["hooks"]
+    outputs = bicep_outputs(ROOT / "infra" / "main.bicep")
+    for hook in hooks.values():
+        for name in re.findall(r"\$\{?(\w+)", hook["posix"]["run"]):
+            assert name in outputs or f"azd env set {name}" in DEPLOY, name
+
+
 # --- the Toolkit: every placeholder is known when it is used -------------------------------------
 
 
