@@ -321,6 +321,48 @@ def test_the_app_registration_asks_for_the_documented_permissions(engine: str, f
     assert "https://token.botframework.com/.auth/web/redirect" in manifest["web"]["redirectUris"]
 
 
+# What the Toolkit puts in the placeholders before it sends the manifest to Graph (samples).
+AAD_SAMPLES = {
+    "AAD_APP_OBJECT_ID": "11111111-1111-4111-8111-111111111111",
+    "BOT_ID": "0b6a3f8e-52d1-4c1e-9d7a-3f2e1c0b9a87",
+    "APP_NAME_SUFFIX": "",
+    "AAD_APP_ACCESS_AS_USER_PERMISSION_ID": "22222222-2222-4222-8222-222222222222",
+}
+
+
+def graph_application_unknowns(manifest_text: str) -> list[str]:
+    """Properties of the manifest that Microsoft Graph's `application` resource does not have
+    (Microsoft's Graph SDK models; a wrong type raises). The manifest is that resource."""
+    from kiota_abstractions.serialization import Parsable
+    from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactory
+    from msgraph.generated.models.application import Application
+
+    def unknown(node: object, path: str) -> list[str]:
+        if isinstance(node, list):
+            return [item for i, value in enumerate(node) for item in unknown(value, f"{path}[{i}]")]
+        if not isinstance(node, Parsable):
+            return []
+        extra = getattr(node, "additional_data", None) or {}
+        found = [f"{path}.{key}" for key in extra]
+        for name, value in vars(node).items():
+            if name != "additional_data":
+                found += unknown(value, f"{path}.{name}")
+        return found
+
+    filled = PLACEHOLDER.sub(lambda m: AAD_SAMPLES[m.group(1)], manifest_text)
+    root = JsonParseNodeFactory().get_root_parse_node("application/json", filled.encode())
+    return unknown(root.get_object_value(Application), "$")
+
+
+@pytest.mark.parametrize("file", ["aad.manifest.json", "aad.manifest.bot-engine.json"])
+def test_the_app_registration_manifest_is_a_graph_application(file: str) -> None:
+    text = (ROOT / file).read_text(encoding="utf-8")
+    assert graph_application_unknowns(text) == []
+    misspelt = json.loads(text)
+    misspelt["api"]["preAuthorisedApplications"] = misspelt["api"].pop("preAuthorizedApplications")
+    assert graph_application_unknowns(json.dumps(misspelt)) == ["$.api.preAuthorisedApplications"]
+
+
 def test_the_pim_engines_registration_holds_no_application_permission_that_writes() -> None:
     manifest = json.loads((ROOT / "aad.manifest.json").read_text(encoding="utf-8"))
     roles = {name for kind, name in manifest_permissions(manifest) if kind == "Role"}
