@@ -429,3 +429,21 @@ def test_the_alerts_match_what_pimbot_logs() -> None:
     assert "module alerts 'modules/alerts.bicep'" in (ROOT / "infra" / "main.bicep").read_text(
         encoding="utf-8"
     )
+
+
+# --- the image workflow -------------------------------------------------------------------------
+
+
+def test_the_image_workflow_pushes_only_a_scanned_image_on_a_version_tag() -> None:
+    workflow = load_yaml(".github/workflows/image.yml")
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert set(triggers) == {"push"} and triggers["push"] == {"tags": ["v*.*.*"]}
+    assert workflow["permissions"] == {"contents": "read", "id-token": "write"}
+    steps = workflow["jobs"]["image"]["steps"]
+    names = [step.get("name", step.get("uses")) for step in steps]
+    build, scan, push = names.index("Build"), names.index("Scan (Trivy)"), names.index("Push")
+    assert build < scan < push
+    scanner = steps[scan]["with"]
+    assert scanner["exit-code"] == "1" and "CRITICAL" in scanner["severity"]
+    # OpenID Connect, no stored credential: nothing reads a secret.
+    assert "secrets." not in (ROOT / ".github" / "workflows" / "image.yml").read_text("utf-8")
