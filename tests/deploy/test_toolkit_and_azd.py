@@ -447,3 +447,36 @@ def test_the_image_workflow_pushes_only_a_scanned_image_on_a_version_tag() -> No
     assert scanner["exit-code"] == "1" and "CRITICAL" in scanner["severity"]
     # OpenID Connect, no stored credential: nothing reads a secret.
     assert "secrets." not in (ROOT / ".github" / "workflows" / "image.yml").read_text("utf-8")
+
+
+# --- local debugging ----------------------------------------------------------------------------
+
+
+def vscode(name: str) -> dict[str, Any]:
+    """A VS Code JSON file (whole-line // comments allowed)."""
+    text = (ROOT / ".vscode" / name).read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(
+        "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+    )
+    return data
+
+
+def test_debug_in_teams_tunnels_pimbots_port_then_provisions_and_deploys_locally() -> None:
+    from bot.settings import Settings
+
+    tasks = {task["label"]: task for task in vscode("tasks.json")["tasks"]}
+    (compound,) = vscode("launch.json")["compounds"]
+    sequence = tasks[compound["preLaunchTask"]]
+    assert sequence["dependsOrder"] == "sequence"
+    steps = [tasks[label] for label in sequence["dependsOn"]]
+    commands = [step["command"] for step in steps]
+    assert commands.index("debug-start-local-tunnel") < commands.index("provision")
+    assert commands.index("provision") < commands.index("deploy")
+    tunnel = next(step for step in steps if step["command"] == "debug-start-local-tunnel")
+    (port,) = tunnel["args"]["ports"]
+    assert port["portNumber"] == Settings.model_fields["port"].default
+    # What test_every_placeholder_has_a_value_when_its_action_runs takes as written first.
+    assert port["writeToEnvironmentFile"] == {"endpoint": "BOT_ENDPOINT", "domain": "BOT_DOMAIN"}
+    assert {step["args"].get("env") for step in steps if "env" in step.get("args", {})} == {"local"}
+    serve = next(c for c in vscode("launch.json")["configurations"] if c["name"] == "pimbot serve")
+    assert serve["args"] == ["serve"] and serve["program"].endswith("/.venv/bin/pimbot")
