@@ -82,11 +82,13 @@ $(TOOLS_STAMP): infra/lint-requirements.txt
 	$(TOOLS)/bin/pip install --quiet -r infra/lint-requirements.txt
 	touch $(TOOLS_STAMP)
 
-## Lint the Dockerfile (hadolint, checkov) and the Azure Bicep in infra/ (checkov).
+## Lint the Dockerfile (hadolint, checkov), the Azure Bicep in infra/ and the image workflow in
+## .github/ (checkov).
 deploy-lint: $(TOOLS_STAMP)
 	$(TOOLS)/bin/hadolint Dockerfile
 	$(TOOLS)/bin/checkov --file Dockerfile --quiet --compact --skip-download
 	$(TOOLS)/bin/checkov --directory infra --quiet --compact --skip-download
+	$(TOOLS)/bin/checkov --directory .github --framework github_actions --quiet --compact --skip-download
 
 # --- supply chain: hashed locks, vulnerability audit, CycloneDX SBOM ----------------------------
 SUPPLY       := .venv-supply

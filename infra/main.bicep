@@ -4,7 +4,9 @@
 // PostgreSQL (Microsoft Entra authentication); Key Vault holds a secret only where one is chosen.
 // Deploy into an existing resource group:
 //
-//   az deployment group create -g <rg> -f infra/main.bicep -p infra/example.bicepparam
+//   az deployment group create -g <rg> -p infra/example.bicepparam     (by hand)
+//   azd up                                   (azure.yaml, infra/main.parameters.json)
+//   Microsoft 365 Agents Toolkit: provision  (m365agents.yml, infra/toolkit.parameters.json)
 //
 // Every parameter is described in infra/README.md.
 
@@ -18,11 +20,20 @@ param location string = resourceGroup().location
 @description('Short lower-case prefix for resource names, e.g. pimbot or pimbot-prod.')
 param namePrefix string = 'pimbot'
 
-@description('Container image to run, e.g. myregistry.azurecr.io/pimbot:0.1.0 (built from the repository Dockerfile).')
-param image string
+@description('Container image to run, e.g. myregistry.azurecr.io/pimbot:0.1.0 (built from the repository Dockerfile). Empty: the image the app runs now (appExists), or a placeholder until `azd deploy` puts pimbot\'s image in.')
+param image string = ''
 
-@description('Name of an Azure Container Registry in this resource group to pull the image from with the managed identity; empty for a registry that needs no credentials.')
+@description('The container app exists already (azd sets it from SERVICE_PIMBOT_RESOURCE_EXISTS): an empty image keeps the image it runs.')
+param appExists bool = false
+
+@description('Name of an Azure Container Registry in this resource group to pull the image from with the managed identity; empty for a registry that needs no credentials, or with createContainerRegistry.')
 param containerRegistryName string = ''
+
+@description('Create an Azure Container Registry for the image (what `azd up` does); the managed identity pulls from it.')
+param createContainerRegistry bool = false
+
+@description('E-mail addresses the alerts (failed jobs, Graph 5xx/429, readiness) are sent to; empty: they fire in Azure Monitor only.')
+param alertEmails array = []
 
 @description('MicrosoftAppId: client id of the bot\'s single-tenant Entra app registration.')
 param microsoftAppId string
@@ -162,6 +173,10 @@ param tags object = {
 }
 
 var suffix = uniqueString(resourceGroup().id, namePrefix)
+// Until the first `azd deploy` pushes pimbot's image, the app runs a public placeholder (which
+// fails pimbot's probes: nothing is routed to it); `azd up` replaces it minutes later.
+var placeholderImage = 'mcr.microsoft.com/k8se/quickstart:latest'
+var registryName = createContainerRegistry ? registry.outputs.name : containerRegistryName
 var databaseName = 'pimbot'
 var identityName = '${namePrefix}-identity'
 
@@ -197,11 +212,27 @@ module identity 'modules/identity.bicep' = {
   }
 }
 
-module registryPull 'modules/registry-pull.bicep' = if (!empty(containerRegistryName)) {
+module registry 'modules/registry.bicep' = if (createContainerRegistry) {
+  name: 'registry'
+  params: {
+    location: location
+    namePrefix: namePrefix
+    tags: tags
+  }
+}
+
+module registryPull 'modules/registry-pull.bicep' = if (createContainerRegistry || !empty(containerRegistryName)) {
   name: 'registry-pull'
   params: {
-    registryName: containerRegistryName
+    registryName: registryName
     principalId: identity.outputs.principalId
+  }
+}
+
+module currentImage 'modules/current-image.bicep' = if (empty(image) && appExists) {
+  name: 'current-image'
+  params: {
+    appName: namePrefix
   }
 }
 
@@ -250,11 +281,12 @@ module app 'modules/containerapp.bicep' = {
   params: {
     location: location
     namePrefix: namePrefix
-    image: image
-    registryServer: empty(containerRegistryName) ? '' : registryPull.outputs.loginServer
+    image: !empty(image) ? image : (appExists ? currentImage.outputs.image : placeholderImage)
+    registryServer: createContainerRegistry || !empty(containerRegistryName) ? registryPull.outputs.loginServer : ''
     identityId: identity.outputs.id
     appsSubnetId: network.outputs.appsSubnetId
     logAnalyticsWorkspaceName: monitoring.outputs.name
+    serviceName: 'pimbot'
     zoneRedundant: zoneRedundant
     minReplicas: minReplicas
     maxReplicas: maxReplicas
@@ -272,6 +304,21 @@ module app 'modules/containerapp.bicep' = {
     // No password in it: the role is the managed identity's name, its Entra token the password.
     databaseUrl: 'postgresql://${uriComponent(identityName)}@${postgres.outputs.fqdn}:5432/${databaseName}?sslmode=verify-full'
     graphClientSecretUri: vault.outputs.graphClientSecretUri
+    tags: tags
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    namePrefix: namePrefix
+    workspaceId: monitoring.outputs.id
+    appName: app.outputs.name
+    emails: alertEmails
+    failedJobsThreshold: 3
+    graphErrorPercent: 10
+    graphMinimumResponses: 20
     tags: tags
   }
 }
@@ -297,8 +344,13 @@ output keyVaultName string = vault.outputs.name
 output postgresFqdn string = postgres.outputs.fqdn
 output managedIdentityClientId string = identity.outputs.clientId
 output managedIdentityPrincipalId string = identity.outputs.principalId
-// The federated credential to add to the app registration (docs/deploy.md §2) and the
+// The federated credential to add to the app registration (docs/deploy.md §3) and the
 // PostgreSQL role to create for the identity (infra/postgres/grants.sql).
 output federatedCredentialIssuer string = '${environment().authentication.loginEndpoint}${tenantId}/v2.0'
 output federatedCredentialSubject string = identity.outputs.principalId
 output postgresRole string = identityName
+// The names azd and the Microsoft 365 Agents Toolkit read (each writes outputs to its env file):
+// the registry to push to, and the host name the Teams app package needs.
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = createContainerRegistry || !empty(containerRegistryName) ? registryPull.outputs.loginServer : ''
+output BOT_DOMAIN string = app.outputs.fqdn
+output BOT_ENDPOINT string = 'https://${app.outputs.fqdn}'

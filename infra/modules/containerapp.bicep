@@ -15,6 +15,9 @@ param namePrefix string
 @description('Container image, e.g. myregistry.azurecr.io/pimbot:1.2.0.')
 param image string
 
+@description('The azd service this app is (tag azd-service-name: azd finds the app by it).')
+param serviceName string
+
 @description('Login server of an Azure Container Registry to pull from with the managed identity; empty for a public image.')
 param registryServer string
 
@@ -240,10 +243,45 @@ resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
   }
 }
 
+// Startup and liveness on /healthz (the process answers), readiness on /readyz (database and Graph
+// token endpoint answer, not draining).
+var probes = [
+  {
+    type: 'Startup'
+    httpGet: {
+      path: '/healthz'
+      port: port
+    }
+    periodSeconds: 5
+    failureThreshold: 24
+  }
+  {
+    type: 'Liveness'
+    httpGet: {
+      path: '/healthz'
+      port: port
+    }
+    periodSeconds: 30
+    failureThreshold: 3
+  }
+  {
+    // Out of rotation while the database or the Graph token endpoint is unreachable.
+    type: 'Readiness'
+    httpGet: {
+      path: '/readyz'
+      port: port
+    }
+    periodSeconds: 15
+    failureThreshold: 2
+  }
+]
+
 resource app 'Microsoft.App/containerApps@2024-03-01' = {
   name: namePrefix
   location: location
-  tags: tags
+  tags: union(tags, {
+    'azd-service-name': serviceName
+  })
   identity: {
     type: 'UserAssigned'
     userAssignedIdentities: {
@@ -275,36 +313,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             memory: '1Gi'
           }
           env: concat(baseEnv, appSecretEnv, graphClientEnv, graphSecretEnv, teamsEnv)
-          probes: [
-            {
-              type: 'Startup'
-              httpGet: {
-                path: '/healthz'
-                port: port
-              }
-              periodSeconds: 5
-              failureThreshold: 24
-            }
-            {
-              type: 'Liveness'
-              httpGet: {
-                path: '/healthz'
-                port: port
-              }
-              periodSeconds: 30
-              failureThreshold: 3
-            }
-            {
-              // Out of rotation while the database or the Graph token endpoint is unreachable.
-              type: 'Readiness'
-              httpGet: {
-                path: '/readyz'
-                port: port
-              }
-              periodSeconds: 15
-              failureThreshold: 2
-            }
-          ]
+          probes: probes
         }
       ]
       scale: {
@@ -327,3 +336,4 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
 
 output fqdn string = app.properties.configuration.ingress.fqdn
 output messagingEndpoint string = 'https://${app.properties.configuration.ingress.fqdn}/api/messages'
+output name string = app.name

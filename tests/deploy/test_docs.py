@@ -19,7 +19,8 @@ DEPLOY = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
 
 def settings_rows() -> dict[str, list[str]]:
     """The settings table: name -> its cells."""
-    section = DEPLOY.split("## 8. Settings", 1)[1].split("\n## ", 1)[0]
+    section = re.split(r"^## \d+\. Settings$", DEPLOY, maxsplit=1, flags=re.MULTILINE)[1]
+    section = section.split("\n## ", 1)[0]
     rows: dict[str, list[str]] = {}
     for line in section.splitlines():
         match = re.match(r"^\| `([A-Za-z_]+)` \|(.*)\|$", line)
@@ -30,12 +31,14 @@ def settings_rows() -> dict[str, list[str]]:
 
 def test_every_setting_is_in_the_settings_table() -> None:
     missing = set(env_names().values()) - set(settings_rows())
-    assert not missing, f"add these settings to docs/deploy.md §8: {sorted(missing)}"
+    assert not missing, f"add these settings to docs/deploy.md § Settings: {sorted(missing)}"
 
 
 def test_the_settings_table_names_no_setting_pimbot_does_not_read() -> None:
     stale = set(settings_rows()) - set(env_names().values())
-    assert not stale, f"docs/deploy.md §8 names settings bot/settings.py lacks: {sorted(stale)}"
+    assert not stale, (
+        f"docs/deploy.md § Settings names settings bot/settings.py lacks: {sorted(stale)}"
+    )
 
 
 # Empty in the code, but pimbot then uses another setting (see the properties of Settings).
