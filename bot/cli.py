@@ -139,12 +139,15 @@ def serve() -> int:
         return 2
     from bot.logging_setup import configure_logging
 
-    configure_logging(
-        settings.log_level,
-        secrets=[
-            settings.app_password.get_secret_value(),
-            settings.graph_client_secret.get_secret_value(),
-        ],
+    secrets = (
+        settings.app_password.get_secret_value(),
+        settings.graph_client_secret.get_secret_value(),
+    )
+    configure_logging(settings.log_level, secrets=secrets)
+    from bot.telemetry import configure_telemetry
+
+    configure_telemetry(
+        settings.applicationinsights_connection_string.get_secret_value(), secrets=secrets
     )
 
     async def app_factory() -> web.Application:

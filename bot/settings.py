@@ -213,6 +213,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PIMBOT_SHUTDOWN_GRACE", "shutdown_grace"),
     )
     log_level: str = Field("INFO", validation_alias=AliasChoices("PIMBOT_LOG_LEVEL", "log_level"))
+    # Traces, metrics and logs to Application Insights (OpenTelemetry); empty: nothing exported
+    applicationinsights_connection_string: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices(
+            "APPLICATIONINSIGHTS_CONNECTION_STRING", "applicationinsights_connection_string"
+        ),
+    )
 
     @field_validator("graph_url", "login_url")
     @classmethod
