@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
 from botframework.connector.auth import AppCredentials, UserTokenClient
 from botframework.connector.token_api.aio import TokenApiClient
 from msrest.exceptions import ClientRequestError, HttpOperationError
@@ -66,6 +66,19 @@ class TokenService:
             provider_id=str(resource.provider_id or ""),
         )
 
+    async def check_connection(self) -> SignInResource:
+        """What the token service says about the connection, for a conversation that does not
+        exist (`pimbot doctor`: nobody is asked to sign in)."""
+        probe = Activity(
+            type=ActivityTypes.message,
+            channel_id="msteams",
+            service_url="https://smba.trafficmanager.net/teams/",
+            conversation=ConversationAccount(id="pimbot-doctor"),
+            from_property=ChannelAccount(id="29:pimbot-doctor"),
+            recipient=ChannelAccount(id=f"28:{self.app_id}"),
+        )
+        return await self.sign_in_resource(probe)
+
     async def user_token(self, user_id: str, channel_id: str, magic_code: str) -> str | None:
         """The person's token for the connection, claimed with the magic code of their sign-in;
         None when the service has none for them."""
@@ -88,14 +101,12 @@ class TokenService:
 
 
 def _refusal(operation: str, exc: HttpOperationError) -> TokenServiceError:
+    """The service's answer in words: msrest keeps the `requests` response it got."""
     response: Any = exc.response
     status = getattr(response, "status_code", None)
-    text = ""
-    try:
-        text = str(response.text())[:300] if response is not None else ""
-    except Exception:  # msrest response types differ between pipelines
-        text = ""
-    return TokenServiceError(f"{operation} answered HTTP {status}: {text}".rstrip(": "), status)
+    text = getattr(response, "text", "")
+    detail = " ".join(str(text).split())[:300] if isinstance(text, str) else ""
+    return TokenServiceError(f"{operation} answered HTTP {status}: {detail}".rstrip(": "), status)
 
 
 class SignInCards:
