@@ -6,7 +6,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,3 +160,37 @@ def test_without_a_connection_string_nothing_is_configured() -> None:
     # The API alone: spans are non-recording and cost nothing.
     with telemetry.work_span("pimbot.turn", {}) as span:
         assert not span.is_recording()
+
+
+CONFIGURE = """
+import logging
+from opentelemetry import trace
+from bot import telemetry
+
+configured = telemetry.configure_telemetry(
+    "InstrumentationKey=00000000-0000-0000-0000-000000000000;"
+    "IngestionEndpoint=http://127.0.0.1:9/;LiveEndpoint=http://127.0.0.1:9/",
+    secrets=("s3cret-value",),
+)
+with telemetry.work_span("pimbot.turn", {}) as span:
+    recording = span.is_recording()
+(handler,) = logging.getLogger("bot").handlers
+record = logging.LogRecord("bot.x", logging.INFO, "x.py", 1, "password=s3cret-value", (), None)
+print(configured, type(trace.get_tracer_provider()).__module__, recording)
+print(handler.formatter.format(record))
+"""
+
+
+def test_a_connection_string_sets_up_the_azure_monitor_exporters_with_redacted_logs() -> None:
+    """In a process of its own: the providers it sets are process-wide."""
+    done = subprocess.run(
+        [sys.executable, "-c", CONFIGURE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    configured, exported = done.stdout.splitlines()[:2]
+    assert configured == "True opentelemetry.sdk.trace True"
+    assert "s3cret-value" not in exported and "***" in exported
