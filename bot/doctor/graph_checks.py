@@ -11,13 +11,15 @@ from typing import Any
 from bot.client_credentials import ClientCredential, ManagedIdentity
 from bot.doctor.permissions import Need, needs, unwanted
 from bot.doctor.report import Finding, fail, ok, warn
+from bot.domain import PIM_DELEGATED_SCOPE
 from bot.graph.directory import ELIGIBILITY_INSTANCES, GraphPimDirectory
 from bot.graph.errors import GraphError
 from bot.graph.http import GraphHttp
 from bot.graph.odata import odata_string
-from bot.settings import Settings
+from bot.settings import EngineName, Settings
 
 PERMISSIONS = "Graph permissions"
+DELEGATED = "Delegated consent"
 PIM = "PIM"
 MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 LICENCE_CODE = "AadPremiumLicenseRequired"
@@ -25,7 +27,7 @@ LICENCE_CODE = "AadPremiumLicenseRequired"
 
 async def granted_permissions(graph: GraphHttp, client_id: str) -> tuple[set[str] | None, str]:
     """The Microsoft Graph application permissions granted to `client_id`'s service principal,
-    by name, read from its app role assignments; (None, why) when they cannot be read."""
+    by name, read from its app role assignments; (None, why) when it has no service principal."""
     principal = await graph.get_json(
         "/servicePrincipals",
         {"$filter": f"appId eq {odata_string(client_id)}", "$select": "id,appId,displayName"},
@@ -34,11 +36,7 @@ async def granted_permissions(graph: GraphHttp, client_id: str) -> tuple[set[str
     if not found:
         return None, f"no service principal for app {client_id} in this tenant"
     principal_id = str(found[0]["id"])
-    resource = await graph.get_json(
-        "/servicePrincipals",
-        {"$filter": f"appId eq '{MICROSOFT_GRAPH_APP_ID}'", "$select": "id,appRoles"},
-    )
-    graph_principal = (resource.get("value") or [{}])[0]
+    graph_principal = await _microsoft_graph(graph)
     names = {
         str(role.get("id")): str(role.get("value"))
         for role in graph_principal.get("appRoles") or []
@@ -52,17 +50,41 @@ async def granted_permissions(graph: GraphHttp, client_id: str) -> tuple[set[str
     return held, ""
 
 
-def roles_in_token(token: str) -> set[str]:
-    """The `roles` claim of an app-only token: the application permissions consented when Entra
-    issued it. Read without checking the signature: the token came straight from Entra, and
-    only says what to report."""
+async def _microsoft_graph(graph: GraphHttp) -> dict[str, Any]:
+    """Microsoft Graph's own service principal in the tenant (its `appRoles` name each
+    application permission's id)."""
+    page = await graph.get_json(
+        "/servicePrincipals",
+        {"$filter": f"appId eq '{MICROSOFT_GRAPH_APP_ID}'", "$select": "id,appRoles"},
+    )
+    found = page.get("value") or [{}]
+    return dict(found[0])
+
+
+async def delegated_consent(graph: GraphHttp, principal_id: str) -> set[str]:
+    """The delegated permissions an admin granted `principal_id` for all users."""
+    scopes: set[str] = set()
+    async for grant in graph.get_all(f"/servicePrincipals/{principal_id}/oauth2PermissionGrants"):
+        if grant.get("consentType") == "AllPrincipals":
+            scopes.update(str(grant.get("scope") or "").split())
+    return scopes
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    """The claims of an app-only token, read without checking the signature: the token came
+    straight from Entra, and only says what to report (`roles`: the application permissions
+    consented when it was issued; `oid`: the service principal)."""
     try:
         payload = token.split(".")[1]
         padded = payload + "=" * (-len(payload) % 4)
-        claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(padded))
+        claims = json.loads(base64.urlsafe_b64decode(padded))
     except (IndexError, ValueError):
-        return set()
-    return {str(role) for role in claims.get("roles") or []}
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def roles_in_token(token: str) -> set[str]:
+    return {str(role) for role in token_claims(token).get("roles") or []}
 
 
 async def permissions(
@@ -117,6 +139,8 @@ async def permissions(
                 "permissions and revoke its admin consent (docs/engines.md).",
             )
         )
+    if settings.engine is EngineName.PIM and not isinstance(credential, ManagedIdentity):
+        findings.append(await _delegated(graph, token, client_id))
     if not lacking:
         findings.insert(
             0,
@@ -127,6 +151,38 @@ async def permissions(
             ),
         )
     return findings
+
+
+async def _delegated(graph: GraphHttp, token: str, client_id: str) -> Finding:
+    """The pim engine acts with people's own tokens: the delegated permission needs admin
+    consent for everyone (a middle tier cannot show a consent prompt)."""
+    principal_id = str(token_claims(token).get("oid") or "")
+    grant_it = (
+        f"In the Entra admin center: App registrations > {client_id} > API permissions > Add a "
+        f"permission > Microsoft Graph > Delegated permissions > {PIM_DELEGATED_SCOPE}, then "
+        "Grant admin consent for the tenant."
+    )
+    try:
+        scopes = await delegated_consent(graph, principal_id)
+    except GraphError as exc:
+        if exc.status != 403:
+            raise
+        return warn(
+            DELEGATED,
+            "could not read the delegated permission grants (Graph needs Directory.Read.All "
+            f"for that, which pimbot does not need otherwise): {exc.code}",
+            f"Check by hand that {PIM_DELEGATED_SCOPE} (delegated) shows 'Granted for' your "
+            f"tenant under App registrations > {client_id} > API permissions.",
+        )
+    if PIM_DELEGATED_SCOPE not in scopes:
+        return fail(
+            DELEGATED,
+            f"{PIM_DELEGATED_SCOPE} (delegated, Microsoft Graph) has no admin consent for all "
+            "users: with PIMBOT_ENGINE=pim nobody could activate, cancel or approve "
+            "(their sign-ins would be refused as consent required)",
+            grant_it,
+        )
+    return ok(DELEGATED, f"{PIM_DELEGATED_SCOPE} (delegated) has admin consent for all users")
 
 
 def _missing_finding(

@@ -221,6 +221,40 @@ async def test_the_pim_engine_is_warned_of_a_permission_that_can_grant_any_role(
     assert "Remove" in tier_zero.fix
 
 
+def with_delegated(tenant: DemoTenant, delegated: list[str]) -> DemoTenant:
+    app = tenant.pimbot_app.model_copy(update={"delegated_permissions": delegated})
+    return tenant.model_copy(update={"apps": [app, *tenant.apps[1:]]})
+
+
+CAN_READ_GRANTS = [*CAN_READ_ASSIGNMENTS, "Directory.Read.All"]
+
+
+async def test_the_pim_engine_needs_admin_consent_for_its_delegated_permission(
+    tmp_path: Path,
+) -> None:
+    consented = with_permissions(load_tenant(), CAN_READ_GRANTS)
+    async for deployment in _deployment(tmp_path / "consented", consented):
+        findings = await deployment.examine(engine=EngineName.PIM)
+    assert finding(findings, "Delegated consent").status is Status.OK, render(findings)
+
+    not_consented = with_delegated(consented, ["User.Read"])
+    async for deployment in _deployment(tmp_path / "not", not_consented):
+        findings = await deployment.examine(engine=EngineName.PIM)
+    missing = failed(findings, "Delegated consent")
+    assert "RoleAssignmentSchedule.ReadWrite.Directory (delegated" in missing.message
+    assert "Delegated permissions" in missing.fix and "Grant admin consent" in missing.fix
+
+
+async def test_without_directory_read_all_the_delegated_consent_is_left_to_check_by_hand(
+    deployment: Deployment,
+) -> None:
+    findings = await deployment.examine(engine=EngineName.PIM)
+
+    by_hand = finding(findings, "Delegated consent", Status.WARN)
+    assert "Directory.Read.All" in by_hand.message
+    assert "Granted for" in by_hand.fix
+
+
 async def test_a_tenant_without_the_pim_licence_is_told_which_licence(
     deployment: Deployment,
 ) -> None:

@@ -8,9 +8,13 @@ permissions each app of the tenant has been granted with admin consent.
   principal holds; one assignment per consented permission, `resourceId` Microsoft Graph's
   service principal. An app's `application_permissions` in the tenant file are exactly its
   assignments, and they are also what its app-only tokens carry in `roles`.
+- `GET /servicePrincipals/{id}/oauth2PermissionGrants`: the delegated permissions an admin
+  consented to for all users (`consentType: AllPrincipals`), the app's `delegated_permissions`,
+  which the Entra twin's on-behalf-of exchange honours.
 
-Reading them needs `Application.Read.All` (or a higher permission) as Graph documents for
-"List servicePrincipals" and "List appRoleAssignments granted to a service principal".
+Reading principals and assignments needs `Application.Read.All` (or a higher permission),
+reading delegated grants `Directory.Read.All` (or higher), as Graph documents them. Object ids
+are those of the Entra twin's tokens (`oid` of an app-only token is its service principal).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
+from bot.sandbox.entra import service_principal_id
 from bot.sandbox.graph.context import TwinContext
 from bot.sandbox.graph.errors import GraphHttpError
 from bot.sandbox.graph.router import ID, GraphRequest, GraphResponse, Routes
@@ -33,6 +38,11 @@ READ_SERVICE_PRINCIPALS = (
     "Directory.Read.All",
     "Directory.ReadWrite.All",
 )
+READ_DELEGATED_GRANTS = (
+    "Directory.Read.All",
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "Directory.ReadWrite.All",
+)
 READ_APP_ROLE_ASSIGNMENTS = (
     "Application.Read.All",
     "Application.ReadWrite.All",
@@ -45,6 +55,7 @@ READ_APP_ROLE_ASSIGNMENTS = (
 # Graph's service principal of every tenant (Microsoft Graph permissions reference).
 GRAPH_APP_ROLES = {
     "Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
+    "DelegatedPermissionGrant.Read.All": "81b4724a-58aa-41c1-8a55-84ef97466587",
     "AppRoleAssignment.ReadWrite.All": "06b708a9-e830-4db3-a914-8e69da51d44f",
     "AuditLog.Read.All": "b0afded3-3588-46d8-8b3d-9842eff778da",
     "Directory.Read.All": "7ab1d382-f21e-4acd-a863-ba3e13f7da61",
@@ -91,20 +102,16 @@ APP_ROLE_ASSIGNMENT_PROPERTIES = (
 _MICROSOFT_TENANT = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"  # owner of Microsoft's first-party apps
 
 
-def _object_id(tenant_id: str, app_id: str) -> str:
-    """A service principal's object id: fixed per tenant and app, as in a real tenant."""
-    return str(uuid.uuid5(uuid.UUID(tenant_id), f"servicePrincipal:{app_id}"))
-
-
 @dataclass(frozen=True)
 class _Principal:
     json: Json
     permissions: tuple[str, ...]
+    delegated: tuple[str, ...] = ()
 
 
 def _principals(tenant: DemoTenant) -> list[_Principal]:
     graph: Json = {
-        "id": _object_id(tenant.tenant_id, MICROSOFT_GRAPH_APP_ID),
+        "id": service_principal_id(MICROSOFT_GRAPH_APP_ID),
         "appId": MICROSOFT_GRAPH_APP_ID,
         "displayName": "Microsoft Graph",
         "servicePrincipalType": "Application",
@@ -128,7 +135,7 @@ def _principals(tenant: DemoTenant) -> list[_Principal]:
         principals.append(
             _Principal(
                 {
-                    "id": _object_id(tenant.tenant_id, app.client_id),
+                    "id": service_principal_id(app.client_id),
                     "appId": app.client_id,
                     "displayName": app.display_name,
                     "servicePrincipalType": "Application",
@@ -137,6 +144,7 @@ def _principals(tenant: DemoTenant) -> list[_Principal]:
                     "appRoles": [],
                 },
                 tuple(app.application_permissions),
+                tuple(app.delegated_permissions),
             )
         )
     for identity in tenant.managed_identities:
@@ -158,7 +166,7 @@ def _principals(tenant: DemoTenant) -> list[_Principal]:
 
 
 def _assignments(tenant: DemoTenant, principal: _Principal) -> list[Json]:
-    graph_id = _object_id(tenant.tenant_id, MICROSOFT_GRAPH_APP_ID)
+    graph_id = service_principal_id(MICROSOFT_GRAPH_APP_ID)
     return [
         {
             "id": str(uuid.uuid5(uuid.UUID(graph_id), f"{principal.json['id']}:{name}")),
@@ -230,4 +238,36 @@ def list_app_role_assignments(
         properties=APP_ROLE_ASSIGNMENT_PROPERTIES,
         filterable=("resourceId", "appRoleId"),
         type_name="appRoleAssignment",
+    )
+
+
+@routes.route("GET", f"/servicePrincipals/{ID}/oauth2PermissionGrants")
+def list_delegated_grants(
+    twin: TwinContext, request: GraphRequest, match: re.Match[str]
+) -> GraphResponse:
+    request.caller.require(READ_DELEGATED_GRANTS)
+    principal = _principal(twin, match["id"])
+    client_id = str(principal.json["id"])
+    graph_id = service_principal_id(MICROSOFT_GRAPH_APP_ID)
+    grants = (
+        [
+            {
+                "id": str(uuid.uuid5(uuid.UUID(graph_id), f"grant:{client_id}")),
+                "clientId": client_id,
+                "consentType": "AllPrincipals",
+                "principalId": None,
+                "resourceId": graph_id,
+                "scope": " ".join(principal.delegated),
+            }
+        ]
+        if principal.delegated
+        else []
+    )
+    return twin.collection(
+        request,
+        "oauth2PermissionGrants",
+        grants,
+        properties=("id", "clientId", "consentType", "principalId", "resourceId", "scope"),
+        filterable=("clientId", "consentType", "resourceId"),
+        type_name="oAuth2PermissionGrant",
     )
