@@ -26,7 +26,7 @@ async def database(settings: Settings) -> Finding:
             DATABASE,
             f"PIMBOT_DATABASE_URL cannot be used ({where}): {type(exc).__name__}: {exc}",
             "Set PIMBOT_DATABASE_URL to postgresql://ROLE@HOST:5432/DB?sslmode=verify-full or "
-            "sqlite:///ABSOLUTE/PATH (docs/deploy.md §8).",
+            "sqlite:///ABSOLUTE/PATH (docs/deploy.md, 'Settings').",
         )
     try:
         try:

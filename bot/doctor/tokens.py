@@ -99,7 +99,8 @@ def _settings_fix() -> str:
     return (
         "Set one working credential: PIMBOT_APP_CREDENTIAL / PIMBOT_GRAPH_CREDENTIAL and what "
         "it needs (a readable PEM for a certificate, a secret, or IDENTITY_ENDPOINT with "
-        "PIMBOT_MANAGED_IDENTITY_CLIENT_ID for a managed identity); docs/deploy.md §2."
+        "PIMBOT_MANAGED_IDENTITY_CLIENT_ID for a managed identity); docs/deploy.md, "
+        "'Register the app in Entra'."
     )
 
 
@@ -151,6 +152,9 @@ def _fix_for(error: str, settings: Settings, app: str, credential: str) -> str:
         return (
             f"Entra does not accept {credential} for {app}: upload that certificate's public part "
             "to the app registration, or add the federated credential for the container's "
-            "managed identity (docs/deploy.md §2)."
+            "managed identity (docs/deploy.md, 'Register the app in Entra')."
         )
-    return f"Check {credential} for {app} (docs/deploy.md §2); Entra's own words are above."
+    return (
+        f"Check {credential} for {app} (docs/deploy.md, 'Register the app in Entra'); "
+        "Entra's own words are above."
+    )
