@@ -11,9 +11,8 @@ from typing import Any
 from bot.client_credentials import ClientCredential, ManagedIdentity
 from bot.doctor.permissions import Need, needs, unwanted
 from bot.doctor.report import Finding, fail, ok, warn
-from bot.domain import PIM_DELEGATED_SCOPE
+from bot.domain import PIM_DELEGATED_SCOPE, GraphError
 from bot.graph.directory import ELIGIBILITY_INSTANCES, GraphPimDirectory
-from bot.graph.errors import GraphError
 from bot.graph.http import GraphHttp
 from bot.graph.odata import odata_string
 from bot.settings import EngineName, Settings

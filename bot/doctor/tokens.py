@@ -11,7 +11,7 @@ import requests
 from bot.channel.credentials import BotConnectorTokenSource, build_token_source
 from bot.client_credentials import ClientCredential, CredentialError, ManagedIdentity
 from bot.doctor.report import Finding, fail, ok, skip
-from bot.graph.errors import GraphError
+from bot.domain import GraphError
 from bot.graph.tokens import TokenProvider
 from bot.msal_http import LoginHttpClient
 from bot.settings import AppType, CredentialKind, Settings
