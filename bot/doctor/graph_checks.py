@@ -97,7 +97,7 @@ async def permissions(
         if isinstance(credential, ManagedIdentity)
         else settings.effective_graph_client_id
     )
-    source = f"the app role assignments of {client_id}'s service principal"
+    source = f"read from the app role assignments of {client_id}'s service principal"
     try:
         held, missing_principal = await granted_permissions(graph, client_id)
     except GraphError as exc:
@@ -111,8 +111,8 @@ async def permissions(
             ]
         held, missing_principal = roles_in_token(token), ""
         source = (
-            "the token's roles claim (reading the app role assignments needs "
-            "Application.Read.All, which pimbot does not need otherwise)"
+            "read from the token's roles claim; reading the app role assignments needs "
+            "Application.Read.All, which pimbot does not need otherwise"
         )
     if held is None:
         return [
@@ -145,8 +145,8 @@ async def permissions(
             0,
             ok(
                 PERMISSIONS,
-                f"every permission the {settings.engine.value} engine needs is granted and "
-                f"consented ({source})",
+                f"every permission the {settings.engine.value} engine needs is granted with "
+                f"admin consent ({source})",
             ),
         )
     return findings
