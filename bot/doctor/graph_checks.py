@@ -165,7 +165,11 @@ async def _delegated(graph: GraphHttp, token: str, client_id: str) -> Finding:
         scopes = await delegated_consent(graph, principal_id)
     except GraphError as exc:
         if exc.status != 403:
-            raise
+            return fail(
+                DELEGATED,
+                f"could not read the delegated permission grants: {exc}",
+                "Run the doctor again; if Graph keeps failing, its words are above.",
+            )
         return warn(
             DELEGATED,
             "could not read the delegated permission grants (Graph needs Directory.Read.All "

@@ -14,7 +14,7 @@ from bot.doctor.report import Finding, fail, ok, skip
 from bot.domain import GraphError
 from bot.graph.tokens import TokenProvider
 from bot.msal_http import LoginHttpClient
-from bot.settings import AppType, CredentialKind, Settings
+from bot.settings import AnonymousNotAllowed, AppType, CredentialKind, Settings
 
 BOT_CONNECTOR = "Bot Connector token"
 GRAPH = "Graph token"
@@ -26,6 +26,16 @@ async def bot_connector_token(
 ) -> tuple[Finding, BotConnectorTokenSource | None]:
     """The finding, and the token source holding a token when there is one."""
     if settings.anonymous:
+        try:
+            settings.inbound_mode()
+        except AnonymousNotAllowed as refusal:
+            finding = fail(
+                BOT_CONNECTOR,
+                f"pimbot would not start: {refusal}",
+                "Set MicrosoftAppId to the bot's app registration and its credential "
+                "(docs/deploy.md, 'Register the app in Entra').",
+            )
+            return finding, None
         finding = skip(
             BOT_CONNECTOR,
             "MicrosoftAppId is empty (anonymous mode): there is no Bot Connector token to get",

@@ -197,6 +197,14 @@ async def test_a_wrong_secret_gets_no_token_and_says_to_make_a_new_one(
     assert finding(findings, "SSO connection").status is Status.SKIP
 
 
+async def test_no_app_id_is_a_bot_that_would_not_start(deployment: Deployment) -> None:
+    findings = await deployment.examine(app_id="", allow_anonymous=False)
+
+    refused = failed(findings, "Bot Connector token")
+    assert "would not start" in refused.message and "MicrosoftAppId is empty" in refused.message
+    assert "Set MicrosoftAppId" in refused.fix
+
+
 async def test_a_permission_without_admin_consent_is_named_with_where_to_grant_it(
     tmp_path: Path,
 ) -> None:
