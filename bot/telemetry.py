@@ -64,6 +64,11 @@ def configure_telemetry(connection_string: str, *, secrets: tuple[str, ...] = ()
     os.environ.setdefault("OTEL_SERVICE_NAME", SERVICE_NAME)
     configure_azure_monitor(
         connection_string=connection_string,
+        # Spans of `requests`/`urllib` calls would record whole URLs, and the token service's
+        # carries the person's magic code in its query: pimbot's own spans cover its calls.
+        instrumentation_options={
+            name: {"enabled": False} for name in ("requests", "urllib", "urllib3")
+        },
         logger_name="bot",
         logging_formatter=_RedactingFormatter(SecretRedactor(secrets)),
     )

@@ -176,7 +176,10 @@ with telemetry.work_span("pimbot.turn", {}) as span:
     recording = span.is_recording()
 (handler,) = logging.getLogger("bot").handlers
 record = logging.LogRecord("bot.x", logging.INFO, "x.py", 1, "password=s3cret-value", (), None)
+import requests
+from opentelemetry.instrumentation.requests import RequestsInstrumentor
 print(configured, type(trace.get_tracer_provider()).__module__, recording)
+print("requests instrumented:", RequestsInstrumentor().is_instrumented_by_opentelemetry)
 print(handler.formatter.format(record))
 """
 
@@ -191,6 +194,8 @@ def test_a_connection_string_sets_up_the_azure_monitor_exporters_with_redacted_l
         check=True,
         cwd=Path(__file__).resolve().parents[2],
     )
-    configured, exported = done.stdout.splitlines()[:2]
+    configured, instrumented, exported = done.stdout.splitlines()[:3]
     assert configured == "True opentelemetry.sdk.trace True"
+    # URLs of `requests` calls carry the token service's magic code: not recorded.
+    assert instrumented == "requests instrumented: False"
     assert "s3cret-value" not in exported and "***" in exported
