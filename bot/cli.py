@@ -1,4 +1,4 @@
-"""The `pimbot` command: serve, sandbox, chat, audit, manifest."""
+"""The `pimbot` command: serve, sandbox, chat, audit, manifest, doctor."""
 
 from __future__ import annotations
 
@@ -99,6 +99,23 @@ def main(argv: list[str] | None = None) -> int:
         "--app-version", default=None, help="the app's version, e.g. 1.0.3 (default: pimbot's)"
     )
 
+    doctor = sub.add_parser(
+        "doctor",
+        help="check a deployment's settings against Entra, Graph, the Bot Framework, the "
+        "messaging endpoint and the database, and say how to fix what is wrong",
+    )
+    doctor.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        help="the Teams app package uploaded to Teams (zip) or its manifest.json",
+    )
+    doctor.add_argument(
+        "--endpoint",
+        default=None,
+        help="the messaging endpoint (default https://PIMBOT_PUBLIC_HOSTNAME/api/messages)",
+    )
+
     args = parser.parse_args(argv)
     match args.command:
         case "serve":
@@ -117,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(audit_command(args))
         case "manifest":
             return manifest_command(args.out, args.app_version)
+        case "doctor":
+            return doctor_command(args.manifest, args.endpoint)
     return 2
 
 
@@ -139,12 +158,15 @@ def serve() -> int:
         return 2
     from bot.logging_setup import configure_logging
 
-    configure_logging(
-        settings.log_level,
-        secrets=[
-            settings.app_password.get_secret_value(),
-            settings.graph_client_secret.get_secret_value(),
-        ],
+    secrets = (
+        settings.app_password.get_secret_value(),
+        settings.graph_client_secret.get_secret_value(),
+    )
+    configure_logging(settings.log_level, secrets=secrets)
+    from bot.telemetry import configure_telemetry
+
+    configure_telemetry(
+        settings.applicationinsights_connection_string.get_secret_value(), secrets=secrets
     )
 
     async def app_factory() -> web.Application:
@@ -185,6 +207,17 @@ def manifest_command(out: Path, app_version: str | None) -> int:
         return 2
     print(f"wrote {out} (app {values.app_id}, {values.hostname}, version {values.version})")
     return 0
+
+
+def doctor_command(manifest: Path | None, endpoint: str | None) -> int:
+    from bot.doctor import examine
+    from bot.doctor.report import exit_code, render
+    from bot.settings import Settings
+
+    _logging("ERROR")
+    findings = asyncio.run(examine(Settings(), manifest=manifest, endpoint=endpoint))
+    print(render(findings))
+    return exit_code(findings)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from bot.logging_setup import new_correlation_id, reset_correlation_id, set_correlation_id
 from bot.store import Database, Job
+from bot.telemetry import count_job, mark_failed, work_span
 from bot.workflow.jobs import JobRunner
 from bot.workflow.outbox import RetryLater
 from bot.workflow.ports import DeliveryDelayed, DeliveryRefused
@@ -145,18 +147,38 @@ class Scheduler:
             self._wake.clear()
 
     async def _run(self, job: Job) -> None:
+        """One job, with a correlation id of its own (its log lines carry it) and a span."""
+        token = set_correlation_id(new_correlation_id())
+        attributes: dict[str, str | int] = {
+            "pimbot.job.kind": job.kind,
+            "pimbot.job.id": job.id,
+            "pimbot.job.attempt": job.attempts,
+        }
+        try:
+            with work_span("pimbot.job", attributes) as span:
+                outcome = await self._run_recorded(job)
+                span.set_attribute("pimbot.job.outcome", outcome)
+                if outcome == "failed":
+                    mark_failed(span, "the job failed")
+            count_job(job.kind, outcome)
+        finally:
+            reset_correlation_id(token)
+
+    async def _run_recorded(self, job: Job) -> str:
+        """Run the job and record how it went; returns that outcome (`done`, `retry`,
+        `refused`, `delayed`, `failed`)."""
         try:
             await self.runner.run(job)
         except RetryLater as later:
             async with self.db.transaction() as tx:
                 await tx.jobs.retry(job.id, due_at=self.now() + later.delay, error=str(later))
-            return
+            return "retry"
         except DeliveryRefused as refused:
             # An expected refusal (the channel said no to this message): no traceback, no retry.
             log.warning("job %s (%s): Teams refused it: %s", job.id, job.kind, refused)
             async with self.db.transaction() as tx:
                 await tx.jobs.give_up(job.id, f"refused: {refused}")
-            return
+            return "refused"
         except DeliveryDelayed as delayed:
             log.warning(
                 "job %s (%s), attempt %d: Teams asks to try later: %s",
@@ -176,7 +198,7 @@ class Scheduler:
                     await tx.jobs.retry(
                         job.id, due_at=self.now() + delay, error=f"delayed: {delayed}"
                     )
-            return
+            return "delayed"
         except Exception as exc:
             log.exception("job %s (%s) failed, attempt %d", job.id, job.kind, job.attempts)
             async with self.db.transaction() as tx:
@@ -187,9 +209,10 @@ class Scheduler:
                     await tx.jobs.retry(
                         job.id, due_at=self.now() + delay, error=f"{type(exc).__name__}: {exc}"
                     )
-            return
+            return "failed"
         async with self.db.transaction() as tx:
             await tx.jobs.complete(job.id, self.worker)
+        return "done"
 
 
 def _failure_backoff(attempts: int) -> timedelta:

@@ -213,8 +213,26 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PIMBOT_SHUTDOWN_GRACE", "shutdown_grace"),
     )
     log_level: str = Field("INFO", validation_alias=AliasChoices("PIMBOT_LOG_LEVEL", "log_level"))
+    # Traces, metrics and logs to Application Insights (OpenTelemetry); empty: nothing exported
+    applicationinsights_connection_string: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices(
+            "APPLICATIONINSIGHTS_CONNECTION_STRING", "applicationinsights_connection_string"
+        ),
+    )
 
-    @field_validator("graph_url", "login_url")
+    # Teams SSO's fallback sign-in: the Azure Bot resource's OAuth connection, through the Bot
+    # Framework token service (Azure Bot > Configuration > OAuth Connection Settings)
+    oauth_connection: str = Field(
+        "pimbot-sso",  # bot/channel/rendering.py SSO_CONNECTION_NAME, infra/modules/bot.bicep
+        validation_alias=AliasChoices("PIMBOT_OAUTH_CONNECTION", "oauth_connection"),
+    )
+    token_service_url: str = Field(
+        "https://api.botframework.com",
+        validation_alias=AliasChoices("PIMBOT_TOKEN_SERVICE_URL", "token_service_url"),
+    )
+
+    @field_validator("graph_url", "login_url", "token_service_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")

@@ -21,6 +21,7 @@ from bot.channel.conversations import ConversationDatabase
 from bot.channel.credentials import (
     BotConnectorTokenSource,
     PimbotCredentialsFactory,
+    PrefetchedTokenCredentials,
     build_token_source,
 )
 from bot.channel.handler import PimbotActivityHandler
@@ -28,11 +29,12 @@ from bot.channel.messenger import AppInstaller, BotMessenger
 from bot.channel.openid_metadata import SigningKeyRefresher
 from bot.channel.rendering import SignInCardSettings
 from bot.channel.routes import Handler, messages_handler
+from bot.channel.sign_in import SignInCards, TokenService
 from bot.msal_http import LoginHttpClient
 from bot.settings import InboundMode, Settings
 from bot.workflow.ports import TurnHandler
 
-__all__ = ["BotMessenger", "Channel", "build_channel"]
+__all__ = ["BotMessenger", "Channel", "build_channel", "build_token_service"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class Channel:
     messenger: BotMessenger
     signing_keys: SigningKeyRefresher
     token_source: BotConnectorTokenSource | None
+    token_service: TokenService | None = None
 
     async def start(self) -> None:
         """Load the channel's signing keys and the first outbound token (both in worker
@@ -55,6 +58,8 @@ class Channel:
             await self.token_source.start()
 
     async def stop(self) -> None:
+        if self.token_service is not None:
+            await self.token_service.close()
         if self.token_source is not None:
             await self.token_source.stop()
         await self.signing_keys.stop()
@@ -92,8 +97,10 @@ def build_channel(
     signing_keys = SigningKeyRefresher(
         settings.botframework_openid_url, warm=not settings.anonymous
     )
-    sign_in = SignInCardSettings(
-        app_id=settings.app_id, login_url=settings.login_url, tenant_id=settings.graph_tenant_id
+    token_service = build_token_service(settings, token_source)
+    sign_in = SignInCards(
+        SignInCardSettings(app_id=settings.app_id, connection=settings.oauth_connection),
+        token_service,
     )
     bot = PimbotActivityHandler(
         turn_handler, db, allowed_tenant_id=settings.graph_tenant_id, sign_in=sign_in
@@ -112,4 +119,20 @@ def build_channel(
         messenger=messenger,
         signing_keys=signing_keys,
         token_source=token_source,
+        token_service=token_service,
+    )
+
+
+def build_token_service(
+    settings: Settings, token_source: BotConnectorTokenSource | None
+) -> TokenService | None:
+    """The Bot Framework token service for the OAuth connection, or None when the bot runs
+    anonymously (no app registration, no connection)."""
+    if token_source is None:
+        return None
+    return TokenService(
+        app_id=settings.app_id,
+        url=settings.token_service_url,
+        connection=settings.oauth_connection,
+        credentials=PrefetchedTokenCredentials(settings.app_id, token_source),
     )

@@ -22,21 +22,20 @@ from bot.channel.connector_errors import delivery_failure
 from bot.channel.conversations import ConversationDatabase, record_conversation
 from bot.channel.identity import actor_of, command_text, is_personal_chat, tenant_of
 from bot.channel.rendering import (
-    SSO_CONNECTION_NAME,
-    SignInCardSettings,
     card_activity,
     card_invoke_body,
     error_invoke_body,
-    message_activity,
     message_invoke_body,
 )
+from bot.channel.sign_in import SignInCards, TokenServiceError
 from bot.domain import Actor, Message, Outcome, SentMessage, TextMessage
-from bot.workflow.ports import DeliveryRefused, TurnHandler
+from bot.workflow.ports import LATEST_SIGN_IN, DeliveryRefused, TurnHandler
 
 logger = logging.getLogger(__name__)
 
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 TOKEN_EXCHANGE = SignInConstants.token_exchange_operation_name  # "signin/tokenExchange"
+VERIFY_STATE = SignInConstants.verify_state_operation_name  # "signin/verifyState"
 
 FAILURE_TEXT = "Something went wrong on our side; nothing was changed."
 FOREIGN_TENANT_TEXT = (
@@ -46,6 +45,11 @@ FOREIGN_TENANT_TEXT = (
 UNKNOWN_PERSON_TEXT = (
     "Sorry, I could not tell who you are from this message, so I cannot help with "
     "privileged access here. Please write to me in a 1:1 chat in Microsoft Teams."
+)
+SIGN_IN_NOT_RECEIVED_TEXT = "That sign-in did not reach me. Please press Sign in again."
+TOKEN_SERVICE_DOWN_TEXT = (
+    "I couldn't complete your sign-in just now (the Bot Framework token service did not "
+    "answer). Please press Sign in again in a minute."
 )
 DONE_TEXT = "Done."
 SEE_CHAT_TEXT = "My answer is in the chat."
@@ -61,13 +65,13 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
         db: ConversationDatabase,
         *,
         allowed_tenant_id: str,
-        sign_in: SignInCardSettings,
+        sign_in: SignInCards,
     ) -> None:
         super().__init__()
         self._workflow = turn_handler
         self._db = db
         self._allowed_tenant_id = allowed_tenant_id
-        self._sign_in = sign_in
+        self._cards = sign_in
 
     # --- every activity ---------------------------------------------------------------------
 
@@ -167,6 +171,8 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
             return await self._on_card_action(turn_context)
         if name == TOKEN_EXCHANGE:
             return await self._on_token_exchange(turn_context)
+        if name == VERIFY_STATE:
+            return await self._on_verify_state(turn_context)
         response = await super().on_invoke_activity(turn_context)
         if isinstance(response, InvokeResponse) and response.status == 501:
             # botbuilder's answer to every invoke nobody handles: the client sent something
@@ -202,7 +208,7 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
     async def _on_token_exchange(self, turn_context: TurnContext) -> InvokeResponse:
         value = _mapping(turn_context.activity.value)
         exchange_id = str(value.get("id") or "")
-        connection_name = str(value.get("connectionName") or SSO_CONNECTION_NAME)
+        connection_name = str(value.get("connectionName") or self._cards.settings.connection)
         token = value.get("token")
         actor = _actor(turn_context)
         if actor is None or not exchange_id or not isinstance(token, str) or not token:
@@ -215,6 +221,36 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
             status=200, body={"id": exchange_id, "connectionName": connection_name}
         )
 
+    async def _on_verify_state(self, turn_context: TurnContext) -> InvokeResponse:
+        """The person signed in through the card's Sign in button: `state` is the magic code
+        that claims their token for the OAuth connection from the token service. 200 when the
+        sign-in served what waited, 404 when there is no token for it (as botbuilder's
+        OAuthPrompt answers), 412 when pimbot refused the token (the workflow says why)."""
+        activity: Activity = turn_context.activity
+        code = _mapping(activity.value).get("state")
+        actor = _actor(turn_context)
+        service = self._cards.service
+        user_id = activity.from_property.id if activity.from_property else ""
+        if actor is None or service is None or not isinstance(code, str) or not code:
+            return InvokeResponse(status=404)
+        try:
+            token = await service.user_token(str(user_id), str(activity.channel_id), code)
+        except TokenServiceError as exc:
+            logger.warning("signin/verifyState: the token service refused: %s", exc)
+            await turn_context.send_activity(TOKEN_SERVICE_DOWN_TEXT)
+            return InvokeResponse(status=500)
+        if token is None:
+            await turn_context.send_activity(SIGN_IN_NOT_RECEIVED_TEXT)
+            return InvokeResponse(status=404)
+        result = await self._workflow.on_token_exchange(actor, LATEST_SIGN_IN, token)
+        await self._deliver(turn_context, result.outcome)
+        if not result.accepted:
+            return InvokeResponse(
+                status=412,
+                body={"connectionName": service.connection, "failureDetail": result.failure_detail},
+            )
+        return InvokeResponse(status=200)
+
     # --- answers ----------------------------------------------------------------------------
 
     async def _deliver(
@@ -222,7 +258,8 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
     ) -> None:
         for reply in outcome.replies:
             if reply is not leave_out:
-                await turn_context.send_activity(message_activity(reply, self._sign_in))
+                reply_activity = await self._cards.activity(reply, turn_context.activity)
+                await turn_context.send_activity(reply_activity)
 
     async def _answer_with_text(self, turn_context: TurnContext, text: str) -> None:
         """Tell the sender `text` in the way the activity allows."""

@@ -16,6 +16,7 @@ from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import (
     Activity,
+    ActivityTypes,
     ChannelAccount,
     ConversationAccount,
     ConversationParameters,
@@ -24,7 +25,7 @@ from botbuilder.schema import (
 
 from bot.channel.connector_errors import delivery_failure, status_of
 from bot.channel.conversations import ConversationDatabase, conversation_record
-from bot.channel.rendering import SignInCardSettings, message_activity
+from bot.channel.sign_in import SignInCards
 from bot.domain import Actor, GraphError, Message, Person, SentMessage
 from bot.graph.teams_apps import InstallRefused, PersonalChat
 from bot.store.conversations import ConversationRecord
@@ -55,7 +56,7 @@ class BotMessenger:
         db: ConversationDatabase,
         *,
         app_id: str,
-        sign_in: SignInCardSettings,
+        sign_in: SignInCards,
         installer: AppInstaller | None = None,
         approvers_channel_id: str = "",
         tenant_id: str = "",
@@ -64,7 +65,7 @@ class BotMessenger:
         self._adapter = adapter
         self._db = db
         self._app_id = app_id
-        self._sign_in = sign_in
+        self._cards = sign_in
         self._installer = installer
         self._approvers_channel_id = approvers_channel_id
         self._tenant_id = tenant_id
@@ -111,7 +112,7 @@ class BotMessenger:
         if reference is None:
             logger.warning("Cannot update message %s: no conversation known", sent.activity_id)
             return False
-        update = message_activity(message, self._sign_in)
+        update = await self._cards.activity(message, _addressed_from(reference))
         update.id = sent.activity_id
 
         async def put(turn_context: TurnContext) -> None:
@@ -146,7 +147,7 @@ class BotMessenger:
     ) -> str:
         """Post `message` as a new message (not a reply) in the referenced conversation;
         `note` goes before its text."""
-        activity = message_activity(message, self._sign_in)
+        activity = await self._cards.activity(message, _addressed_from(reference))
         if note:
             activity.text = f"{note} {activity.text}" if activity.text else note
         sent_ids: list[str] = []
@@ -337,3 +338,11 @@ def is_unreachable(error: Exception) -> bool:
     conversation or user unknown), whatever the body of its answer. Other failures are
     raised (see `connector_errors`)."""
     return status_of(error) in (403, 404)
+
+
+def _addressed_from(reference: ConversationReference) -> Activity:
+    """An activity from the person of `reference` in its conversation (what a sign-in card's
+    token exchange state is made from, as from an incoming activity)."""
+    return TurnContext.apply_conversation_reference(
+        Activity(type=ActivityTypes.message), reference, is_incoming=True
+    )

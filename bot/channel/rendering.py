@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
@@ -15,6 +14,7 @@ OAUTH_CARD = "application/vnd.microsoft.card.oauth"
 ACTIVITY_MESSAGE = "application/vnd.microsoft.activity.message"
 ERROR = "application/vnd.microsoft.error"
 
+# The default of PIMBOT_OAUTH_CONNECTION (the infrastructure names its connection so).
 SSO_CONNECTION_NAME = "pimbot-sso"
 NO_SIGN_IN_TEXT = (
     "This needs you to sign in, and this pimbot runs without an app registration (anonymous "
@@ -29,8 +29,7 @@ class SignInCardSettings:
     """What an OAuth card needs to know about this deployment."""
 
     app_id: str
-    login_url: str
-    tenant_id: str
+    connection: str  # the Azure Bot's OAuth connection (PIMBOT_OAUTH_CONNECTION)
 
     @property
     def exchange_uri(self) -> str:
@@ -38,23 +37,22 @@ class SignInCardSettings:
         `webApplicationInfo.resource`)."""
         return f"api://botid-{self.app_id}"
 
-    def sign_in_url(self, claims: str = "") -> str:
-        """Fallback for clients that cannot do the silent exchange: the authority's authorize
-        page, asking for the bot's SSO scope (and meeting a step-up `claims` challenge)."""
-        params = {
-            "client_id": self.app_id,
-            "response_type": "code",
-            "scope": f"{self.exchange_uri}/access_as_user",
-            "prompt": "login",
-        }
-        if claims:
-            params["claims"] = claims
-        query = urlencode(params)
-        return f"{self.login_url}/{self.tenant_id or 'organizations'}/oauth2/v2.0/authorize?{query}"
+
+@dataclass(frozen=True)
+class SignInResource:
+    """What the token service says about the connection: the Sign in button's URL (its sign-in
+    page, carrying the conversation's state) and the connection's Token Exchange URL."""
+
+    link: str
+    exchange_uri: str
+    provider_id: str
 
 
-def message_activity(message: Message, sign_in: SignInCardSettings) -> Activity:
-    """A new message activity (not yet addressed) carrying `message`."""
+def message_activity(
+    message: Message, sign_in: SignInCardSettings, resource: SignInResource | None = None
+) -> Activity:
+    """A new message activity (not yet addressed) carrying `message`; a sign-in request's card
+    gets its Sign in button from `resource` (the token service's answer)."""
     if isinstance(message, TextMessage):
         return Activity(type=ActivityTypes.message, text=message.text)
     if isinstance(message, CardMessage):
@@ -67,7 +65,9 @@ def message_activity(message: Message, sign_in: SignInCardSettings) -> Activity:
             return Activity(type=ActivityTypes.message, text=NO_SIGN_IN_TEXT)
         return Activity(
             type=ActivityTypes.message,
-            attachments=[Attachment(content_type=OAUTH_CARD, content=oauth_card(message, sign_in))],
+            attachments=[
+                Attachment(content_type=OAUTH_CARD, content=oauth_card(message, sign_in, resource))
+            ],
         )
     raise TypeError(f"cannot render {type(message).__name__}")
 
@@ -82,25 +82,32 @@ def card_activity(card: dict[str, object], summary: str = "") -> Activity:
     )
 
 
-def oauth_card(request: SignInRequest, sign_in: SignInCardSettings) -> dict[str, Any]:
+def oauth_card(
+    request: SignInRequest, sign_in: SignInCardSettings, resource: SignInResource | None
+) -> dict[str, Any]:
     """An OAuth card with a token exchange resource: Teams tries a silent SSO token first and
-    answers with a `signin/tokenExchange` invoke carrying `exchange_id`."""
+    answers with a `signin/tokenExchange` invoke carrying `exchange_id` (pimbot's own id, which
+    is how the answer finds what waits for it). Its Sign in button is the token service's
+    sign-in link for the connection; without one (the token service did not answer) the card has
+    no button, never a bare authorize URL."""
+    buttons = (
+        [{"type": "signin", "title": "Sign in", "text": "Sign in", "value": resource.link}]
+        if resource is not None
+        else []
+    )
     return {
         "text": request.text,
-        "connectionName": SSO_CONNECTION_NAME,
+        "connectionName": sign_in.connection,
         "tokenExchangeResource": {
             "id": request.exchange_id,
-            "uri": sign_in.exchange_uri,
-            "providerId": AAD_V2_PROVIDER_ID,
+            "uri": resource.exchange_uri
+            if resource and resource.exchange_uri
+            else sign_in.exchange_uri,
+            "providerId": resource.provider_id
+            if resource and resource.provider_id
+            else AAD_V2_PROVIDER_ID,
         },
-        "buttons": [
-            {
-                "type": "signin",
-                "title": "Sign in",
-                "text": "Sign in",
-                "value": sign_in.sign_in_url(request.claims),
-            }
-        ],
+        "buttons": buttons,
     }
 
 

@@ -22,6 +22,7 @@ from botbuilder.schema import Activity
 from msrest.serialization import Model
 
 from bot.channel.connector_errors import delivery_failure
+from bot.telemetry import count_turn, mark_failed, work_span
 from bot.workflow.ports import DeliveryRefused
 
 logger = logging.getLogger(__name__)
@@ -89,37 +90,59 @@ def messages_handler(adapter: CloudAdapter, bot: Bot) -> Handler:
             )
             return _error(401, "Unauthorized")
 
-        try:
-            invoke_response = await adapter.process_activity(auth_result, activity, bot.on_turn)
-        except Exception as error:
-            refused = _refused_delivery(error)
-            if refused is not None:
-                # The channel refused a reply of this turn for good (a chat it does not know, a
-                # bot removed from it): retrying the activity cannot help; no server error.
-                logger.warning(
-                    "The channel refused a reply to %s activity %s: %s",
-                    activity.type,
-                    activity.id,
-                    refused,
-                )
-                return web.Response(status=200)
-            correlation_id = uuid.uuid4().hex[:12]
-            logger.exception(
-                "Turn failed [ref %s] for %s activity %s",
-                correlation_id,
-                activity.type,
-                activity.id,
-            )
-            return web.json_response({"error": "InternalError", "ref": correlation_id}, status=500)
-
-        if invoke_response is None:
-            return web.Response(status=200)
-        status = int(invoke_response.status or 200)
-        if invoke_response.body is None:
-            return web.Response(status=status)
-        return web.json_response(_plain(invoke_response.body), status=status)
+        with work_span("pimbot.turn", _turn_attributes(activity)) as span:
+            response = await _process(adapter, bot, auth_result, activity)
+            span.set_attribute("http.response.status_code", response.status)
+            if response.status >= 500:
+                mark_failed(span, "the turn failed")
+        count_turn(str(activity.type), response.status)
+        return response
 
     return handle_messages
+
+
+def _turn_attributes(activity: Activity) -> dict[str, str]:
+    attributes = {"pimbot.activity.type": str(activity.type or "")}
+    if activity.name:
+        attributes["pimbot.activity.name"] = str(activity.name)
+    if activity.channel_id:
+        attributes["pimbot.channel"] = str(activity.channel_id)
+    return attributes
+
+
+async def _process(
+    adapter: CloudAdapter, bot: Bot, auth_result: Any, activity: Activity
+) -> web.Response:
+    """Run the authenticated activity through the bot; the HTTP answer for it."""
+    try:
+        invoke_response = await adapter.process_activity(auth_result, activity, bot.on_turn)
+    except Exception as error:
+        refused = _refused_delivery(error)
+        if refused is not None:
+            # The channel refused a reply of this turn for good (a chat it does not know, a
+            # bot removed from it): retrying the activity cannot help; no server error.
+            logger.warning(
+                "The channel refused a reply to %s activity %s: %s",
+                activity.type,
+                activity.id,
+                refused,
+            )
+            return web.Response(status=200)
+        correlation_id = uuid.uuid4().hex[:12]
+        logger.exception(
+            "Turn failed [ref %s] for %s activity %s",
+            correlation_id,
+            activity.type,
+            activity.id,
+        )
+        return web.json_response({"error": "InternalError", "ref": correlation_id}, status=500)
+
+    if invoke_response is None:
+        return web.Response(status=200)
+    status = int(invoke_response.status or 200)
+    if invoke_response.body is None:
+        return web.Response(status=status)
+    return web.json_response(_plain(invoke_response.body), status=status)
 
 
 def _refused_delivery(error: Exception) -> int | None:

@@ -23,6 +23,7 @@ import httpx
 from bot.graph.errors import GraphError, GraphUnavailable, error_from_response
 from bot.graph.tokens import TokenProvider
 from bot.retry_after import parse_retry_after
+from bot.telemetry import mark_failed, record_graph_request, work_span
 
 logger = logging.getLogger(__name__)
 
@@ -161,8 +162,39 @@ class GraphHttp:
         json: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Send with retries; return a 2xx/3xx response or raise the matching GraphError."""
+        """Send with retries; return a 2xx/3xx response or raise the matching GraphError. One
+        span (`graph <METHOD>`) covers the request with all its attempts."""
         method = method.upper()
+        attributes = {"http.request.method": method, "url.path": httpx.URL(url).path}
+        with work_span(f"graph {method}", attributes) as span:
+            started = self._clock()
+            status: int | None = None
+            try:
+                response = await self._send(method, url, params=params, json=json, headers=headers)
+            except GraphError as exc:
+                status = exc.status
+                span.set_attribute("http.response.status_code", exc.status)
+                span.set_attribute("graph.error.code", exc.code)
+                mark_failed(span, exc.code)
+                raise
+            finally:
+                record_graph_request(method, status, self._clock() - started)
+            status = response.status_code
+            span.set_attribute("http.response.status_code", status)
+            request_id = response.headers.get("request-id")
+            if request_id:
+                span.set_attribute("graph.request_id", request_id)
+            return response
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Params | None,
+        json: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
         started = self._clock()
         slept = 0.0
         attempt = 0

@@ -114,6 +114,7 @@ def sandbox_settings(twins: Twins, *, database_url: str, **overrides: object) ->
         "graph_url": env["PIMBOT_GRAPH_URL"],
         "login_url": env["PIMBOT_LOGIN_URL"],
         "botframework_openid_url": env["PIMBOT_BOTFRAMEWORK_OPENID_URL"],
+        "token_service_url": env["PIMBOT_TOKEN_SERVICE_URL"],
         "teams_catalog_app_id": env.get("PIMBOT_TEAMS_CATALOG_APP_ID", ""),
         "database_url": database_url,
         "host": "127.0.0.1",

@@ -54,6 +54,15 @@ class AppRegistration(_Spec):
     client_secret: str = ""  # empty: the app has no secret
     display_name: str
     application_permissions: list[str] = Field(default_factory=list)
+    # Microsoft Graph's delegated permissions an admin consented to for everyone (on-behalf-of)
+    delegated_permissions: list[str] = Field(
+        default_factory=lambda: [
+            "RoleAssignmentSchedule.ReadWrite.Directory",
+            "RoleManagement.Read.Directory",
+            "User.Read",
+            "User.ReadBasic.All",
+        ]
+    )
     certificates: list[str] = Field(default_factory=list)  # PEM certificates (public part)
     federated_credentials: list[FederatedCredential] = Field(default_factory=list)
 

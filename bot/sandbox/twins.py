@@ -162,6 +162,7 @@ class Twins:
             "PIMBOT_GRAPH_URL": self.graph_url,
             "PIMBOT_LOGIN_URL": self.login_url,
             "PIMBOT_BOTFRAMEWORK_OPENID_URL": self.botframework_openid_url,
+            "PIMBOT_TOKEN_SERVICE_URL": self.service_url.rstrip("/"),
             "PIMBOT_TEAMS_CATALOG_APP_ID": self.graph.teamwork.catalog_app_id,
         }
 

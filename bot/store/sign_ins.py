@@ -62,6 +62,26 @@ class SignInStore:
         ).first()
         return None if row is None else _decode(row)
 
+    async def newest_for(
+        self, person_id: str, *, now: datetime
+    ) -> tuple[SignInWait, datetime] | None:
+        """`person_id`'s newest live wait for an action (not an activation's: its request is
+        the record of those) and when it began: what a sign-in completed through the card's
+        button, which names no exchange, is for."""
+        row = (
+            await self._connection.execute(
+                select(sign_in_waits)
+                .where(
+                    sign_in_waits.c.person_id == person_id,
+                    sign_in_waits.c.expires_at > now,
+                    sign_in_waits.c.kind != "activate",
+                )
+                .order_by(sign_in_waits.c.created_at.desc())
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else (_decode(row), row.created_at)
+
     async def take(self, exchange_id: str, person_id: str, *, now: datetime) -> SignInWait | None:
         """Remove and return `person_id`'s live wait: of two exchanges for one sign-in (Teams
         retries), on any replica, exactly one gets it."""

@@ -95,6 +95,10 @@ class Messenger(Protocol):
         ...
 
 
+# The exchange id of a sign-in completed through the sign-in card's button (`signin/verifyState`).
+LATEST_SIGN_IN = "*"
+
+
 class TurnHandler(Protocol):
     """The workflow's entry points for inbound turns. The channel authenticates, records the
     person's conversation, turns the activity into one of these calls and the result back into
@@ -112,7 +116,11 @@ class TurnHandler(Protocol):
 
     async def on_token_exchange(
         self, actor: Actor, exchange_id: str, token: str
-    ) -> TokenExchangeOutcome: ...
+    ) -> TokenExchangeOutcome:
+        """The person's SSO token for the sign-in `exchange_id` asked for; `LATEST_SIGN_IN`
+        when the sign-in was completed through the card's Sign in button (Teams then names no
+        exchange): the newest sign-in waiting for the person."""
+        ...
 
     async def on_installed(self, actor: Actor) -> Outcome: ...
 

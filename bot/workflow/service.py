@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import cards
@@ -19,6 +20,7 @@ from bot.domain import (
     GraphError,
     Outcome,
     RequestKind,
+    RequestState,
     SentMessage,
     TextMessage,
     TokenExchangeOutcome,
@@ -29,6 +31,7 @@ from bot.workflow.context import Deps
 from bot.workflow.deciding import Deciding
 from bot.workflow.engines.protocol import WorkflowEngine
 from bot.workflow.errors import graph_trouble
+from bot.workflow.ports import LATEST_SIGN_IN
 from bot.workflow.requesting import request_id_for
 from cards import actions
 from cards.actions import MAX_JUSTIFICATION_LENGTH
@@ -87,12 +90,38 @@ class Workflow:
     async def on_token_exchange(
         self, actor: Actor, exchange_id: str, token: str
     ) -> TokenExchangeOutcome:
+        if exchange_id == LATEST_SIGN_IN:
+            newest = await self._newest_sign_in(actor)
+            if newest is None:
+                return TokenExchangeOutcome(
+                    accepted=False,
+                    failure_detail="nothing waits for a sign-in",
+                    outcome=_text(NOTHING_WAITS_FOR_SIGN_IN),
+                )
+            exchange_id = newest
         try:
             return await self.engine.on_token_exchange(actor, exchange_id, token)
         except GraphError as exc:
             return TokenExchangeOutcome(
                 accepted=True, outcome=_text(graph_trouble(exc, "submit your request"))
             )
+
+    async def _newest_sign_in(self, actor: Actor) -> str | None:
+        """The exchange id of the newest sign-in waiting for `actor`: an action that waits (pim
+        engine) or a draft request waiting for the requester's sign-in (its id)."""
+        now = self.deps.now()
+        async with self.deps.db.transaction() as tx:
+            waiting = await tx.sign_ins.newest_for(actor.person.id, now=now)
+            drafts = [
+                r
+                for r in await tx.requests.open_for_requester(actor.person.id)
+                if r.state is RequestState.DRAFT
+            ]
+        candidates: list[tuple[datetime, str]] = [(r.created_at, r.id) for r in drafts]
+        if waiting is not None:
+            wait, began = waiting
+            candidates.append((began, wait.exchange_id))
+        return max(candidates)[1] if candidates else None
 
     async def on_installed(self, actor: Actor) -> Outcome:
         name = _first_name(actor)
@@ -230,6 +259,11 @@ def _request_of(actor: Actor, action: actions.CardAction) -> str | None:
 
 def _first_name(actor: Actor) -> str:
     return actor.person.display_name.split(" ")[0] if actor.person.display_name else "there"
+
+
+NOTHING_WAITS_FOR_SIGN_IN = (
+    "You're signed in. Nothing was waiting for a sign-in, so nothing changed."
+)
 
 
 def _text(text: str) -> Outcome:

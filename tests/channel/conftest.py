@@ -43,6 +43,7 @@ def make_settings(cloud: FakeCloud, **overrides: Any) -> Settings:
         "tenant_id": TENANT_ID,
         "login_url": cloud.base,
         "botframework_openid_url": cloud.metadata_url,
+        "token_service_url": cloud.base,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -116,6 +116,9 @@ class FakeCloud:
         self.release_token = threading.Event()
         self.release_token.set()
         self.connector_status: int | None = None  # force an error status on /v3 calls
+        # The token service: its calls, and the tokens it holds by magic code.
+        self.token_service_calls: list[ConnectorCall] = []
+        self.user_tokens: dict[str, str] = {}
         self._lock = threading.Lock()
         cloud = self
 
@@ -166,6 +169,8 @@ class FakeCloud:
 
     def _get(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path
+        if path.startswith("/api/"):
+            return self._token_service(handler)
         if path == "/v1/.well-known/openidconfiguration":
             with self._lock:
                 self.metadata_fetches += 1
@@ -235,6 +240,41 @@ class FakeCloud:
             200,
             {"token_type": "Bearer", "expires_in": 3600, "access_token": f"bf-token-{number}"},
         )
+
+    def _token_service(self, handler: BaseHTTPRequestHandler) -> None:
+        """The Bot Framework token service: a sign-in resource, a user's token by magic code."""
+        path, _, query = handler.path.partition("?")
+        params = {name: values[0] for name, values in parse_qs(query).items()}
+        call = ConnectorCall("GET", path, handler.headers.get("Authorization"), params)
+        with self._lock:
+            self.token_service_calls.append(call)
+        if path == "/api/botsignin/GetSignInResource":
+            return self._send(
+                handler,
+                200,
+                {
+                    "signInLink": f"{self.base}/api/oauth/signin?signin=abc",
+                    "tokenExchangeResource": {
+                        "id": "service-id",
+                        "uri": f"api://botid-{APP_ID}",
+                        "providerId": "30dd229c-58e3-4a48-bdfd-91ec48eb906c",
+                    },
+                },
+            )
+        if path == "/api/usertoken/GetToken":
+            token = self.user_tokens.get(params.get("code", ""))
+            if token is None:
+                return self._send(handler, 404, {"error": {"code": "NotFound"}})
+            return self._send(
+                handler,
+                200,
+                {
+                    "channelId": params.get("channelId"),
+                    "connectionName": params.get("connectionName"),
+                    "token": token,
+                },
+            )
+        return self._send(handler, 404, {"error": {"code": "NotFound", "message": path}})
 
     # --- views for assertions ---------------------------------------------------------------
 

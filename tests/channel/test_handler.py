@@ -3,6 +3,7 @@ responses."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -16,7 +17,8 @@ from bot.domain import (
     TextMessage,
     TokenExchangeOutcome,
 )
-from tests.channel.conftest import BotUnderTest
+from bot.workflow.ports import LATEST_SIGN_IN
+from tests.channel.conftest import BotFactory, BotUnderTest
 from tests.channel.fakes import APP_ID, TENANT_ID, USER_MRI, USER_OID, only, teams_activity
 
 CARD: dict[str, object] = {"type": "AdaptiveCard", "version": "1.5", "body": []}
@@ -62,7 +64,7 @@ async def test_replies_are_sent_in_the_conversation_as_text_and_cards(bot: BotUn
     assert card.body["attachments"] == [{"contentType": ADAPTIVE_CARD, "content": CARD}]
 
 
-async def test_sign_in_request_becomes_an_oauth_card_with_a_token_exchange_resource(
+async def test_sign_in_request_becomes_an_oauth_card_whose_button_the_token_service_made(
     bot: BotUnderTest,
 ) -> None:
     bot.workflow.outcome = Outcome(
@@ -81,7 +83,97 @@ async def test_sign_in_request_becomes_an_oauth_card_with_a_token_exchange_resou
     assert content["tokenExchangeResource"]["providerId"]
     button = only(content["buttons"])
     assert button["type"] == "signin"
-    assert button["value"].startswith(f"{bot.cloud.base}/{TENANT_ID}/oauth2/v2.0/authorize?")
+    assert button["value"] == f"{bot.cloud.base}/api/oauth/signin?signin=abc"
+    assert "authorize" not in json.dumps(content)
+    # The token service was asked with the bot's token, for this connection and conversation.
+    asked = only(bot.cloud.token_service_calls)
+    assert asked.path == "/api/botsignin/GetSignInResource"
+    assert asked.authorization and asked.authorization.startswith("Bearer bf-token-")
+    state = json.loads(base64.b64decode(asked.body["state"]))
+    assert state["connectionName"] == "pimbot-sso"
+    assert state["msAppId"] == APP_ID
+    assert state["conversation"]["user"]["id"] == USER_MRI
+    assert state["conversation"]["conversation"]["id"] == "a:conv-ada"
+
+
+async def test_the_connection_name_is_a_setting(make_bot: BotFactory) -> None:
+    bot = await make_bot(oauth_connection="contoso-sso")
+    bot.workflow.outcome = Outcome(replies=[SignInRequest(exchange_id="x", text="Sign in")])
+
+    await bot.post(teams_activity(bot.cloud.service_url))
+
+    content = only(only(bot.cloud.calls("POST")).body["attachments"])["content"]
+    assert content["connectionName"] == "contoso-sso"
+    state = json.loads(base64.b64decode(only(bot.cloud.token_service_calls).body["state"]))
+    assert state["connectionName"] == "contoso-sso"
+
+
+async def test_without_an_answer_from_the_token_service_the_card_has_no_bare_authorize_url(
+    make_bot: BotFactory,
+) -> None:
+    bot = await make_bot(token_service_url="http://127.0.0.1:9")
+    bot.workflow.outcome = Outcome(replies=[SignInRequest(exchange_id="x", text="Sign in")])
+
+    await bot.post(teams_activity(bot.cloud.service_url))
+
+    content = only(only(bot.cloud.calls("POST")).body["attachments"])["content"]
+    assert content["buttons"] == []
+    assert content["tokenExchangeResource"]["uri"] == f"api://botid-{APP_ID}"
+
+
+def verify_state(bot: BotUnderTest, code: str) -> dict[str, Any]:
+    return teams_activity(
+        bot.cloud.service_url,
+        type="invoke",
+        name="signin/verifyState",
+        text=None,
+        value={"state": code},
+    )
+
+
+async def test_verify_state_fetches_the_token_with_the_magic_code_for_the_newest_sign_in(
+    bot: BotUnderTest,
+) -> None:
+    bot.cloud.user_tokens["123456"] = "sso-token-from-the-connection"
+    bot.workflow.exchange = TokenExchangeOutcome(
+        accepted=True, outcome=Outcome(replies=[TextMessage(text="Activated.")])
+    )
+
+    reply = await bot.post(verify_state(bot, "123456"))
+
+    assert reply.status == 200
+    call = only(bot.workflow.calls)
+    assert call.entry == "on_token_exchange"
+    assert call.args == (LATEST_SIGN_IN, "sso-token-from-the-connection")
+    asked = only(bot.cloud.token_service_calls)
+    assert asked.path == "/api/usertoken/GetToken"
+    assert asked.body["userId"] == USER_MRI
+    assert asked.body["connectionName"] == "pimbot-sso"
+    assert asked.body["channelId"] == "msteams"
+    assert asked.body["code"] == "123456"
+    assert only(bot.cloud.calls("POST")).body["text"] == "Activated."
+
+
+async def test_verify_state_without_a_token_answers_404_and_says_to_sign_in_again(
+    bot: BotUnderTest,
+) -> None:
+    reply = await bot.post(verify_state(bot, "000000"))
+
+    assert reply.status == 404
+    assert bot.workflow.calls == []
+    assert "Sign in again" in only(bot.cloud.calls("POST")).body["text"]
+
+
+async def test_verify_state_whose_token_the_workflow_refuses_answers_412(
+    bot: BotUnderTest,
+) -> None:
+    bot.cloud.user_tokens["654321"] = "token"
+    bot.workflow.exchange = TokenExchangeOutcome(accepted=False, failure_detail="no MFA")
+
+    reply = await bot.post(verify_state(bot, "654321"))
+
+    assert reply.status == 412
+    assert reply.body == {"connectionName": "pimbot-sso", "failureDetail": "no MFA"}
 
 
 # --- Action.Execute --------------------------------------------------------------------------

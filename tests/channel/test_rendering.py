@@ -5,12 +5,11 @@ from __future__ import annotations
 from bot.channel.rendering import OAUTH_CARD, SignInCardSettings, message_activity
 from bot.domain import SignInRequest
 
-TENANT = "3f9a7c21-5b8e-4d6a-9c0f-1e2d3c4b5a69"
 REQUEST = SignInRequest(exchange_id="r-1", text="Sign in to confirm it's you.", mfa_required=True)
 
 
 def test_a_sign_in_request_with_an_app_registration_is_an_oauth_card_for_its_resource() -> None:
-    settings = SignInCardSettings(app_id="app-1", login_url="https://login", tenant_id=TENANT)
+    settings = SignInCardSettings(app_id="app-1", connection="pimbot-sso")
     activity = message_activity(REQUEST, settings)
     (attachment,) = activity.attachments
     assert attachment.content_type == OAUTH_CARD
@@ -20,7 +19,7 @@ def test_a_sign_in_request_with_an_app_registration_is_an_oauth_card_for_its_res
 def test_without_an_app_registration_no_oauth_card_is_sent_but_words() -> None:
     """`api://botid-` with an empty id names no resource: Teams cannot exchange a token for it
     and the sign-in page has no app to sign in to."""
-    settings = SignInCardSettings(app_id="", login_url="https://login", tenant_id=TENANT)
+    settings = SignInCardSettings(app_id="", connection="pimbot-sso")
     activity = message_activity(REQUEST, settings)
     assert not activity.attachments
     assert "api://botid-" not in str(activity.as_dict())

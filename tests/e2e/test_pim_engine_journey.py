@@ -209,11 +209,17 @@ async def test_step_up_sign_in_then_one_automatic_retry(pim_box: Sandbox) -> Non
     prompt = await pim_box.client.wait_for("adele", "signin_required")
     assert prompt["status"] == 412
     assert "extra sign-in check" in str(await pim_box.client.transcript("adele"))
-    # the sign-in card carries PIM's claims challenge to the sign-in page
-    assert "claims=%7B%22access_token" in str(await adele.messages())
+    # The card's Sign in button is the token service's sign-in page for the OAuth connection,
+    # never a bare authorize URL; PIM's claims challenge stays with pimbot for the retry.
+    shown = str(await adele.messages())
+    assert f"{pim_box.running.twins.service_url}api/oauth/signin?signin=" in shown
+    assert "oauth2/v2.0/authorize" not in shown
 
     signed = await pim_box.client.sign_in("adele", acrs=["c1"])
     assert signed["status"] == 200
+    # Teams handed over the magic code (signin/verifyState); pimbot claimed the token with it.
+    token_calls = [name for name, _ in pim_box.running.twins.teams.token_service.calls]
+    assert token_calls.count("GetToken") == 1
     await pim_box.run_jobs()
     assert "User Administrator is active until" in await adele.chat_text()
     attempts = [c for c in writes(pim_box) if c.path == REQUESTS]

@@ -199,9 +199,9 @@ def test_random_card_actions_are_answered_and_refused_safely(tmp_path: Path) -> 
 
 def test_random_invokes_and_token_exchanges_are_answered(tmp_path: Path) -> None:
     with Fuzzing(tmp_path) as fuzz:
-        names = st.sampled_from(["adaptiveCard/action", "signin/tokenExchange"]) | st.text(
-            max_size=30
-        )
+        names = st.sampled_from(
+            ["adaptiveCard/action", "signin/tokenExchange", "signin/verifyState"]
+        ) | st.text(max_size=30)
 
         @fuzz_settings(INVOKE_EXAMPLES)
         @given(
@@ -213,6 +213,7 @@ def test_random_invokes_and_token_exchanges_are_answered(tmp_path: Path) -> None
                 optional={
                     "token": st.text(max_size=60) | json_values,
                     "connectionName": json_values,
+                    "state": st.text(max_size=12) | json_values,  # verifyState's magic code
                 },
             ),
         )

@@ -23,6 +23,7 @@ from yarl import URL
 from bot.sandbox.graph.auth import Caller, unauthenticated
 from bot.sandbox.graph.context import TwinContext
 from bot.sandbox.graph.errors import GraphHttpError, bad_request, error_body
+from bot.sandbox.graph.licence import PimLicence
 from bot.sandbox.graph.resources import build_router
 from bot.sandbox.graph.role_management import RoleManagement
 from bot.sandbox.graph.router import GraphRequest, GraphResponse
@@ -115,6 +116,7 @@ class GraphTwin:
         self.teamwork = TeamsAppInstalls(tenant)  # the Twins runner makes Teams its host
         self._context = TwinContext(self._roles, page_size, self.teamwork)
         self._router = build_router()
+        self.licence = PimLicence()  # `licensed = False`: a tenant without PIM's licence
         self._throttles: list[_Injected] = []
         self._outages: list[_Injected] = []
         self._delays: list[_Delay] = []
@@ -269,6 +271,7 @@ class GraphTwin:
                 call.claims = self._authenticate(call.headers)
             self._inject(self._throttles, call.method, retry_after_header=True)
             self.sweep()
+            self.licence.check(call.path)
             graph_request = GraphRequest(
                 method=call.method,
                 version=call.version,

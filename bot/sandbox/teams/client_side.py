@@ -6,7 +6,9 @@ response changes only this user's view (card, toast or error); `Action.Submit` b
 with `value`. The client fills each input's default and refuses empty required inputs without
 contacting the bot. SSO: an OAuth card with a token exchange resource makes the client mint an SSO
 token silently and send `signin/tokenExchange`; a refusal (412) shows a sign-in prompt, and
-`/signin` completes the step-up and retries.
+`/signin` presses the card's Sign in button: the person signs in at the token service's page
+(with MFA, and meeting the authentication contexts asked for), and the client sends the magic
+code it got in `signin/verifyState`, as Teams does.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from bot.sandbox.teams.conversations import (
     PendingSignIn,
     oauth_card,
 )
+from bot.sandbox.teams.token_service import TokenService
 
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 ERROR_RESPONSE = "application/vnd.microsoft.error"
@@ -48,6 +51,7 @@ class TeamsClientSide:
         link: BotLink,
         entra: EntraTwin,
         sso_audience: str,
+        token_service: TokenService | None = None,
         channels: Channels | None = None,
     ) -> None:
         self.chats = chats
@@ -56,6 +60,7 @@ class TeamsClientSide:
         self.link = link
         self.entra = entra
         self.sso_audience = sso_audience
+        self.token_service = token_service
         self._tasks: set[asyncio.Task[None]] = set()
 
     def routes(self) -> list[web.RouteDef]:
@@ -315,11 +320,14 @@ class TeamsClientSide:
         )
         card = oauth_card(message.activity) or {}
         resource = card.get("tokenExchangeResource") or {}
+        buttons = [b for b in card.get("buttons") or [] if isinstance(b, dict)]
+        link = next((str(b.get("value")) for b in buttons if b.get("type") == "signin"), "")
         chat.pending_sign_in = PendingSignIn(
             exchange_id=str(resource.get("id", "")),
             connection_name=str(card.get("connectionName", "")),
             activity_id=message.id,
             text=str(card.get("text", "") or "Sign in"),
+            sign_in_link=link,
         )
         task = asyncio.get_running_loop().create_task(self._exchange(chat))
         self._tasks.add(task)
@@ -345,19 +353,7 @@ class TeamsClientSide:
             {"id": pending.exchange_id, "connectionName": pending.connection_name, "token": token},
         )
         answer = await self.link.post(invoke)
-        if answer.status == 200:
-            if chat.pending_sign_in is pending:
-                chat.pending_sign_in = None
-            await chat.transcript.add("signed_in", activityId=pending.activity_id)
-        else:
-            body = answer.body if isinstance(answer.body, dict) else {}
-            await chat.transcript.add(
-                "signin_required",
-                activityId=pending.activity_id,
-                text=pending.text,
-                status=answer.status,
-                failureDetail=str(body.get("failureDetail", "")),
-            )
+        await self._after_sign_in(chat, pending, answer)
         return answer
 
     async def _sign_in(self, request: web.Request, chat: Chat) -> web.Response:
@@ -366,11 +362,52 @@ class TeamsClientSide:
         contexts = [str(v) for v in body.get("acrs") or []]
         if contexts:
             self.entra.satisfy_auth_contexts(chat.user.id, *contexts)
-        answer = await self._exchange_token(chat)
+        pending = chat.pending_sign_in
+        if pending is not None and pending.sign_in_link and self.token_service is not None:
+            answer = await self._sign_in_with_button(chat, pending)
+        else:
+            answer = await self._exchange_token(chat)
         if answer is None:
             return web.json_response({"exchanged": False, "status": None, "response": None})
         return web.json_response(
             {"exchanged": True, "status": answer.status, "response": answer.body}
+        )
+
+    async def _sign_in_with_button(self, chat: Chat, pending: PendingSignIn) -> BotAnswer | None:
+        """The person signs in at the card's link; Teams hands the bot the magic code."""
+        assert self.token_service is not None
+        token = self.entra.mint_sso_token(
+            chat.user.id,
+            audience_app_id=self.sso_audience,
+            mfa=chat.mfa_done,
+            acrs=sorted(self.entra.satisfied_auth_contexts(chat.user.id)),
+        )
+        code = self.token_service.sign_in(pending.sign_in_link, chat.user_mri, token)
+        if code is None:
+            await chat.transcript.add(
+                "signin_required", activityId=pending.activity_id, text=pending.text, status=None
+            )
+            return None
+        invoke = self.factory.invoke(
+            chat, self.chats.ids.new(), "signin/verifyState", {"state": code}
+        )
+        answer = await self.link.post(invoke)
+        await self._after_sign_in(chat, pending, answer)
+        return answer
+
+    async def _after_sign_in(self, chat: Chat, pending: PendingSignIn, answer: BotAnswer) -> None:
+        if answer.status == 200:
+            if chat.pending_sign_in is pending:
+                chat.pending_sign_in = None
+            await chat.transcript.add("signed_in", activityId=pending.activity_id)
+            return
+        body = answer.body if isinstance(answer.body, dict) else {}
+        await chat.transcript.add(
+            "signin_required",
+            activityId=pending.activity_id,
+            text=pending.text,
+            status=answer.status,
+            failureDetail=str(body.get("failureDetail", "")),
         )
 
 

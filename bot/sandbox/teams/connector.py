@@ -126,6 +126,10 @@ class BotConnector:
             callback()
         return response
 
+    def authorized(self, header: str) -> bool:
+        """Whether `header` carries the bot's Bot Connector token (the token service asks too)."""
+        return self._authorized(header)
+
     def _authorized(self, header: str) -> bool:
         if self.app_id is None:
             return True  # anonymous bot: Teams' stand-ins accept calls without a token

@@ -63,6 +63,7 @@ class PendingSignIn:
     connection_name: str
     activity_id: str
     text: str
+    sign_in_link: str = ""  # the card's Sign in button (the token service's sign-in page)
 
 
 @dataclass

@@ -11,9 +11,12 @@ from bot.sandbox.teams.bot_link import BotLink
 from bot.sandbox.teams.channel_auth import OPENID_PATH, ChannelAuth
 from bot.sandbox.teams.client_side import TeamsClientSide
 from bot.sandbox.teams.connector import BotConnector, ConnectorCall
-from bot.sandbox.teams.conversations import Channels, Chats
+from bot.sandbox.teams.conversations import Channels, Chat, Chats
 from bot.sandbox.teams.ids import bot_mri
+from bot.sandbox.teams.token_service import OAuthConnection, TokenService
 from bot.sandbox.teams.web_chat import WebChat, same_origin_only
+
+SSO_CONNECTION = "pimbot-sso"  # the default of PIMBOT_OAUTH_CONNECTION
 
 
 class TeamsTwin:
@@ -40,20 +43,28 @@ class TeamsTwin:
             bot_name=tenant.pimbot_app.display_name,
         )
         self.link = BotLink(self.channel, bot_url=bot_url, app_id=app_id)
+        self.connector = BotConnector(
+            self.chats,
+            app_id=app_id,
+            entra=entra,
+            require_install=require_install,
+            on_sign_in_card=self._on_sign_in_card,
+            channels=self.channels,
+        )
+        # The Azure Bot's OAuth connection for Teams SSO, as docs/deploy.md sets it up.
+        self.token_service = TokenService(
+            authorized=self.connector.authorized,
+            connections={
+                SSO_CONNECTION: OAuthConnection(SSO_CONNECTION, f"api://botid-{bot_app_id}")
+            },
+        )
         self.client_side = TeamsClientSide(
             self.chats,
             factory=self.factory,
             link=self.link,
             entra=entra,
             sso_audience=bot_app_id,
-            channels=self.channels,
-        )
-        self.connector = BotConnector(
-            self.chats,
-            app_id=app_id,
-            entra=entra,
-            require_install=require_install,
-            on_sign_in_card=self.client_side.on_sign_in_card,
+            token_service=self.token_service,
             channels=self.channels,
         )
         self.web_chat = WebChat(tenant)
@@ -62,6 +73,7 @@ class TeamsTwin:
             self.channel.routes()
             + self.connector.routes()
             + self.client_side.routes()
+            + self.token_service.routes()
             + self.web_chat.routes()
         )
         self.app.on_shutdown.append(self._end_long_polls)
@@ -80,6 +92,9 @@ class TeamsTwin:
             raise KeyError(user_id)
         self.client_side.install_for(self.chats.for_user(user))
 
+    def _on_sign_in_card(self, chat: Chat) -> None:
+        self.client_side.on_sign_in_card(chat)
+
     @property
     def calls(self) -> list[ConnectorCall]:
         return self.connector.calls
@@ -91,6 +106,7 @@ class TeamsTwin:
     @service_url.setter
     def service_url(self, url: str) -> None:
         self.factory.service_url = url.rstrip("/") + "/"
+        self.token_service.base_url = url.rstrip("/")
 
     @property
     def bot_url(self) -> str:

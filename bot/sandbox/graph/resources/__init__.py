@@ -20,6 +20,7 @@ RESOURCES = (
     "directory_objects",
     "directory_audits",
     "installed_apps",
+    "service_principals",
 )
 
 
