@@ -26,7 +26,7 @@ RUN python -m venv /opt/pimbot \
     && /opt/pimbot/bin/pip install --no-cache-dir --require-hashes -r requirements/runtime.lock \
     && /opt/pimbot/bin/pip install --no-cache-dir --require-hashes -r requirements/build.lock \
     && /opt/pimbot/bin/pip install --no-cache-dir --no-deps --no-build-isolation . \
-    && /opt/pimbot/bin/pip uninstall --yes pip setuptools wheel packaging
+    && /opt/pimbot/bin/pip uninstall --yes pip setuptools wheel
 
 # The CycloneDX SBOM of exactly what the image runs, shipped in it: /opt/pimbot/sbom.cdx.json.
 RUN python -m venv /opt/sbom \
