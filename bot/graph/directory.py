@@ -36,7 +36,9 @@ _Instance = TypeVar("_Instance", bound=ScheduleInstanceBase)
 
 
 class GraphPimDirectory:
-    """`PimDirectory` over Graph. Roles are cached ~10 minutes, policies ~60 seconds."""
+    """`PimDirectory` over Graph. Roles are cached ~10 minutes; policies, a person's
+    role-assignable groups and the people behind a policy's approvers ~60 seconds (a turn reads
+    each at most once, and a change in Entra shows within a minute)."""
 
     def __init__(
         self,
@@ -47,12 +49,18 @@ class GraphPimDirectory:
         clock: Callable[[], float] = time.monotonic,
         roles_ttl: float = 600.0,
         policy_ttl: float = 60.0,
+        groups_ttl: float = 60.0,
+        approvers_ttl: float = 60.0,
     ) -> None:
         self._http = http
         self._tenant_id = tenant_id
         self._now = now
         self._roles: TtlCache[str, list[Role]] = TtlCache(roles_ttl, clock)
         self._policies: TtlCache[str, ActivationPolicy] = TtlCache(policy_ttl, clock)
+        self._groups: TtlCache[str, list[str]] = TtlCache(groups_ttl, clock)
+        self._approvers: TtlCache[tuple[ApproverRef, ...], list[Person]] = TtlCache(
+            approvers_ttl, clock
+        )
 
     async def list_roles(self) -> list[Role]:
         return list(await self._roles.get("all", self._load_roles))
@@ -66,12 +74,12 @@ class GraphPimDirectory:
         return sorted(roles, key=lambda role: role.display_name.lower())
 
     async def eligible_roles(self, principal_id: str) -> list[EligibleRole]:
-        groups = await role_assignable_groups(self._http, principal_id)
+        groups = await self._groups_of(principal_id)
         return await self._eligible(principal_id, groups)
 
     async def held_roles(self, principal_id: str) -> tuple[list[EligibleRole], list[ActiveRole]]:
         """`eligible_roles` and `active_roles` together, from one read of the person's groups."""
-        groups = await role_assignable_groups(self._http, principal_id)
+        groups = await self._groups_of(principal_id)
         eligible, active = await asyncio.gather(
             self._eligible(principal_id, groups), self._active(principal_id, groups)
         )
@@ -101,7 +109,7 @@ class GraphPimDirectory:
         return sorted(eligible, key=lambda item: item.role.display_name.lower())
 
     async def active_roles(self, principal_id: str) -> list[ActiveRole]:
-        groups = await role_assignable_groups(self._http, principal_id)
+        groups = await self._groups_of(principal_id)
         return await self._active(principal_id, groups)
 
     async def _active(self, principal_id: str, group_ids: list[str]) -> list[ActiveRole]:
@@ -148,6 +156,10 @@ class GraphPimDirectory:
         return activation_policy_from_rules(role_id, policy.rules if policy else [])
 
     async def resolve_approvers(self, approvers: Sequence[ApproverRef]) -> list[Person]:
+        refs = tuple(approvers)
+        return list(await self._approvers.get(refs, lambda: self._load_approvers(refs)))
+
+    async def _load_approvers(self, approvers: Sequence[ApproverRef]) -> list[Person]:
         batches = await asyncio.gather(*(enabled_users_of(self._http, ref) for ref in approvers))
         people: dict[str, Person] = {}
         for batch in batches:
@@ -160,6 +172,13 @@ class GraphPimDirectory:
         return person_from(user, self._tenant_id) if user else None
 
     # --- helpers -------------------------------------------------------------------------------
+
+    async def _groups_of(self, principal_id: str) -> list[str]:
+        return list(
+            await self._groups.get(
+                principal_id, lambda: role_assignable_groups(self._http, principal_id)
+            )
+        )
 
     async def _instances_with_groups(
         self, path: str, model: type[_Instance], principal_id: str, group_ids: list[str]
