@@ -36,11 +36,13 @@ from bench.stage import (
     BotProcess,
     bench_handle,
     bot_environment,
+    cpu_seconds,
     crowd_tenant,
     echo_command,
     fresh_database,
     load_average,
     pimbot_command,
+    rss_megabytes,
 )
 from bot.sandbox.teams.client import SandboxClient
 from bot.sandbox.twins import Twins
@@ -62,6 +64,13 @@ class Sample:
     failures: int = 0
     graph_calls: int = 0
     replies: int = 0
+    cpu: float = 0.0  # CPU seconds the bot's process used
+    twins_cpu: float = 0.0  # CPU seconds of this process: the twins and the driver
+    rss: float = 0.0  # MB, the most seen after a half
+
+    @property
+    def cpu_per_message(self) -> float:
+        return self.cpu / len(self.latencies) if self.latencies else 0.0
 
     @property
     def throughput(self) -> float:
@@ -118,6 +127,9 @@ class Bench:
         remaining = messages
         graph_before = len(self.twins.graph.calls)
         replies_before = len(self.twins.teams.calls)
+        pid = self.bots[bot].pid
+        cpu_before = cpu_seconds(pid)
+        twins_before = time.process_time()
 
         async def person(handle: str) -> None:
             nonlocal remaining
@@ -134,6 +146,9 @@ class Bench:
         sample.seconds += time.perf_counter() - started
         sample.graph_calls += len(self.twins.graph.calls) - graph_before
         sample.replies += len(self.twins.teams.calls) - replies_before
+        sample.cpu += cpu_seconds(pid) - cpu_before
+        sample.twins_cpu += time.process_time() - twins_before
+        sample.rss = max(sample.rss, rss_megabytes(pid))
 
     async def warm(self, users: Sequence[str]) -> None:
         """Install for everyone (through pimbot), then each command once per user and bot."""
@@ -161,6 +176,7 @@ async def run_database(
     concurrency: Sequence[int],
     messages: int,
     profile: Path | None,
+    commands: Sequence[str] = COMMANDS,
 ) -> list[Cell]:
     people = max(concurrency)
     tenant = crowd_tenant(people)
@@ -180,7 +196,7 @@ async def run_database(
                 await bench.warm([bench_handle(n) for n in range(1, people + 1)])
                 cells = []
                 for c in concurrency:
-                    for command in COMMANDS:
+                    for command in commands:
                         cell = await bench.cell(command, c, messages)
                         print(row(kind, cell), flush=True)
                         cells.append(cell)
@@ -193,8 +209,9 @@ async def run_database(
 
 HEADER = (
     "| db | command | users | echo msg/s | pimbot msg/s | ratio | echo p99 | pimbot p99 (max) "
-    "| ratio | pimbot p50 | Graph calls/msg | failures | load (1 min) |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| ratio | pimbot p50 | CPU ms/msg echo, pimbot (twins+driver) | Graph calls/msg "
+    "| pimbot RSS | failures | load (1 min) |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -210,9 +227,16 @@ def row(kind: str, cell: Cell) -> str:
         f"| {kind} | `{cell.command}` | {cell.concurrency} | {echo.throughput:.0f} | "
         f"{pimbot.throughput:.0f} | {cell.throughput_ratio:.2f}{throughput_mark} | "
         f"{echo.p99:.2f} s | {pimbot.p99:.2f} s ({max(pimbot.latencies):.2f} s) | "
-        f"{cell.p99_ratio:.1f}x{p99_mark} | {pimbot.median * 1000:.0f} ms | {calls:.2f} | "
-        f"{echo.failures + pimbot.failures} | {load} |"
+        f"{cell.p99_ratio:.1f}x{p99_mark} | {pimbot.median * 1000:.0f} ms | "
+        f"{echo.cpu_per_message * 1000:.1f} ({_per_message(echo.twins_cpu, echo)}), "
+        f"{pimbot.cpu_per_message * 1000:.1f} ({_per_message(pimbot.twins_cpu, pimbot)}) | "
+        f"{calls:.2f} | "
+        f"{pimbot.rss:.0f} MB | {echo.failures + pimbot.failures} | {load} |"
     )
+
+
+def _per_message(seconds: float, sample: Sample) -> str:
+    return f"{seconds / len(sample.latencies) * 1000:.1f}" if sample.latencies else "-"
 
 
 def _mark(ok: bool) -> str:
@@ -241,6 +265,7 @@ async def main(args: argparse.Namespace) -> int:
                 concurrency=args.concurrency,
                 messages=args.messages,
                 profile=args.profile.resolve() if args.profile else None,
+                commands=args.commands,
             )
             failures += sum(c.samples[b].failures for c in cells for b in BOTS)
             replies = [
@@ -258,6 +283,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--db", nargs="+", choices=["sqlite", "postgresql"])
+    parser.add_argument("--commands", nargs="+", choices=COMMANDS, default=list(COMMANDS))
     parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
     parser.add_argument("--messages", type=int, help="per bot and cell (default 1000)")
     parser.add_argument(
