@@ -12,7 +12,7 @@ import httpx
 import pytest
 from httpcore._synchronization import current_async_library
 
-from bot import httpcore_speedup
+from bot.graph import httpcore_speedup
 
 needs_no_sniffio = pytest.mark.skipif(
     "sniffio" in sys.modules and sys.modules["sniffio"] is not None,
