@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from bot.domain import ActivationPolicy, ActiveRole, ApproverRef, EligibleRole, Person, Role
 from bot.graph.assignments import ASSIGNMENT_INSTANCES, TENANT_SCOPE, end_key
@@ -37,8 +37,10 @@ _Instance = TypeVar("_Instance", bound=ScheduleInstanceBase)
 
 class GraphPimDirectory:
     """`PimDirectory` over Graph. Roles are cached ~10 minutes; policies, a person's
-    role-assignable groups and the people behind a policy's approvers ~60 seconds (a turn reads
-    each at most once, and a change in Entra shows within a minute)."""
+    role-assignable groups, the eligibilities of those groups (shared by all their members) and
+    the people behind a policy's approvers ~60 seconds: a turn reads each at most once, and an
+    administrator's change in Entra shows within a minute. A person's own eligibilities and
+    active roles are read fresh every time."""
 
     def __init__(
         self,
@@ -58,6 +60,9 @@ class GraphPimDirectory:
         self._roles: TtlCache[str, list[Role]] = TtlCache(roles_ttl, clock)
         self._policies: TtlCache[str, ActivationPolicy] = TtlCache(policy_ttl, clock)
         self._groups: TtlCache[str, list[str]] = TtlCache(groups_ttl, clock)
+        self._group_eligibilities: TtlCache[str, list[EligibilityScheduleInstance]] = TtlCache(
+            groups_ttl, clock
+        )
         self._approvers: TtlCache[tuple[ApproverRef, ...], list[Person]] = TtlCache(
             approvers_ttl, clock
         )
@@ -187,12 +192,23 @@ class GraphPimDirectory:
         groups `group_ids` (member type "Group")."""
         lists = await asyncio.gather(
             _instances(self._http, path, model, principal_id),
-            *(_instances(self._http, path, model, group_id) for group_id in group_ids),
+            *(self._group_instances(path, model, group_id) for group_id in group_ids),
         )
         found = [(instance, instance.member_type or "Direct") for instance in lists[0]]
         for group_instances in lists[1:]:
             found.extend((instance, "Group") for instance in group_instances)
         return [(i, m) for i, m in found if (i.directory_scope_id or TENANT_SCOPE) == TENANT_SCOPE]
+
+    async def _group_instances(
+        self, path: str, model: type[_Instance], group_id: str
+    ) -> list[_Instance]:
+        if model is not EligibilityScheduleInstance:
+            return await _instances(self._http, path, model, group_id)
+        cached = await self._group_eligibilities.get(
+            group_id,
+            lambda: _instances(self._http, path, EligibilityScheduleInstance, group_id),
+        )
+        return cast(list[_Instance], list(cached))
 
     async def _roles_for(self, instances: Iterable[ScheduleInstanceBase]) -> dict[str, Role]:
         """Roles of instances: from the expanded roleDefinition, else from the role list."""

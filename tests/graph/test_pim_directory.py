@@ -462,3 +462,33 @@ async def test_a_load_the_caller_stopped_waiting_for_still_fills_the_cache() -> 
 
     assert route.call_count == 1
     assert policy == again
+
+
+@respx.mock
+async def test_a_groups_eligibilities_are_read_once_a_minute_the_persons_own_every_time() -> None:
+    respx.get(url__regex=rf"{V1}/users/[^/]+/transitiveMemberOf").mock(
+        return_value=page({"id": GROUP, "displayName": "PIM Security", "isAssignableToRole": True})
+    )
+    route = respx.get(url__startswith=ELIGIBILITY).mock(
+        side_effect=by_principal(
+            {
+                USER: page(eligibility(EXCHANGE)),
+                GROUP: page(eligibility(SECURITY, principal=GROUP)),
+            }
+        )
+    )
+    clock = Clock()
+    async with graph_http() as http:
+        pim = directory(http, clock)
+        await pim.eligible_roles(USER)
+        again = await pim.eligible_roles(USER)
+        await pim.eligible_roles("user-2")
+        clock.now = 61
+        await pim.eligible_roles(USER)
+
+    asked = [c.request.url.params["$filter"].split("'")[1] for c in route.calls]
+    assert asked == [USER, GROUP, USER, "user-2", USER, GROUP]
+    assert [(r.role.display_name, r.member_type) for r in again] == [
+        ("Exchange Administrator", "Direct"),
+        ("Security Administrator", "Group"),
+    ]
