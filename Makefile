@@ -8,7 +8,7 @@ JS_DIR   := tests/js
 JS_STAMP := $(JS_DIR)/node_modules/.installed
 
 .PHONY: sandbox test lint typecheck pytest deploy-lint clean test-deps chromium js-deps \
-        webchat-vendor webchat-picture emoji-font lock audit sbom
+        webchat-vendor webchat-picture emoji-font lock audit sbom bench
 
 # Dependencies come from the hashed lock (requirements/dev.lock), the project itself after them
 # without dependencies, built with the locked setuptools (requirements/build.lock).
@@ -39,6 +39,13 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP) test-deps
 	$(BIN)/pytest
+
+## pimbot against a bare echo bot, same twins, same run: messages per second and p99 at 1, 10 and
+## 50 concurrent people, on SQLite and PostgreSQL, as ratios (bench/RESULTS.md). Not part of
+## `make test`. `make bench BENCH_ARGS=--quick` for a first look.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python -m bench.throughput $(BENCH_ARGS)
 
 ## What the tests need besides Python, each installed only when missing: Debian's chromium (card
 ## rendering) and the npm packages of tests/js (Teams manifest schema, Adaptive Cards renderer).

@@ -19,7 +19,7 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity, ActivityTypes, SignInConstants
 
 from bot.channel.connector_errors import delivery_failure
-from bot.channel.conversations import ConversationDatabase, record_conversation
+from bot.channel.conversations import ConversationDatabase, ConversationRecorder
 from bot.channel.identity import actor_of, command_text, is_personal_chat, tenant_of
 from bot.channel.rendering import (
     card_activity,
@@ -70,6 +70,7 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
         super().__init__()
         self._workflow = turn_handler
         self._db = db
+        self._conversations = ConversationRecorder(db)
         self._allowed_tenant_id = allowed_tenant_id
         self._cards = sign_in
 
@@ -92,11 +93,15 @@ class PimbotActivityHandler(TeamsActivityHandler):  # type: ignore[misc]
         actor = actor_of(activity)
         turn_context.turn_state[_ACTOR_KEY] = actor
         try:
+            recorded = None
             if actor is not None and is_personal_chat(activity):
-                await record_conversation(self._db, activity, actor)
+                recorded = await self._conversations.record(activity, actor)
             if actor is not None and actor.timezone is None:
                 # Teams sends `localTimezone` on messages, not on invokes: use the last one.
-                actor = await self._with_known_timezone(actor)
+                if recorded is not None:
+                    actor = actor.model_copy(update={"timezone": recorded.timezone})
+                else:
+                    actor = await self._with_known_timezone(actor)
                 turn_context.turn_state[_ACTOR_KEY] = actor
             await super().on_turn(turn_context)
         except Exception as error:

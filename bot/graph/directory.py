@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from bot.domain import ActivationPolicy, ActiveRole, ApproverRef, EligibleRole, Person, Role
 from bot.graph.assignments import ASSIGNMENT_INSTANCES, TENANT_SCOPE, end_key
@@ -36,7 +36,11 @@ _Instance = TypeVar("_Instance", bound=ScheduleInstanceBase)
 
 
 class GraphPimDirectory:
-    """`PimDirectory` over Graph. Roles are cached ~10 minutes, policies ~60 seconds."""
+    """`PimDirectory` over Graph. Roles are cached ~10 minutes; policies, a person's
+    role-assignable groups, the eligibilities of those groups (shared by all their members) and
+    the people behind a policy's approvers ~60 seconds: a turn reads each at most once, and an
+    administrator's change in Entra shows within a minute. A person's own eligibilities and
+    active roles are read fresh every time."""
 
     def __init__(
         self,
@@ -47,12 +51,21 @@ class GraphPimDirectory:
         clock: Callable[[], float] = time.monotonic,
         roles_ttl: float = 600.0,
         policy_ttl: float = 60.0,
+        groups_ttl: float = 60.0,
+        approvers_ttl: float = 60.0,
     ) -> None:
         self._http = http
         self._tenant_id = tenant_id
         self._now = now
         self._roles: TtlCache[str, list[Role]] = TtlCache(roles_ttl, clock)
         self._policies: TtlCache[str, ActivationPolicy] = TtlCache(policy_ttl, clock)
+        self._groups: TtlCache[str, list[str]] = TtlCache(groups_ttl, clock)
+        self._group_eligibilities: TtlCache[str, list[EligibilityScheduleInstance]] = TtlCache(
+            groups_ttl, clock
+        )
+        self._approvers: TtlCache[tuple[ApproverRef, ...], list[Person]] = TtlCache(
+            approvers_ttl, clock
+        )
 
     async def list_roles(self) -> list[Role]:
         return list(await self._roles.get("all", self._load_roles))
@@ -66,12 +79,12 @@ class GraphPimDirectory:
         return sorted(roles, key=lambda role: role.display_name.lower())
 
     async def eligible_roles(self, principal_id: str) -> list[EligibleRole]:
-        groups = await role_assignable_groups(self._http, principal_id)
+        groups = await self._groups_of(principal_id)
         return await self._eligible(principal_id, groups)
 
     async def held_roles(self, principal_id: str) -> tuple[list[EligibleRole], list[ActiveRole]]:
         """`eligible_roles` and `active_roles` together, from one read of the person's groups."""
-        groups = await role_assignable_groups(self._http, principal_id)
+        groups = await self._groups_of(principal_id)
         eligible, active = await asyncio.gather(
             self._eligible(principal_id, groups), self._active(principal_id, groups)
         )
@@ -101,7 +114,7 @@ class GraphPimDirectory:
         return sorted(eligible, key=lambda item: item.role.display_name.lower())
 
     async def active_roles(self, principal_id: str) -> list[ActiveRole]:
-        groups = await role_assignable_groups(self._http, principal_id)
+        groups = await self._groups_of(principal_id)
         return await self._active(principal_id, groups)
 
     async def _active(self, principal_id: str, group_ids: list[str]) -> list[ActiveRole]:
@@ -148,6 +161,10 @@ class GraphPimDirectory:
         return activation_policy_from_rules(role_id, policy.rules if policy else [])
 
     async def resolve_approvers(self, approvers: Sequence[ApproverRef]) -> list[Person]:
+        refs = tuple(approvers)
+        return list(await self._approvers.get(refs, lambda: self._load_approvers(refs)))
+
+    async def _load_approvers(self, approvers: Sequence[ApproverRef]) -> list[Person]:
         batches = await asyncio.gather(*(enabled_users_of(self._http, ref) for ref in approvers))
         people: dict[str, Person] = {}
         for batch in batches:
@@ -161,6 +178,13 @@ class GraphPimDirectory:
 
     # --- helpers -------------------------------------------------------------------------------
 
+    async def _groups_of(self, principal_id: str) -> list[str]:
+        return list(
+            await self._groups.get(
+                principal_id, lambda: role_assignable_groups(self._http, principal_id)
+            )
+        )
+
     async def _instances_with_groups(
         self, path: str, model: type[_Instance], principal_id: str, group_ids: list[str]
     ) -> list[tuple[_Instance, str]]:
@@ -168,12 +192,23 @@ class GraphPimDirectory:
         groups `group_ids` (member type "Group")."""
         lists = await asyncio.gather(
             _instances(self._http, path, model, principal_id),
-            *(_instances(self._http, path, model, group_id) for group_id in group_ids),
+            *(self._group_instances(path, model, group_id) for group_id in group_ids),
         )
         found = [(instance, instance.member_type or "Direct") for instance in lists[0]]
         for group_instances in lists[1:]:
             found.extend((instance, "Group") for instance in group_instances)
         return [(i, m) for i, m in found if (i.directory_scope_id or TENANT_SCOPE) == TENANT_SCOPE]
+
+    async def _group_instances(
+        self, path: str, model: type[_Instance], group_id: str
+    ) -> list[_Instance]:
+        if model is not EligibilityScheduleInstance:
+            return await _instances(self._http, path, model, group_id)
+        cached = await self._group_eligibilities.get(
+            group_id,
+            lambda: _instances(self._http, path, EligibilityScheduleInstance, group_id),
+        )
+        return cast(list[_Instance], list(cached))
 
     async def _roles_for(self, instances: Iterable[ScheduleInstanceBase]) -> dict[str, Role]:
         """Roles of instances: from the expanded roleDefinition, else from the role list."""

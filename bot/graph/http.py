@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from bot.graph import httpcore_speedup  # noqa: F401  (applies its fix on import)
 from bot.graph.errors import GraphError, GraphUnavailable, error_from_response
 from bot.graph.tokens import TokenProvider
 from bot.retry_after import parse_retry_after

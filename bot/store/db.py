@@ -81,6 +81,11 @@ class Database:
         return cls(engine)
 
     @property
+    def engine(self) -> AsyncEngine:
+        """The SQLAlchemy engine, for instrumentation (counting statements, tracing)."""
+        return self._engine
+
+    @property
     def dialect(self) -> str:
         """`sqlite` or `postgresql`."""
         return self._engine.dialect.name

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 import respx
 
 from bot.domain import ApproverKind, ApproverRef, Person
@@ -394,3 +396,99 @@ async def test_when_groups_cannot_be_listed_direct_eligibility_still_counts() ->
         roles = await directory(http).eligible_roles(USER)
 
     assert [r.role.display_name for r in roles] == ["Exchange Administrator"]
+
+
+@respx.mock
+async def test_a_persons_groups_are_read_once_a_minute_for_eligible_and_active_roles() -> None:
+    groups = respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
+        return_value=page({"id": GROUP, "displayName": "PIM Security", "isAssignableToRole": True})
+    )
+    respx.get(url__startswith=ELIGIBILITY).mock(
+        side_effect=by_principal({GROUP: page(eligibility(SECURITY, principal=GROUP))})
+    )
+    respx.get(url__startswith=ASSIGNMENTS).mock(return_value=page())
+    clock = Clock()
+    async with graph_http() as http:
+        pim = directory(http, clock)
+        await pim.eligible_roles(USER)
+        await pim.active_roles(USER)
+        clock.now = 59
+        cached = await pim.eligible_roles(USER)
+        assert groups.call_count == 1
+        clock.now = 61
+        await pim.active_roles(USER)
+
+    assert [(r.role.display_name, r.member_type) for r in cached] == [
+        ("Security Administrator", "Group")
+    ]
+    assert groups.call_count == 2
+
+
+@respx.mock
+async def test_the_people_behind_approvers_are_cached_for_a_minute() -> None:
+    grace = respx.get(url__startswith=f"{V1}/users/grace").mock(
+        return_value=httpx.Response(200, json={"id": "grace", "displayName": "Grace"})
+    )
+    refs = [ApproverRef(kind=ApproverKind.USER, id="grace")]
+    clock = Clock()
+    async with graph_http() as http:
+        pim = directory(http, clock)
+        first = await pim.resolve_approvers(refs)
+        clock.now = 59
+        assert await pim.resolve_approvers(list(refs)) == first
+        assert grace.call_count == 1
+        clock.now = 61
+        await pim.resolve_approvers(refs)
+
+    assert grace.call_count == 2
+
+
+@respx.mock
+async def test_a_load_the_caller_stopped_waiting_for_still_fills_the_cache() -> None:
+    release = asyncio.Event()
+
+    async def slow_policy(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return page()
+
+    route = respx.get(url__startswith=POLICY_ASSIGNMENTS).mock(side_effect=slow_policy)
+    async with graph_http() as http:
+        pim = directory(http)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(pim.activation_policy(EXCHANGE["id"]), 0.01)
+        release.set()
+        policy = await pim.activation_policy(EXCHANGE["id"])
+        again = await pim.activation_policy(EXCHANGE["id"])
+
+    assert route.call_count == 1
+    assert policy == again
+
+
+@respx.mock
+async def test_a_groups_eligibilities_are_read_once_a_minute_the_persons_own_every_time() -> None:
+    respx.get(url__regex=rf"{V1}/users/[^/]+/transitiveMemberOf").mock(
+        return_value=page({"id": GROUP, "displayName": "PIM Security", "isAssignableToRole": True})
+    )
+    route = respx.get(url__startswith=ELIGIBILITY).mock(
+        side_effect=by_principal(
+            {
+                USER: page(eligibility(EXCHANGE)),
+                GROUP: page(eligibility(SECURITY, principal=GROUP)),
+            }
+        )
+    )
+    clock = Clock()
+    async with graph_http() as http:
+        pim = directory(http, clock)
+        await pim.eligible_roles(USER)
+        again = await pim.eligible_roles(USER)
+        await pim.eligible_roles("user-2")
+        clock.now = 61
+        await pim.eligible_roles(USER)
+
+    asked = [c.request.url.params["$filter"].split("'")[1] for c in route.calls]
+    assert asked == [USER, GROUP, USER, "user-2", USER, GROUP]
+    assert [(r.role.display_name, r.member_type) for r in again] == [
+        ("Exchange Administrator", "Direct"),
+        ("Security Administrator", "Group"),
+    ]

@@ -1,0 +1,66 @@
+"""Counting what one turn costs: database round trips (statements and transactions, on the
+bot's own engine) and Graph calls (on the Graph twin), for one message, with nothing else
+running (no scheduler, no audit anchor)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from bot.sandbox.runner import RunningSandbox, sandbox
+from bot.sandbox.teams.client import SandboxClient
+from tests.store.conftest import database_url  # noqa: F401
+
+
+@dataclass
+class Costs:
+    statements: list[str] = field(default_factory=list)
+    transactions: int = 0
+    graph_calls: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Turns:
+    running: RunningSandbox
+    client: SandboxClient
+
+    @contextmanager
+    def counted(self) -> Iterator[Costs]:
+        costs = Costs()
+        engine = self.running.services.db.engine.sync_engine
+
+        def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+            words = " ".join(sql.split())
+            if not words.startswith("BEGIN"):  # SQLite's own BEGIN; PostgreSQL's is implicit
+                costs.statements.append(words[:80])
+
+        def committed(_conn: Any) -> None:
+            costs.transactions += 1
+
+        graph = self.running.twins.graph
+        calls_before = len(graph.calls)
+        event.listen(engine, "before_cursor_execute", statement)
+        event.listen(engine, "commit", committed)
+        try:
+            yield costs
+        finally:
+            event.remove(engine, "before_cursor_execute", statement)
+            event.remove(engine, "commit", committed)
+            costs.graph_calls = [
+                f"{c.method} {c.path.split('?')[0]}" for c in graph.calls[calls_before:]
+            ]
+
+
+@pytest.fixture
+async def turns(database_url: str, tmp_path: Path) -> AsyncIterator[Turns]:  # noqa: F811
+    async with (
+        sandbox(database_url=database_url, run_scheduler=False, audit_anchor_minutes=0) as running,
+        SandboxClient(running.twins.service_url) as client,
+    ):
+        yield Turns(running, client)
