@@ -20,6 +20,8 @@ from bot.client_credentials import (
     graph_credential_from,
 )
 from bot.domain import Message, Person, SentMessage
+from bot.governance.wiring import build_admin_front
+from bot.graph.admins import GraphAdminDirectory
 from bot.graph.bot_engine import BotEngine
 from bot.graph.delegated import DelegatedGraph
 from bot.graph.directory import GraphPimDirectory
@@ -183,7 +185,10 @@ async def build_services(
         if settings.teams_catalog_app_id
         else None
     )
-    channel = build_channel(settings, db, workflow, installer, login)
+    front = build_admin_front(
+        settings, db, workflow, admins=GraphAdminDirectory(graph, tenant_id=tenant), now=now
+    )
+    channel = build_channel(settings, db, front, installer, login)
     deps.messenger = channel.messenger
     scheduler = Scheduler(db, runner, now=now, interval=settings.scheduler_interval_seconds)
     deps.wake_scheduler = scheduler.wake

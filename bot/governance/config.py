@@ -1,0 +1,21 @@
+"""The admin side's settings, as governance reads them (built from `bot.settings.Settings`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class GovernanceConfig:
+    tenant_id: str
+    admin_group_id: str = ""  # "": the admin commands are off
+    break_glass_ids: frozenset[str] = field(default_factory=frozenset)  # lower-cased object ids
+    eligible_window: timedelta = timedelta(days=180)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.admin_group_id)
+
+    def is_break_glass(self, object_id: str) -> bool:
+        return object_id.lower() in self.break_glass_ids
