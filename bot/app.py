@@ -186,7 +186,12 @@ async def build_services(
         else None
     )
     front = build_admin_front(
-        settings, db, workflow, admins=GraphAdminDirectory(graph, tenant_id=tenant), now=now
+        settings,
+        db,
+        workflow,
+        admins=GraphAdminDirectory(graph, tenant_id=tenant),
+        runner=runner,
+        now=now,
     )
     channel = build_channel(settings, db, front, installer, login)
     deps.messenger = channel.messenger

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.governance.config import GovernanceConfig
+from bot.governance.four_eyes import DECISION_VERBS, FourEyes
 from bot.governance.front import AdminFront
 from bot.governance.gate import AdminGate
 from bot.governance.ports import AdminDirectory
 from bot.settings import Settings
 from bot.store import Database
 from bot.timefmt import parse_iso_duration
+from bot.workflow.jobs import JobRunner
 from bot.workflow.ports import TurnHandler
 
 
@@ -24,15 +27,44 @@ def governance_config(settings: Settings) -> GovernanceConfig:
     )
 
 
+@dataclass
+class Governance:
+    """The admin side: `front` is the turn handler the channel gets."""
+
+    front: AdminFront
+    gate: AdminGate
+    four_eyes: FourEyes
+
+
+def build_governance(
+    config: GovernanceConfig,
+    db: Database,
+    workflow: TurnHandler,
+    *,
+    admins: AdminDirectory,
+    runner: JobRunner,
+    now: Callable[[], datetime],
+) -> Governance:
+    """Admin commands through the gate, the rest to `workflow`; the admin side's jobs run by
+    `runner` (the scheduler's)."""
+    gate = AdminGate(db, admins, config, now)
+    front = AdminFront(workflow, gate)
+    four_eyes = FourEyes(db, gate, now, wake_scheduler=lambda: runner.deps.wake_scheduler())
+    front.add_actions(DECISION_VERBS, four_eyes.on_action)
+    runner.add_handlers(four_eyes.job_handlers())
+    return Governance(front, gate, four_eyes)
+
+
 def build_admin_front(
     settings: Settings,
     db: Database,
     workflow: TurnHandler,
     *,
     admins: AdminDirectory,
+    runner: JobRunner,
     now: Callable[[], datetime],
 ) -> AdminFront:
-    """The turn handler the channel gets: admin commands through the gate, the rest to
-    `workflow`."""
-    gate = AdminGate(db, admins, governance_config(settings), now)
-    return AdminFront(workflow, gate)
+    """The turn handler the channel gets, built from settings."""
+    return build_governance(
+        governance_config(settings), db, workflow, admins=admins, runner=runner, now=now
+    ).front

@@ -11,12 +11,12 @@ import pytest
 from bot.domain import Actor, Outcome, Person
 from bot.governance.config import GovernanceConfig
 from bot.governance.front import AdminFront
-from bot.governance.gate import AdminGate
+from bot.governance.wiring import Governance, build_governance
 from bot.store import AuditEntry, Database
 from tests.governance.fakes import FakeAdminDirectory
 from tests.store.conftest import database_url, db  # noqa: F401
 from tests.workflow.conftest import World, world  # noqa: F401
-from tests.workflow.fakes import MEGAN, NESTOR, TENANT
+from tests.workflow.fakes import LIDIA, MEGAN, NESTOR, TENANT
 
 ADMIN_GROUP = "admins-group"
 
@@ -25,7 +25,11 @@ ADMIN_GROUP = "admins-group"
 class AdminWorld:
     world: World
     admins: FakeAdminDirectory
-    front: AdminFront
+    governance: Governance
+
+    @property
+    def front(self) -> AdminFront:
+        return self.governance.front
 
     @property
     def db(self) -> Database:
@@ -45,13 +49,18 @@ class AdminWorld:
             return await tx.audit.entries()
 
 
-def admin_front(base: World, admins: FakeAdminDirectory, *, group: str = ADMIN_GROUP) -> AdminFront:
+def governance(base: World, admins: FakeAdminDirectory, *, group: str = ADMIN_GROUP) -> Governance:
     config = GovernanceConfig(tenant_id=TENANT, admin_group_id=group)
-    gate = AdminGate(base.db, admins, config, base.clock)
-    return AdminFront(base.workflow, gate)
+    return build_governance(
+        config, base.db, base.workflow, admins=admins, runner=base.scheduler.runner, now=base.clock
+    )
+
+
+def admin_front(base: World, admins: FakeAdminDirectory, *, group: str = ADMIN_GROUP) -> AdminFront:
+    return governance(base, admins, group=group).front
 
 
 @pytest.fixture
 def admin_world(world: World) -> AdminWorld:  # noqa: F811
-    admins = FakeAdminDirectory(groups={ADMIN_GROUP: [MEGAN, NESTOR]})
-    return AdminWorld(world, admins, admin_front(world, admins))
+    admins = FakeAdminDirectory(groups={ADMIN_GROUP: [MEGAN, NESTOR, LIDIA]})
+    return AdminWorld(world, admins, governance(world, admins))
