@@ -26,6 +26,7 @@ from bot.graph.bot_engine import BotEngine
 from bot.graph.delegated import DelegatedGraph
 from bot.graph.directory import GraphPimDirectory
 from bot.graph.http import GraphHttp
+from bot.graph.standing import GraphStanding
 from bot.graph.teams_apps import TeamsAppInstaller
 from bot.graph.tokens import AppTokenProvider, ManagedIdentityTokenProvider, TokenProvider
 from bot.logging_setup import correlation_middleware
@@ -185,11 +186,14 @@ async def build_services(
         if settings.teams_catalog_app_id
         else None
     )
+    standing = GraphStanding(graph, tenant_id=tenant, now=now)
     front = build_admin_front(
         settings,
         db,
         workflow,
         admins=GraphAdminDirectory(graph, tenant_id=tenant),
+        standing_reads=standing,
+        standing_writes=standing,
         runner=runner,
         now=now,
     )

@@ -96,14 +96,28 @@ class StandingAssignment(Frozen):
     break_glass: bool = False
 
 
+class StandingSnapshot(Frozen):
+    """What Graph told of standing access at one moment."""
+
+    assignments: tuple[StandingAssignment, ...]
+    # Parts Graph would not tell (e.g. sign-in activity without AuditLog.Read.All), in words.
+    unknown: tuple[str, ...] = ()
+
+
+class EligibilityLimit(Frozen):
+    """The role policy's `Expiration_Admin_Eligibility` rule."""
+
+    maximum: timedelta | None = None  # None: no maximum
+    expiration_required: bool = False
+
+
 class StandingReport(Frozen):
     """Every standing assignment, riskiest role first, and what the audit table says of them."""
 
     assignments: tuple[StandingAssignment, ...]
     permanent_global_admins: int
     taken_at: datetime
-    # Roles whose assignments were left out because Graph refused a part of the read.
-    incomplete: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()  # what Graph would not tell, in words
 
     @property
     def too_many_global_admins(self) -> bool:

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from bot.domain import Person
+from bot.governance.domain import EligibilityLimit, StandingAssignment, StandingSnapshot
 
 
 class AdminDirectory(Protocol):
@@ -18,4 +20,41 @@ class AdminDirectory(Protocol):
 
     async def transitive_members(self, group_id: str) -> list[Person]:
         """The group's enabled user members, directly or through nested groups."""
+        ...
+
+
+class StandingReads(Protocol):
+    """Standing access as Graph has it now (read with the app's own read permissions)."""
+
+    async def standing_assignments(self, now: datetime) -> StandingSnapshot:
+        """Every tenant-wide active assignment that has no end, or ends beyond `now` plus
+        `STANDING_HORIZON`, with whatever Graph can tell of it."""
+        ...
+
+    async def active_assignment(self, principal_id: str, role_id: str) -> StandingAssignment | None:
+        """The principal's own tenant-wide active assignment of the role, standing or not."""
+        ...
+
+    async def active_principals(self, role_id: str) -> list[str]:
+        """Object ids of every principal with an active assignment of the role now."""
+        ...
+
+    async def is_eligible(self, principal_id: str, role_id: str) -> bool: ...
+
+    async def eligibility_limit(self, role_id: str) -> EligibilityLimit:
+        """What the role's PIM policy allows for an eligibility an admin makes."""
+        ...
+
+
+class StandingWrites(Protocol):
+    """The two writes of a conversion. Each returns Graph's schedule request id."""
+
+    async def make_eligible(
+        self, principal_id: str, role_id: str, start: datetime, end: datetime, justification: str
+    ) -> str:
+        """`roleEligibilityScheduleRequests`, `adminAssign`, from `start` until `end`."""
+        ...
+
+    async def remove_assignment(self, principal_id: str, role_id: str, justification: str) -> str:
+        """`roleAssignmentScheduleRequests`, `adminRemove`."""
         ...

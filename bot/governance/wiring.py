@@ -10,7 +10,9 @@ from bot.governance.config import GovernanceConfig
 from bot.governance.four_eyes import DECISION_VERBS, FourEyes
 from bot.governance.front import AdminFront
 from bot.governance.gate import AdminGate
-from bot.governance.ports import AdminDirectory
+from bot.governance.ports import AdminDirectory, StandingReads, StandingWrites
+from bot.governance.standing import VERBS as STANDING_VERBS
+from bot.governance.standing import Standing
 from bot.settings import Settings
 from bot.store import Database
 from bot.timefmt import parse_iso_duration
@@ -34,6 +36,7 @@ class Governance:
     front: AdminFront
     gate: AdminGate
     four_eyes: FourEyes
+    standing: Standing
 
 
 def build_governance(
@@ -42,6 +45,8 @@ def build_governance(
     workflow: TurnHandler,
     *,
     admins: AdminDirectory,
+    standing_reads: StandingReads,
+    standing_writes: StandingWrites,
     runner: JobRunner,
     now: Callable[[], datetime],
 ) -> Governance:
@@ -52,7 +57,10 @@ def build_governance(
     four_eyes = FourEyes(db, gate, now, wake_scheduler=lambda: runner.deps.wake_scheduler())
     front.add_actions(DECISION_VERBS, four_eyes.on_action)
     runner.add_handlers(four_eyes.job_handlers())
-    return Governance(front, gate, four_eyes)
+    standing = Standing(db, config, standing_reads, standing_writes, four_eyes, now)
+    front.add_command("standing", standing.on_command)
+    front.add_actions(STANDING_VERBS, standing.on_action)
+    return Governance(front, gate, four_eyes, standing)
 
 
 def build_admin_front(
@@ -61,10 +69,19 @@ def build_admin_front(
     workflow: TurnHandler,
     *,
     admins: AdminDirectory,
+    standing_reads: StandingReads,
+    standing_writes: StandingWrites,
     runner: JobRunner,
     now: Callable[[], datetime],
 ) -> AdminFront:
     """The turn handler the channel gets, built from settings."""
     return build_governance(
-        governance_config(settings), db, workflow, admins=admins, runner=runner, now=now
+        governance_config(settings),
+        db,
+        workflow,
+        admins=admins,
+        standing_reads=standing_reads,
+        standing_writes=standing_writes,
+        runner=runner,
+        now=now,
     ).front

@@ -10,7 +10,14 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
 from cards.actions import Id, InvalidAction, OptionalIsoDuration, Reason
 
@@ -44,7 +51,11 @@ class StandingPage(_Action):
     """Another page of the `standing` list."""
 
     verb: Literal[AdminVerb.STANDING_PAGE] = AdminVerb.STANDING_PAGE
-    page: Annotated[int, Field(ge=0, le=10_000)] = 0
+    page: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,5}$")] = "0"
+
+    @property
+    def number(self) -> int:
+        return int(self.page)
 
 
 class StandingConvert(_Action):

@@ -13,12 +13,13 @@ from bot.governance.config import GovernanceConfig
 from bot.governance.front import AdminFront
 from bot.governance.wiring import Governance, build_governance
 from bot.store import AuditEntry, Database
-from tests.governance.fakes import FakeAdminDirectory
+from tests.governance.fakes import FakeAdminDirectory, FakeStanding
 from tests.store.conftest import database_url, db  # noqa: F401
 from tests.workflow.conftest import World, world  # noqa: F401
 from tests.workflow.fakes import LIDIA, MEGAN, NESTOR, TENANT
 
 ADMIN_GROUP = "admins-group"
+BREAK_GLASS = frozenset({"breakglass-1", "breakglass-2"})
 
 
 @dataclass
@@ -26,6 +27,7 @@ class AdminWorld:
     world: World
     admins: FakeAdminDirectory
     governance: Governance
+    standing: FakeStanding
 
     @property
     def front(self) -> AdminFront:
@@ -49,10 +51,25 @@ class AdminWorld:
             return await tx.audit.entries()
 
 
-def governance(base: World, admins: FakeAdminDirectory, *, group: str = ADMIN_GROUP) -> Governance:
-    config = GovernanceConfig(tenant_id=TENANT, admin_group_id=group)
+def governance(
+    base: World,
+    admins: FakeAdminDirectory,
+    *,
+    group: str = ADMIN_GROUP,
+    standing: FakeStanding | None = None,
+    break_glass: frozenset[str] = frozenset(),
+) -> Governance:
+    config = GovernanceConfig(tenant_id=TENANT, admin_group_id=group, break_glass_ids=break_glass)
+    reads = standing or FakeStanding()
     return build_governance(
-        config, base.db, base.workflow, admins=admins, runner=base.scheduler.runner, now=base.clock
+        config,
+        base.db,
+        base.workflow,
+        admins=admins,
+        standing_reads=reads,
+        standing_writes=reads,
+        runner=base.scheduler.runner,
+        now=base.clock,
     )
 
 
@@ -63,4 +80,6 @@ def admin_front(base: World, admins: FakeAdminDirectory, *, group: str = ADMIN_G
 @pytest.fixture
 def admin_world(world: World) -> AdminWorld:  # noqa: F811
     admins = FakeAdminDirectory(groups={ADMIN_GROUP: [MEGAN, NESTOR, LIDIA]})
-    return AdminWorld(world, admins, governance(world, admins))
+    standing = FakeStanding()
+    built = governance(world, admins, standing=standing, break_glass=BREAK_GLASS)
+    return AdminWorld(world, admins, built, standing)
