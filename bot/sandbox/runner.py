@@ -115,6 +115,8 @@ def sandbox_settings(twins: Twins, *, database_url: str, **overrides: object) ->
         "login_url": env["PIMBOT_LOGIN_URL"],
         "botframework_openid_url": env["PIMBOT_BOTFRAMEWORK_OPENID_URL"],
         "teams_catalog_app_id": env.get("PIMBOT_TEAMS_CATALOG_APP_ID", ""),
+        "admin_group_id": env.get("PIMBOT_ADMIN_GROUP_ID", ""),
+        "break_glass_ids": env.get("PIMBOT_BREAK_GLASS_IDS", ""),
         "database_url": database_url,
         "host": "127.0.0.1",
         "metrics_port": 0,  # any free port: several sandboxes (and test runs) side by side

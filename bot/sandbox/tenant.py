@@ -32,6 +32,8 @@ class TenantUser(_Spec):
     job_title: str = ""
     timezone: str = "UTC"  # IANA name, sent by the Teams twin as localTimezone
     break_glass: bool = False
+    # signInActivity.lastSignInDateTime (Graph returns it only when $select names it); None: never
+    last_sign_in: datetime | None = None
 
 
 class TenantGroup(_Spec):
@@ -89,6 +91,8 @@ class AssignmentSpec(_Spec):
     user: str  # handle
     role: str  # display name
     end: datetime | None = None  # None: permanent
+    # Made directly (`POST roleManagement/directory/roleAssignments`), not through PIM
+    outside_pim: bool = False
 
 
 class ApprovalSpec(_Spec):
@@ -134,6 +138,8 @@ class DemoTenant(_Spec):
     assignments: list[AssignmentSpec] = Field(default_factory=list)
     policies: list[PolicySpec] = Field(default_factory=list)
     apps: list[AppRegistration]
+    # The group whose transitive members are pimbot's admins (PIMBOT_ADMIN_GROUP_ID): name or id
+    admin_group: str | None = None
     managed_identities: list[ManagedIdentitySpec] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -173,6 +179,8 @@ class DemoTenant(_Spec):
             for member in group.members:
                 self._member(member)
         self._check_no_group_cycle()
+        if self.admin_group is not None:
+            self.group(self.admin_group)
         grants: list[EligibilitySpec | AssignmentSpec] = [*self.eligibilities, *self.assignments]
         for grant in grants:
             self.user(grant.user)

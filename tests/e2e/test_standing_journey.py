@@ -1,0 +1,102 @@
+"""`standing` end to end through HTTP on loopback (bot engine): an admin lists standing access in
+the demo tenant and converts it to eligible in the Graph twin; non-admins are refused; Global
+Administrator needs a second admin and is never left to the break-glass accounts alone."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.sandbox.teams.person import Person, actions_of
+from tests.e2e.conftest import Sandbox
+
+GLOBAL = "62e90394-69f5-4237-9190-012177145e10"
+EXCHANGE = "29232cdf-9323-42fd-ade2-1d097af3e4de"
+
+
+def tenant_id(sb: Sandbox, handle: str) -> str:
+    return sb.running.twins.tenant.user(handle).id
+
+
+def twin_schedules(sb: Sandbox, handle: str, role_id: str) -> set[str]:
+    """The kinds of schedules ("eligibility", "assignment") the twin holds for the person now."""
+    user_id = tenant_id(sb, handle)
+    now = sb.clock()
+    return {
+        s.kind
+        for s in sb.running.twins.graph.state.schedules
+        if s.principal_id == user_id and s.role_id == role_id and s.in_force(now)
+    }
+
+
+async def standing_card(admin: Person) -> tuple[str, dict[str, Any]]:
+    for message in reversed(await admin.messages()):
+        for card in message["cards"]:
+            if "Standing access" in json.dumps(card):
+                return message["id"], card
+    raise AssertionError(await admin.chat_text())
+
+
+async def convert(sb: Sandbox, admin: Person, handle: str, role_id: str) -> dict[str, Any]:
+    """Press "Convert to eligible" on the row of `handle`'s `role_id`."""
+    message_id, card = await standing_card(admin)
+    user_id = tenant_id(sb, handle)
+    for action in actions_of(card):
+        data = action.get("data", {})
+        if data.get("principal_id") == user_id and data.get("role_id") == role_id:
+            return await sb.client.press(admin.handle, message_id, action)
+    raise AssertionError(f"no Convert button for {handle}: {json.dumps(card)[:2000]}")
+
+
+async def test_an_admin_lists_standing_access_riskiest_first(sandboxed: Sandbox) -> None:
+    megan = sandboxed.person("megan")
+    await megan.say("standing")
+    _, card = await standing_card(megan)
+    text = json.dumps(card, ensure_ascii=False)
+    assert "4 permanent Global Administrators: more than 2" in text
+    assert text.count("Kept: a break-glass account") == 2
+    names = ("Miriam Graham", "Joni Sherman", "Grady Archie", "Pradeep Gupta", "Isaiah Langer")
+    assert [text.index(n) for n in names] == sorted(text.index(n) for n in names)
+    assert "assigned directly, outside PIM" in text
+
+
+async def test_a_non_admin_is_refused_and_nothing_is_listed(sandboxed: Sandbox) -> None:
+    adele = sandboxed.person("adele")
+    await adele.say("standing access")
+    told = await adele.chat_text()
+    assert "for pimbot's admins, and you are not one of them" in told
+    assert "Standing access:" not in told
+
+
+async def test_an_admin_converts_standing_exchange_admin_to_eligible(sandboxed: Sandbox) -> None:
+    megan, grady = sandboxed.person("megan"), sandboxed.person("grady")
+    await megan.say("standing")
+    assert twin_schedules(sandboxed, "grady", EXCHANGE) == {"assignment"}
+    pressed = await convert(sandboxed, megan, "grady", EXCHANGE)
+    assert pressed["status"] == 200, pressed
+    await sandboxed.run_jobs()
+    await sandboxed.run_jobs()
+    assert twin_schedules(sandboxed, "grady", EXCHANGE) == {"eligibility"}
+    assert "activate Exchange Administrator" in await grady.chat_text()
+    assert "Done: Convert Grady Archie" in await megan.chat_text()
+
+
+async def test_global_admin_needs_a_second_admin_and_keeps_one_besides_break_glass(
+    sandboxed: Sandbox,
+) -> None:
+    megan, alex = sandboxed.person("megan"), sandboxed.person("alex")
+    await megan.say("standing")
+    await convert(sandboxed, megan, "miriam", GLOBAL)
+    await sandboxed.run_jobs()
+    assert twin_schedules(sandboxed, "miriam", GLOBAL) == {"assignment"}
+    assert "needs a second admin" in await megan.told()
+    await alex.press("Approve", where="Miriam Graham")
+    await sandboxed.run_jobs()
+    await sandboxed.run_jobs()
+    assert twin_schedules(sandboxed, "miriam", GLOBAL) == {"eligibility"}
+    await megan.say("standing")
+    await convert(sandboxed, megan, "lee", GLOBAL)
+    assert "only active Global Administrators would be the break-glass accounts" in (
+        await megan.told()
+    )
+    assert twin_schedules(sandboxed, "lee", GLOBAL) == {"assignment"}
