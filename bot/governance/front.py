@@ -18,11 +18,20 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from bot import commands
-from bot.domain import Actor, Outcome, SentMessage, TextMessage, TokenExchangeOutcome
-from bot.governance.gate import ADMINS_OFF_TEXT, AdminGate
+from bot.domain import (
+    Actor,
+    CardMessage,
+    Message,
+    Outcome,
+    SentMessage,
+    TextMessage,
+    TokenExchangeOutcome,
+)
+from bot.governance.gate import AdminGate
 from bot.graph.errors import GraphError
 from bot.workflow.errors import graph_trouble
 from bot.workflow.ports import TurnHandler
+from cards.governance.help import with_admin_help
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +72,9 @@ class AdminFront:
             )
         outcome = await self._workflow.on_text(actor, text)
         if isinstance(command, commands.Help):
-            return outcome.model_copy(update={"replies": [*outcome.replies, self._admin_help()]})
+            return outcome.model_copy(
+                update={"replies": [self._admin_help(m) for m in outcome.replies]}
+            )
         return outcome
 
     async def on_action(
@@ -100,8 +111,9 @@ class AdminFront:
             words = graph_trouble(exc, "do that") + " Nothing was changed; try again shortly."
             return Outcome(replies=[TextMessage(text=words)])
 
-    def _admin_help(self) -> TextMessage:
-        if not self.gate.enabled:
-            return TextMessage(text=ADMINS_OFF_TEXT)
-        names = ", ".join(f"`{name}`" for name in self._commands) or "none yet"
-        return TextMessage(text=f"For pimbot's admins: {names}.")
+    def _admin_help(self, message: Message) -> Message:
+        """The help card, with the admin commands (or how to turn them on) added."""
+        if not isinstance(message, CardMessage):
+            return message
+        card = with_admin_help(message.card, commands=self.commands, enabled=self.gate.enabled)
+        return message.model_copy(update={"card": card})
