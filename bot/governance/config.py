@@ -12,6 +12,9 @@ class GovernanceConfig:
     admin_group_id: str = ""  # "": the admin commands are off
     break_glass_ids: frozenset[str] = field(default_factory=frozenset)  # lower-cased object ids
     eligible_window: timedelta = timedelta(days=180)
+    # False on the pim engine: the app holds read permissions only, and admin writes need the
+    # admin's own delegated token, which the admin side does not ask for yet.
+    app_writes: bool = True
 
     @property
     def enabled(self) -> bool:

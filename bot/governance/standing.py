@@ -55,6 +55,12 @@ log = logging.getLogger(__name__)
 KIND = "standing.convert"
 VERBS = (AdminVerb.STANDING_PAGE.value, AdminVerb.STANDING_CONVERT.value)
 RETRY_DELAY = timedelta(seconds=30)
+PIM_ENGINE_TEXT = (
+    "On the pim engine pimbot's app may only read, and converting needs your own sign-in, which "
+    "pimbot cannot ask for here yet: nothing was changed. Convert it in Microsoft Entra admin "
+    "center, Privileged Identity Management (assignments: make the person eligible, then remove "
+    "the active assignment)."
+)
 
 
 class Standing:
@@ -79,7 +85,13 @@ class Standing:
 
     async def on_command(self, actor: Actor, text: str) -> Outcome:
         report = await self.report()
-        card = standing_list(report, page=0, window=self._config.eligible_window, tz=actor.timezone)
+        card = standing_list(
+            report,
+            page=0,
+            window=self._config.eligible_window,
+            tz=actor.timezone,
+            can_convert=self._config.app_writes,
+        )
         summary = f"Standing access: {len(report.assignments)} assignments"
         return Outcome(replies=[CardMessage(card=card, summary=summary)])
 
@@ -123,6 +135,7 @@ class Standing:
                     page=action.number,
                     window=self._config.eligible_window,
                     tz=actor.timezone,
+                    can_convert=self._config.app_writes,
                 )
                 return Outcome(card_update=card)
             case StandingConvert():
@@ -134,6 +147,8 @@ class Standing:
     async def convert(self, actor: Actor, action: StandingConvert) -> Outcome:
         """Checked against Graph now, then handed to four-eyes."""
         ids = {"principal_id": action.principal_id, "role_id": action.role_id}
+        if not self._config.app_writes:
+            return await self._refuse(actor, ids, PIM_ENGINE_TEXT)
         window = parse_iso_duration(action.window) if action.window else None
         window = window or (None if action.window else self._config.eligible_window)
         if window is None:

@@ -13,7 +13,7 @@ from bot.governance.gate import AdminGate
 from bot.governance.ports import AdminDirectory, StandingReads, StandingWrites
 from bot.governance.standing import VERBS as STANDING_VERBS
 from bot.governance.standing import Standing
-from bot.settings import Settings
+from bot.settings import EngineName, Settings
 from bot.store import Database
 from bot.timefmt import parse_iso_duration
 from bot.workflow.jobs import JobRunner
@@ -26,6 +26,7 @@ def governance_config(settings: Settings) -> GovernanceConfig:
         admin_group_id=settings.admin_group_id.strip(),
         break_glass_ids=settings.break_glass,
         eligible_window=parse_iso_duration(settings.eligible_window) or timedelta(days=180),
+        app_writes=settings.engine is EngineName.BOT,
     )
 
 

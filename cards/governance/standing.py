@@ -37,10 +37,16 @@ def page_count(report: StandingReport) -> int:
 
 
 def standing_list(
-    report: StandingReport, *, page: int, window: timedelta, tz: str | None = None
+    report: StandingReport,
+    *,
+    page: int,
+    window: timedelta,
+    tz: str | None = None,
+    can_convert: bool = True,
 ) -> Card:
     """One page of the report. `window`: the eligibility a conversion makes, editable on the
-    card (sent with the Convert buttons)."""
+    card (sent with the Convert buttons). `can_convert` False: no Convert buttons (the pim
+    engine), and the card says where to convert instead."""
     pages = page_count(report)
     page = min(max(page, 0), pages - 1)
     total = len(report.assignments)
@@ -51,14 +57,23 @@ def standing_list(
     if not total:
         body.append(paragraph("Nobody holds an admin role permanently. Nothing to convert."))
         return card(body, fallback_text="Standing access: none")
-    body.append(
-        text_input(
-            "window",
-            "Eligible for (ISO 8601, within the role's policy)",
-            value=iso_duration(window),
-            max_length=30,
+    if can_convert:
+        body.append(
+            text_input(
+                "window",
+                "Eligible for (ISO 8601, within the role's policy)",
+                value=iso_duration(window),
+                max_length=30,
+            )
         )
-    )
+    else:
+        body.append(
+            paragraph(
+                "Converting from here needs the bot engine (on the pim engine pimbot's app only "
+                "reads): convert in Entra admin center, Privileged Identity Management.",
+                subtle=True,
+            )
+        )
     rows = report.assignments[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     shown_role = ""
     for assignment in rows:
@@ -69,7 +84,7 @@ def standing_list(
                     f"{role_name(assignment.role)}: {advice_for(assignment.role.id)}", bold=True
                 )
             )
-        body.extend(_row(assignment, report.taken_at, tz))
+        body.extend(_row(assignment, report.taken_at, tz, can_convert=can_convert))
     actions = []
     if page > 0:
         actions.append(execute("Previous", AdminVerb.STANDING_PAGE, {"page": str(page - 1)}))
@@ -101,7 +116,9 @@ def _global_admin_line(report: StandingReport) -> Element:
     )
 
 
-def _row(assignment: StandingAssignment, now: datetime, tz: str | None) -> list[Element]:
+def _row(
+    assignment: StandingAssignment, now: datetime, tz: str | None, *, can_convert: bool
+) -> list[Element]:
     who = person_name(assignment.principal)[:MAX_NAME]
     upn = plain(assignment.principal.upn)[:MAX_NAME]
     kind = {"group": " (group)", "servicePrincipal": " (app)"}.get(assignment.principal_type, "")
@@ -132,7 +149,7 @@ def _row(assignment: StandingAssignment, now: datetime, tz: str | None) -> list[
                 subtle=True,
             )
         )
-    else:
+    elif can_convert:
         data = {"principal_id": assignment.principal.id, "role_id": assignment.role.id}
         second = " (needs a second admin)" if assignment.role.id in NEEDS_SECOND_ADMIN else ""
         elements.append(

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.sandbox.teams.person import Person, actions_of
 from tests.e2e.conftest import Sandbox
+from tests.e2e.test_pim_engine_journey import pim_box  # noqa: F401
 
 GLOBAL = "62e90394-69f5-4237-9190-012177145e10"
 EXCHANGE = "29232cdf-9323-42fd-ade2-1d097af3e4de"
@@ -100,3 +101,31 @@ async def test_global_admin_needs_a_second_admin_and_keeps_one_besides_break_gla
         await megan.told()
     )
     assert twin_schedules(sandboxed, "lee", GLOBAL) == {"assignment"}
+
+
+async def test_on_the_pim_engine_an_admin_lists_standing_access_and_converting_is_refused(
+    pim_box: Sandbox,  # noqa: F811
+) -> None:
+    """The app reads only; converting would need the admin's own delegated token, which the admin
+    side does not ask for yet: the card has no Convert buttons, and a forged press changes
+    nothing and says where to convert instead."""
+    megan = pim_box.person("megan")
+    await megan.say("standing")
+    message_id, card = await standing_card(megan)
+    text = json.dumps(card, ensure_ascii=False)
+    assert "4 permanent Global Administrators" in text
+    assert "Convert to eligible" not in text
+    forged = {
+        "type": "Action.Execute",
+        "title": "Convert to eligible",
+        "verb": "standing.convert",
+        "data": {
+            "verb": "standing.convert",
+            "principal_id": tenant_id(pim_box, "grady"),
+            "role_id": EXCHANGE,
+        },
+    }
+    await pim_box.client.press("megan", message_id, forged)
+    await pim_box.run_jobs()
+    assert "nothing was changed" in await megan.told()
+    assert twin_schedules(pim_box, "grady", EXCHANGE) == {"assignment"}
