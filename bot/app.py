@@ -20,13 +20,14 @@ from bot.client_credentials import (
     graph_credential_from,
 )
 from bot.domain import Message, Person, SentMessage
-from bot.governance.wiring import build_admin_front
+from bot.governance.four_eyes import AsAdmin
+from bot.governance.wiring import LateSender, build_admin_front
 from bot.graph.admins import GraphAdminDirectory
 from bot.graph.bot_engine import BotEngine
-from bot.graph.delegated import DelegatedGraph
+from bot.graph.delegated import DelegatedGraph, DelegatedTokens
 from bot.graph.directory import GraphPimDirectory
 from bot.graph.http import GraphHttp
-from bot.graph.standing import GraphStanding
+from bot.graph.standing import ADMIN_DELEGATED_SCOPES, GraphStanding
 from bot.graph.teams_apps import TeamsAppInstaller
 from bot.graph.tokens import AppTokenProvider, ManagedIdentityTokenProvider, TokenProvider
 from bot.logging_setup import correlation_middleware
@@ -187,6 +188,22 @@ async def build_services(
         else None
     )
     standing = GraphStanding(graph, tenant_id=tenant, now=now)
+    as_admin, standing_as = None, None
+    if delegated is not None:  # the pim engine: admins act with their own delegated tokens
+        admin_tokens = DelegatedTokens(
+            settings.effective_graph_client_id,
+            credential,  # type: ignore[arg-type]  # not a ManagedIdentity (above)
+            tenant,
+            settings.login_url,
+            http_client=login,
+            scopes=ADMIN_DELEGATED_SCOPES,
+        )
+        as_admin = AsAdmin(admin_tokens, sso, LateSender(lambda: deps.messenger))
+        as_person = delegated.as_person
+
+        def standing_as(token: str) -> GraphStanding:
+            return GraphStanding(as_person.as_person(token), tenant_id=tenant, now=now)
+
     front = build_admin_front(
         settings,
         db,
@@ -196,6 +213,8 @@ async def build_services(
         standing_writes=standing,
         runner=runner,
         now=now,
+        as_admin=as_admin,
+        standing_writes_as=standing_as,
     )
     channel = build_channel(settings, db, front, installer, login)
     deps.messenger = channel.messenger

@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from bot.domain import Actor, Outcome, TextMessage
+from bot.domain import (
+    Actor,
+    DelegatedTokenError,
+    Outcome,
+    Person,
+    SignInRequest,
+    TextMessage,
+    TokenExchangeOutcome,
+)
 from bot.governance.audit import audit_admin
 from bot.governance.domain import (
     NEEDS_SECOND_ADMIN,
@@ -31,8 +39,11 @@ from bot.governance.domain import (
     ChangeState,
 )
 from bot.governance.gate import AdminGate
+from bot.governance.ports import AdminTokens, SendMessages, SignInChecker
+from bot.sso import InvalidSsoToken
 from bot.store import Database, Job, Tx
 from bot.workflow import outbox
+from bot.workflow.outbox import RetryLater
 from cards.actions import InvalidAction
 from cards.governance.actions import AdminVerb, ApproveChange, DenyChange, parse_admin_action
 from cards.governance.four_eyes import change_status, second_admin_request
@@ -44,7 +55,21 @@ CHANGE_JOB = "admin_change"  # {change_id}
 DECISION_VERBS = (AdminVerb.APPROVE_CHANGE.value, AdminVerb.DENY_CHANGE.value)
 MAX_REASON = 500
 
-CarryOut = Callable[[AdminChange], Awaitable[None]]
+SIGN_IN_PREFIX = "admchg-"  # exchange ids of the admins' sign-ins (pim engine)
+
+# How a kind of change is carried out; `token` is the deciding admin's delegated Graph token on
+# the pim engine, None on the bot engine (the app's own permissions).
+CarryOut = Callable[[AdminChange, str | None], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class AsAdmin:
+    """The pim engine: a change is carried out with the deciding admin's own delegated token
+    (PIM records that admin as the actor); pimbot asks them to sign in when it has none."""
+
+    tokens: AdminTokens
+    sso: SignInChecker
+    sender: SendMessages
 
 
 @dataclass(frozen=True)
@@ -67,7 +92,9 @@ class FourEyes:
         gate: AdminGate,
         now: Callable[[], datetime],
         wake_scheduler: Callable[[], None] = lambda: None,
+        as_admin: AsAdmin | None = None,
     ) -> None:
+        self._as_admin = as_admin
         self._db = db
         self._gate = gate
         self._now = now
@@ -279,7 +306,89 @@ class FourEyes:
         carry_out = self._carry_out.get(change.kind)
         if carry_out is None:
             raise ValueError(f"no journey carries out admin changes of kind {change.kind!r}")
-        await carry_out(change)
+        if self._as_admin is None:
+            await carry_out(change, None)
+            return
+        admin = executor_of(change)
+        token = self._as_admin.tokens.cached(admin.id)
+        if token is None:
+            await self._ask_sign_in(change, admin)
+            return
+        await carry_out(change, token)
+
+    async def _ask_sign_in(self, change: AdminChange, admin: Person) -> None:
+        assert self._as_admin is not None
+        now = self._now()
+        async with self._db.transaction() as tx:
+            await audit_admin(
+                tx, now, admin.id, "admin_change.sign_in_asked", details=_audit_facts(change)
+            )
+        await self._as_admin.sender.send(
+            admin,
+            SignInRequest(
+                exchange_id=f"{SIGN_IN_PREFIX}{change.id}",
+                text=f"Sign in so that I can carry this out as you (PIM records you as the "
+                f"admin who made it): {plain(change.title)}",
+            ),
+        )
+
+    async def on_sign_in(
+        self, actor: Actor, exchange_id: str, sso_token: str
+    ) -> TokenExchangeOutcome:
+        """The deciding admin signed in (pim engine): carry the change out with their token."""
+        as_admin = self._as_admin
+        change_id = exchange_id.removeprefix(SIGN_IN_PREFIX)
+        async with self._db.transaction() as tx:
+            change = await tx.admin_changes.get(change_id)
+        if as_admin is None or change is None:
+            return TokenExchangeOutcome(accepted=False, failure_detail="unknown sign-in")
+        if executor_of(change).id != actor.person.id:
+            return TokenExchangeOutcome(accepted=False, failure_detail="not your sign-in")
+        if change.state not in (ChangeState.APPROVED, ChangeState.IN_PROGRESS):
+            return TokenExchangeOutcome(accepted=True)  # done already: a retried invoke
+        refused = await self._gate.admit(actor, "admin.sign_in", details={"change_id": change.id})
+        if refused is not None:
+            return TokenExchangeOutcome(accepted=True, outcome=refused.outcome())
+        try:
+            claims = await as_admin.sso.validate(sso_token)
+            if claims.object_id != actor.person.id:
+                return TokenExchangeOutcome(accepted=False, failure_detail="another account")
+            token = await as_admin.tokens.exchange(actor.person.id, sso_token)
+        except InvalidSsoToken as exc:
+            return TokenExchangeOutcome(accepted=False, failure_detail=str(exc))
+        except DelegatedTokenError as exc:
+            return TokenExchangeOutcome(
+                accepted=False, failure_detail=str(exc), outcome=_text(exc.words)
+            )
+        carry_out = self._carry_out[change.kind]
+        try:
+            await carry_out(change, token)
+        except RetryLater as later:
+            async with self._db.transaction() as tx:
+                await tx.jobs.enqueue(
+                    CHANGE_JOB,
+                    {"change_id": change.id},
+                    due_at=self._now() + later.delay,
+                    dedupe_key=f"{CHANGE_JOB}:{change.id}:{self._now().isoformat()}",
+                )
+            return TokenExchangeOutcome(
+                accepted=True,
+                outcome=_text(f"{plain(change.title)}: Graph is busy; I will go on shortly."),
+            )
+        async with self._db.transaction() as tx:
+            after = await tx.admin_changes.get(change.id)
+        if after is not None and after.state is ChangeState.DONE:
+            words = f"✅ Done as you: {plain(change.title)}."
+        elif after is not None and after.state is ChangeState.FAILED:
+            words = f"❌ Not done: {plain(change.title)}. {plain(after.failure)}"
+        else:
+            words = f"{plain(change.title)}: carrying it out…"
+        return TokenExchangeOutcome(accepted=True, outcome=_text(words))
+
+
+def executor_of(change: AdminChange) -> Person:
+    """Whose rights carry the change out: the second admin who approved it, else the asker."""
+    return change.decided_by if change.decided_by is not None else change.proposer
 
 
 async def _enqueue_carry_out(tx: Tx, change: AdminChange, now: datetime) -> None:

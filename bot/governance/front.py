@@ -36,6 +36,7 @@ from cards.governance.help import with_admin_help
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[Actor, str], Awaitable[Outcome]]
+SignInHandler = Callable[[Actor, str, str], Awaitable[TokenExchangeOutcome]]
 ActionHandler = Callable[[Actor, Mapping[str, Any]], Awaitable[Outcome]]
 # Ids a button may carry that are worth naming in the audit log of a refusal.
 _AUDITED_KEYS = ("change_id", "principal_id", "role_id", "page")
@@ -47,6 +48,7 @@ class AdminFront:
         self.gate = gate
         self._commands: dict[str, CommandHandler] = {}
         self._actions: dict[str, ActionHandler] = {}
+        self._sign_ins: dict[str, SignInHandler] = {}
 
     def add_command(self, name: str, handler: CommandHandler) -> None:
         self._commands[name] = handler
@@ -54,6 +56,10 @@ class AdminFront:
     def add_actions(self, verbs: Iterable[str], handler: ActionHandler) -> None:
         for verb in verbs:
             self._actions[verb] = handler
+
+    def add_sign_in(self, prefix: str, handler: SignInHandler) -> None:
+        """Token exchanges whose id starts with `prefix` are the admin side's sign-ins."""
+        self._sign_ins[prefix] = handler
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -93,6 +99,15 @@ class AdminFront:
     async def on_token_exchange(
         self, actor: Actor, exchange_id: str, token: str
     ) -> TokenExchangeOutcome:
+        for prefix, handler in self._sign_ins.items():
+            if exchange_id.startswith(prefix):
+                try:
+                    return await handler(actor, exchange_id, token)
+                except GraphError as exc:
+                    words = graph_trouble(exc, "sign you in to Graph")
+                    return TokenExchangeOutcome(
+                        accepted=True, outcome=Outcome(replies=[TextMessage(text=words)])
+                    )
         return await self._workflow.on_token_exchange(actor, exchange_id, token)
 
     async def on_installed(self, actor: Actor) -> Outcome:

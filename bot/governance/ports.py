@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from bot.domain import Person
+from bot.domain import Message, Person, SentMessage
 from bot.governance.domain import EligibilityLimit, StandingAssignment, StandingSnapshot
+from bot.sso import SsoClaims
 
 
 class AdminDirectory(Protocol):
@@ -58,3 +59,23 @@ class StandingWrites(Protocol):
     async def remove_assignment(self, principal_id: str, role_id: str, justification: str) -> str:
         """`roleAssignmentScheduleRequests`, `adminRemove`."""
         ...
+
+
+class AdminTokens(Protocol):
+    """Delegated Graph tokens of admins (pim engine): PIM records the admin as the actor."""
+
+    def cached(self, person_id: str) -> str | None: ...
+
+    async def exchange(self, person_id: str, sso_token: str, claims: str | None = None) -> str: ...
+
+
+class SignInChecker(Protocol):
+    """Checks a Teams SSO token and says whose it is (`bot.sso.SsoVerifier`)."""
+
+    async def validate(self, token: str) -> SsoClaims: ...
+
+
+class SendMessages(Protocol):
+    """Sends to a person outside a turn (`bot.workflow.ports.Messenger`)."""
+
+    async def send(self, person: Person, message: Message) -> SentMessage | None: ...

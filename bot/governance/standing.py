@@ -72,7 +72,12 @@ class Standing:
         writes: StandingWrites,
         four_eyes: FourEyes,
         now: Callable[[], datetime],
+        writes_as: Callable[[str], StandingWrites] | None = None,
     ) -> None:
+        """`writes`: with the app's own permissions (bot engine); `writes_as(token)`: with an
+        admin's delegated token (pim engine), when the app may only read."""
+        self._writes_as = writes_as
+        self._can_convert = config.app_writes or writes_as is not None
         self._db = db
         self._config = config
         self._reads = reads
@@ -90,7 +95,7 @@ class Standing:
             page=0,
             window=self._config.eligible_window,
             tz=actor.timezone,
-            can_convert=self._config.app_writes,
+            can_convert=self._can_convert,
         )
         summary = f"Standing access: {len(report.assignments)} assignments"
         return Outcome(replies=[CardMessage(card=card, summary=summary)])
@@ -135,7 +140,7 @@ class Standing:
                     page=action.number,
                     window=self._config.eligible_window,
                     tz=actor.timezone,
-                    can_convert=self._config.app_writes,
+                    can_convert=self._can_convert,
                 )
                 return Outcome(card_update=card)
             case StandingConvert():
@@ -147,7 +152,7 @@ class Standing:
     async def convert(self, actor: Actor, action: StandingConvert) -> Outcome:
         """Checked against Graph now, then handed to four-eyes."""
         ids = {"principal_id": action.principal_id, "role_id": action.role_id}
-        if not self._config.app_writes:
+        if not self._can_convert:
             return await self._refuse(actor, ids, PIM_ENGINE_TEXT)
         window = parse_iso_duration(action.window) if action.window else None
         window = window or (None if action.window else self._config.eligible_window)
@@ -245,22 +250,28 @@ class Standing:
 
     # --- carrying it out (the admin_change job) -----------------------------------------------
 
-    async def carry_out(self, change: AdminChange) -> None:
+    async def carry_out(self, change: AdminChange, token: str | None) -> None:
+        """`token`: the deciding admin's delegated token (pim engine), None for the app's."""
+        writes = self._writes
+        if token is not None and self._writes_as is not None:
+            writes = self._writes_as(token)
         try:
             if change.state is ChangeState.APPROVED:
-                moved = await self._make_eligible(change)
+                moved = await self._make_eligible(change, writes)
                 if moved is None:
                     return
                 change = moved
             if change.state is ChangeState.IN_PROGRESS:
-                await self._remove_standing(change)
+                await self._remove_standing(change, writes)
         except GraphError as exc:
             if isinstance(exc, TRANSIENT) or exc.status in (429, 500, 502, 503, 504):
                 delay = timedelta(seconds=exc.retry_after) if exc.retry_after else RETRY_DELAY
                 raise RetryLater(delay, f"Graph: {exc}") from exc
             await self._fail(change, exc)
 
-    async def _make_eligible(self, change: AdminChange) -> AdminChange | None:
+    async def _make_eligible(
+        self, change: AdminChange, writes: StandingWrites
+    ) -> AdminChange | None:
         """Step one; the change moved to in_progress, or None when it is finished otherwise."""
         p = change.payload
         principal_id, role_id = str(p["principal_id"]), str(p["role_id"])
@@ -284,7 +295,7 @@ class Standing:
         graph_request_id = None
         if not eligible:
             window = parse_iso_duration(str(p["window"])) or self._config.eligible_window
-            graph_request_id = await self._writes.make_eligible(
+            graph_request_id = await writes.make_eligible(
                 principal_id, role_id, now, now + window, _justification(change)
             )
         async with self._db.transaction() as tx:
@@ -302,13 +313,13 @@ class Standing:
                 )
         return moved
 
-    async def _remove_standing(self, change: AdminChange) -> None:
+    async def _remove_standing(self, change: AdminChange, writes: StandingWrites) -> None:
         p = change.payload
         principal_id, role_id = str(p["principal_id"]), str(p["role_id"])
         current = await self._reads.active_assignment(principal_id, role_id)
         graph_request_id = None
         if current is not None and _is_standing(current, self._now()):
-            graph_request_id = await self._writes.remove_assignment(
+            graph_request_id = await writes.remove_assignment(
                 principal_id, role_id, _justification(change)
             )
         await self._finish(change, "", graph_request_id=graph_request_id)

@@ -45,6 +45,12 @@ log = logging.getLogger(__name__)
 ASSIGNMENT_SCHEDULES = "/roleManagement/directory/roleAssignmentSchedules"
 ELIGIBILITY_REQUESTS = "/roleManagement/directory/roleEligibilityScheduleRequests"
 PAGE = 999
+# What the pim engine asks an admin to delegate for a conversion (adminAssign of an eligibility,
+# adminRemove of an assignment).
+ADMIN_DELEGATED_SCOPES = (
+    "RoleAssignmentSchedule.ReadWrite.Directory",
+    "RoleEligibilitySchedule.ReadWrite.Directory",
+)
 SIGN_IN_UNKNOWN = "last sign-in (Graph refused signInActivity: it needs AuditLog.Read.All)"
 ACTIVATION_UNKNOWN = "last activation (Graph refused to list activation requests)"
 _PRINCIPAL_TYPES: dict[str, Literal["user", "group", "servicePrincipal"]] = {

@@ -9,10 +9,11 @@ from typing import Any
 
 from bot.sandbox.teams.person import Person, actions_of
 from tests.e2e.conftest import Sandbox
-from tests.e2e.test_pim_engine_journey import pim_box  # noqa: F401
+from tests.e2e.test_pim_engine_journey import activate_in_the_portal, pim_box  # noqa: F401
 
 GLOBAL = "62e90394-69f5-4237-9190-012177145e10"
 EXCHANGE = "29232cdf-9323-42fd-ade2-1d097af3e4de"
+PRIVILEGED_ROLE_ADMINISTRATOR = "e8611ab8-c189-46e8-94e1-60213ab1f814"
 
 
 def tenant_id(sb: Sandbox, handle: str) -> str:
@@ -103,29 +104,32 @@ async def test_global_admin_needs_a_second_admin_and_keeps_one_besides_break_gla
     assert twin_schedules(sandboxed, "lee", GLOBAL) == {"assignment"}
 
 
-async def test_on_the_pim_engine_an_admin_lists_standing_access_and_converting_is_refused(
+async def test_on_the_pim_engine_the_admin_converts_with_their_own_token(
     pim_box: Sandbox,  # noqa: F811
 ) -> None:
-    """The app reads only; converting would need the admin's own delegated token, which the admin
-    side does not ask for yet: the card has no Convert buttons, and a forged press changes
-    nothing and says where to convert instead."""
+    """The app only reads: the conversion's two writes are made with Megan's own delegated token
+    (she signs in when pimbot asks), so PIM records her as the admin who made them."""
     megan = pim_box.person("megan")
+    await activate_in_the_portal(pim_box, "megan", PRIVILEGED_ROLE_ADMINISTRATOR, "PT2H")
     await megan.say("standing")
-    message_id, card = await standing_card(megan)
-    text = json.dumps(card, ensure_ascii=False)
-    assert "4 permanent Global Administrators" in text
-    assert "Convert to eligible" not in text
-    forged = {
-        "type": "Action.Execute",
-        "title": "Convert to eligible",
-        "verb": "standing.convert",
-        "data": {
-            "verb": "standing.convert",
-            "principal_id": tenant_id(pim_box, "grady"),
-            "role_id": EXCHANGE,
-        },
-    }
-    await pim_box.client.press("megan", message_id, forged)
+    await convert(pim_box, megan, "grady", EXCHANGE)
     await pim_box.run_jobs()
-    assert "nothing was changed" in await megan.told()
-    assert twin_schedules(pim_box, "grady", EXCHANGE) == {"assignment"}
+    await pim_box.client.wait_for("megan", "signed_in")
+    await pim_box.run_jobs()
+    assert twin_schedules(pim_box, "grady", EXCHANGE) == {"eligibility"}
+    megan_id = tenant_id(pim_box, "megan")
+    made = [
+        r
+        for r in pim_box.running.twins.graph.state.eligibility_requests
+        if r.principal_id == tenant_id(pim_box, "grady")
+    ]
+    assert [(r.action, r.created_by_user.id if r.created_by_user else None) for r in made] == [
+        ("adminAssign", megan_id)
+    ]
+    removed = [
+        r
+        for r in pim_box.running.twins.graph.state.requests
+        if r.action == "adminRemove" and r.principal_id == tenant_id(pim_box, "grady")
+    ]
+    assert [r.created_by_user.id if r.created_by_user else None for r in removed] == [megan_id]
+    assert "Done as you" in await megan.told()

@@ -36,7 +36,7 @@ class CarryOut:
     def __init__(self) -> None:
         self.done: list[str] = []
 
-    async def __call__(self, change: AdminChange) -> None:
+    async def __call__(self, change: AdminChange, token: str | None) -> None:
         self.done.append(change.id)
 
 
