@@ -12,7 +12,7 @@ from bot.governance.domain import (
     StandingReport,
     advice_for,
 )
-from bot.timefmt import format_duration, iso_duration
+from bot.timefmt import iso_duration
 from cards.common import (
     Card,
     Element,
@@ -84,7 +84,7 @@ def standing_list(
                     f"{role_name(assignment.role)}: {advice_for(assignment.role.id)}", bold=True
                 )
             )
-        body.extend(_row(assignment, report.taken_at, tz, can_convert=can_convert))
+        body.extend(_row(assignment, can_convert=can_convert))
     actions = []
     if page > 0:
         actions.append(execute("Previous", AdminVerb.STANDING_PAGE, {"page": str(page - 1)}))
@@ -92,8 +92,8 @@ def standing_list(
         actions.append(execute("Next", AdminVerb.STANDING_PAGE, {"page": str(page + 1)}))
     body.append(
         paragraph(
-            f"Page {page + 1} of {pages}, riskiest roles first. As Entra had it at "
-            f"{_date(report.taken_at)} UTC; every conversion is checked again when it is made.",
+            f"Page {page + 1} of {pages}, riskiest roles first. Dates are UTC. Every conversion "
+            "is checked again in Entra when it is made.",
             subtle=True,
         )
     )
@@ -116,9 +116,7 @@ def _global_admin_line(report: StandingReport) -> Element:
     )
 
 
-def _row(
-    assignment: StandingAssignment, now: datetime, tz: str | None, *, can_convert: bool
-) -> list[Element]:
+def _row(assignment: StandingAssignment, *, can_convert: bool) -> list[Element]:
     who = person_name(assignment.principal)[:MAX_NAME]
     upn = plain(assignment.principal.upn)[:MAX_NAME]
     kind = {"group": " (group)", "servicePrincipal": " (app)"}.get(assignment.principal_type, "")
@@ -127,10 +125,10 @@ def _row(
         f"assigned {how}",
         f"since {_date(assignment.since)}" if assignment.since else "since: not known",
         f"ends {_date(assignment.end)}" if assignment.end else "no end",
-        f"last sign-in {_ago(assignment.last_sign_in, now)}"
+        f"last sign-in {_date(assignment.last_sign_in)}"
         if assignment.last_sign_in
         else "last sign-in: not known",
-        f"last activation {_ago(assignment.last_activation, now)}"
+        f"last activation {_date(assignment.last_activation)}"
         if assignment.last_activation
         else "never activated through PIM",
     ]
@@ -168,13 +166,6 @@ def _row(
 
 def _date(dt: datetime | None) -> str:
     return dt.strftime("%Y-%m-%d") if dt else ""
-
-
-def _ago(dt: datetime, now: datetime) -> str:
-    days = (now - dt).days
-    if days < 1:
-        return f"{_date(dt)} (today)"
-    return f"{_date(dt)} ({format_duration(timedelta(days=days))} ago)"
 
 
 def _s(count: int) -> str:
