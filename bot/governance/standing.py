@@ -104,7 +104,9 @@ class Standing:
         now = self._now()
         snapshot = await self._reads.standing_assignments(now)
         marked = [
-            a.model_copy(update={"break_glass": self._config.is_break_glass(a.principal.id)})
+            a.model_copy(update={"break_glass": True})
+            if self._config.is_break_glass(a.principal.id)
+            else a
             for a in snapshot.assignments
         ]
         ordered = sorted(

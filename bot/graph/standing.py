@@ -101,13 +101,17 @@ class GraphStanding:
 
     async def standing_assignments(self, now: datetime) -> StandingSnapshot:
         horizon = now + STANDING_HORIZON
-        instances, schedules, roles = await asyncio.gather(
+        unknown: list[str] = []
+        # Every collection at once: Graph pages each one by nextLink, one page after another.
+        instances, schedules, roles, sign_ins, activations = await asyncio.gather(
             self._instances({"$expand": "principal", "$top": PAGE}),
             self._all(
                 ASSIGNMENT_SCHEDULES,
                 {"$select": "id,principalId,roleDefinitionId,createdDateTime", "$top": PAGE},
             ),
             self._roles(),
+            self._sign_ins(unknown),
+            self._last_activations(unknown),
         )
         standing = [
             (instance, principal)
@@ -119,11 +123,6 @@ class GraphStanding:
             (s.principal_id, s.role_definition_id): s.created_date_time
             for s in (_Schedule.model_validate(item) for item in schedules)
         }
-        unknown: list[str] = []
-        user_ids = {i.principal_id for i, p in standing if _kind_of(p) == "user"}
-        sign_ins, activations = await asyncio.gather(
-            self._sign_ins(user_ids, unknown), self._last_activations(unknown)
-        )
         found = [
             StandingAssignment(
                 principal=self._person(instance.principal_id, principal),
@@ -265,10 +264,8 @@ class GraphStanding:
             )
         return roles
 
-    async def _sign_ins(self, user_ids: set[str], unknown: list[str]) -> dict[str, datetime]:
+    async def _sign_ins(self, unknown: list[str]) -> dict[str, datetime]:
         """Last sign-in (interactive or not) per user; `signInActivity` only comes on $select."""
-        if not user_ids:
-            return {}
         params: dict[str, str | int] = {"$select": "id,signInActivity", "$top": PAGE}
         try:
             items = await self._all("/users", params)
@@ -282,7 +279,7 @@ class GraphStanding:
         for item in items:
             user = _UserSignIns.model_validate(item)
             activity = user.sign_in_activity
-            if user.id not in user_ids or activity is None:
+            if activity is None:
                 continue
             times = [
                 t
