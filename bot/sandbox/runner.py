@@ -245,7 +245,8 @@ def banner(
             "Teams (several people side by side). Or talk to it from another terminal:",
             f"  .venv/bin/pimbot chat --as adele{chat_port}        "
             "(requester: try `activate Exchange Admin`)",
-            f"  .venv/bin/pimbot chat --as megan{chat_port}        (approver)",
+            f"  .venv/bin/pimbot chat --as megan{chat_port}        "
+            "(approver, and an admin: try `standing`)",
             f"Demo users: {users}",
             "Press Ctrl-C to stop.",
         ]

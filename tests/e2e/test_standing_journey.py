@@ -13,6 +13,7 @@ from tests.e2e.test_pim_engine_journey import activate_in_the_portal, pim_box  #
 
 GLOBAL = "62e90394-69f5-4237-9190-012177145e10"
 EXCHANGE = "29232cdf-9323-42fd-ade2-1d097af3e4de"
+SECURITY = "194ae4cb-b126-40b2-bd5b-6091b380977d"
 PRIVILEGED_ROLE_ADMINISTRATOR = "e8611ab8-c189-46e8-94e1-60213ab1f814"
 
 
@@ -133,3 +134,23 @@ async def test_on_the_pim_engine_the_admin_converts_with_their_own_token(
     ]
     assert [r.created_by_user.id if r.created_by_user else None for r in removed] == [megan_id]
     assert "Done as you" in await megan.told()
+
+
+async def test_graph_throttling_during_a_conversion_is_waited_out_and_it_happens_once(
+    sandboxed: Sandbox,
+) -> None:
+    megan = sandboxed.person("megan")
+    await megan.say("standing")
+    await convert(sandboxed, megan, "joni", SECURITY)
+    sandboxed.running.twins.graph.throttle(2, retry_after=1)
+    for _ in range(5):
+        await sandboxed.run_jobs()
+        sandboxed.clock.advance(seconds=40)
+    assert twin_schedules(sandboxed, "joni", SECURITY) == {"eligibility"}
+    writes = [
+        c
+        for c in sandboxed.graph_calls
+        if c.method == "POST" and c.status == 201 and "ScheduleRequests" in c.path
+    ]
+    assert len(writes) == 2  # one eligibility made, one assignment removed
+    assert "Done: Convert Joni Sherman" in await megan.chat_text()

@@ -17,7 +17,7 @@ from bot.governance.domain import (
     ChangeState,
     EligibilityLimit,
 )
-from bot.graph.errors import GraphError, Throttled
+from bot.graph.errors import GraphError, GraphUnavailable, Throttled
 from cards.governance.standing import PAGE_SIZE
 from tests.governance.conftest import AdminWorld
 from tests.governance.fakes import SimulatedCrash
@@ -250,10 +250,18 @@ async def test_tapping_convert_twice_converts_once(tenant: AdminWorld) -> None:
     assert len(tenant.standing.writes) == 2
 
 
-async def test_graph_throttling_is_retried_and_nothing_is_done_twice(tenant: AdminWorld) -> None:
-    tenant.standing.fail_on["remove_assignment"] = [
-        Throttled(429, "TooManyRequests", "slow down", retry_after=5)
-    ]
+@pytest.mark.parametrize(
+    "busy",
+    [
+        Throttled(429, "TooManyRequests", "slow down", retry_after=5),
+        GraphUnavailable(503, "ServiceUnavailable", "try later", retry_after=5),
+        GraphError(500, "InternalServerError", "oops", retry_after=5),
+    ],
+)
+async def test_graph_busy_or_failing_is_retried_and_nothing_is_done_twice(
+    tenant: AdminWorld, busy: GraphError
+) -> None:
+    tenant.standing.fail_on["remove_assignment"] = [busy]
     await tenant.press(MEGAN, _convert(GRADY, EXCHANGE))
     await tenant.world.run_jobs()
     [change] = await _changes(tenant, GRADY, EXCHANGE)
