@@ -15,6 +15,7 @@ point and be run again (after a restart, on another replica) without doing a ste
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -34,7 +35,7 @@ from bot.governance.domain import (
 )
 from bot.governance.four_eyes import FourEyes, Proposal
 from bot.governance.ports import StandingReads, StandingWrites
-from bot.graph.errors import GraphError
+from bot.graph.errors import GraphError, RoleAssignmentDoesNotExist, RoleAssignmentExists
 from bot.store import Database
 from bot.timefmt import format_duration, iso_duration, parse_iso_duration
 from bot.workflow import outbox
@@ -297,9 +298,14 @@ class Standing:
         graph_request_id = None
         if not eligible:
             window = parse_iso_duration(str(p["window"])) or self._config.eligible_window
-            graph_request_id = await writes.make_eligible(
-                principal_id, role_id, now, now + window, _justification(change)
-            )
+            try:
+                graph_request_id = await writes.make_eligible(
+                    principal_id, role_id, now, now + window, _justification(change)
+                )
+            except RoleAssignmentExists:
+                # Another worker (a replica whose lease ran out) made it a moment ago.
+                if not await self._reads.is_eligible(principal_id, role_id):
+                    raise
         async with self._db.transaction() as tx:
             moved = await tx.admin_changes.transition(
                 change.id, from_states=[ChangeState.APPROVED], to=ChangeState.IN_PROGRESS, now=now
@@ -321,9 +327,11 @@ class Standing:
         current = await self._reads.active_assignment(principal_id, role_id)
         graph_request_id = None
         if current is not None and _is_standing(current, self._now()):
-            graph_request_id = await writes.remove_assignment(
-                principal_id, role_id, _justification(change)
-            )
+            # Another worker may have removed it a moment ago: the outcome is the same.
+            with contextlib.suppress(RoleAssignmentDoesNotExist):
+                graph_request_id = await writes.remove_assignment(
+                    principal_id, role_id, _justification(change)
+                )
         await self._finish(change, "", graph_request_id=graph_request_id)
 
     async def _finish(

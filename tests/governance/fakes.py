@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -13,7 +14,7 @@ from bot.governance.domain import (
     StandingAssignment,
     StandingSnapshot,
 )
-from bot.graph.errors import GraphError
+from bot.graph.errors import GraphError, RoleAssignmentDoesNotExist, RoleAssignmentExists
 
 
 @dataclass
@@ -49,6 +50,8 @@ class FakeStanding:
     writes: list[tuple[str, str, str]] = field(default_factory=list)
     fail_on: dict[str, list[GraphError]] = field(default_factory=dict)
     crash_after: set[str] = field(default_factory=set)
+    # Called right before a named write: another worker acting at the same moment.
+    before: dict[str, Callable[[], None]] = field(default_factory=dict)
     unknown: tuple[str, ...] = ()
 
     def hold(
@@ -106,8 +109,10 @@ class FakeStanding:
         self, principal_id: str, role_id: str, start: datetime, end: datetime, justification: str
     ) -> str:
         self._maybe_fail("make_eligible")
+        if "make_eligible" in self.before:
+            self.before.pop("make_eligible")()
         if (principal_id, role_id) in self.eligible:
-            raise GraphError(400, "RoleAssignmentExists", "The Role assignment already exists.")
+            raise RoleAssignmentExists(400, "RoleAssignmentExists", "The Role assignment exists.")
         self.eligible[(principal_id, role_id)] = (start, end)
         self.writes.append(("make_eligible", principal_id, role_id))
         if "make_eligible" in self.crash_after:
@@ -117,9 +122,11 @@ class FakeStanding:
 
     async def remove_assignment(self, principal_id: str, role_id: str, justification: str) -> str:
         self._maybe_fail("remove_assignment")
+        if "remove_assignment" in self.before:
+            self.before.pop("remove_assignment")()
         if (principal_id, role_id) not in self.assignments:
-            raise GraphError(
-                404, "RoleAssignmentDoesNotExist", "The role assignment does not exist."
+            raise RoleAssignmentDoesNotExist(
+                400, "RoleAssignmentDoesNotExist", "The role assignment does not exist."
             )
         del self.assignments[(principal_id, role_id)]
         self.writes.append(("remove_assignment", principal_id, role_id))

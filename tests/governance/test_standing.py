@@ -318,3 +318,23 @@ async def test_a_privileged_role_admin_conversion_also_needs_a_second_admin(
     tenant.standing.hold(GRADY, PRIVILEGED)
     outcome = await tenant.press(MEGAN, _convert(GRADY, PRIVILEGED))
     assert "needs a second admin" in _texts(outcome)[0]
+
+
+async def test_another_worker_doing_a_step_at_the_same_moment_is_not_a_failure(
+    tenant: AdminWorld,
+) -> None:
+    """A replica whose lease ran out while Graph was slow may do a step just before this one:
+    Graph then answers RoleAssignmentExists / RoleAssignmentDoesNotExist, and the conversion
+    carries on instead of failing."""
+    s = tenant.standing
+    s.before["make_eligible"] = lambda: s.eligible.setdefault(
+        (GRADY.id, EXCHANGE.id), (tenant.world.clock(), tenant.world.clock())
+    )
+    s.before["remove_assignment"] = lambda: s.assignments.pop((GRADY.id, EXCHANGE.id))
+    await tenant.press(MEGAN, _convert(GRADY, EXCHANGE))
+    await tenant.world.run_jobs()
+    [change] = await _changes(tenant, GRADY, EXCHANGE)
+    assert change.state is ChangeState.DONE, change.failure
+    assert (GRADY.id, EXCHANGE.id) in s.eligible
+    assert (GRADY.id, EXCHANGE.id) not in s.assignments
+    assert s.writes == []  # both steps were the other worker's
