@@ -44,15 +44,26 @@ from bot.sso import InvalidSsoToken
 from bot.store import Database, Job, Tx
 from bot.workflow import outbox
 from bot.workflow.outbox import RetryLater
+from bot.workflow.people import teams_ids_of
 from cards.actions import InvalidAction
-from cards.governance.actions import AdminVerb, ApproveChange, DenyChange, parse_admin_action
+from cards.governance.actions import (
+    AdminVerb,
+    ApproveChange,
+    DenyChange,
+    RefreshChange,
+    parse_admin_action,
+)
 from cards.governance.four_eyes import change_status, second_admin_request
 from cards.text import plain
 
 log = logging.getLogger(__name__)
 
 CHANGE_JOB = "admin_change"  # {change_id}
-DECISION_VERBS = (AdminVerb.APPROVE_CHANGE.value, AdminVerb.DENY_CHANGE.value)
+DECISION_VERBS = (
+    AdminVerb.APPROVE_CHANGE.value,
+    AdminVerb.DENY_CHANGE.value,
+    AdminVerb.REFRESH_CHANGE.value,
+)
 MAX_REASON = 500
 
 SIGN_IN_PREFIX = "admchg-"  # exchange ids of the admins' sign-ins (pim engine)
@@ -163,6 +174,7 @@ class FourEyes:
                 details=_audit_facts(change),
             )
             if needs_second:
+                teams_ids = await teams_ids_of(tx, [admin.id for admin in others])
                 for admin in others:
                     await outbox.message(
                         tx,
@@ -171,7 +183,7 @@ class FourEyes:
                         key=f"admin_change:{change.id}",
                         now=now,
                         text=f"{plain(actor.person.display_name)} asks: {plain(change.title)}",
-                        card=second_admin_request(change),
+                        card=second_admin_request(change, refresh_user_ids=teams_ids),
                     )
             else:
                 await _enqueue_carry_out(tx, change, now)
@@ -280,7 +292,8 @@ class FourEyes:
                 text=text,
             )
         self.wake_scheduler()
-        return Outcome(card_update=change_status(decided, tz=actor.timezone))
+        ids = [actor.teams_id] if actor.teams_id else []
+        return Outcome(card_update=change_status(decided, tz=actor.timezone, refresh_user_ids=ids))
 
     async def on_action(self, actor: Actor, data: Mapping[str, Any]) -> Outcome:
         """`admin.approve` / `admin.deny` pressed on a second admin's card."""
@@ -293,7 +306,23 @@ class FourEyes:
                 return await self.decide(actor, action.change_id, "approve", action.reason)
             case DenyChange():
                 return await self.decide(actor, action.change_id, "deny", action.reason)
+            case RefreshChange():
+                return await self.refresh(actor, action.change_id)
         return _text("That button is not one I know (the card may be out of date).")
+
+    async def refresh(self, actor: Actor, change_id: str) -> Outcome:
+        """The four-eyes card as this admin should see it now: Approve / Deny while it waits
+        (for anyone but the admin who asked), else its outcome."""
+        async with self._db.transaction() as tx:
+            change = await tx.admin_changes.get(change_id)
+        if change is None or change.tenant_id != actor.person.tenant_id:
+            return Outcome()
+        ids = [actor.teams_id] if actor.teams_id else []
+        if change.state is ChangeState.AWAITING_SECOND and actor.person.id != change.proposer.id:
+            card = second_admin_request(change, tz=actor.timezone, refresh_user_ids=ids)
+        else:
+            card = change_status(change, tz=actor.timezone, refresh_user_ids=ids)
+        return Outcome(card_update=card)
 
     # --- carrying it out ----------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from cards.actions import Id, InvalidAction, OptionalIsoDuration, Reason
 class AdminVerb(StrEnum):
     APPROVE_CHANGE = "admin.approve"
     DENY_CHANGE = "admin.deny"
+    REFRESH_CHANGE = "admin.refresh"  # Teams asks for the card as it is now
     STANDING_PAGE = "standing.page"
     STANDING_CONVERT = "standing.convert"
 
@@ -45,6 +46,13 @@ class DenyChange(_Action):
     verb: Literal[AdminVerb.DENY_CHANGE] = AdminVerb.DENY_CHANGE
     change_id: Id
     reason: Reason = ""
+
+
+class RefreshChange(_Action):
+    """Teams asks for a four-eyes card as it is now (`refresh`, `trigger: automatic`)."""
+
+    verb: Literal[AdminVerb.REFRESH_CHANGE] = AdminVerb.REFRESH_CHANGE
+    change_id: Id
 
 
 class StandingPage(_Action):
@@ -68,7 +76,8 @@ class StandingConvert(_Action):
 
 
 AdminAction = Annotated[
-    ApproveChange | DenyChange | StandingPage | StandingConvert, Field(discriminator="verb")
+    ApproveChange | DenyChange | RefreshChange | StandingPage | StandingConvert,
+    Field(discriminator="verb"),
 ]
 _ADAPTER: TypeAdapter[AdminAction] = TypeAdapter(AdminAction)
 

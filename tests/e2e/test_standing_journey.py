@@ -154,3 +154,19 @@ async def test_graph_throttling_during_a_conversion_is_waited_out_and_it_happens
     ]
     assert len(writes) == 2  # one eligibility made, one assignment removed
     assert "Done: Convert Joni Sherman" in await megan.chat_text()
+
+
+async def test_the_other_admins_card_shows_the_decision_when_they_look(sandboxed: Sandbox) -> None:
+    megan, alex, nestor = (sandboxed.person(h) for h in ("megan", "alex", "nestor"))
+    await megan.say("standing")
+    await convert(sandboxed, megan, "miriam", GLOBAL)
+    await sandboxed.run_jobs()
+    await alex.press("Approve", where="Miriam Graham")
+    await sandboxed.run_jobs()
+    await sandboxed.run_jobs()
+    [message] = [m for m in await nestor.messages() if "Miriam Graham" in json.dumps(m["cards"])]
+    seen = await sandboxed.client.refresh("nestor", message["id"])
+    assert seen["refreshed"], seen
+    now_shows = json.dumps([m["cards"] for m in await nestor.messages()])
+    assert "Done" in now_shows and "Alex Wilber" in now_shows
+    assert "Approve" not in await nestor.buttons()

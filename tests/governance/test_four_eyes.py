@@ -198,3 +198,28 @@ async def test_without_another_admin_a_four_eyes_change_is_refused(
     assert "no other member of the admin group" in _texts(outcome)[0]
     async with admin_world.db.transaction() as tx:
         assert await tx.admin_changes.for_target("grady:ga") == []
+
+
+def _verbs(card: dict[str, object] | None) -> list[str]:
+    assert card is not None
+    actions = card.get("actions") or []
+    return [a["data"]["verb"] for a in actions]  # type: ignore[index,union-attr]
+
+
+async def test_every_admins_card_refreshes_to_the_decision(
+    admin_world: AdminWorld, carried: CarryOut
+) -> None:
+    await _propose(admin_world)
+    await admin_world.world.run_jobs()
+    change = await _only_change(admin_world)
+    [sent] = [m for m in admin_world.world.messenger.to(LIDIA.id) if isinstance(m, CardMessage)]
+    refresh = sent.card["refresh"]["action"]["data"]  # type: ignore[index]
+    assert refresh == {"verb": "admin.refresh", "change_id": change.id}
+    waiting = await admin_world.press(LIDIA, dict(refresh))
+    assert _verbs(waiting.card_update) == ["admin.approve", "admin.deny"]
+    asker_sees = await admin_world.press(MEGAN, dict(refresh))
+    assert _verbs(asker_sees.card_update) == []  # the admin who asked cannot decide
+    await admin_world.press(NESTOR, _decision(change, "admin.approve"))
+    decided = await admin_world.press(LIDIA, dict(refresh))
+    assert _verbs(decided.card_update) == []
+    assert "Approved, being carried out" in str(decided.card_update)
