@@ -20,10 +20,14 @@ from bot.client_credentials import (
     graph_credential_from,
 )
 from bot.domain import Message, Person, SentMessage
+from bot.governance.four_eyes import AsAdmin
+from bot.governance.wiring import LateSender, build_admin_front
+from bot.graph.admins import GraphAdminDirectory
 from bot.graph.bot_engine import BotEngine
-from bot.graph.delegated import DelegatedGraph
+from bot.graph.delegated import DelegatedGraph, DelegatedTokens
 from bot.graph.directory import GraphPimDirectory
 from bot.graph.http import GraphHttp
+from bot.graph.standing import ADMIN_DELEGATED_SCOPES, GraphStanding
 from bot.graph.teams_apps import TeamsAppInstaller
 from bot.graph.tokens import AppTokenProvider, ManagedIdentityTokenProvider, TokenProvider
 from bot.logging_setup import correlation_middleware
@@ -183,7 +187,36 @@ async def build_services(
         if settings.teams_catalog_app_id
         else None
     )
-    channel = build_channel(settings, db, workflow, installer, login)
+    standing = GraphStanding(graph, tenant_id=tenant, now=now)
+    as_admin, standing_as = None, None
+    if delegated is not None:  # the pim engine: admins act with their own delegated tokens
+        admin_tokens = DelegatedTokens(
+            settings.effective_graph_client_id,
+            credential,  # type: ignore[arg-type]  # not a ManagedIdentity (above)
+            tenant,
+            settings.login_url,
+            http_client=login,
+            scopes=ADMIN_DELEGATED_SCOPES,
+        )
+        as_admin = AsAdmin(admin_tokens, sso, LateSender(lambda: deps.messenger))
+        as_person = delegated.as_person
+
+        def standing_as(token: str) -> GraphStanding:
+            return GraphStanding(as_person.as_person(token), tenant_id=tenant, now=now)
+
+    front = build_admin_front(
+        settings,
+        db,
+        workflow,
+        admins=GraphAdminDirectory(graph, tenant_id=tenant),
+        standing_reads=standing,
+        standing_writes=standing,
+        runner=runner,
+        now=now,
+        as_admin=as_admin,
+        standing_writes_as=standing_as,
+    )
+    channel = build_channel(settings, db, front, installer, login)
     deps.messenger = channel.messenger
     scheduler = Scheduler(db, runner, now=now, interval=settings.scheduler_interval_seconds)
     deps.wake_scheduler = scheduler.wake

@@ -246,6 +246,7 @@ _NOT_YET_PHRASES: dict[str, str] = {
     "security alerts": "alerts",
     "standing": "standing",
     "standing access": "standing",
+    "audit standing": "standing",
     "permanent assignments": "standing",
     "reviews": "reviews",
     "review": "reviews",

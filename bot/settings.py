@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.timefmt import parse_iso_duration
+
 
 class AppType(StrEnum):
     MULTI_TENANT = "MultiTenant"
@@ -179,6 +181,20 @@ class Settings(BaseSettings):
         EngineName.BOT, validation_alias=AliasChoices("PIMBOT_ENGINE", "engine")
     )
 
+    # The admin side: transitive members of this Entra group are pimbot admins ("" : off)
+    admin_group_id: str = Field(
+        "", validation_alias=AliasChoices("PIMBOT_ADMIN_GROUP_ID", "admin_group_id")
+    )
+    # Emergency-access accounts (object ids, comma-separated): never converted, removed or
+    # flagged as stale; shown as kept
+    break_glass_ids: str = Field(
+        "", validation_alias=AliasChoices("PIMBOT_BREAK_GLASS_IDS", "break_glass_ids")
+    )
+    # How long an eligibility made by `standing`'s "Convert to eligible" lasts (ISO 8601)
+    eligible_window: str = Field(
+        "P180D", validation_alias=AliasChoices("PIMBOT_ELIGIBLE_WINDOW", "eligible_window")
+    )
+
     # State and timing
     database_url: str = Field(
         default_factory=default_database_url,
@@ -236,6 +252,20 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("eligible_window")
+    @classmethod
+    def _an_iso_duration(cls, value: str) -> str:
+        if parse_iso_duration(value.strip()) is None:
+            raise ValueError(f"PIMBOT_ELIGIBLE_WINDOW must be an ISO 8601 duration, not {value!r}")
+        return value.strip().upper()
+
+    @property
+    def break_glass(self) -> frozenset[str]:
+        """The emergency-access accounts' object ids, lower-cased."""
+        return frozenset(
+            part.strip().lower() for part in self.break_glass_ids.split(",") if part.strip()
+        )
 
     @property
     def graph_tenant_id(self) -> str:

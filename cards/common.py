@@ -86,7 +86,7 @@ def facts(pairs: Iterable[tuple[str, str]]) -> Element:
 
 def execute(
     title: str,
-    verb: Verb,
+    verb: Verb | str,
     data: Mapping[str, str] | None = None,
     *,
     style: ButtonStyle = "default",

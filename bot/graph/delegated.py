@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -78,13 +78,15 @@ class DelegatedTokens:
         *,
         http_client: Any = None,
         clock: Callable[[], float] = time.monotonic,
+        scopes: Sequence[str] = (PIM_DELEGATED_SCOPE,),
     ) -> None:
+        """`scopes`: the delegated Graph permissions asked for (the admin side asks for more)."""
         self._client_id = client_id
         self._credential = MsalCredential(credential)
         self._authority = authority_for(login_url, tenant_id)
         self._instance_discovery = instance_discovery_for(login_url)
         self._http_client = http_client if http_client is not None else LoginHttpClient(login_url)
-        self._scopes = [f"{graph_resource.rstrip('/')}/{PIM_DELEGATED_SCOPE}"]
+        self._scopes = [f"{graph_resource.rstrip('/')}/{scope}" for scope in scopes]
         self._clock = clock
         self._tokens: dict[str, _Cached] = {}
         self._app: Any = None

@@ -116,6 +116,8 @@ def sandbox_settings(twins: Twins, *, database_url: str, **overrides: object) ->
         "botframework_openid_url": env["PIMBOT_BOTFRAMEWORK_OPENID_URL"],
         "token_service_url": env["PIMBOT_TOKEN_SERVICE_URL"],
         "teams_catalog_app_id": env.get("PIMBOT_TEAMS_CATALOG_APP_ID", ""),
+        "admin_group_id": env.get("PIMBOT_ADMIN_GROUP_ID", ""),
+        "break_glass_ids": env.get("PIMBOT_BREAK_GLASS_IDS", ""),
         "database_url": database_url,
         "host": "127.0.0.1",
         "metrics_port": 0,  # any free port: several sandboxes (and test runs) side by side
@@ -244,7 +246,8 @@ def banner(
             "Teams (several people side by side). Or talk to it from another terminal:",
             f"  .venv/bin/pimbot chat --as adele{chat_port}        "
             "(requester: try `activate Exchange Admin`)",
-            f"  .venv/bin/pimbot chat --as megan{chat_port}        (approver)",
+            f"  .venv/bin/pimbot chat --as megan{chat_port}        "
+            "(approver, and an admin: try `standing`)",
             f"Demo users: {users}",
             "Press Ctrl-C to stop.",
         ]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 DEFAULT_TENANT_PATH = Path(__file__).with_name("demo_tenant.yaml")
 
@@ -32,6 +32,8 @@ class TenantUser(_Spec):
     job_title: str = ""
     timezone: str = "UTC"  # IANA name, sent by the Teams twin as localTimezone
     break_glass: bool = False
+    # signInActivity.lastSignInDateTime (Graph returns it only when $select names it); None: never
+    last_sign_in: datetime | None = None
 
 
 class TenantGroup(_Spec):
@@ -98,6 +100,8 @@ class AssignmentSpec(_Spec):
     user: str  # handle
     role: str  # display name
     end: datetime | None = None  # None: permanent
+    # Made directly (`POST roleManagement/directory/roleAssignments`), not through PIM
+    outside_pim: bool = False
 
 
 class ApprovalSpec(_Spec):
@@ -133,6 +137,7 @@ class PolicySpec(_Spec):
 
 
 class DemoTenant(_Spec):
+    _user_index: tuple[list[TenantUser], dict[str, TenantUser]] | None = PrivateAttr(None)
     tenant_id: str
     domain: str
     display_name: str
@@ -143,6 +148,8 @@ class DemoTenant(_Spec):
     assignments: list[AssignmentSpec] = Field(default_factory=list)
     policies: list[PolicySpec] = Field(default_factory=list)
     apps: list[AppRegistration]
+    # The group whose transitive members are pimbot's admins (PIMBOT_ADMIN_GROUP_ID): name or id
+    admin_group: str | None = None
     managed_identities: list[ManagedIdentitySpec] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -182,6 +189,8 @@ class DemoTenant(_Spec):
             for member in group.members:
                 self._member(member)
         self._check_no_group_cycle()
+        if self.admin_group is not None:
+            self.group(self.admin_group)
         grants: list[EligibilitySpec | AssignmentSpec] = [*self.eligibilities, *self.assignments]
         for grant in grants:
             self.user(grant.user)
@@ -198,11 +207,24 @@ class DemoTenant(_Spec):
 
     def user(self, ref: str) -> TenantUser:
         """A user by handle, upn or id (case-insensitive); KeyError when there is none."""
-        wanted = ref.lower()
+        found = self._users_by_key().get(ref.lower())
+        if found is None:
+            raise KeyError(f"no user {ref!r} in the demo tenant")
+        return found
+
+    def _users_by_key(self) -> dict[str, TenantUser]:
+        """Every user under its handle, upn and id, lower-cased (a tenant of 10,000 people is
+        looked up once per item of every page); the first user wins, as a scan would. Built
+        again whenever `users` is another list (a `model_copy` with new users)."""
+        cached = self._user_index
+        if cached is not None and cached[0] is self.users:
+            return cached[1]
+        index: dict[str, TenantUser] = {}
         for user in self.users:
-            if wanted in (user.handle.lower(), user.upn.lower(), user.id.lower()):
-                return user
-        raise KeyError(f"no user {ref!r} in the demo tenant")
+            for key in (user.handle.lower(), user.upn.lower(), user.id.lower()):
+                index.setdefault(key, user)
+        self._user_index = (self.users, index)
+        return index
 
     def group(self, ref: str) -> TenantGroup:
         """A group by id or display name (case-insensitive); KeyError when there is none."""

@@ -164,6 +164,10 @@ class Twins:
             "PIMBOT_BOTFRAMEWORK_OPENID_URL": self.botframework_openid_url,
             "PIMBOT_TOKEN_SERVICE_URL": self.service_url.rstrip("/"),
             "PIMBOT_TEAMS_CATALOG_APP_ID": self.graph.teamwork.catalog_app_id,
+            "PIMBOT_ADMIN_GROUP_ID": (
+                self.tenant.group(self.tenant.admin_group).id if self.tenant.admin_group else ""
+            ),
+            "PIMBOT_BREAK_GLASS_IDS": ",".join(u.id for u in self.tenant.users if u.break_glass),
         }
 
     # -- on the twins' loop ----------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from bot.store.admin_changes import AdminChangeStore
 from bot.store.audit import AuditLog
 from bot.store.cards import CardStore
 from bot.store.conversations import ConversationStore
@@ -37,6 +38,7 @@ class Tx:
         self.jobs = JobQueue(connection)
         self.audit = AuditLog(connection)
         self.sign_ins = SignInStore(connection)
+        self.admin_changes = AdminChangeStore(connection)
         self._after_commit: list[Callable[[], None]] = []
 
     def after_commit(self, callback: Callable[[], None]) -> None:

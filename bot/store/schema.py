@@ -169,3 +169,17 @@ sign_in_waits = Table(
     Column("busy_until", UtcDateTime, nullable=True),
     Index("ix_sign_in_waits_expires", "expires_at"),
 )
+
+admin_changes = Table(
+    "admin_changes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("target_key", String(255), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("document", JsonDocument, nullable=False),  # the whole AdminChange
+    Index("ix_admin_changes_target", "target_key"),
+    Index("ix_admin_changes_state", "state"),
+)

@@ -248,7 +248,9 @@ async def test_direct_role_assignments_show_as_permanent_instances_and_can_be_de
     await error_of(again, 404)
 
 
-async def test_break_glass_accounts_show_as_permanent_global_administrators(graph: Graph) -> None:
+async def test_the_demo_tenants_permanent_global_administrators_show_with_no_end(
+    graph: Graph,
+) -> None:
     body = await ok(
         await graph.get(
             INSTANCES,
@@ -262,6 +264,8 @@ async def test_break_glass_accounts_show_as_permanent_global_administrators(grap
     assert sorted(i["principal"]["userPrincipalName"] for i in body["value"]) == [
         "breakglass1@contoso.example",
         "breakglass2@contoso.example",
+        "lee@contoso.example",  # assigned directly, outside PIM: no start either
+        "miriam@contoso.example",
     ]
     assert all(i["endDateTime"] is None for i in body["value"])
 

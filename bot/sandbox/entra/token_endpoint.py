@@ -35,6 +35,7 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 DEFAULT_DELEGATED_SCOPES = (
     "RoleAssignmentSchedule.ReadWrite.Directory",
+    "RoleEligibilitySchedule.ReadWrite.Directory",  # the admin side's conversions
     "RoleManagement.Read.Directory",
     "User.Read",
     "User.ReadBasic.All",

@@ -35,6 +35,11 @@ WRITE_ASSIGNMENT_REQUESTS = (
     "RoleAssignmentSchedule.Remove.Directory",
     "RoleManagement.ReadWrite.Directory",
 )
+WRITE_ELIGIBILITY_REQUESTS = (
+    "RoleEligibilitySchedule.ReadWrite.Directory",
+    "RoleEligibilitySchedule.Remove.Directory",
+    "RoleManagement.ReadWrite.Directory",
+)
 READ_POLICIES = (
     "RoleManagementPolicy.Read.Directory",
     "RoleManagementPolicy.ReadWrite.Directory",

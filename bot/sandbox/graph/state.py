@@ -136,6 +136,7 @@ class StoredPolicy(BaseModel):
 class TwinState(BaseModel):
     schedules: list[Schedule] = Field(default_factory=list)
     requests: list[ScheduleRequest] = Field(default_factory=list)
+    eligibility_requests: list[ScheduleRequest] = Field(default_factory=list)
     approvals: list[Approval] = Field(default_factory=list)
     policies: list[StoredPolicy] = Field(default_factory=list)
     audits: list[dict[str, Any]] = Field(default_factory=list)  # Graph directoryAudit shape
@@ -207,8 +208,11 @@ def seed_state(tenant: DemoTenant) -> TwinState:
                 end=assignment.end,
                 expiration_type="afterDateTime" if assignment.end else "noExpiration",
                 assignment_type="Assigned",
+                outside_pim=assignment.outside_pim,
             )
         )
+        if assignment.outside_pim:  # Graph names a direct assignment's schedule by its own id
+            state.schedules[-1].created_using = state.schedules[-1].assignment_id
     for role in tenant.roles:
         state.policies.append(
             StoredPolicy(

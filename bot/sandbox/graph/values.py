@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -73,6 +74,7 @@ def new_guid() -> str:
     return str(uuid.uuid4())
 
 
+@functools.lru_cache(maxsize=65536)  # asked for once per item of every page listed
 def role_assignment_id(role_definition_id: str, principal_id: str) -> str:
     """Graph's opaque id for a tenant-wide role assignment: base64url of the role's and the
     principal's GUID bytes, with a `-1` suffix: the

@@ -14,6 +14,7 @@ RESOURCES = (
     "role_definitions",
     "role_schedules",
     "schedule_requests",
+    "eligibility_requests",
     "approvals",
     "role_management_policies",
     "role_assignments",

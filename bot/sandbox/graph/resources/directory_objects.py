@@ -11,6 +11,7 @@ from bot.sandbox.graph.context import TwinContext
 from bot.sandbox.graph.errors import directory_not_found
 from bot.sandbox.graph.router import ID, GraphRequest, GraphResponse, Routes
 from bot.sandbox.graph.shapes import Json
+from bot.sandbox.graph.sign_ins import SIGN_IN_ACTIVITY, asks_for_sign_ins, with_sign_in_activity
 from bot.sandbox.tenant import DemoTenant, TenantUser
 
 routes = Routes()
@@ -30,11 +31,17 @@ def find_user(tenant: DemoTenant, object_id: str) -> TenantUser:
 @routes.route("GET", "/users")
 def list_users(twin: TwinContext, request: GraphRequest, _: re.Match[str]) -> GraphResponse:
     request.caller.require(READ_USERS)
+    users = [shapes.user(u) for u in twin.tenant.users]
+    if asks_for_sign_ins(request.query):
+        users = [
+            with_sign_in_activity(request.caller, u, shaped)
+            for u, shaped in zip(twin.tenant.users, users, strict=True)
+        ]
     return twin.collection(
         request,
         "users",
-        [shapes.user(u) for u in twin.tenant.users],
-        properties=shapes.USER_PROPERTIES,
+        users,
+        properties=(*shapes.USER_PROPERTIES, SIGN_IN_ACTIVITY),
         filterable=("id", "displayName", "userPrincipalName", "mail", "jobTitle", "givenName"),
         type_name="user",
     )
@@ -43,11 +50,15 @@ def list_users(twin: TwinContext, request: GraphRequest, _: re.Match[str]) -> Gr
 @routes.route("GET", f"/users/{ID}")
 def get_user(twin: TwinContext, request: GraphRequest, match: re.Match[str]) -> GraphResponse:
     request.caller.require(READ_USERS)
+    found = find_user(twin.tenant, match["id"])
+    shaped = shapes.user(found)
+    if asks_for_sign_ins(request.query):
+        shaped = with_sign_in_activity(request.caller, found, shaped)
     return twin.entity(
         request,
         "users",
-        shapes.user(find_user(twin.tenant, match["id"])),
-        properties=shapes.USER_PROPERTIES,
+        shaped,
+        properties=(*shapes.USER_PROPERTIES, SIGN_IN_ACTIVITY),
         type_name="user",
     )
 

@@ -1,0 +1,172 @@
+"""`standing` end to end through HTTP on loopback (bot engine): an admin lists standing access in
+the demo tenant and converts it to eligible in the Graph twin; non-admins are refused; Global
+Administrator needs a second admin and is never left to the break-glass accounts alone."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.sandbox.teams.person import Person, actions_of
+from tests.e2e.conftest import Sandbox
+from tests.e2e.test_pim_engine_journey import activate_in_the_portal, pim_box  # noqa: F401
+
+GLOBAL = "62e90394-69f5-4237-9190-012177145e10"
+EXCHANGE = "29232cdf-9323-42fd-ade2-1d097af3e4de"
+SECURITY = "194ae4cb-b126-40b2-bd5b-6091b380977d"
+PRIVILEGED_ROLE_ADMINISTRATOR = "e8611ab8-c189-46e8-94e1-60213ab1f814"
+
+
+def tenant_id(sb: Sandbox, handle: str) -> str:
+    return sb.running.twins.tenant.user(handle).id
+
+
+def twin_schedules(sb: Sandbox, handle: str, role_id: str) -> set[str]:
+    """The kinds of schedules ("eligibility", "assignment") the twin holds for the person now."""
+    user_id = tenant_id(sb, handle)
+    now = sb.clock()
+    return {
+        s.kind
+        for s in sb.running.twins.graph.state.schedules
+        if s.principal_id == user_id and s.role_id == role_id and s.in_force(now)
+    }
+
+
+async def standing_card(admin: Person) -> tuple[str, dict[str, Any]]:
+    for message in reversed(await admin.messages()):
+        for card in message["cards"]:
+            if "Standing access" in json.dumps(card):
+                return message["id"], card
+    raise AssertionError(await admin.chat_text())
+
+
+async def convert(sb: Sandbox, admin: Person, handle: str, role_id: str) -> dict[str, Any]:
+    """Press "Convert to eligible" on the row of `handle`'s `role_id`."""
+    message_id, card = await standing_card(admin)
+    user_id = tenant_id(sb, handle)
+    for action in actions_of(card):
+        data = action.get("data", {})
+        if data.get("principal_id") == user_id and data.get("role_id") == role_id:
+            return await sb.client.press(admin.handle, message_id, action)
+    raise AssertionError(f"no Convert button for {handle}: {json.dumps(card)[:2000]}")
+
+
+async def test_an_admin_lists_standing_access_riskiest_first(sandboxed: Sandbox) -> None:
+    megan = sandboxed.person("megan")
+    await megan.say("standing")
+    _, card = await standing_card(megan)
+    text = json.dumps(card, ensure_ascii=False)
+    assert "4 permanent Global Administrators: more than 2" in text
+    assert text.count("Kept: a break-glass account") == 2
+    names = ("Miriam Graham", "Joni Sherman", "Grady Archie", "Pradeep Gupta", "Isaiah Langer")
+    assert [text.index(n) for n in names] == sorted(text.index(n) for n in names)
+    assert "assigned directly, outside PIM" in text
+
+
+async def test_a_non_admin_is_refused_and_nothing_is_listed(sandboxed: Sandbox) -> None:
+    adele = sandboxed.person("adele")
+    await adele.say("standing access")
+    told = await adele.chat_text()
+    assert "for pimbot's admins, and you are not one of them" in told
+    assert "Standing access:" not in told
+
+
+async def test_an_admin_converts_standing_exchange_admin_to_eligible(sandboxed: Sandbox) -> None:
+    megan, grady = sandboxed.person("megan"), sandboxed.person("grady")
+    await megan.say("standing")
+    assert twin_schedules(sandboxed, "grady", EXCHANGE) == {"assignment"}
+    pressed = await convert(sandboxed, megan, "grady", EXCHANGE)
+    assert pressed["status"] == 200, pressed
+    await sandboxed.run_jobs()
+    await sandboxed.run_jobs()
+    assert twin_schedules(sandboxed, "grady", EXCHANGE) == {"eligibility"}
+    assert "activate Exchange Administrator" in await grady.chat_text()
+    assert "Done: Convert Grady Archie" in await megan.chat_text()
+
+
+async def test_global_admin_needs_a_second_admin_and_keeps_one_besides_break_glass(
+    sandboxed: Sandbox,
+) -> None:
+    megan, alex = sandboxed.person("megan"), sandboxed.person("alex")
+    await megan.say("standing")
+    await convert(sandboxed, megan, "miriam", GLOBAL)
+    await sandboxed.run_jobs()
+    assert twin_schedules(sandboxed, "miriam", GLOBAL) == {"assignment"}
+    assert "needs a second admin" in await megan.told()
+    await alex.press("Approve", where="Miriam Graham")
+    await sandboxed.run_jobs()
+    await sandboxed.run_jobs()
+    assert twin_schedules(sandboxed, "miriam", GLOBAL) == {"eligibility"}
+    await megan.say("standing")
+    await convert(sandboxed, megan, "lee", GLOBAL)
+    assert "only active Global Administrators would be the break-glass accounts" in (
+        await megan.told()
+    )
+    assert twin_schedules(sandboxed, "lee", GLOBAL) == {"assignment"}
+
+
+async def test_on_the_pim_engine_the_admin_converts_with_their_own_token(
+    pim_box: Sandbox,  # noqa: F811
+) -> None:
+    """The app only reads: the conversion's two writes are made with Megan's own delegated token
+    (she signs in when pimbot asks), so PIM records her as the admin who made them."""
+    megan = pim_box.person("megan")
+    await activate_in_the_portal(pim_box, "megan", PRIVILEGED_ROLE_ADMINISTRATOR, "PT2H")
+    await megan.say("standing")
+    await convert(pim_box, megan, "grady", EXCHANGE)
+    await pim_box.run_jobs()
+    await pim_box.client.wait_for("megan", "signed_in")
+    await pim_box.run_jobs()
+    assert twin_schedules(pim_box, "grady", EXCHANGE) == {"eligibility"}
+    megan_id = tenant_id(pim_box, "megan")
+    made = [
+        r
+        for r in pim_box.running.twins.graph.state.eligibility_requests
+        if r.principal_id == tenant_id(pim_box, "grady")
+    ]
+    assert [(r.action, r.created_by_user.id if r.created_by_user else None) for r in made] == [
+        ("adminAssign", megan_id)
+    ]
+    removed = [
+        r
+        for r in pim_box.running.twins.graph.state.requests
+        if r.action == "adminRemove" and r.principal_id == tenant_id(pim_box, "grady")
+    ]
+    assert [r.created_by_user.id if r.created_by_user else None for r in removed] == [megan_id]
+    assert "Done as you" in await megan.told()
+
+
+async def test_graph_throttling_during_a_conversion_is_waited_out_and_it_happens_once(
+    sandboxed: Sandbox,
+) -> None:
+    megan = sandboxed.person("megan")
+    await megan.say("standing")
+    await convert(sandboxed, megan, "joni", SECURITY)
+    sandboxed.running.twins.graph.throttle(2, retry_after=1)
+    for _ in range(5):
+        await sandboxed.run_jobs()
+        sandboxed.clock.advance(seconds=40)
+    assert twin_schedules(sandboxed, "joni", SECURITY) == {"eligibility"}
+    writes = [
+        c
+        for c in sandboxed.graph_calls
+        if c.method == "POST" and c.status == 201 and "ScheduleRequests" in c.path
+    ]
+    assert len(writes) == 2  # one eligibility made, one assignment removed
+    assert "Done: Convert Joni Sherman" in await megan.chat_text()
+
+
+async def test_the_other_admins_card_shows_the_decision_when_they_look(sandboxed: Sandbox) -> None:
+    megan, alex, nestor = (sandboxed.person(h) for h in ("megan", "alex", "nestor"))
+    await megan.say("standing")
+    await convert(sandboxed, megan, "miriam", GLOBAL)
+    await sandboxed.run_jobs()
+    await alex.press("Approve", where="Miriam Graham")
+    await sandboxed.run_jobs()
+    await sandboxed.run_jobs()
+    [message] = [m for m in await nestor.messages() if "Miriam Graham" in json.dumps(m["cards"])]
+    seen = await sandboxed.client.refresh("nestor", message["id"])
+    assert seen["refreshed"], seen
+    now_shows = json.dumps([m["cards"] for m in await nestor.messages()])
+    assert "Done" in now_shows and "Alex Wilber" in now_shows
+    assert "Approve" not in await nestor.buttons()
