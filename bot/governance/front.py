@@ -21,6 +21,7 @@ from bot import commands
 from bot.domain import (
     Actor,
     CardMessage,
+    GraphError,
     Message,
     Outcome,
     SentMessage,
@@ -28,7 +29,6 @@ from bot.domain import (
     TokenExchangeOutcome,
 )
 from bot.governance.gate import AdminGate
-from bot.graph.errors import GraphError
 from bot.workflow.errors import graph_trouble
 from bot.workflow.ports import TurnHandler
 from cards.governance.help import with_admin_help

@@ -19,11 +19,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain import Actor, Outcome, Person, TextMessage
+from bot.domain import Actor, GraphError, Outcome, Person, TextMessage
 from bot.governance.audit import audit_admin
 from bot.governance.config import GovernanceConfig
 from bot.governance.ports import AdminDirectory
-from bot.graph.errors import GraphError
 from bot.store import Database
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain import Actor, CardMessage, Outcome, TextMessage
+from bot.domain import (
+    Actor,
+    CardMessage,
+    GraphError,
+    Outcome,
+    RoleAssignmentDoesNotExist,
+    RoleAssignmentExists,
+    TextMessage,
+)
 from bot.governance.audit import audit_admin
 from bot.governance.config import GovernanceConfig
 from bot.governance.domain import (
@@ -35,7 +43,6 @@ from bot.governance.domain import (
 )
 from bot.governance.four_eyes import FourEyes, Proposal
 from bot.governance.ports import StandingReads, StandingWrites
-from bot.graph.errors import GraphError, RoleAssignmentDoesNotExist, RoleAssignmentExists
 from bot.store import Database
 from bot.timefmt import format_duration, iso_duration, parse_iso_duration
 from bot.workflow import outbox
