@@ -60,6 +60,7 @@ class AppRegistration(_Spec):
     delegated_permissions: list[str] = Field(
         default_factory=lambda: [
             "RoleAssignmentSchedule.ReadWrite.Directory",
+            "RoleEligibilitySchedule.ReadWrite.Directory",  # the admin side's conversions
             "RoleManagement.Read.Directory",
             "User.Read",
             "User.ReadBasic.All",
