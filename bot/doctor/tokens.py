@@ -33,7 +33,7 @@ async def bot_connector_token(
                 BOT_CONNECTOR,
                 f"pimbot would not start: {refusal}",
                 "Set MicrosoftAppId to the bot's app registration and its credential "
-                "(docs/deploy.md, 'Register the app in Entra').",
+                "(docs/deploy.md, 'The app registration').",
             )
             return finding, None
         finding = skip(
@@ -110,7 +110,7 @@ def _settings_fix() -> str:
         "Set one working credential: PIMBOT_APP_CREDENTIAL / PIMBOT_GRAPH_CREDENTIAL and what "
         "it needs (a readable PEM for a certificate, a secret, or IDENTITY_ENDPOINT with "
         "PIMBOT_MANAGED_IDENTITY_CLIENT_ID for a managed identity); docs/deploy.md, "
-        "'Register the app in Entra'."
+        "'The app registration'."
     )
 
 
@@ -162,9 +162,9 @@ def _fix_for(error: str, settings: Settings, app: str, credential: str) -> str:
         return (
             f"Entra does not accept {credential} for {app}: upload that certificate's public part "
             "to the app registration, or add the federated credential for the container's "
-            "managed identity (docs/deploy.md, 'Register the app in Entra')."
+            "managed identity (docs/deploy.md, 'The app registration')."
         )
     return (
-        f"Check {credential} for {app} (docs/deploy.md, 'Register the app in Entra'); "
+        f"Check {credential} for {app} (docs/deploy.md, 'The app registration'); "
         "Entra's own words are above."
     )

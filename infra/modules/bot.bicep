@@ -62,10 +62,12 @@ resource teams 'Microsoft.BotService/botServices/channels@2022-09-15' = {
   }
 }
 
-// Teams SSO: pimbot's sign-in card names this connection (bot/channel/rendering.py,
-// SSO_CONNECTION_NAME); Teams exchanges the token silently and falls back to its sign-in page.
-// pimbot validates the SSO token Teams hands it itself; the connection is the Bot Service's
-// fallback sign-in page and needs a secret, so it exists here only when one is given.
+// Teams SSO: pimbot's sign-in card names this connection (PIMBOT_OAUTH_CONNECTION, default
+// SSO_CONNECTION_NAME in bot/channel/rendering.py); Teams exchanges the token silently and falls
+// back to the card's Sign in button, the token service's sign-in page for this connection.
+// pimbot redeems that sign-in (signin/verifyState) for the person's token for its own API
+// (scope access_as_user), validated and exchanged on-behalf-of exactly as an SSO token. The
+// connection needs a secret, so it exists here only when one is given.
 resource sso 'Microsoft.BotService/botServices/connections@2022-09-15' = if (!empty(microsoftAppPassword)) {
   parent: bot
   name: 'pimbot-sso'
@@ -75,7 +77,7 @@ resource sso 'Microsoft.BotService/botServices/connections@2022-09-15' = if (!em
     serviceProviderId: '30dd229c-58e3-4a48-bdfd-91ec48eb906c'
     clientId: microsoftAppId
     clientSecret: microsoftAppPassword
-    scopes: 'openid profile offline_access User.Read'
+    scopes: 'openid profile offline_access api://botid-${microsoftAppId}/access_as_user'
     parameters: [
       {
         key: 'tenantID'

@@ -110,6 +110,16 @@ def test_the_bot_sends_teams_to_api_messages() -> None:
     assert f"name: '{SSO_CONNECTION_NAME}'" in BOT
 
 
+def test_the_sign_in_connection_yields_a_token_pimbot_can_use() -> None:
+    """The card's Sign in button ends in a token for the connection's scope: pimbot validates
+    it as an SSO token (audience its own app) and exchanges it on-behalf-of."""
+    assert (
+        "scopes: 'openid profile offline_access api://botid-${microsoftAppId}/access_as_user'"
+        in BOT
+    )
+    assert "value: 'api://botid-${microsoftAppId}'" in BOT  # the Token Exchange URL
+
+
 def test_every_module_exists_and_every_parameter_is_documented() -> None:
     for module in re.findall(r"^module \w+ '([^']+)'", MAIN, re.MULTILINE):
         assert (INFRA / module).is_file(), module

@@ -164,6 +164,7 @@ def test_without_a_connection_string_nothing_is_configured() -> None:
 
 CONFIGURE = """
 import logging
+import os
 from opentelemetry import trace
 from bot import telemetry
 
@@ -180,7 +181,8 @@ import requests
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 print(configured, type(trace.get_tracer_provider()).__module__, recording)
 print("requests instrumented:", RequestsInstrumentor().is_instrumented_by_opentelemetry)
-print(handler.formatter.format(record))
+print(handler.formatter.format(record), flush=True)
+os._exit(0)  # no exit-time export to the unreachable endpoint
 """
 
 
@@ -191,9 +193,10 @@ def test_a_connection_string_sets_up_the_azure_monitor_exporters_with_redacted_l
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
+        check=False,
         cwd=Path(__file__).resolve().parents[2],
     )
+    assert done.returncode == 0, done.stderr[-2000:]
     configured, instrumented, exported = done.stdout.splitlines()[:3]
     assert configured == "True opentelemetry.sdk.trace True"
     # URLs of `requests` calls carry the token service's magic code: not recorded.
