@@ -62,7 +62,7 @@ class FakeDirectory:
     async def list_roles(self) -> list[Role]:
         return list(self.roles)
 
-    async def eligible_roles(self, principal_id: str) -> list[EligibleRole]:
+    async def eligible_roles(self, principal_id: str, *, fresh: bool = False) -> list[EligibleRole]:
         self._maybe_fail()
         return [EligibleRole(role=r) for r in self.eligible.get(principal_id, [])]
 
