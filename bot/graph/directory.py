@@ -165,8 +165,12 @@ class GraphPimDirectory:
             logger.warning("no PIM policy found for role %s; using Microsoft's defaults", role_id)
         return activation_policy_from_rules(role_id, policy.rules if policy else [])
 
-    async def resolve_approvers(self, approvers: Sequence[ApproverRef]) -> list[Person]:
+    async def resolve_approvers(
+        self, approvers: Sequence[ApproverRef], *, fresh: bool = False
+    ) -> list[Person]:
         refs = tuple(approvers)
+        if fresh:
+            return await self._load_approvers(refs)
         return list(await self._approvers.get(refs, lambda: self._load_approvers(refs)))
 
     async def _load_approvers(self, approvers: Sequence[ApproverRef]) -> list[Person]:

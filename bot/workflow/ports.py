@@ -44,9 +44,11 @@ class PimDirectory(Protocol):
 
     async def activation_policy(self, role_id: str) -> ActivationPolicy: ...
 
-    async def resolve_approvers(self, approvers: Sequence[ApproverRef]) -> list[Person]:
+    async def resolve_approvers(
+        self, approvers: Sequence[ApproverRef], *, fresh: bool = False
+    ) -> list[Person]:
         """Users named in the policy plus the transitive user members of named groups,
-        without duplicates."""
+        without duplicates. `fresh`: read from Graph now, not from a cache."""
         ...
 
     async def get_person(self, user_id: str) -> Person | None: ...

@@ -513,3 +513,17 @@ async def test_a_fresh_read_of_eligibility_uses_no_cached_group_or_group_eligibi
     assert [r.role.display_name for r in cached] == ["Security Administrator"]
     assert fresh == []
     assert membership.call_count == 2
+
+
+@respx.mock
+async def test_a_fresh_read_of_approvers_skips_the_cache() -> None:
+    grace = respx.get(url__startswith=f"{V1}/users/grace").mock(
+        return_value=httpx.Response(200, json={"id": "grace", "displayName": "Grace"})
+    )
+    refs = [ApproverRef(kind=ApproverKind.USER, id="grace")]
+    async with graph_http() as http:
+        pim = directory(http, Clock())
+        await pim.resolve_approvers(refs)
+        await pim.resolve_approvers(refs, fresh=True)
+
+    assert grace.call_count == 2

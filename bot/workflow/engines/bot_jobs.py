@@ -60,7 +60,7 @@ class BotJobs:
                     return
         try:
             if request.decided_by is not None and not await still_an_approver(
-                deps, request.decided_by.id, request
+                deps, request.decided_by.id, request, fresh=True
             ):
                 await self._fail(
                     request,
