@@ -78,9 +78,12 @@ class GraphPimDirectory:
         ]
         return sorted(roles, key=lambda role: role.display_name.lower())
 
-    async def eligible_roles(self, principal_id: str) -> list[EligibleRole]:
-        groups = await self._groups_of(principal_id)
-        return await self._eligible(principal_id, groups)
+    async def eligible_roles(self, principal_id: str, *, fresh: bool = False) -> list[EligibleRole]:
+        if fresh:
+            groups = await role_assignable_groups(self._http, principal_id)
+        else:
+            groups = await self._groups_of(principal_id)
+        return await self._eligible(principal_id, groups, fresh=fresh)
 
     async def held_roles(self, principal_id: str) -> tuple[list[EligibleRole], list[ActiveRole]]:
         """`eligible_roles` and `active_roles` together, from one read of the person's groups."""
@@ -90,9 +93,11 @@ class GraphPimDirectory:
         )
         return eligible, active
 
-    async def _eligible(self, principal_id: str, group_ids: list[str]) -> list[EligibleRole]:
+    async def _eligible(
+        self, principal_id: str, group_ids: list[str], *, fresh: bool = False
+    ) -> list[EligibleRole]:
         instances = await self._instances_with_groups(
-            ELIGIBILITY_INSTANCES, EligibilityScheduleInstance, principal_id, group_ids
+            ELIGIBILITY_INSTANCES, EligibilityScheduleInstance, principal_id, group_ids, fresh
         )
         now = self._now()
         best: dict[str, tuple[EligibilityScheduleInstance, str]] = {}
@@ -160,8 +165,12 @@ class GraphPimDirectory:
             logger.warning("no PIM policy found for role %s; using Microsoft's defaults", role_id)
         return activation_policy_from_rules(role_id, policy.rules if policy else [])
 
-    async def resolve_approvers(self, approvers: Sequence[ApproverRef]) -> list[Person]:
+    async def resolve_approvers(
+        self, approvers: Sequence[ApproverRef], *, fresh: bool = False
+    ) -> list[Person]:
         refs = tuple(approvers)
+        if fresh:
+            return await self._load_approvers(refs)
         return list(await self._approvers.get(refs, lambda: self._load_approvers(refs)))
 
     async def _load_approvers(self, approvers: Sequence[ApproverRef]) -> list[Person]:
@@ -186,13 +195,18 @@ class GraphPimDirectory:
         )
 
     async def _instances_with_groups(
-        self, path: str, model: type[_Instance], principal_id: str, group_ids: list[str]
+        self,
+        path: str,
+        model: type[_Instance],
+        principal_id: str,
+        group_ids: list[str],
+        fresh: bool = False,
     ) -> list[tuple[_Instance, str]]:
         """Instances for the principal (member type as Graph says) and for their role-assignable
         groups `group_ids` (member type "Group")."""
         lists = await asyncio.gather(
             _instances(self._http, path, model, principal_id),
-            *(self._group_instances(path, model, group_id) for group_id in group_ids),
+            *(self._group_instances(path, model, group_id, fresh) for group_id in group_ids),
         )
         found = [(instance, instance.member_type or "Direct") for instance in lists[0]]
         for group_instances in lists[1:]:
@@ -200,9 +214,9 @@ class GraphPimDirectory:
         return [(i, m) for i, m in found if (i.directory_scope_id or TENANT_SCOPE) == TENANT_SCOPE]
 
     async def _group_instances(
-        self, path: str, model: type[_Instance], group_id: str
+        self, path: str, model: type[_Instance], group_id: str, fresh: bool
     ) -> list[_Instance]:
-        if model is not EligibilityScheduleInstance:
+        if fresh or model is not EligibilityScheduleInstance:
             return await _instances(self._http, path, model, group_id)
         cached = await self._group_eligibilities.get(
             group_id,

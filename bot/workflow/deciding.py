@@ -37,11 +37,13 @@ CURRENT_POLICY_BUDGET_SECONDS = 0.4
 log = logging.getLogger(__name__)
 
 
-async def still_an_approver(deps: Deps, person_id: str, request: ActivationRequest) -> bool:
+async def still_an_approver(
+    deps: Deps, person_id: str, request: ActivationRequest, *, fresh: bool = False
+) -> bool:
     """Whether the role's current policy still names this person (directly or through a group)
-    as an approver."""
+    as an approver. `fresh`: the people behind the approvers read now, not from the cache."""
     policy = await deps.directory.activation_policy(request.role.id)
-    current = await deps.directory.resolve_approvers(policy.approvers)
+    current = await deps.directory.resolve_approvers(policy.approvers, fresh=fresh)
     return person_id in {p.id for p in current}
 
 

@@ -31,7 +31,10 @@ class PimDirectory(Protocol):
 
     async def list_roles(self) -> list[Role]: ...
 
-    async def eligible_roles(self, principal_id: str) -> list[EligibleRole]: ...
+    async def eligible_roles(self, principal_id: str, *, fresh: bool = False) -> list[EligibleRole]:
+        """`fresh`: everything read from Graph now, no cached group membership or group
+        eligibility (the check right before pimbot itself activates)."""
+        ...
 
     async def active_roles(self, principal_id: str) -> list[ActiveRole]: ...
 
@@ -41,9 +44,11 @@ class PimDirectory(Protocol):
 
     async def activation_policy(self, role_id: str) -> ActivationPolicy: ...
 
-    async def resolve_approvers(self, approvers: Sequence[ApproverRef]) -> list[Person]:
+    async def resolve_approvers(
+        self, approvers: Sequence[ApproverRef], *, fresh: bool = False
+    ) -> list[Person]:
         """Users named in the policy plus the transitive user members of named groups,
-        without duplicates."""
+        without duplicates. `fresh`: read from Graph now, not from a cache."""
         ...
 
     async def get_person(self, user_id: str) -> Person | None: ...

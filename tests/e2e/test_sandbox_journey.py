@@ -48,8 +48,8 @@ async def test_a_lax_role_is_active_right_after_the_form(sandboxed: Sandbox) -> 
 
 async def test_sending_the_form_reads_the_persons_groups_once(sandboxed: Sandbox) -> None:
     """Eligibility and what is active both come from the person's role-assignable groups:
-    the submission reads them at most once for both (none while the form's read of a minute ago
-    is still cached)."""
+    never read twice. The submission takes them from the minute's cache the form filled; the
+    activation job (which may or may not have run yet) reads them once, fresh."""
     adele = sandboxed.person("adele")
     await sandboxed.client.install("adele")
     await adele.say("activate user admin for 2h")

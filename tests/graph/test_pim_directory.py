@@ -492,3 +492,38 @@ async def test_a_groups_eligibilities_are_read_once_a_minute_the_persons_own_eve
         ("Exchange Administrator", "Direct"),
         ("Security Administrator", "Group"),
     ]
+
+
+@respx.mock
+async def test_a_fresh_read_of_eligibility_uses_no_cached_group_or_group_eligibility() -> None:
+    membership = respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
+        side_effect=[
+            page({"id": GROUP, "displayName": "PIM Security", "isAssignableToRole": True}),
+            page(),  # removed from the group since
+        ]
+    )
+    respx.get(url__startswith=ELIGIBILITY).mock(
+        side_effect=by_principal({GROUP: page(eligibility(SECURITY, principal=GROUP))})
+    )
+    async with graph_http() as http:
+        pim = directory(http, Clock())
+        cached = await pim.eligible_roles(USER)
+        fresh = await pim.eligible_roles(USER, fresh=True)
+
+    assert [r.role.display_name for r in cached] == ["Security Administrator"]
+    assert fresh == []
+    assert membership.call_count == 2
+
+
+@respx.mock
+async def test_a_fresh_read_of_approvers_skips_the_cache() -> None:
+    grace = respx.get(url__startswith=f"{V1}/users/grace").mock(
+        return_value=httpx.Response(200, json={"id": "grace", "displayName": "Grace"})
+    )
+    refs = [ApproverRef(kind=ApproverKind.USER, id="grace")]
+    async with graph_http() as http:
+        pim = directory(http, Clock())
+        await pim.resolve_approvers(refs)
+        await pim.resolve_approvers(refs, fresh=True)
+
+    assert grace.call_count == 2

@@ -62,7 +62,7 @@ class FakeDirectory:
     async def list_roles(self) -> list[Role]:
         return list(self.roles)
 
-    async def eligible_roles(self, principal_id: str) -> list[EligibleRole]:
+    async def eligible_roles(self, principal_id: str, *, fresh: bool = False) -> list[EligibleRole]:
         self._maybe_fail()
         return [EligibleRole(role=r) for r in self.eligible.get(principal_id, [])]
 
@@ -83,7 +83,9 @@ class FakeDirectory:
         self._maybe_fail()
         return self.policies.get(role_id, ActivationPolicy(role_id=role_id))
 
-    async def resolve_approvers(self, approvers: Sequence[ApproverRef]) -> list[Person]:
+    async def resolve_approvers(
+        self, approvers: Sequence[ApproverRef], *, fresh: bool = False
+    ) -> list[Person]:
         if self.approvers_gate is not None:
             await self.approvers_gate.wait()
         found: dict[str, Person] = {}

@@ -471,6 +471,38 @@ async def test_an_approval_needs_a_reason_when_the_policy_says_so(world: World) 
     assert (await world.request(request_id)).state is RequestState.APPROVED
 
 
+async def test_eligibility_gone_between_approval_and_activation_stops_the_activation(
+    world: World,
+) -> None:
+    """adminAssign is an admin action PIM does not check against eligibility: the activation
+    job reads the requester's eligibility fresh and refuses when it is gone."""
+    request_id = await _pending_exchange_request(world)
+    await world.press(
+        MEGAN, {"verb": "request.approve", "request_id": request_id, "reason": "restore"}
+    )
+    assert (await world.request(request_id)).state is RequestState.APPROVED
+
+    # Meanwhile an administrator took Adele's eligibility away (or her group's).
+    world.directory.eligible[ADELE.id] = [
+        r for r in world.directory.eligible[ADELE.id] if r != EXCHANGE
+    ]
+    await world.run_jobs()
+
+    request = await world.request(request_id)
+    assert request.state is RequestState.FAILED
+    assert "no longer eligible for Exchange Administrator" in request.failure
+    assert world.engine.calls == []
+    assert "no longer eligible" in texts(world.messenger.to(ADELE.id))
+    async with world.db.transaction() as tx:
+        failed = [
+            e
+            for e in await tx.audit.entries(request_id=request_id)
+            if e.action == "activation.failed"
+        ]
+    assert len(failed) == 1
+    assert "no longer eligible" in (failed[0].reason or "")
+
+
 async def test_a_slow_graph_does_not_hold_the_approval_and_activation_rechecks(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -60,7 +60,7 @@ class BotJobs:
                     return
         try:
             if request.decided_by is not None and not await still_an_approver(
-                deps, request.decided_by.id, request
+                deps, request.decided_by.id, request, fresh=True
             ):
                 await self._fail(
                     request,
@@ -68,6 +68,15 @@ class BotJobs:
                     "is no longer an approver "
                     f"of {plain(request.role.display_name)}, so their approval no longer counts. "
                     "Ask again.",
+                    None,
+                )
+                return
+            if not await self._still_eligible(request):
+                await self._fail(
+                    request,
+                    f"{plain(request.requester.display_name or 'The requester')} is no longer "
+                    f"eligible for {plain(request.role.display_name)} in PIM, so I did not "
+                    "activate it. Ask your PIM administrator if it is still needed.",
                     None,
                 )
                 return
@@ -81,6 +90,13 @@ class BotJobs:
             )
             return
         await activated(deps, request, result)
+
+    async def _still_eligible(self, request: ActivationRequest) -> bool:
+        """Read fresh from Graph, no cache: `adminAssign` and `adminExtend` are admin actions
+        that PIM does not check against the person's eligibility, so pimbot must, last thing
+        before it acts (eligibility may have gone since the submit, or since the approval)."""
+        eligible = await self.deps.directory.eligible_roles(request.requester.id, fresh=True)
+        return any(e.role.id == request.role.id for e in eligible)
 
     async def _call_engine(self, request: ActivationRequest) -> ActivationResult:
         if request.kind is RequestKind.EXTEND:
