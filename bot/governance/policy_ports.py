@@ -1,0 +1,39 @@
+"""What policy as code needs from the tenant; `bot/graph/role_policies.py` implements it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.governance.role_settings import RolePolicy, RoleSettings
+
+
+class PolicyRefused(Exception):
+    """The tenant refused to read or change a policy (HTTP status and Graph's words)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class PolicyWriteFailed(Exception):
+    """Changing one role's policy failed part-way; the rules already written were put back
+    (`rolled_back`) or could not be (`left_changed` names them)."""
+
+    def __init__(self, refusal: PolicyRefused, left_changed: tuple[str, ...] = ()) -> None:
+        super().__init__(str(refusal))
+        self.refusal = refusal
+        self.left_changed = left_changed
+
+
+class RolePolicies(Protocol):
+    async def read_all(self) -> list[RolePolicy]:
+        """Every directory role's policy at the tenant scope, sorted by role name."""
+        ...
+
+    async def write(self, policy_id: str, settings: RoleSettings) -> tuple[str, ...]:
+        """Make the policy say `settings`, patching only the rules that differ; the ids of the
+        rules written. All or nothing: raises PolicyWriteFailed after putting back what it wrote.
+        """
+        ...
