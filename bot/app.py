@@ -27,6 +27,7 @@ from bot.graph.bot_engine import BotEngine
 from bot.graph.delegated import DelegatedGraph, DelegatedTokens
 from bot.graph.directory import GraphPimDirectory
 from bot.graph.http import GraphHttp
+from bot.graph.role_holders import GraphRoleSettings
 from bot.graph.standing import ADMIN_DELEGATED_SCOPES, GraphStanding
 from bot.graph.teams_apps import TeamsAppInstaller
 from bot.graph.tokens import AppTokenProvider, ManagedIdentityTokenProvider, TokenProvider
@@ -148,9 +149,10 @@ async def build_services(
         login_url=settings.login_url, tenant_id=tenant, app_id=settings.app_id, login=login
     )
     placeholder: Messenger = _NotYetWired()
+    directory = GraphPimDirectory(graph, tenant_id=tenant, now=now)
     deps = Deps(
         db=db,
-        directory=GraphPimDirectory(graph, tenant_id=tenant, now=now),
+        directory=directory,
         engine=BotEngine(graph, now=now),
         messenger=placeholder,
         sso=sso,
@@ -215,6 +217,7 @@ async def build_services(
         now=now,
         as_admin=as_admin,
         standing_writes_as=standing_as,
+        role_settings=GraphRoleSettings(graph, directory),
     )
     channel = build_channel(settings, db, front, installer, login)
     deps.messenger = channel.messenger

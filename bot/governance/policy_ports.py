@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.governance.role_settings import RolePolicy, RoleSettings
+from bot.domain import Role
+from bot.governance.role_settings import RoleHolder, RolePolicy, RoleSettings
 
 
 class PolicyRefused(Exception):
@@ -36,4 +37,20 @@ class RolePolicies(Protocol):
         """Make the policy say `settings`, patching only the rules that differ; the ids of the
         rules written. All or nothing: raises PolicyWriteFailed after putting back what it wrote.
         """
+        ...
+
+
+class RoleSettingsSource(Protocol):
+    """One role's settings and holders, for `settings <role>`."""
+
+    async def roles(self) -> list[Role]:
+        """Every directory role, to find the one a person names."""
+        ...
+
+    async def policy(self, role_id: str) -> RolePolicy | None:
+        """The role's policy at the tenant scope; None when PIM has none for it."""
+        ...
+
+    async def holders(self, role_id: str) -> list[RoleHolder]:
+        """Who is eligible for the role, has it active, or has standing access to it."""
         ...

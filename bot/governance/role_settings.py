@@ -9,7 +9,7 @@ translates it to and from the policy's rules.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -157,3 +157,27 @@ class RolePolicy(_Settings):
     role_name: str
     policy_id: str
     settings: RoleSettings
+
+
+HoldKind = Literal["eligible", "active", "standing"]
+
+
+class RoleHolder(_Settings):
+    """Someone who holds the role now: eligible for it, active through an activation, or with
+    standing access (an active assignment made by an admin, not activated)."""
+
+    principal_id: str
+    name: str
+    principal_type: Literal["user", "group", "servicePrincipal", "unknown"] = "user"
+    holds: HoldKind
+    end: datetime | None = None  # None: no end
+
+
+class RoleOverview(_Settings):
+    """What `settings <role>` shows: the role's settings and who holds it."""
+
+    policy: RolePolicy
+    holders: tuple[RoleHolder, ...] = ()
+
+    def holding(self, kind: HoldKind) -> list[RoleHolder]:
+        return [h for h in self.holders if h.holds == kind]

@@ -11,7 +11,9 @@ from bot.governance.config import GovernanceConfig
 from bot.governance.four_eyes import DECISION_VERBS, SIGN_IN_PREFIX, AsAdmin, FourEyes
 from bot.governance.front import AdminFront
 from bot.governance.gate import AdminGate
+from bot.governance.policy_ports import RoleSettingsSource
 from bot.governance.ports import AdminDirectory, SendMessages, StandingReads, StandingWrites
+from bot.governance.settings_journey import SettingsJourney
 from bot.governance.standing import VERBS as STANDING_VERBS
 from bot.governance.standing import Standing
 from bot.settings import EngineName, Settings
@@ -53,6 +55,7 @@ def build_governance(
     now: Callable[[], datetime],
     as_admin: AsAdmin | None = None,
     standing_writes_as: Callable[[str], StandingWrites] | None = None,
+    role_settings: RoleSettingsSource | None = None,
 ) -> Governance:
     """Admin commands through the gate, the rest to `workflow`; the admin side's jobs run by
     `runner` (the scheduler's)."""
@@ -69,6 +72,8 @@ def build_governance(
     )
     front.add_command("standing", standing.on_command)
     front.add_actions(STANDING_VERBS, standing.on_action)
+    if role_settings is not None:
+        front.add_command("settings", SettingsJourney(role_settings).on_command)
     return Governance(front, gate, four_eyes, standing)
 
 
@@ -84,6 +89,7 @@ def build_admin_front(
     now: Callable[[], datetime],
     as_admin: AsAdmin | None = None,
     standing_writes_as: Callable[[str], StandingWrites] | None = None,
+    role_settings: RoleSettingsSource | None = None,
 ) -> AdminFront:
     """The turn handler the channel gets, built from settings. `as_admin` and
     `standing_writes_as`: the pim engine's admin sign-in and writes with the admin's token."""
@@ -98,6 +104,7 @@ def build_admin_front(
         now=now,
         as_admin=as_admin,
         standing_writes_as=standing_writes_as,
+        role_settings=role_settings,
     ).front
 
 
