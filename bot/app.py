@@ -23,6 +23,7 @@ from bot.domain import Message, Person, SentMessage
 from bot.governance.four_eyes import AsAdmin
 from bot.governance.wiring import LateSender, build_admin_front
 from bot.graph.admins import GraphAdminDirectory
+from bot.graph.alerts import GraphAlerts
 from bot.graph.bot_engine import BotEngine
 from bot.graph.delegated import DelegatedGraph, DelegatedTokens
 from bot.graph.directory import GraphPimDirectory
@@ -218,6 +219,7 @@ async def build_services(
         as_admin=as_admin,
         standing_writes_as=standing_as,
         role_settings=GraphRoleSettings(graph, directory),
+        alerts=GraphAlerts(graph, now=now),
     )
     channel = build_channel(settings, db, front, installer, login)
     deps.messenger = channel.messenger

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.domain import Role
+from bot.governance.alerts import AlertsReport
 from bot.governance.role_settings import RoleHolder, RolePolicy, RoleSettings
 
 
@@ -54,3 +55,9 @@ class RoleSettingsSource(Protocol):
     async def holders(self, role_id: str) -> list[RoleHolder]:
         """Who is eligible for the role, has it active, or has standing access to it."""
         ...
+
+
+class AlertsSource(Protocol):
+    """The five PIM alerts: PIM's own where Graph offers them, else computed."""
+
+    async def read(self) -> AlertsReport: ...

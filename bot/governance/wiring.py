@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain import Message, Person, SentMessage
+from bot.governance.alerts_journey import VERBS as ALERT_VERBS
+from bot.governance.alerts_journey import AlertsJourney
 from bot.governance.config import GovernanceConfig
 from bot.governance.four_eyes import DECISION_VERBS, SIGN_IN_PREFIX, AsAdmin, FourEyes
 from bot.governance.front import AdminFront
 from bot.governance.gate import AdminGate
-from bot.governance.policy_ports import RoleSettingsSource
+from bot.governance.policy_ports import AlertsSource, RoleSettingsSource
 from bot.governance.ports import AdminDirectory, SendMessages, StandingReads, StandingWrites
 from bot.governance.settings_journey import SettingsJourney
 from bot.governance.standing import VERBS as STANDING_VERBS
@@ -56,6 +58,7 @@ def build_governance(
     as_admin: AsAdmin | None = None,
     standing_writes_as: Callable[[str], StandingWrites] | None = None,
     role_settings: RoleSettingsSource | None = None,
+    alerts: AlertsSource | None = None,
 ) -> Governance:
     """Admin commands through the gate, the rest to `workflow`; the admin side's jobs run by
     `runner` (the scheduler's)."""
@@ -74,6 +77,10 @@ def build_governance(
     front.add_actions(STANDING_VERBS, standing.on_action)
     if role_settings is not None:
         front.add_command("settings", SettingsJourney(role_settings).on_command)
+    if alerts is not None:
+        journey = AlertsJourney(alerts)
+        front.add_command("alerts", journey.on_command)
+        front.add_actions(ALERT_VERBS, journey.on_action)
     return Governance(front, gate, four_eyes, standing)
 
 
@@ -90,6 +97,7 @@ def build_admin_front(
     as_admin: AsAdmin | None = None,
     standing_writes_as: Callable[[str], StandingWrites] | None = None,
     role_settings: RoleSettingsSource | None = None,
+    alerts: AlertsSource | None = None,
 ) -> AdminFront:
     """The turn handler the channel gets, built from settings. `as_admin` and
     `standing_writes_as`: the pim engine's admin sign-in and writes with the admin's token."""
@@ -105,6 +113,7 @@ def build_admin_front(
         as_admin=as_admin,
         standing_writes_as=standing_writes_as,
         role_settings=role_settings,
+        alerts=alerts,
     ).front
 
 

@@ -1,0 +1,92 @@
+"""The `alerts` cards: the five PIM alerts at a glance, and one alert's findings page by page.
+Each alert says where it came from (PIM's own alert in Graph, or computed by pimbot)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.governance.alerts import Alert, AlertSource, AlertsReport, Finding
+from cards.common import Card, Element, TextColor, card, execute, heading, paragraph, when
+from cards.governance.alert_actions import AlertsVerb
+from cards.text import plain
+
+SHOWN_PER_ALERT = 5  # findings on the summary card
+PAGE_SIZE = 20  # findings per page of one alert
+
+
+def alerts_card(report: AlertsReport, *, tz: str | None = None) -> Card:
+    active = report.active
+    body: list[Element] = [
+        heading("PIM alerts" + (f": {len(active)} need attention" if active else ": all clear"))
+    ]
+    actions = []
+    for alert in report.alerts:
+        body.extend(_summary(alert))
+        if alert.count > SHOWN_PER_ALERT:
+            actions.append(
+                execute(
+                    f"All {alert.count}: {alert.title}",
+                    AlertsVerb.PAGE,
+                    {"kind": alert.kind.value, "page": "0"},
+                )
+            )
+    body.append(paragraph(f"Read {when(report.taken_at, tz)}.", subtle=True))
+    return card(body, actions, fallback_text=f"PIM alerts: {len(active)} need attention")
+
+
+def alert_page_card(alert: Alert, page: int, *, taken_at: datetime, tz: str | None = None) -> Card:
+    pages = max(1, -(-alert.count // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    shown = alert.findings[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    body: list[Element] = [
+        heading(f"{alert.title}: {alert.count}"),
+        paragraph(_source(alert), subtle=True),
+        *(paragraph(_finding(f), subtle=False) for f in shown),
+        paragraph(
+            f"Page {page + 1} of {pages}. Read {when(None, tz)}".rstrip(". ") + ".", subtle=True
+        ),
+    ]
+    actions = [execute("All alerts", AlertsVerb.SUMMARY)]
+    if page > 0:
+        actions.append(
+            execute("Previous", AlertsVerb.PAGE, {"kind": alert.kind.value, "page": str(page - 1)})
+        )
+    if page + 1 < pages:
+        actions.append(
+            execute("Next", AlertsVerb.PAGE, {"kind": alert.kind.value, "page": str(page + 1)})
+        )
+    return card(body, actions, fallback_text=f"{alert.title}: {alert.count}")
+
+
+def _summary(alert: Alert) -> list[Element]:
+    color: TextColor = "good"
+    title = f"✓ {alert.title}: none"
+    if alert.active and alert.findings:
+        title = f"⚠ {alert.title}: {alert.count}"
+        color = "attention" if alert.severity == "high" else "warning"
+    heading_block = paragraph(title, bold=True, color=color)
+    heading_block["spacing"] = "Medium"
+    blocks = [heading_block, paragraph(_source(alert), subtle=True)]
+    if alert.active:
+        blocks += [paragraph(_finding(f)) for f in alert.findings[:SHOWN_PER_ALERT]]
+        if alert.count > SHOWN_PER_ALERT:
+            blocks.append(paragraph(f"…and {alert.count - SHOWN_PER_ALERT} more.", subtle=True))
+    return blocks
+
+
+def _source(alert: Alert) -> str:
+    origin = "PIM's alert (Graph)" if alert.source is AlertSource.GRAPH else "computed by pimbot"
+    parts = [origin]
+    if alert.threshold:
+        parts.append(f"threshold {alert.threshold}")
+    if alert.severity:
+        parts.append(f"severity {alert.severity}")
+    text = "Source: " + ", ".join(parts)
+    return text + (f". {plain(alert.note)}" if alert.note else "")
+
+
+def _finding(finding: Finding) -> str:
+    who = plain(finding.principal_name) if finding.principal_name else ""
+    role = plain(finding.role_name) if finding.role_name else ""
+    line = " — ".join(part for part in (who, role) if part) or plain(finding.key)
+    return f"• {line}" + (f" ({plain(finding.detail)})" if finding.detail else "")
