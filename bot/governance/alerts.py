@@ -87,6 +87,7 @@ class Alert(_Frozen):
     threshold: str = ""  # e.g. "more than 5", "90 days"
     graph_alert_id: str | None = None  # PIM's alert id, when read from Graph
     note: str = ""  # why it was computed, or why it could not be
+    known: bool = True  # False: neither PIM nor pimbot could tell (e.g. no sign-in activity)
 
     @property
     def title(self) -> str:

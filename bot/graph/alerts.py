@@ -39,7 +39,6 @@ GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 # Graph's answers that mean "this tenant does not offer PIM's alerts to pimbot".
 UNAVAILABLE = frozenset({400, 403, 404})
 _KIND_BY_NAME = {name: kind for kind, name in PIM_ALERT_NAMES.items()}
-_USERS_PER_CALL = 15  # ids in one `id in (...)` filter
 
 
 def _when(value: object) -> datetime | None:
@@ -116,11 +115,11 @@ class GraphAlerts:
         standing = [a for a in active if a.get("assignmentType") != "Activated"]
         ids = sorted({str(a["principalId"]) for a in standing if _principal_type(a) == "user"})
         last: dict[str, datetime | None] = {}
+        wanted = set(ids)
         try:
-            for chunk in _chunks(ids, _USERS_PER_CALL):
-                quoted = ",".join(f"'{i}'" for i in chunk)
-                params = {"$filter": f"id in ({quoted})", "$select": "id,signInActivity"}
-                async for user in self._http.get_all("/users", params):
+            params: dict[str, str | int] = {"$select": "id,signInActivity", "$top": 999}
+            async for user in self._http.get_all("/users", params):
+                if str(user.get("id")) in wanted:
                     activity = user.get("signInActivity") or {}
                     last[str(user["id"])] = _when(activity.get("lastSignInDateTime"))
         except GraphError as exc:
@@ -130,6 +129,7 @@ class GraphAlerts:
                 kind=AlertKind.STALE_SIGN_IN,
                 source=AlertSource.COMPUTED,
                 active=False,
+                known=False,
                 note=(
                     "not computed: Graph gives no sign-in activity here "
                     f"({exc.status} {exc.code}; it needs AuditLog.Read.All and Entra ID P1)"
@@ -332,8 +332,3 @@ def _stale_eligible(
         findings=findings,
         threshold=f"{DEFAULT_STALE_WINDOW.days} days",
     )
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -19,9 +19,13 @@ def alerts_card(report: AlertsReport, *, tz: str | None = None) -> Card:
     body: list[Element] = [
         heading("PIM alerts" + (f": {len(active)} need attention" if active else ": all clear"))
     ]
+    notes = {alert.note for alert in report.alerts}
+    shared = notes.pop() if len(notes) == 1 else ""
+    if shared:
+        body.append(paragraph(plain(shared) + ".", subtle=True))
     actions = []
     for alert in report.alerts:
-        body.extend(_summary(alert))
+        body.extend(_summary(alert, shown_note=not shared))
         if alert.count > SHOWN_PER_ALERT:
             actions.append(
                 execute(
@@ -58,15 +62,17 @@ def alert_page_card(alert: Alert, page: int, *, taken_at: datetime, tz: str | No
     return card(body, actions, fallback_text=f"{alert.title}: {alert.count}")
 
 
-def _summary(alert: Alert) -> list[Element]:
+def _summary(alert: Alert, *, shown_note: bool = True) -> list[Element]:
     color: TextColor = "good"
     title = f"✓ {alert.title}: none"
-    if alert.active and alert.findings:
+    if not alert.known:
+        title, color = f"? {alert.title}: unknown", "default"
+    elif alert.active and alert.findings:
         title = f"⚠ {alert.title}: {alert.count}"
         color = "attention" if alert.severity == "high" else "warning"
     heading_block = paragraph(title, bold=True, color=color)
     heading_block["spacing"] = "Medium"
-    blocks = [heading_block, paragraph(_source(alert), subtle=True)]
+    blocks = [heading_block, paragraph(_source(alert, note=shown_note), subtle=True)]
     if alert.active:
         blocks += [paragraph(_finding(f)) for f in alert.findings[:SHOWN_PER_ALERT]]
         if alert.count > SHOWN_PER_ALERT:
@@ -74,7 +80,7 @@ def _summary(alert: Alert) -> list[Element]:
     return blocks
 
 
-def _source(alert: Alert) -> str:
+def _source(alert: Alert, *, note: bool = True) -> str:
     origin = "PIM's alert (Graph)" if alert.source is AlertSource.GRAPH else "computed by pimbot"
     parts = [origin]
     if alert.threshold:
@@ -82,7 +88,7 @@ def _source(alert: Alert) -> str:
     if alert.severity:
         parts.append(f"severity {alert.severity}")
     text = "Source: " + ", ".join(parts)
-    return text + (f". {plain(alert.note)}" if alert.note else "")
+    return text + (f". {plain(alert.note)}" if alert.note and note else "")
 
 
 def _finding(finding: Finding) -> str:
