@@ -61,3 +61,7 @@ class AlertsSource(Protocol):
     """The five PIM alerts: PIM's own where Graph offers them, else computed."""
 
     async def read(self) -> AlertsReport: ...
+
+    async def remediate(self, graph_alert_id: str, incident_id: str) -> None:
+        """PIM's own remediation of one incident of one of its alerts."""
+        ...

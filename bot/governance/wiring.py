@@ -78,7 +78,7 @@ def build_governance(
     if role_settings is not None:
         front.add_command("settings", SettingsJourney(role_settings).on_command)
     if alerts is not None:
-        journey = AlertsJourney(alerts)
+        journey = AlertsJourney(alerts, db=db, config=config, four_eyes=four_eyes, now=now)
         front.add_command("alerts", journey.on_command)
         front.add_actions(ALERT_VERBS, journey.on_action)
     return Governance(front, gate, four_eyes, standing)

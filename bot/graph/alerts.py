@@ -30,6 +30,7 @@ from bot.graph.assignments import ASSIGNMENT_INSTANCES, ASSIGNMENT_REQUESTS
 from bot.graph.directory import ELIGIBILITY_INSTANCES
 from bot.graph.errors import GraphError
 from bot.graph.http import GraphHttp
+from bot.graph.odata import path_segment
 from bot.graph.role_policies import DIRECTORY_SCOPE, GraphRolePolicies
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,13 @@ class GraphAlerts:
             log.info("%s; computing them", why)
             return AlertsReport(alerts=await self._computed(now, why), taken_at=now)
         return AlertsReport(alerts=alerts, taken_at=now)
+
+    async def remediate(self, graph_alert_id: str, incident_id: str) -> None:
+        path = (
+            f"{ALERTS}/{path_segment(graph_alert_id)}/alertIncidents/"
+            f"{path_segment(incident_id)}/remediate"
+        )
+        await self._http.post_json(path, {}, version="beta")
 
     # --- PIM's own ---------------------------------------------------------------------------
 

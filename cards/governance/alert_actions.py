@@ -16,6 +16,8 @@ from cards.actions import InvalidAction
 class AlertsVerb(StrEnum):
     PAGE = "alerts.page"
     SUMMARY = "alerts.summary"
+    FIX = "alerts.fix"  # asks for confirmation
+    CONFIRM_FIX = "alerts.fix_confirm"
 
 
 class AlertsPage(BaseModel):
@@ -36,7 +38,17 @@ class AlertsSummary(BaseModel):
     verb: Literal[AlertsVerb.SUMMARY] = AlertsVerb.SUMMARY
 
 
-AlertsAction = Annotated[AlertsPage | AlertsSummary, Field(discriminator="verb")]
+class AlertsFix(BaseModel):
+    """Fix one finding of one alert (`key` names it); confirmed with CONFIRM_FIX."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
+
+    verb: Literal[AlertsVerb.FIX, AlertsVerb.CONFIRM_FIX]
+    kind: Annotated[AlertKind, Field(strict=False)]
+    key: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+AlertsAction = Annotated[AlertsPage | AlertsSummary | AlertsFix, Field(discriminator="verb")]
 _ADAPTER: TypeAdapter[AlertsAction] = TypeAdapter(AlertsAction)
 
 

@@ -26,10 +26,10 @@ def alerts_card(report: AlertsReport, *, tz: str | None = None) -> Card:
     actions = []
     for alert in report.alerts:
         body.extend(_summary(alert, shown_note=not shared))
-        if alert.count > SHOWN_PER_ALERT:
+        if alert.active and alert.findings:
             actions.append(
                 execute(
-                    f"All {alert.count}: {alert.title}",
+                    f"{alert.title} ({alert.count})",
                     AlertsVerb.PAGE,
                     {"kind": alert.kind.value, "page": "0"},
                 )
@@ -38,17 +38,22 @@ def alerts_card(report: AlertsReport, *, tz: str | None = None) -> Card:
     return card(body, actions, fallback_text=f"PIM alerts: {len(active)} need attention")
 
 
-def alert_page_card(alert: Alert, page: int, *, taken_at: datetime, tz: str | None = None) -> Card:
+def alert_page_card(
+    alert: Alert,
+    page: int,
+    *,
+    taken_at: datetime,
+    tz: str | None = None,
+    can_fix: bool = False,
+) -> Card:
     pages = max(1, -(-alert.count // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     shown = alert.findings[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     body: list[Element] = [
         heading(f"{alert.title}: {alert.count}"),
         paragraph(_source(alert), subtle=True),
-        *(paragraph(_finding(f), subtle=False) for f in shown),
-        paragraph(
-            f"Page {page + 1} of {pages}. Read {when(None, tz)}".rstrip(". ") + ".", subtle=True
-        ),
+        *(_finding_row(alert, f, can_fix) for f in shown),
+        paragraph(f"Page {page + 1} of {pages}. Read {when(taken_at, tz)}.", subtle=True),
     ]
     actions = [execute("All alerts", AlertsVerb.SUMMARY)]
     if page > 0:
@@ -78,6 +83,62 @@ def _summary(alert: Alert, *, shown_note: bool = True) -> list[Element]:
         if alert.count > SHOWN_PER_ALERT:
             blocks.append(paragraph(f"…and {alert.count - SHOWN_PER_ALERT} more.", subtle=True))
     return blocks
+
+
+FIX_WORDS = {
+    "too_many_global_admins": "remove the Global Administrator assignment",
+    "outside_pim": "remove the assignment made outside PIM",
+    "no_mfa": "turn on MFA for activation in the role's policy",
+    "stale_eligible": "remove the eligibility",
+    "stale_sign_in": "remove the role from the account",
+}
+
+
+def _finding_row(alert: Alert, finding: Finding, can_fix: bool) -> Element:
+    if not can_fix:
+        return paragraph(_finding(finding))
+    return {
+        "type": "ColumnSet",
+        "columns": [
+            {"type": "Column", "width": "stretch", "items": [paragraph(_finding(finding))]},
+            {
+                "type": "Column",
+                "width": "auto",
+                "items": [
+                    {
+                        "type": "ActionSet",
+                        "actions": [
+                            execute(
+                                "Fix",
+                                AlertsVerb.FIX,
+                                {"kind": alert.kind.value, "key": finding.key},
+                            )
+                        ],
+                    }
+                ],
+            },
+        ],
+    }
+
+
+def fix_confirmation_card(alert: Alert, finding: Finding) -> Card:
+    """Are you sure? What the fix does, to whom, before anything changes."""
+    what = FIX_WORDS[alert.kind.value]
+    data = {"kind": alert.kind.value, "key": finding.key}
+    body: list[Element] = [
+        heading(f"Fix: {alert.title}"),
+        paragraph(_finding(finding)),
+        paragraph(
+            f"PIM will {what} (its own remediation of this alert). Changes to Global "
+            "Administrator need a second admin.",
+            subtle=True,
+        ),
+    ]
+    actions = [
+        execute("Confirm fix", AlertsVerb.CONFIRM_FIX, data, style="destructive"),
+        execute("Back", AlertsVerb.PAGE, {"kind": alert.kind.value, "page": "0"}),
+    ]
+    return card(body, actions, fallback_text=f"Fix: {alert.title}?")
 
 
 def _source(alert: Alert, *, note: bool = True) -> str:
