@@ -20,6 +20,7 @@ from bot.client_credentials import (
     graph_credential_from,
 )
 from bot.domain import Message, Person, SentMessage
+from bot.governance.alerts_digest import start_digest
 from bot.governance.four_eyes import AsAdmin
 from bot.governance.wiring import LateSender, build_admin_front
 from bot.graph.admins import GraphAdminDirectory
@@ -39,6 +40,7 @@ from bot.scheduler import Scheduler
 from bot.settings import EngineName, Settings
 from bot.sso import SsoValidator
 from bot.store import Database
+from bot.timefmt import parse_iso_duration
 from bot.workflow.context import Deps, WorkflowConfig, utc_now
 from bot.workflow.engines.bot import BotFlow
 from bot.workflow.engines.pim import PimFlow
@@ -221,6 +223,10 @@ async def build_services(
         role_settings=GraphRoleSettings(graph, directory),
         alerts=GraphAlerts(graph, now=now),
     )
+    if settings.admin_group_id.strip():
+        async with db.transaction() as tx:
+            every = parse_iso_duration(settings.alerts_every) or timedelta(days=1)
+            await start_digest(tx, now(), every)  # the alerts digest, once per database
     channel = build_channel(settings, db, front, installer, login)
     deps.messenger = channel.messenger
     scheduler = Scheduler(db, runner, now=now, interval=settings.scheduler_interval_seconds)

@@ -162,7 +162,9 @@ class AlertsJourney:
 
     # --- carrying it out (the admin_change job) -----------------------------------------------
 
-    async def carry_out(self, change: AdminChange) -> None:
+    async def carry_out(self, change: AdminChange, token: str | None = None) -> None:
+        """`token`: the deciding admin's own, on the pim engine; fixes are offered on the bot
+        engine only (its app remediates), so it is not used."""
         p = change.payload
         kind = AlertKind(str(p["alert"]))
         try:

@@ -62,6 +62,10 @@ class AlertsSource(Protocol):
 
     async def read(self) -> AlertsReport: ...
 
+    async def refresh(self) -> None:
+        """Ask PIM to scan for its alerts again (where the tenant offers them; else nothing)."""
+        ...
+
     async def remediate(self, graph_alert_id: str, incident_id: str) -> None:
         """PIM's own remediation of one incident of one of its alerts."""
         ...

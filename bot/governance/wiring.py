@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain import Message, Person, SentMessage
+from bot.governance.alerts_digest import AlertsDigest
 from bot.governance.alerts_journey import VERBS as ALERT_VERBS
 from bot.governance.alerts_journey import AlertsJourney
 from bot.governance.config import GovernanceConfig
@@ -31,6 +32,7 @@ def governance_config(settings: Settings) -> GovernanceConfig:
         admin_group_id=settings.admin_group_id.strip(),
         break_glass_ids=settings.break_glass,
         eligible_window=parse_iso_duration(settings.eligible_window) or timedelta(days=180),
+        alerts_every=parse_iso_duration(settings.alerts_every) or timedelta(days=1),
         app_writes=settings.engine is EngineName.BOT,
     )
 
@@ -81,6 +83,7 @@ def build_governance(
         journey = AlertsJourney(alerts, db=db, config=config, four_eyes=four_eyes, now=now)
         front.add_command("alerts", journey.on_command)
         front.add_actions(ALERT_VERBS, journey.on_action)
+        runner.add_handlers(AlertsDigest(db, alerts, admins, config, now).job_handlers())
     return Governance(front, gate, four_eyes, standing)
 
 

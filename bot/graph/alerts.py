@@ -67,6 +67,16 @@ class GraphAlerts:
             return AlertsReport(alerts=await self._computed(now, why), taken_at=now)
         return AlertsReport(alerts=alerts, taken_at=now)
 
+    async def refresh(self) -> None:
+        """PIM's scan is a long-running operation: what it finds shows in a later read."""
+        body = {"scopeId": "/", "scopeType": "DirectoryRole"}
+        try:
+            await self._http.post_json(f"{ALERTS}/refresh", body, version="beta")
+        except GraphError as exc:
+            if exc.status not in UNAVAILABLE:
+                raise
+            log.info("PIM's alerts cannot be refreshed here (%s %s)", exc.status, exc.code)
+
     async def remediate(self, graph_alert_id: str, incident_id: str) -> None:
         path = (
             f"{ALERTS}/{path_segment(graph_alert_id)}/alertIncidents/"
