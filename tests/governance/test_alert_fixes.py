@@ -14,8 +14,9 @@ import pytest
 
 from bot.sandbox.runner import sandbox
 from bot.sandbox.teams.client import SandboxClient
+from bot.sandbox.teams.person import walk
 from bot.sandbox.tenant import load_tenant
-from tests.e2e.conftest import Sandbox, walk
+from tests.e2e.conftest import Sandbox
 from tests.e2e.test_pim_engine_journey import zero_trust_tenant
 from tests.governance.test_settings_journey import PIM_APPROVERS
 from tests.support.clock import FakeClock

@@ -46,7 +46,7 @@ async def box(tmp_path: Path) -> AsyncIterator[Sandbox]:
 async def assign_outside_pim(sb: Sandbox, handle: str) -> None:
     """Someone gives a role directly (roleAssignments), not through PIM."""
     twins = sb.running.twins
-    token = twins.entra._app_token(twins.tenant.apps[0], GRAPH_RESOURCE)
+    token = twins.entra.app_token(twins.tenant.apps[0], GRAPH_RESOURCE)
     async with httpx.AsyncClient() as http:
         answer = await http.post(
             f"{twins.graph_url}/v1.0/roleManagement/directory/roleAssignments",

@@ -16,7 +16,7 @@ import yaml
 
 from bot.cli import main
 from bot.governance.policy_file import PolicyFileError, load_text
-from bot.graph.pim import GraphPimDirectory
+from bot.graph.directory import GraphPimDirectory
 from bot.graph.role_policies import GraphRolePolicies, settings_from_rules
 from bot.policy_cli import ADMIN_TOKEN_ENV, PolicyConsole, run_policy
 from bot.sandbox.graph.policies import build_rules
