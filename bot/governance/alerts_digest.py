@@ -14,12 +14,12 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from bot.governance.alerts import Alert, Finding
+from bot.domain import GraphError
 from bot.governance.audit import audit_admin
 from bot.governance.config import GovernanceConfig
+from bot.governance.domain import Alert, Finding
 from bot.governance.policy_ports import AlertsSource
 from bot.governance.ports import AdminDirectory
-from bot.graph.errors import GraphError
 from bot.store import Database, Tx
 from bot.store.jobs import Job
 from bot.workflow import outbox

@@ -17,14 +17,20 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain import Actor, CardMessage, Outcome, TextMessage
-from bot.governance.alerts import Alert, AlertKind, AlertSource, Finding
+from bot.domain import Actor, CardMessage, GraphError, Outcome, TextMessage
 from bot.governance.audit import audit_admin
 from bot.governance.config import GovernanceConfig
-from bot.governance.domain import GLOBAL_ADMINISTRATOR, AdminChange, ChangeState
+from bot.governance.domain import (
+    GLOBAL_ADMINISTRATOR,
+    AdminChange,
+    Alert,
+    AlertKind,
+    AlertSource,
+    ChangeState,
+    Finding,
+)
 from bot.governance.four_eyes import FourEyes, Proposal
 from bot.governance.policy_ports import AlertsSource, PolicyRefused
-from bot.graph.errors import GraphError
 from bot.store import Database
 from bot.workflow import outbox
 from bot.workflow.errors import TRANSIENT, graph_trouble

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.governance.role_settings import (
+from bot.governance.domain import (
     Activation,
     Assignment,
     Notifications,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.domain import Role
-from bot.governance.alerts import AlertsReport
-from bot.governance.role_settings import RoleHolder, RolePolicy, RoleSettings
+from bot.governance.domain import AlertsReport, RoleHolder, RolePolicy, RoleSettings
 
 
 class PolicyRefused(Exception):

@@ -11,8 +11,8 @@ import logging
 import re
 
 from bot.domain import Actor, CardMessage, Outcome, TextMessage
+from bot.governance.domain import RoleOverview
 from bot.governance.policy_ports import PolicyRefused, RoleSettingsSource
-from bot.governance.role_settings import RoleOverview
 from bot.workflow.roles import Ambiguous, Exact, resolve_role
 from cards.governance.role_settings import role_settings_card
 from cards.text import plain

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.durations import format_duration, parse_duration
-from bot.governance.alerts import (
+from bot.governance.domain import (
     DEFAULT_GLOBAL_ADMIN_THRESHOLD,
     DEFAULT_STALE_WINDOW,
     PIM_ALERT_NAMES,
@@ -24,8 +24,8 @@ from bot.governance.alerts import (
     AlertSource,
     AlertsReport,
     Finding,
+    RolePolicy,
 )
-from bot.governance.role_settings import RolePolicy
 from bot.graph.assignments import ASSIGNMENT_INSTANCES, ASSIGNMENT_REQUESTS
 from bot.graph.directory import ELIGIBILITY_INSTANCES
 from bot.graph.errors import GraphError

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import Role
+from bot.governance.domain import HoldKind, RoleHolder, RolePolicy
 from bot.governance.policy_ports import PolicyRefused
-from bot.governance.role_settings import HoldKind, RoleHolder, RolePolicy
 from bot.graph.assignments import ASSIGNMENT_INSTANCES, TENANT_SCOPE
 from bot.graph.directory import ELIGIBILITY_INSTANCES, POLICY_ASSIGNMENTS, GraphPimDirectory
 from bot.graph.errors import GraphError

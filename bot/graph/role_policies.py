@@ -15,8 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.durations import format_duration, parse_duration
-from bot.governance.policy_ports import PolicyRefused, PolicyWriteFailed
-from bot.governance.role_settings import (
+from bot.governance.domain import (
     ENABLEMENT_VALUES,
     Activation,
     Approval,
@@ -29,6 +28,7 @@ from bot.governance.role_settings import (
     RolePolicy,
     RoleSettings,
 )
+from bot.governance.policy_ports import PolicyRefused, PolicyWriteFailed
 from bot.graph.errors import GraphError
 from bot.graph.http import GraphHttp
 from bot.graph.odata import path_segment

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from bot.governance.alerts import AlertKind
+from bot.governance.domain import AlertKind
 from cards.actions import InvalidAction
 
 

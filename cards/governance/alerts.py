@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.governance.alerts import Alert, AlertSource, AlertsReport, Finding
+from bot.governance.domain import Alert, AlertSource, AlertsReport, Finding
 from cards.common import Card, Element, TextColor, card, execute, heading, paragraph, when
 from cards.governance.alert_actions import AlertsVerb
 from cards.text import plain

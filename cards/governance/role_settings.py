@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.governance.role_settings import (
+from bot.governance.domain import (
     Activation,
     Approver,
     HoldKind,

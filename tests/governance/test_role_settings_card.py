@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bot.governance.role_settings import (
+from bot.governance.domain import (
     Activation,
     Approval,
     ApprovalStage,
