@@ -96,7 +96,7 @@ async def test_lists_need_the_scope_filter_and_the_permission(graph: Graph) -> N
 async def test_incidents_change_only_when_the_alert_is_refreshed(graph: Graph) -> None:
     stale = alert_id(graph, "RedundantAssignmentAlert")
     writer = graph.tokens.app([ALERT_ADMIN])
-    assert (await alerts(graph))["RedundantAssignmentAlert"]["incidentCount"] == 12
+    assert (await alerts(graph))["RedundantAssignmentAlert"]["incidentCount"] == 13
     longer = await graph.call(
         "PATCH",
         f"{BASE}/alertConfigurations/{stale}",
@@ -107,7 +107,7 @@ async def test_incidents_change_only_when_the_alert_is_refreshed(graph: Graph) -
         },
     )
     assert longer.status == 204
-    assert (await alerts(graph))["RedundantAssignmentAlert"]["incidentCount"] == 12  # not scanned
+    assert (await alerts(graph))["RedundantAssignmentAlert"]["incidentCount"] == 13  # not scanned
     refreshed = await graph.post(f"{BASE}/alerts/{stale}/refresh", token=writer)
     assert refreshed.status == 202
     operation = await ok(await graph.get(refreshed.headers["Location"]))
