@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 ALERTS = "/identityGovernance/roleManagementAlerts/alerts"
 GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+PAGE = 999  # the largest page Graph gives; 10,000 assignments are ~10 round trips
 # Graph's answers that mean "this tenant does not offer PIM's alerts to pimbot".
 UNAVAILABLE = frozenset({400, 403, 404})
 _KIND_BY_NAME = {name: kind for kind, name in PIM_ALERT_NAMES.items()}
@@ -111,10 +112,10 @@ class GraphAlerts:
 
     async def _computed(self, now: datetime, why: str) -> tuple[Alert, ...]:
         eligible, active, policies, activations = await asyncio.gather(
-            self._all(ELIGIBILITY_INSTANCES, {"$expand": "principal"}),
-            self._all(ASSIGNMENT_INSTANCES, {"$expand": "principal"}),
+            self._all(ELIGIBILITY_INSTANCES, {"$expand": "principal", "$top": PAGE}),
+            self._all(ASSIGNMENT_INSTANCES, {"$expand": "principal", "$top": PAGE}),
             GraphRolePolicies(self._http).read_all(),
-            self._all(ASSIGNMENT_REQUESTS, {"$filter": "action eq 'selfActivate'"}),
+            self._all(ASSIGNMENT_REQUESTS, {"$filter": "action eq 'selfActivate'", "$top": PAGE}),
         )
         names = {p.role_id: p.role_name for p in policies}
         note = f"{why}; computed by pimbot"
@@ -179,7 +180,7 @@ class GraphAlerts:
             threshold=f"{DEFAULT_STALE_WINDOW.days} days",
         )
 
-    async def _all(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+    async def _all(self, path: str, params: dict[str, str | int]) -> list[dict[str, Any]]:
         return [
             item
             async for item in self._http.get_all(path, params)
