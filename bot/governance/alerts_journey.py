@@ -176,6 +176,16 @@ class AlertsJourney:
         try:
             report = await self._source.read()
             alert = report.alert(kind)
+            if alert is not None and alert.source is not AlertSource.GRAPH:
+                # PIM's alerts went away (a permission or licence removed): nothing to remediate
+                # with, and no telling whether the finding is still there.
+                words = f"PIM's alerts are not available to pimbot now ({alert.note}). " + (
+                    "Nothing was changed."
+                )
+                await self._close(
+                    change, ChangeState.FAILED, words, "❌ Not done", outcome="failed"
+                )
+                return
             finding = next(
                 (f for f in (alert.findings if alert else ()) if f.key == p["key"]), None
             )

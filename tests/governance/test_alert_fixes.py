@@ -24,12 +24,12 @@ from tests.support.clock import FakeClock
 OUTSIDE_PIM = "Roles assigned outside PIM (3)"
 
 
-async def box(tmp_path: Path, engine: str) -> Any:
+async def box(tmp_path: Path, engine: str, clock: FakeClock | None = None) -> Any:
     return sandbox(
         tenant=zero_trust_tenant() if engine == "pim" else load_tenant(),
         database_url=f"sqlite:///{tmp_path / 'pimbot.db'}",
         state_dir=tmp_path,
-        now=FakeClock(),
+        now=clock or FakeClock(),
         run_scheduler=False,
         engine=engine,
         admin_group_id=PIM_APPROVERS,
@@ -38,11 +38,12 @@ async def box(tmp_path: Path, engine: str) -> Any:
 
 @pytest.fixture
 async def bot_box(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    clock = FakeClock()  # the sandbox's: advancing it moves the bot's and the twins' time
     async with (
-        await box(tmp_path, "bot") as running,
+        await box(tmp_path, "bot", clock) as running,
         SandboxClient(running.twins.service_url) as client,
     ):
-        yield Sandbox(running, client, FakeClock())
+        yield Sandbox(running, client, clock)
 
 
 def fix_button(card: dict[str, Any], who: str) -> dict[str, Any]:
@@ -139,3 +140,37 @@ async def test_the_pim_engine_offers_no_fix_and_refuses_a_forged_one(tmp_path: P
         await client.press("megan", message_id, forged, None)
         assert "pimbot cannot fix this alert here" in await sb.person("megan").told()
         assert "alerts.fix.refused" in await audit_actions(sb)
+
+
+async def confirm_fix(sb: Sandbox, who: str) -> None:
+    message_id, page = await open_page(sb, "megan")
+    asked = await sb.client.press("megan", message_id, fix_button(page, who), None)
+    confirm = next(n for n in walk(asked["response"]["value"]) if n.get("title") == "Confirm fix")
+    await sb.client.press("megan", message_id, confirm, None)
+
+
+async def test_graph_busy_is_tried_again_and_nothing_is_lost(bot_box: Sandbox) -> None:
+    lynne = bot_box.running.twins.tenant.user("lynne").id
+    await confirm_fix(bot_box, "Lynne Robbins")
+    bot_box.running.twins.graph.outage(1, 500)  # the job's first call to Graph fails
+    await bot_box.run_jobs()
+    assert lynne in outside_pim_holders(bot_box)
+    assert "Not done" not in await bot_box.person("megan").chat_text()
+    bot_box.clock.advance(minutes=1)  # past the retry delay
+    await bot_box.run_jobs()
+    await bot_box.run_jobs()
+    assert lynne not in outside_pim_holders(bot_box)
+    assert "✅ Done" in await bot_box.person("megan").chat_text()
+
+
+async def test_graph_refusing_is_told_in_words_and_changes_nothing(bot_box: Sandbox) -> None:
+    lynne = bot_box.running.twins.tenant.user("lynne").id
+    await confirm_fix(bot_box, "Lynne Robbins")
+    bot_box.running.twins.graph.outage(1, 403)
+    await bot_box.run_jobs()
+    await bot_box.run_jobs()
+    assert lynne in outside_pim_holders(bot_box)
+    told = await bot_box.person("megan").chat_text()
+    assert "❌ Not done: Fix “Roles assigned outside PIM” for Lynne Robbins" in told
+    assert "Nothing was changed." in told
+    assert "alerts.fix.failed" in await audit_actions(bot_box)
