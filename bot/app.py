@@ -20,13 +20,16 @@ from bot.client_credentials import (
     graph_credential_from,
 )
 from bot.domain import Message, Person, SentMessage
+from bot.governance.alerts_digest import start_digest
 from bot.governance.four_eyes import AsAdmin
 from bot.governance.wiring import LateSender, build_admin_front
 from bot.graph.admins import GraphAdminDirectory
+from bot.graph.alerts import GraphAlerts
 from bot.graph.bot_engine import BotEngine
 from bot.graph.delegated import DelegatedGraph, DelegatedTokens
 from bot.graph.directory import GraphPimDirectory
 from bot.graph.http import GraphHttp
+from bot.graph.role_holders import GraphRoleSettings
 from bot.graph.standing import ADMIN_DELEGATED_SCOPES, GraphStanding
 from bot.graph.teams_apps import TeamsAppInstaller
 from bot.graph.tokens import AppTokenProvider, ManagedIdentityTokenProvider, TokenProvider
@@ -37,6 +40,7 @@ from bot.scheduler import Scheduler
 from bot.settings import EngineName, Settings
 from bot.sso import SsoValidator
 from bot.store import Database
+from bot.timefmt import parse_iso_duration
 from bot.workflow.context import Deps, WorkflowConfig, utc_now
 from bot.workflow.engines.bot import BotFlow
 from bot.workflow.engines.pim import PimFlow
@@ -148,9 +152,10 @@ async def build_services(
         login_url=settings.login_url, tenant_id=tenant, app_id=settings.app_id, login=login
     )
     placeholder: Messenger = _NotYetWired()
+    directory = GraphPimDirectory(graph, tenant_id=tenant, now=now)
     deps = Deps(
         db=db,
-        directory=GraphPimDirectory(graph, tenant_id=tenant, now=now),
+        directory=directory,
         engine=BotEngine(graph, now=now),
         messenger=placeholder,
         sso=sso,
@@ -215,7 +220,13 @@ async def build_services(
         now=now,
         as_admin=as_admin,
         standing_writes_as=standing_as,
+        role_settings=GraphRoleSettings(graph, directory),
+        alerts=GraphAlerts(graph, now=now),
     )
+    if settings.admin_group_id.strip():
+        async with db.transaction() as tx:
+            every = parse_iso_duration(settings.alerts_every) or timedelta(days=1)
+            await start_digest(tx, now(), every)  # the alerts digest, once per database
     channel = build_channel(settings, db, front, installer, login)
     deps.messenger = channel.messenger
     scheduler = Scheduler(db, runner, now=now, interval=settings.scheduler_interval_seconds)

@@ -1,4 +1,4 @@
-"""The `pimbot` command: serve, sandbox, chat, audit, manifest, doctor."""
+"""The `pimbot` command: serve, sandbox, chat, audit, manifest, doctor, policy."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.audit_cli import add_database_options, audit_command
+from bot.policy_cli import add_policy_parser, policy_command
 
 DEFAULT_SANDBOX_PORT = 3978  # the bot's port in `pimbot sandbox`; the twins sit next to it
 
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="the messaging endpoint (default https://PIMBOT_PUBLIC_HOSTNAME/api/messages)",
     )
+    add_policy_parser(sub)
 
     args = parser.parse_args(argv)
     match args.command:
@@ -136,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             return manifest_command(args.out, args.app_version)
         case "doctor":
             return doctor_command(args.manifest, args.endpoint)
+        case "policy":
+            return asyncio.run(policy_command(args))
     return 2
 
 

@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.timefmt import parse_iso_duration
@@ -194,6 +194,10 @@ class Settings(BaseSettings):
     eligible_window: str = Field(
         "P180D", validation_alias=AliasChoices("PIMBOT_ELIGIBLE_WINDOW", "eligible_window")
     )
+    # How often the admins get a digest of what is new in PIM's alerts (ISO 8601)
+    alerts_every: str = Field(
+        "P1D", validation_alias=AliasChoices("PIMBOT_ALERTS_EVERY", "alerts_every")
+    )
 
     # State and timing
     database_url: str = Field(
@@ -253,11 +257,16 @@ class Settings(BaseSettings):
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
-    @field_validator("eligible_window")
+    @field_validator("eligible_window", "alerts_every")
     @classmethod
-    def _an_iso_duration(cls, value: str) -> str:
+    def _an_iso_duration(cls, value: str, info: ValidationInfo) -> str:
         if parse_iso_duration(value.strip()) is None:
-            raise ValueError(f"PIMBOT_ELIGIBLE_WINDOW must be an ISO 8601 duration, not {value!r}")
+            name = (
+                "PIMBOT_ELIGIBLE_WINDOW"
+                if info.field_name == "eligible_window"
+                else ("PIMBOT_ALERTS_EVERY")
+            )
+            raise ValueError(f"{name} must be an ISO 8601 duration, not {value!r}")
         return value.strip().upper()
 
     @property

@@ -12,6 +12,7 @@ class GovernanceConfig:
     admin_group_id: str = ""  # "": the admin commands are off
     break_glass_ids: frozenset[str] = field(default_factory=frozenset)  # lower-cased object ids
     eligible_window: timedelta = timedelta(days=180)
+    alerts_every: timedelta = timedelta(days=1)  # PIMBOT_ALERTS_EVERY: the alerts digest
     # False on the pim engine: the app holds read permissions only, and admin writes need the
     # admin's own delegated token, which the admin side does not ask for yet.
     app_writes: bool = True

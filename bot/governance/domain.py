@@ -7,11 +7,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from bot.domain import Frozen, Person, Role
+from bot.timefmt import iso_duration, parse_iso_duration
 
 # Built-in role template ids, the same in every tenant.
 GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
@@ -146,3 +156,271 @@ def risk_rank(role_id: str) -> int:
 
 def advice_for(role_id: str) -> str:
     return next((advice for known, advice in ROLE_RISK if known == role_id), "convert")
+
+
+# --- role settings (`settings <role>`, policy as code) ---------------------------------------
+# A directory role's PIM settings grouped as the Entra portal's "Role settings" page groups them,
+# lossless for every setting a policy rule PATCH may change; `bot/graph/role_policies.py`
+# translates them to and from the policy's rules.
+
+ENABLEMENT_VALUES = ("MultiFactorAuthentication", "Justification", "Ticketing")
+NOTIFICATION_LEVELS = ("None", "Critical", "All")
+APPROVAL_MODES = ("SingleStage", "Serial", "Parallel", "NoApproval")
+
+
+def _duration(value: object) -> object:
+    if isinstance(value, str):
+        parsed = parse_iso_duration(value)
+        if parsed is None:
+            raise ValueError(
+                f"{value!r} is not an ISO 8601 duration between PT1S and P366D (e.g. PT8H, P365D)"
+            )
+        return parsed
+    return value
+
+
+Duration = Annotated[
+    timedelta, BeforeValidator(_duration), PlainSerializer(iso_duration, return_type=str)
+]
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Approver(_Settings):
+    """One approver: a user or a group (by object id), or another kind kept as Graph wrote it."""
+
+    user: str | None = None
+    group: str | None = None
+    other: dict[str, Any] | None = None
+    name: str = ""  # Graph's description; shown, not used to decide
+    backup: bool = False
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Approver:
+        if sum(x is not None for x in (self.user, self.group, self.other)) != 1:
+            raise ValueError("an approver is exactly one of `user: <id>`, `group: <id>`, `other`")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`{user: <id>, name: Megan Bowen}`: the kinds it is not, and `backup: false`, left out."""
+        dumped: dict[str, Any] = handler(self)
+        return {k: v for k, v in dumped.items() if v is not None and (k != "backup" or v)}
+
+
+class ApprovalStage(_Settings):
+    timeout_days: int = Field(1, ge=1)
+    approver_justification_required: bool = True
+    escalation_enabled: bool = False
+    escalation_minutes: int = Field(0, ge=0)
+    approvers: tuple[Approver, ...] = ()
+    escalation_approvers: tuple[Approver, ...] = ()
+
+
+class Approval(_Settings):
+    required: bool = False
+    required_for_extension: bool = False
+    requestor_justification_required: bool = True
+    mode: Literal["SingleStage", "Serial", "Parallel", "NoApproval"] = "SingleStage"
+    stages: tuple[ApprovalStage, ...] = ()
+
+    @model_validator(mode="after")
+    def _approvers_when_required(self) -> Approval:
+        if self.required and not self.stages:
+            raise ValueError("approval is required but no stage (with approvers) is given")
+        if self.required and any(not stage.approvers for stage in self.stages):
+            raise ValueError("approval is required: every stage needs at least one approver")
+        return self
+
+
+class Activation(_Settings):
+    """The end-user rules (`*_EndUser_Assignment`)."""
+
+    maximum_duration: Duration = timedelta(hours=8)
+    require_mfa: bool = True
+    require_justification: bool = True
+    require_ticket: bool = False
+    authentication_context: str | None = None  # a claim value such as "c1"; replaces MFA
+    approval: Approval = Approval()
+
+
+class Assignment(_Settings):
+    """The admin rules: eligible (`*_Admin_Eligibility`) and active (`*_Admin_Assignment`)."""
+
+    permanent_eligible_allowed: bool = True
+    eligible_maximum_duration: Duration = timedelta(days=365)
+    eligible_require_mfa: bool = False
+    eligible_require_justification: bool = False
+    permanent_active_allowed: bool = False
+    active_maximum_duration: Duration = timedelta(days=180)
+    active_require_mfa: bool = False
+    active_require_justification: bool = True
+
+
+class Notice(_Settings):
+    """One notification rule: how much goes to the default recipients and who else is told."""
+
+    level: Literal["None", "Critical", "All"] = "All"
+    default_recipients: bool = True
+    additional_recipients: tuple[str, ...] = ()
+    type: str = "Email"
+
+
+class NoticeGroup(_Settings):
+    """The three recipients the portal lists for one event."""
+
+    admin: Notice = Notice()  # "Role assignment alert" / "Role activation alert"
+    requestor: Notice = Notice()  # the assigned or activating user
+    approver: Notice = Notice()  # "Request to approve ..."
+
+
+class Notifications(_Settings):
+    eligible_assignment: NoticeGroup = NoticeGroup()  # members assigned as eligible
+    active_assignment: NoticeGroup = NoticeGroup()  # members assigned as active
+    activation: NoticeGroup = NoticeGroup()  # eligible members activate the role
+
+
+class RoleSettings(_Settings):
+    activation: Activation = Activation()
+    assignment: Assignment = Assignment()
+    notifications: Notifications = Notifications()
+
+
+class RolePolicy(_Settings):
+    """One role's settings as the tenant holds them."""
+
+    role_id: str
+    role_name: str
+    policy_id: str
+    settings: RoleSettings
+
+
+HoldKind = Literal["eligible", "active", "standing"]
+
+
+class RoleHolder(_Settings):
+    """Someone who holds the role now: eligible for it, active through an activation, or with
+    standing access (an active assignment made by an admin, not activated)."""
+
+    principal_id: str
+    name: str
+    principal_type: Literal["user", "group", "servicePrincipal", "unknown"] = "user"
+    holds: HoldKind
+    end: datetime | None = None  # None: no end
+
+
+class RoleOverview(_Settings):
+    """What `settings <role>` shows: the role's settings and who holds it."""
+
+    policy: RolePolicy
+    holders: tuple[RoleHolder, ...] = ()
+
+    def holding(self, kind: HoldKind) -> list[RoleHolder]:
+        return [h for h in self.holders if h.holds == kind]
+
+
+# --- PIM alerts (`alerts`) ------------------------------------------------------------------
+# PIM's security alerts for directory roles, in pimbot's words: what each alert found, where it
+# came from (PIM's own alerts in Graph, or computed by pimbot from schedules and policies where the
+# tenant does not offer them), and which fix applies.
+#
+# Five alerts matter here, each as Microsoft names it in PIM:
+#
+# - too_many_global_admins (TooManyGlobalAdminsAssignedToTenantAlert): more Global Administrators
+#   than the threshold (5 unless configured);
+# - outside_pim (RolesAssignedOutsidePimAlert): a role assignment made directly, not through PIM;
+# - no_mfa (NoMfaOnRoleActivationAlert): a role's activation needs no MFA (nor an authentication
+#   context);
+# - stale_eligible (RedundantAssignmentAlert): eligible, not activated within 90 days;
+# - stale_sign_in (StaleSignInAlert): active assignments of accounts that have not signed in for 90
+#   days.
+
+
+class AlertKind(StrEnum):
+    TOO_MANY_GLOBAL_ADMINS = "too_many_global_admins"
+    OUTSIDE_PIM = "outside_pim"
+    NO_MFA = "no_mfa"
+    STALE_ELIGIBLE = "stale_eligible"
+    STALE_SIGN_IN = "stale_sign_in"
+
+
+# PIM's alert name (the end of its id) for each kind.
+PIM_ALERT_NAMES: dict[AlertKind, str] = {
+    AlertKind.TOO_MANY_GLOBAL_ADMINS: "TooManyGlobalAdminsAssignedToTenantAlert",
+    AlertKind.OUTSIDE_PIM: "RolesAssignedOutsidePimAlert",
+    AlertKind.NO_MFA: "NoMfaOnRoleActivationAlert",
+    AlertKind.STALE_ELIGIBLE: "RedundantAssignmentAlert",
+    AlertKind.STALE_SIGN_IN: "StaleSignInAlert",
+}
+TITLES: dict[AlertKind, str] = {
+    AlertKind.TOO_MANY_GLOBAL_ADMINS: "Too many Global Administrators",
+    AlertKind.OUTSIDE_PIM: "Roles assigned outside PIM",
+    AlertKind.NO_MFA: "Roles that don't require MFA",
+    AlertKind.STALE_ELIGIBLE: "Stale eligible assignments",
+    AlertKind.STALE_SIGN_IN: "Potential stale service accounts",
+}
+DEFAULT_GLOBAL_ADMIN_THRESHOLD = 5
+DEFAULT_STALE_WINDOW = timedelta(days=90)
+
+
+class AlertSource(StrEnum):
+    GRAPH = "graph"  # PIM's own alert, read from Graph
+    COMPUTED = "computed"  # computed by pimbot from Graph's schedules and policies
+
+
+class FixKind(StrEnum):
+    REMEDIATE = "remediate"  # PIM's own remediation of the incident (Graph)
+    REQUIRE_MFA = "require_mfa"  # turn on MFA in the role's policy
+    REMOVE_ELIGIBILITY = "remove_eligibility"
+    CONVERT_TO_ELIGIBLE = "convert_to_eligible"  # an active assignment becomes an eligibility
+    NONE = "none"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Finding(_Frozen):
+    """One thing an alert found: a person's assignment, or a role."""
+
+    key: str  # stable within the alert (PIM's incident id, or principal/role ids)
+    principal_id: str | None = None
+    principal_name: str = ""
+    role_id: str | None = None
+    role_name: str = ""
+    since: datetime | None = None  # assigned since / last sign-in / last activation
+    detail: str = ""  # e.g. "last signed in 2025-01-15", "never activated"
+
+
+class Alert(_Frozen):
+    kind: AlertKind
+    source: AlertSource
+    active: bool
+    findings: tuple[Finding, ...] = ()
+    severity: str = ""  # PIM's: low | medium | high
+    threshold: str = ""  # e.g. "more than 5", "90 days"
+    graph_alert_id: str | None = None  # PIM's alert id, when read from Graph
+    note: str = ""  # why it was computed, or why it could not be
+    known: bool = True  # False: neither PIM nor pimbot could tell (e.g. no sign-in activity)
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.kind]
+
+    @property
+    def count(self) -> int:
+        return len(self.findings)
+
+
+class AlertsReport(_Frozen):
+    alerts: tuple[Alert, ...]
+    taken_at: datetime
+
+    @property
+    def active(self) -> list[Alert]:
+        return [alert for alert in self.alerts if alert.active and alert.findings]
+
+    def alert(self, kind: AlertKind) -> Alert | None:
+        return next((a for a in self.alerts if a.kind is kind), None)

@@ -7,11 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain import Message, Person, SentMessage
+from bot.governance.alerts_digest import AlertsDigest
+from bot.governance.alerts_journey import VERBS as ALERT_VERBS
+from bot.governance.alerts_journey import AlertsJourney
 from bot.governance.config import GovernanceConfig
 from bot.governance.four_eyes import DECISION_VERBS, SIGN_IN_PREFIX, AsAdmin, FourEyes
 from bot.governance.front import AdminFront
 from bot.governance.gate import AdminGate
+from bot.governance.policy_ports import AlertsSource, RoleSettingsSource
 from bot.governance.ports import AdminDirectory, SendMessages, StandingReads, StandingWrites
+from bot.governance.settings_journey import SettingsJourney
 from bot.governance.standing import VERBS as STANDING_VERBS
 from bot.governance.standing import Standing
 from bot.settings import EngineName, Settings
@@ -27,6 +32,7 @@ def governance_config(settings: Settings) -> GovernanceConfig:
         admin_group_id=settings.admin_group_id.strip(),
         break_glass_ids=settings.break_glass,
         eligible_window=parse_iso_duration(settings.eligible_window) or timedelta(days=180),
+        alerts_every=parse_iso_duration(settings.alerts_every) or timedelta(days=1),
         app_writes=settings.engine is EngineName.BOT,
     )
 
@@ -53,6 +59,8 @@ def build_governance(
     now: Callable[[], datetime],
     as_admin: AsAdmin | None = None,
     standing_writes_as: Callable[[str], StandingWrites] | None = None,
+    role_settings: RoleSettingsSource | None = None,
+    alerts: AlertsSource | None = None,
 ) -> Governance:
     """Admin commands through the gate, the rest to `workflow`; the admin side's jobs run by
     `runner` (the scheduler's)."""
@@ -69,6 +77,13 @@ def build_governance(
     )
     front.add_command("standing", standing.on_command)
     front.add_actions(STANDING_VERBS, standing.on_action)
+    if role_settings is not None:
+        front.add_command("settings", SettingsJourney(role_settings).on_command)
+    if alerts is not None:
+        journey = AlertsJourney(alerts, db=db, config=config, four_eyes=four_eyes, now=now)
+        front.add_command("alerts", journey.on_command)
+        front.add_actions(ALERT_VERBS, journey.on_action)
+        runner.add_handlers(AlertsDigest(db, alerts, admins, config, now).job_handlers())
     return Governance(front, gate, four_eyes, standing)
 
 
@@ -84,6 +99,8 @@ def build_admin_front(
     now: Callable[[], datetime],
     as_admin: AsAdmin | None = None,
     standing_writes_as: Callable[[str], StandingWrites] | None = None,
+    role_settings: RoleSettingsSource | None = None,
+    alerts: AlertsSource | None = None,
 ) -> AdminFront:
     """The turn handler the channel gets, built from settings. `as_admin` and
     `standing_writes_as`: the pim engine's admin sign-in and writes with the admin's token."""
@@ -98,6 +115,8 @@ def build_admin_front(
         now=now,
         as_admin=as_admin,
         standing_writes_as=standing_writes_as,
+        role_settings=role_settings,
+        alerts=alerts,
     ).front
 
 

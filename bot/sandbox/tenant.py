@@ -148,6 +148,8 @@ class DemoTenant(_Spec):
     eligibilities: list[EligibilitySpec] = Field(default_factory=list)
     assignments: list[AssignmentSpec] = Field(default_factory=list)
     policies: list[PolicySpec] = Field(default_factory=list)
+    # PIM alert configurations that differ from the defaults, by alert name (e.g. thresholds).
+    alert_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
     apps: list[AppRegistration]
     # The group whose transitive members are pimbot's admins (PIMBOT_ADMIN_GROUP_ID): name or id
     admin_group: str | None = None

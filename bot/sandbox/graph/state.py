@@ -140,6 +140,7 @@ class TwinState(BaseModel):
     approvals: list[Approval] = Field(default_factory=list)
     policies: list[StoredPolicy] = Field(default_factory=list)
     audits: list[dict[str, Any]] = Field(default_factory=list)  # Graph directoryAudit shape
+    alerts: dict[str, Any] = Field(default_factory=dict)  # PIM alerts (bot/sandbox/graph/alerts.py)
 
     # --- queries -----------------------------------------------------------------------------
 
