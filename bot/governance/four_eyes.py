@@ -361,6 +361,22 @@ class FourEyes:
             ),
         )
 
+    async def newest_sign_in(self, actor: Actor) -> tuple[datetime, str] | None:
+        """Since when, and the exchange id of, the newest change waiting for this admin's
+        sign-in (pim engine): approved, theirs to carry out, and no token of theirs in hand."""
+        as_admin = self._as_admin
+        if as_admin is None or as_admin.tokens.cached(actor.person.id) is not None:
+            return None
+        async with self._db.transaction() as tx:
+            waiting = await tx.admin_changes.in_states(
+                [ChangeState.APPROVED, ChangeState.IN_PROGRESS]
+            )
+        mine = [c for c in waiting if executor_of(c).id == actor.person.id]
+        if not mine:
+            return None
+        newest = max(mine, key=lambda c: c.updated_at)
+        return newest.updated_at, f"{SIGN_IN_PREFIX}{newest.id}"
+
     async def on_sign_in(
         self, actor: Actor, exchange_id: str, sso_token: str
     ) -> TokenExchangeOutcome:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from bot import commands
 from bot.domain import (
@@ -30,25 +31,36 @@ from bot.domain import (
 )
 from bot.governance.gate import AdminGate
 from bot.workflow.errors import graph_trouble
-from bot.workflow.ports import TurnHandler
+from bot.workflow.ports import LATEST_SIGN_IN, TurnHandler
 from cards.governance.help import with_admin_help
 
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[Actor, str], Awaitable[Outcome]]
 SignInHandler = Callable[[Actor, str, str], Awaitable[TokenExchangeOutcome]]
+# Since when, and the exchange id of, the newest sign-in waiting for a person (None: none).
+NewestSignIn = Callable[[Actor], Awaitable[tuple[datetime, str] | None]]
+
+
+class WorkflowTurns(TurnHandler, Protocol):
+    """The workflow as the admin front needs it: its turns, and its newest waiting sign-in (a
+    sign-in finished with the card's button arrives without saying which one it was)."""
+
+    async def newest_sign_in(self, actor: Actor) -> tuple[datetime, str] | None: ...
+
+
 ActionHandler = Callable[[Actor, Mapping[str, Any]], Awaitable[Outcome]]
 # Ids a button may carry that are worth naming in the audit log of a refusal.
 _AUDITED_KEYS = ("change_id", "principal_id", "role_id", "page")
 
 
 class AdminFront:
-    def __init__(self, workflow: TurnHandler, gate: AdminGate) -> None:
+    def __init__(self, workflow: WorkflowTurns, gate: AdminGate) -> None:
         self._workflow = workflow
         self.gate = gate
         self._commands: dict[str, CommandHandler] = {}
         self._actions: dict[str, ActionHandler] = {}
-        self._sign_ins: dict[str, SignInHandler] = {}
+        self._sign_ins: dict[str, tuple[SignInHandler, NewestSignIn]] = {}
 
     def add_command(self, name: str, handler: CommandHandler) -> None:
         self._commands[name] = handler
@@ -57,9 +69,10 @@ class AdminFront:
         for verb in verbs:
             self._actions[verb] = handler
 
-    def add_sign_in(self, prefix: str, handler: SignInHandler) -> None:
-        """Token exchanges whose id starts with `prefix` are the admin side's sign-ins."""
-        self._sign_ins[prefix] = handler
+    def add_sign_in(self, prefix: str, handler: SignInHandler, newest: NewestSignIn) -> None:
+        """Token exchanges whose id starts with `prefix` are the admin side's sign-ins; `newest`
+        names the newest one waiting for a person, for a sign-in that does not say which."""
+        self._sign_ins[prefix] = (handler, newest)
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -99,7 +112,9 @@ class AdminFront:
     async def on_token_exchange(
         self, actor: Actor, exchange_id: str, token: str
     ) -> TokenExchangeOutcome:
-        for prefix, handler in self._sign_ins.items():
+        if exchange_id == LATEST_SIGN_IN:
+            exchange_id = await self._newest_sign_in(actor)
+        for prefix, (handler, _) in self._sign_ins.items():
             if exchange_id.startswith(prefix):
                 try:
                     return await handler(actor, exchange_id, token)
@@ -117,6 +132,17 @@ class AdminFront:
         await self._workflow.on_foreign_tenant(actor, tenant_id, activity)
 
     # --- helpers ----------------------------------------------------------------------------
+
+    async def _newest_sign_in(self, actor: Actor) -> str:
+        """The exchange id of the newest sign-in waiting for `actor`, the admin side's or the
+        workflow's; `LATEST_SIGN_IN` (the workflow resolves it) when the workflow's is newer."""
+        workflow = await self._workflow.newest_sign_in(actor)
+        best = (workflow[0], LATEST_SIGN_IN) if workflow is not None else None
+        for _, newest in self._sign_ins.values():
+            mine = await newest(actor)
+            if mine is not None and (best is None or mine[0] > best[0]):
+                best = mine
+        return best[1] if best is not None else LATEST_SIGN_IN
 
     async def _guarded(self, what: str, call: Awaitable[Outcome]) -> Outcome:
         try:

@@ -277,7 +277,7 @@ class Standing:
             if isinstance(exc, TRANSIENT) or exc.status in (429, 500, 502, 503, 504):
                 delay = timedelta(seconds=exc.retry_after) if exc.retry_after else RETRY_DELAY
                 raise RetryLater(delay, f"Graph: {exc}") from exc
-            await self._fail(change, exc)
+            await self._fail(change, exc, as_admin=token is not None)
 
     async def _make_eligible(
         self, change: AdminChange, writes: StandingWrites
@@ -391,11 +391,21 @@ class Standing:
     async def _give_up(self, change: AdminChange, words: str) -> None:
         await self._mark_failed(change, words, outcome="refused")
 
-    async def _fail(self, change: AdminChange, exc: GraphError) -> None:
+    async def _fail(self, change: AdminChange, exc: GraphError, *, as_admin: bool) -> None:
+        """`as_admin`: the writes were the deciding admin's own (pim engine), so a 403 is about
+        that admin's rights, not pimbot's permissions."""
         async with self._db.transaction() as tx:
             stored = await tx.admin_changes.get(change.id)
         step_done = stored is not None and stored.state is ChangeState.IN_PROGRESS
-        words = graph_trouble(exc, "carry it out")
+        if as_admin and exc.status == 403:
+            words = (
+                "Entra refused it with your sign-in: making someone eligible and removing an "
+                "assignment need an active Privileged Role Administrator or Global Administrator "
+                "role. Activate one (e.g. `activate Privileged Role Administrator`), then ask "
+                "again from `standing`."
+            )
+        else:
+            words = graph_trouble(exc, "carry it out")
         if step_done:
             words += (
                 " The person is eligible now, and still holds the standing assignment: "

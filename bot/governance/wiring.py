@@ -12,7 +12,7 @@ from bot.governance.alerts_journey import VERBS as ALERT_VERBS
 from bot.governance.alerts_journey import AlertsJourney
 from bot.governance.config import GovernanceConfig
 from bot.governance.four_eyes import DECISION_VERBS, SIGN_IN_PREFIX, AsAdmin, FourEyes
-from bot.governance.front import AdminFront
+from bot.governance.front import AdminFront, WorkflowTurns
 from bot.governance.gate import AdminGate
 from bot.governance.policy_ports import AlertsSource, RoleSettingsSource
 from bot.governance.ports import AdminDirectory, SendMessages, StandingReads, StandingWrites
@@ -23,7 +23,6 @@ from bot.settings import EngineName, Settings
 from bot.store import Database
 from bot.timefmt import parse_iso_duration
 from bot.workflow.jobs import JobRunner
-from bot.workflow.ports import TurnHandler
 
 
 def governance_config(settings: Settings) -> GovernanceConfig:
@@ -50,7 +49,7 @@ class Governance:
 def build_governance(
     config: GovernanceConfig,
     db: Database,
-    workflow: TurnHandler,
+    workflow: WorkflowTurns,
     *,
     admins: AdminDirectory,
     standing_reads: StandingReads,
@@ -70,7 +69,7 @@ def build_governance(
         db, gate, now, wake_scheduler=lambda: runner.deps.wake_scheduler(), as_admin=as_admin
     )
     front.add_actions(DECISION_VERBS, four_eyes.on_action)
-    front.add_sign_in(SIGN_IN_PREFIX, four_eyes.on_sign_in)
+    front.add_sign_in(SIGN_IN_PREFIX, four_eyes.on_sign_in, four_eyes.newest_sign_in)
     runner.add_handlers(four_eyes.job_handlers())
     standing = Standing(
         db, config, standing_reads, standing_writes, four_eyes, now, writes_as=standing_writes_as
@@ -90,7 +89,7 @@ def build_governance(
 def build_admin_front(
     settings: Settings,
     db: Database,
-    workflow: TurnHandler,
+    workflow: WorkflowTurns,
     *,
     admins: AdminDirectory,
     standing_reads: StandingReads,

@@ -91,14 +91,14 @@ class Workflow:
         self, actor: Actor, exchange_id: str, token: str
     ) -> TokenExchangeOutcome:
         if exchange_id == LATEST_SIGN_IN:
-            newest = await self._newest_sign_in(actor)
+            newest = await self.newest_sign_in(actor)
             if newest is None:
                 return TokenExchangeOutcome(
                     accepted=False,
                     failure_detail="nothing waits for a sign-in",
                     outcome=_text(NOTHING_WAITS_FOR_SIGN_IN),
                 )
-            exchange_id = newest
+            exchange_id = newest[1]
         try:
             return await self.engine.on_token_exchange(actor, exchange_id, token)
         except GraphError as exc:
@@ -106,9 +106,10 @@ class Workflow:
                 accepted=True, outcome=_text(graph_trouble(exc, "submit your request"))
             )
 
-    async def _newest_sign_in(self, actor: Actor) -> str | None:
-        """The exchange id of the newest sign-in waiting for `actor`: an action that waits (pim
-        engine) or a draft request waiting for the requester's sign-in (its id)."""
+    async def newest_sign_in(self, actor: Actor) -> tuple[datetime, str] | None:
+        """Since when, and the exchange id of, the newest sign-in waiting for `actor`: an action
+        that waits (pim engine) or a draft request waiting for the requester's sign-in (its
+        id). The admin side compares it with its own (`bot/governance/front.py`)."""
         now = self.deps.now()
         async with self.deps.db.transaction() as tx:
             waiting = await tx.sign_ins.newest_for(actor.person.id, now=now)
@@ -121,7 +122,7 @@ class Workflow:
         if waiting is not None:
             wait, began = waiting
             candidates.append((began, wait.exchange_id))
-        return max(candidates)[1] if candidates else None
+        return max(candidates) if candidates else None
 
     async def on_installed(self, actor: Actor) -> Outcome:
         name = _first_name(actor)

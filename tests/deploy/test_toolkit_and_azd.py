@@ -255,6 +255,10 @@ GRAPH_PERMISSION_IDS = {
     ("Scope", "offline_access"): "7427e0e9-2fba-42fe-b0c0-848c9e6a8182",
     ("Scope", "User.Read"): "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
     ("Scope", "RoleAssignmentSchedule.ReadWrite.Directory"): "8c026be3-8e26-4774-9372-8d5d6f21daff",
+    (
+        "Scope",
+        "RoleEligibilitySchedule.ReadWrite.Directory",
+    ): "62ade113-f8e0-4bf9-a6ba-5acb31db32fd",
     ("Role", "RoleManagement.ReadWrite.Directory"): "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8",
     ("Role", "RoleManagement.Read.Directory"): "483bed4a-2ad3-4361-a73b-c83ccdbdc53c",
     ("Role", "RoleManagementPolicy.Read.Directory"): "fdc4c997-9942-4479-bfcb-75a36d1138df",

@@ -170,3 +170,18 @@ async def test_the_other_admins_card_shows_the_decision_when_they_look(sandboxed
     now_shows = json.dumps([m["cards"] for m in await nestor.messages()])
     assert "Done" in now_shows and "Alex Wilber" in now_shows
     assert "Approve" not in await nestor.buttons()
+
+
+async def test_on_the_pim_engine_an_admin_without_an_active_admin_role_is_told_what_to_do(
+    pim_box: Sandbox,  # noqa: F811
+) -> None:
+    megan = pim_box.person("megan")
+    await megan.say("standing")
+    await convert(pim_box, megan, "grady", EXCHANGE)
+    await pim_box.run_jobs()
+    await pim_box.client.wait_for("megan", "signed_in")
+    await pim_box.run_jobs()
+    told = await megan.told()
+    assert "need an active Privileged Role Administrator or Global Administrator role" in told
+    assert "Nothing was changed" in told
+    assert twin_schedules(pim_box, "grady", EXCHANGE) == {"assignment"}

@@ -4,10 +4,12 @@ button; everyone else is refused in words, audited, and nothing else is read or 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
-from bot.domain import Actor, CardMessage, Outcome, TextMessage
+from bot.domain import Actor, CardMessage, Outcome, TextMessage, TokenExchangeOutcome
 from bot.governance.gate import ADMINS_OFF_TEXT, NOT_AN_ADMIN_TEXT
 from bot.graph.errors import GraphError
+from bot.workflow.ports import LATEST_SIGN_IN
 from tests.governance.conftest import AdminWorld, admin_front
 from tests.governance.fakes import FakeAdminDirectory
 from tests.workflow.conftest import World
@@ -146,3 +148,37 @@ async def test_other_admins_leaves_out_the_one_asking(admin_world: AdminWorld) -
     others = await admin_world.front.gate.other_admins(admin_world.actor(MEGAN))
     assert [p.id for p in others] == [p.id for p in admin_world.admins.groups["admins-group"][1:]]
     assert TENANT
+
+
+class SignIns:
+    """An admin-side sign-in source: one sign-in waiting for Megan, since `since`."""
+
+    def __init__(self, since: datetime | None) -> None:
+        self.since = since
+        self.exchanged: list[str] = []
+
+    async def newest(self, actor: Actor) -> tuple[datetime, str] | None:
+        if self.since is None or actor.person.id != MEGAN.id:
+            return None
+        return self.since, "test-42"
+
+    async def exchange(self, actor: Actor, exchange_id: str, token: str) -> TokenExchangeOutcome:
+        self.exchanged.append(exchange_id)
+        return TokenExchangeOutcome(accepted=True)
+
+
+async def test_a_sign_in_that_does_not_say_which_goes_to_the_admin_sides_when_it_is_newest(
+    admin_world: AdminWorld,
+) -> None:
+    """The card's Sign in button reaches the bot without an exchange id (LATEST_SIGN_IN): the
+    newest sign-in waiting for the person gets it, the admin side's or the workflow's."""
+    source = SignIns(since=admin_world.world.clock())
+    admin_world.front.add_sign_in("test-", source.exchange, source.newest)
+    answer = await admin_world.front.on_token_exchange(
+        admin_world.actor(MEGAN), LATEST_SIGN_IN, "sso"
+    )
+    assert answer.accepted and source.exchanged == ["test-42"]
+    nothing = await admin_world.front.on_token_exchange(
+        admin_world.actor(ADELE), LATEST_SIGN_IN, "sso"
+    )
+    assert not nothing.accepted and source.exchanged == ["test-42"]  # the workflow's answer
