@@ -167,10 +167,22 @@ def serve() -> int:
         settings.graph_client_secret.get_secret_value(),
     )
     configure_logging(settings.log_level, secrets=secrets)
-    from bot.telemetry import configure_telemetry
+    from bot.telemetry import TelemetryAuthError, configure_telemetry, entra_credential
 
+    try:
+        credential = entra_credential(
+            settings.applicationinsights_authentication_string,
+            identity_endpoint=settings.identity_endpoint,
+            identity_header=settings.identity_header.get_secret_value(),
+            default_client_id=settings.effective_managed_identity_client_id,
+        )
+    except TelemetryAuthError as refusal:
+        print(f"pimbot serve: {refusal}", file=sys.stderr)
+        return 2
     configure_telemetry(
-        settings.applicationinsights_connection_string.get_secret_value(), secrets=secrets
+        settings.applicationinsights_connection_string.get_secret_value(),
+        secrets=secrets,
+        credential=credential,
     )
 
     async def app_factory() -> web.Application:

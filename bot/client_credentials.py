@@ -9,7 +9,8 @@
   `api://AzureADTokenExchange`); the identity's token for that audience is the client assertion.
 - `ManagedIdentity`: tokens straight from the identity endpoint that Azure Container Apps and App
   Service give a container (`IDENTITY_ENDPOINT` and `IDENTITY_HEADER`), for a user-assigned
-  identity named by its client id.
+  identity named by its client id; `BlockingManagedIdentity` is the same for threads that block
+  (azure-core's `get_token`, for the Azure Monitor exporter).
 
 msal's own `ManagedIdentityClient` reads `IDENTITY_ENDPOINT` from `os.environ` at call time, so
 the endpoint could not be a setting (or a stand-in in tests) without changing the process's
@@ -20,11 +21,12 @@ on the event loop.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from cryptography import x509
@@ -165,19 +167,29 @@ class ManagedIdentity:
             return issued
 
     async def _fetch(self, resource: str) -> IssuedToken:
+        params, headers = self._request(resource)
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as http:
+                response = await http.get(self.endpoint, params=params, headers=headers)
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from None
+        return self._issued(response, resource)
+
+    def _request(self, resource: str) -> tuple[dict[str, str], dict[str, str]]:
         params = {
             "api-version": IDENTITY_API_VERSION,
             "resource": resource,
             "client_id": self.client_id,
         }
-        headers = {"X-IDENTITY-HEADER": self._header.get_secret_value()}
-        try:
-            async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as http:
-                response = await http.get(self.endpoint, params=params, headers=headers)
-        except httpx.HTTPError as exc:
-            raise ManagedIdentityUnavailable(
-                f"cannot reach the identity endpoint {self.endpoint}: {type(exc).__name__}"
-            ) from None
+        return params, {"X-IDENTITY-HEADER": self._header.get_secret_value()}
+
+    def _unreachable(self, exc: httpx.HTTPError) -> ManagedIdentityUnavailable:
+        return ManagedIdentityUnavailable(
+            f"cannot reach the identity endpoint {self.endpoint}: {type(exc).__name__}"
+        )
+
+    @staticmethod
+    def _issued(response: httpx.Response, resource: str) -> IssuedToken:
         if response.status_code != 200:
             raise ManagedIdentityUnavailable(
                 f"the identity endpoint answered {response.status_code} for {resource}: "
@@ -191,6 +203,57 @@ class ManagedIdentity:
                 "the identity endpoint's answer has no access_token and expires_on"
             ) from None
         return IssuedToken(value, expires_on)
+
+
+class AccessToken(NamedTuple):
+    """What an azure-core `TokenCredential.get_token` returns (the same two fields)."""
+
+    token: str
+    expires_on: int
+
+
+class BlockingManagedIdentity(ManagedIdentity):
+    """The same identity, for a caller on a thread of its own that asks azure-core's
+    `get_token(*scopes)`: the Azure Monitor exporter sends telemetry from its worker threads
+    through an azure-core pipeline. pimbot passes this rather than `azure-identity`'s
+    `ManagedIdentityCredential`, so that one implementation of the identity endpoint (and its
+    settings: IDENTITY_ENDPOINT, IDENTITY_HEADER, the identity's client id) serves everything."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        header: SecretStr | str,
+        client_id: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(endpoint, header, client_id, timeout=timeout)
+        self._blocking_transport = transport
+        self._blocking_lock = threading.Lock()
+
+    def get_token(self, *scopes: str, **_options: Any) -> AccessToken:
+        """A token for the one scope asked (`<resource>/.default`), reused until 5 minutes
+        before it expires. Raises ManagedIdentityUnavailable; azure-core reports it and the
+        exporter keeps the telemetry for a later attempt."""
+        if len(scopes) != 1:
+            raise CredentialError(f"a managed identity token is for one scope, not {scopes!r}")
+        resource = scopes[0].removesuffix("/.default")
+        with self._blocking_lock:
+            cached = self._cache.get(resource)
+            if not cached or cached.expires_in() <= REFRESH_MARGIN_SECONDS:
+                cached = self._fetch_blocking(resource)
+                self._cache[resource] = cached
+        return AccessToken(cached.value, int(cached.expires_at))
+
+    def _fetch_blocking(self, resource: str) -> IssuedToken:
+        params, headers = self._request(resource)
+        try:
+            with httpx.Client(timeout=self._timeout, transport=self._blocking_transport) as http:
+                response = http.get(self.endpoint, params=params, headers=headers)
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from None
+        return self._issued(response, resource)
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,16 @@ class Settings(BaseSettings):
             "APPLICATIONINSIGHTS_CONNECTION_STRING", "applicationinsights_connection_string"
         ),
     )
+    # `Authorization=AAD;ClientId=<managed identity client id>`: the telemetry is sent with the
+    # managed identity's Entra token (a component with local authentication off accepts no
+    # other); empty: the connection string's instrumentation key alone
+    applicationinsights_authentication_string: str = Field(
+        "",
+        validation_alias=AliasChoices(
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+            "applicationinsights_authentication_string",
+        ),
+    )
 
     # Teams SSO's fallback sign-in: the Azure Bot resource's OAuth connection, through the Bot
     # Framework token service (Azure Bot > Configuration > OAuth Connection Settings)

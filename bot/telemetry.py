@@ -7,7 +7,11 @@ the JSON log lines on stdout find each other. Metrics: turns, Graph requests (wi
 duration) and jobs, counted by outcome.
 
 Nothing is exported unless `APPLICATIONINSIGHTS_CONNECTION_STRING` is set: then
-`configure_telemetry` sets up the Azure Monitor distro once, at start-up. Without it the
+`configure_telemetry` sets up the Azure Monitor distro once, at start-up. When
+`APPLICATIONINSIGHTS_AUTHENTICATION_STRING` is `Authorization=AAD;ClientId=<client id>` (what
+infra/ sets: its Application Insights component has local authentication off and accepts only
+Microsoft Entra-authenticated telemetry), the exporter sends the managed identity's token for
+Azure Monitor with every batch (`entra_credential`). Without it the
 OpenTelemetry API stays the no-op it is by default (no SDK, no exporter, no thread). Tests put
 in-memory providers in place with `use_providers`.
 """
@@ -24,6 +28,7 @@ from typing import Any
 from opentelemetry.metrics import Counter, Histogram, MeterProvider, get_meter
 from opentelemetry.trace import Span, Status, StatusCode, Tracer, TracerProvider, get_tracer
 
+from bot.client_credentials import BlockingManagedIdentity
 from bot.logging_setup import SecretRedactor, current_correlation_id
 
 log = logging.getLogger(__name__)
@@ -52,10 +57,62 @@ def use_providers(tracer: TracerProvider | None, meter: MeterProvider | None = N
     _instruments.clear()
 
 
-def configure_telemetry(connection_string: str, *, secrets: tuple[str, ...] = ()) -> bool:
+class TelemetryAuthError(ValueError):
+    """APPLICATIONINSIGHTS_AUTHENTICATION_STRING asks for something pimbot cannot do."""
+
+
+def entra_credential(
+    authentication_string: str,
+    *,
+    identity_endpoint: str,
+    identity_header: str,
+    default_client_id: str,
+) -> BlockingManagedIdentity | None:
+    """The credential the exporter presents, from `Authorization=AAD;ClientId=<client id>` (keys
+    in any case; without ClientId, the identity pimbot already uses); None when the string is
+    empty: the connection string's instrumentation key alone (local authentication)."""
+    if not authentication_string.strip():
+        return None
+    fields: dict[str, str] = {}
+    for pair in authentication_string.split(";"):
+        if not pair.strip():
+            continue
+        key, equals, value = pair.partition("=")
+        if not equals:
+            raise TelemetryAuthError(
+                f"APPLICATIONINSIGHTS_AUTHENTICATION_STRING: {pair.strip()!r} is not key=value"
+            )
+        fields[key.strip().lower()] = value.strip()
+    if fields.get("authorization", "").upper() != "AAD":
+        raise TelemetryAuthError(
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING must say Authorization=AAD "
+            "(and ClientId=<the managed identity's client id>), or be empty"
+        )
+    client_id = fields.get("clientid") or default_client_id
+    if not client_id:
+        raise TelemetryAuthError(
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING: no ClientId, and "
+            "PIMBOT_MANAGED_IDENTITY_CLIENT_ID is empty: name the user-assigned identity"
+        )
+    if not identity_endpoint:
+        raise TelemetryAuthError(
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING asks for the managed identity's token, "
+            "but IDENTITY_ENDPOINT is not set (Azure Container Apps and App Service set it)"
+        )
+    return BlockingManagedIdentity(identity_endpoint, identity_header, client_id)
+
+
+def configure_telemetry(
+    connection_string: str,
+    *,
+    secrets: tuple[str, ...] = (),
+    credential: BlockingManagedIdentity | None = None,
+) -> bool:
     """Export traces, metrics and pimbot's own log records to Application Insights; False (and
     nothing configured) when `connection_string` is empty. Exported log records are redacted as
-    the stdout ones are."""
+    the stdout ones are. With a `credential`, every export carries its Entra token; without,
+    none (pimbot always passes it, so the exporter never reads the authentication string from
+    the environment itself)."""
     if not connection_string:
         return False
     from azure.monitor.opentelemetry import configure_azure_monitor
@@ -64,6 +121,7 @@ def configure_telemetry(connection_string: str, *, secrets: tuple[str, ...] = ()
     os.environ.setdefault("OTEL_SERVICE_NAME", SERVICE_NAME)
     configure_azure_monitor(
         connection_string=connection_string,
+        credential=credential,
         # Spans of `requests`/`urllib` calls would record whole URLs, and the token service's
         # carries the person's magic code in its query: pimbot's own spans cover its calls.
         instrumentation_options={
@@ -72,7 +130,8 @@ def configure_telemetry(connection_string: str, *, secrets: tuple[str, ...] = ()
         logger_name="bot",
         logging_formatter=_RedactingFormatter(SecretRedactor(secrets)),
     )
-    log.info("OpenTelemetry: traces, metrics and logs go to Application Insights")
+    how = "with the managed identity's Entra token" if credential else "with the connection string"
+    log.info("OpenTelemetry: traces, metrics and logs go to Application Insights (%s)", how)
     return True
 
 

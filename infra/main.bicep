@@ -1,7 +1,9 @@
 // pimbot on Azure: Azure Bot (Teams channel) -> Container Apps (>= 2 replicas) -> PostgreSQL
-// flexible server, logs in Log Analytics. No secret by default: the container's user-assigned
-// managed identity signs in as the bot's app registration (a federated credential on it) and to
-// PostgreSQL (Microsoft Entra authentication); Key Vault holds a secret only where one is chosen.
+// flexible server, logs in Log Analytics, telemetry in a workspace-based Application Insights.
+// No credential by default: the container's user-assigned managed identity signs in as the bot's
+// app registration (a federated credential on it), to PostgreSQL and to Application Insights
+// (Microsoft Entra authentication); Key Vault holds the Application Insights connection string
+// and a secret only where one is chosen.
 // Deploy into an existing resource group:
 //
 //   az deployment group create -g <rg> -p infra/example.bicepparam     (by hand)
@@ -186,6 +188,8 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     name: '${namePrefix}-logs'
     retentionInDays: logRetentionDays
+    applicationInsightsName: '${namePrefix}-insights'
+    publisherPrincipalId: identity.outputs.principalId
     tags: tags
   }
 }
@@ -272,6 +276,7 @@ module vault 'modules/keyvault.bicep' = {
     microsoftAppPasswordExpiry: microsoftAppPasswordExpiry
     graphClientSecret: graphClientSecret
     graphClientSecretExpiry: graphClientSecretExpiry
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
     tags: tags
   }
 }
@@ -304,6 +309,7 @@ module app 'modules/containerapp.bicep' = {
     // No password in it: the role is the managed identity's name, its Entra token the password.
     databaseUrl: 'postgresql://${uriComponent(identityName)}@${postgres.outputs.fqdn}:5432/${databaseName}?sslmode=verify-full'
     graphClientSecretUri: vault.outputs.graphClientSecretUri
+    applicationInsightsConnectionStringUri: vault.outputs.applicationInsightsConnectionStringUri
     tags: tags
   }
 }
@@ -342,6 +348,7 @@ output containerAppFqdn string = app.outputs.fqdn
 output botName string = bot.outputs.name
 output keyVaultName string = vault.outputs.name
 output postgresFqdn string = postgres.outputs.fqdn
+output applicationInsightsName string = monitoring.outputs.applicationInsightsName
 output managedIdentityClientId string = identity.outputs.clientId
 output managedIdentityPrincipalId string = identity.outputs.principalId
 // The federated credential to add to the app registration (docs/deploy.md §3) and the

@@ -85,6 +85,9 @@ param databaseUrl string
 param appPasswordSecretUri string
 param graphClientSecretUri string
 
+@description('Key Vault secret URI (versionless) of the Application Insights connection string.')
+param applicationInsightsConnectionStringUri string
+
 param tags object
 
 var port = 3978
@@ -106,6 +109,30 @@ var graphSecrets = empty(graphClientSecretUri) ? [] : [
     name: 'graph-client-secret'
     keyVaultUrl: graphClientSecretUri
     identity: identityId
+  }
+]
+
+// pimbot exports its traces, metrics and log records to Application Insights (bot/telemetry.py).
+// The component accepts Entra-authenticated telemetry only (monitoring.bicep, DisableLocalAuth),
+// so pimbot presents the managed identity's token: Authorization=AAD with the identity's client
+// id, the form of APPLICATIONINSIGHTS_AUTHENTICATION_STRING Azure Monitor documents.
+var telemetrySecrets = [
+  {
+    name: 'applicationinsights-connection-string'
+    keyVaultUrl: applicationInsightsConnectionStringUri
+    identity: identityId
+  }
+]
+
+var telemetryEnv = [
+  {
+    name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+    // checkov:skip=CKV_SECRET_6: the name of a Key Vault reference, not a secret
+    secretRef: 'applicationinsights-connection-string'
+  }
+  {
+    name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+    value: 'Authorization=AAD;ClientId=${managedIdentityClientId}'
   }
 ]
 
@@ -300,7 +327,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
         transport: 'http'
         allowInsecure: false
       }
-      secrets: concat(appSecrets, graphSecrets)
+      secrets: concat(appSecrets, graphSecrets, telemetrySecrets)
       registries: registries
     }
     template: {
@@ -312,7 +339,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             cpu: json('0.5')
             memory: '1Gi'
           }
-          env: concat(baseEnv, appSecretEnv, graphClientEnv, graphSecretEnv, teamsEnv)
+          env: concat(baseEnv, appSecretEnv, graphClientEnv, graphSecretEnv, teamsEnv, telemetryEnv)
           probes: probes
         }
       ]

@@ -1,7 +1,10 @@
 // Key Vault for the secrets pimbot still has only when an operator chooses them: the bot's
 // client secret (appCredential=secret) and a separate Graph app's secret. The default deployment
-// stores none: the app registration trusts the managed identity, and PostgreSQL takes its Entra
-// token. Reached only through a private endpoint; read by the container's managed identity
+// stores no credential: the app registration trusts the managed identity, and PostgreSQL takes
+// its Entra token. It always holds the Application Insights connection string (read here from the
+// component, so it passes through no output or parameter); with the component's local
+// authentication off that string alone cannot write telemetry, but it names the component and
+// its ingestion endpoint, so it is kept like the rest. Reached only through a private endpoint; read by the container's managed identity
 // through Azure RBAC.
 
 @description('Azure region.')
@@ -35,6 +38,9 @@ param graphClientSecret string
 
 @description('When the Graph client secret expires, as Unix seconds (ignored without a Graph client secret).')
 param graphClientSecretExpiry int
+
+@description('Name of the Application Insights component (same resource group) whose connection string is stored.')
+param applicationInsightsName string
 
 param tags object
 
@@ -84,6 +90,21 @@ module graphSecret 'vault-secret.bicep' = if (!empty(graphClientSecret)) {
     value: graphClientSecret
     contentType: 'text/plain; Entra client secret'
     expiresOn: graphClientSecretExpiry
+  }
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+module insightsConnection 'vault-secret.bicep' = {
+  name: 'applicationinsights-connection-string'
+  params: {
+    vaultName: vault.name
+    name: 'applicationinsights-connection-string'
+    value: insights.properties.ConnectionString
+    contentType: 'text/plain; Application Insights connection string'
+    expiresOn: 0
   }
 }
 
@@ -150,4 +171,5 @@ resource auditLog 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
 
 output name string = vault.name
 output appPasswordUri string = empty(microsoftAppPassword) ? '' : appPassword.outputs.uri
+output applicationInsightsConnectionStringUri string = insightsConnection.outputs.uri
 output graphClientSecretUri string = empty(graphClientSecret) ? '' : graphSecret.outputs.uri

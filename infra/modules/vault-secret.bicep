@@ -13,7 +13,7 @@ param value string
 @description('What the value is (Key Vault contentType).')
 param contentType string
 
-@description('When the value stops working, as Unix seconds.')
+@description('When the value stops working, as Unix seconds; 0 for a value that does not expire (no exp attribute: Key Vault treats a secret past its exp as expired).')
 param expiresOn int
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
@@ -26,9 +26,12 @@ resource secret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   properties: {
     value: value
     contentType: contentType
-    attributes: {
+    // checkov:skip=CKV_AZURE_41: an expiry is set whenever the value has one (client secrets); the Application Insights connection string never expires
+    attributes: expiresOn > 0 ? {
       enabled: true
       exp: expiresOn
+    } : {
+      enabled: true
     }
   }
 }

@@ -59,7 +59,7 @@ def test_credentials_come_from_key_vault_only() -> None:
     assert "value: microsoftAppPassword" not in CONTAINER_APP
     # Every secret of the app is a Key Vault reference: none carries a value of its own.
     blocks = re.findall(r"^var \w+Secrets = (.*?)^\]", CONTAINER_APP, re.MULTILINE | re.DOTALL)
-    assert blocks and "secrets: concat(appSecrets, graphSecrets)" in CONTAINER_APP
+    assert blocks and "secrets: concat(appSecrets, graphSecrets, telemetrySecrets)" in CONTAINER_APP
     for block in blocks:
         assert "keyVaultUrl:" in block and "value:" not in block
 
@@ -168,3 +168,69 @@ def test_the_database_takes_the_identitys_token_verifies_tls_and_has_no_password
     # The server's Entra administrator is a group of people, never pimbot's identity.
     assert "entraAdministratorObjectId: postgresEntraAdminObjectId" in MAIN
     assert (INFRA / "postgres" / "grants.sql").is_file()
+
+
+MONITORING = (INFRA / "modules" / "monitoring.bicep").read_text(encoding="utf-8")
+VAULT_SECRET = (INFRA / "modules" / "vault-secret.bicep").read_text(encoding="utf-8")
+
+
+def resource_block(text: str, declaration: str) -> str:
+    """The body of `resource <declaration> = {`, up to its closing brace at column 0."""
+    start = text.index(f"resource {declaration} = {{")
+    return text[start : text.index("\n}\n", start)]
+
+
+def test_application_insights_is_workspace_based_and_takes_entra_tokens_only() -> None:
+    component = resource_block(MONITORING, "insights 'Microsoft.Insights/components@2020-02-02'")
+    assert "WorkspaceResourceId: workspace.id" in component  # the Log Analytics workspace
+    assert "IngestionMode: 'LogAnalytics'" in component
+    assert "DisableLocalAuth: true" in component
+    # The identity may publish telemetry to it: Monitoring Metrics Publisher, on the component.
+    publish = resource_block(
+        MONITORING, "publishTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01'"
+    )
+    assert "scope: insights" in publish and "principalId: publisherPrincipalId" in publish
+    assert "var metricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'" in MONITORING
+    assert "publisherPrincipalId: identity.outputs.principalId" in MAIN
+    # The connection string leaves the component only into Key Vault, never as an output.
+    for text in (MONITORING, KEYVAULT, MAIN):
+        outputs = re.findall(r"^output (.*)$", text, re.MULTILINE)
+        assert not [o for o in outputs if "properties.ConnectionString" in o], outputs
+    assert "properties.ConnectionString" not in MONITORING + MAIN
+
+
+def test_the_connection_string_reaches_the_container_from_key_vault_only() -> None:
+    assert "value: insights.properties.ConnectionString" in KEYVAULT
+    assert "module insightsConnection 'vault-secret.bicep' = {" in KEYVAULT  # always stored
+    assert "@secure()\n@description('The secret value.')\nparam value string" in VAULT_SECRET
+    uri = "applicationInsightsConnectionStringUri"
+    assert f"{uri}: vault.outputs.{uri}" in MAIN
+    env = container_env()
+    assert env["APPLICATIONINSIGHTS_CONNECTION_STRING"] == (
+        "secretRef",
+        "'applicationinsights-connection-string'",
+    )
+    assert re.search(
+        r"name: 'applicationinsights-connection-string'\s*\n"
+        r"\s*keyVaultUrl: applicationInsightsConnectionStringUri\s*\n\s*identity: identityId",
+        CONTAINER_APP,
+    )
+    assert "telemetrySecrets)" in CONTAINER_APP and "telemetryEnv)" in CONTAINER_APP
+    # A secret without an expiry gets no `exp` (Key Vault treats a secret past it as expired).
+    assert "attributes: expiresOn > 0 ? {" in VAULT_SECRET
+
+
+def test_the_exporter_authenticates_as_the_managed_identity() -> None:
+    """Local authentication is off, so pimbot must present the identity's token, and the
+    value is one pimbot accepts."""
+    from bot.telemetry import entra_credential
+
+    kind, value = container_env()["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
+    assert (kind, value) == ("value", "'Authorization=AAD;ClientId=${managedIdentityClientId}'")
+    credential = entra_credential(
+        value.strip("'").replace("${managedIdentityClientId}", "client-id"),
+        identity_endpoint="http://localhost:42356/msi/token",
+        identity_header="h",
+        default_client_id="",
+    )
+    assert credential is not None and credential.client_id == "client-id"
