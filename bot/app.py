@@ -156,7 +156,6 @@ async def build_services(
     deps = Deps(
         db=db,
         directory=directory,
-        engine=BotEngine(graph, now=now),
         messenger=placeholder,
         sso=sso,
         config=WorkflowConfig(
@@ -167,7 +166,7 @@ async def build_services(
         now=now,
     )
     delegated = None
-    engine: WorkflowEngine = BotFlow(deps)
+    engine: WorkflowEngine
     if settings.engine is EngineName.PIM:
         delegated = DelegatedGraph.build(
             app_graph=graph,
@@ -179,10 +178,11 @@ async def build_services(
             now=now,
             max_retry_time=settings.graph_max_retry_seconds,
         )
-        deps.engine = delegated.engine
         engine = PimFlow(
             deps, tokens=delegated.tokens, as_person=delegated.as_person, reads=delegated.reads
         )
+    else:
+        engine = BotFlow(deps, BotEngine(graph, now=now))
     await engine.start()
     workflow = Workflow(deps, engine)
     runner = JobRunner(deps)

@@ -338,27 +338,6 @@ class AppPimReads:
         return found
 
 
-class DelegatedEngine:
-    """`Engine` for the pim engine. Activation happens in the requester's own turn (they just
-    signed in), so the scheduler never activates; deactivation uses the person's cached token."""
-
-    def __init__(self, tokens: DelegatedTokens, pim: DelegatedPim) -> None:
-        self._tokens = tokens
-        self._pim = pim
-
-    async def activate(self, request: ActivationRequest) -> Any:
-        raise GraphError(400, "NotInPimEngine", "the pim engine activates as the requester")
-
-    async def extend(self, request: ActivationRequest) -> Any:
-        raise GraphError(400, "NotInPimEngine", "PIM does not extend activations")
-
-    async def deactivate(self, principal_id: str, role_id: str) -> None:
-        token = self._tokens.cached(principal_id)
-        if token is None:
-            raise GraphError(401, "SignInRequired", "no delegated token for this person")
-        await self._pim.self_deactivate(token, principal_id, role_id)
-
-
 @dataclass
 class DelegatedGraph:
     """The pim engine's Graph parts, built from the deployment's settings."""
@@ -366,7 +345,6 @@ class DelegatedGraph:
     tokens: DelegatedTokens
     as_person: DelegatedPim
     reads: AppPimReads
-    engine: DelegatedEngine
 
     @classmethod
     def build(
@@ -384,7 +362,7 @@ class DelegatedGraph:
         """`login` is the process's shared login client (see `bot.msal_http`)."""
         tokens = DelegatedTokens(client_id, credential, tenant_id, login_url, http_client=login)
         as_person = DelegatedPim(app_graph.base_url, now=now, max_retry_time=max_retry_time)
-        return cls(tokens, as_person, AppPimReads(app_graph), DelegatedEngine(tokens, as_person))
+        return cls(tokens, as_person, AppPimReads(app_graph))
 
     async def aclose(self) -> None:
         await self.as_person.aclose()

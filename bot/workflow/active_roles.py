@@ -22,6 +22,7 @@ from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.errors import graph_trouble
 from bot.workflow.moves import move
+from bot.workflow.ports import RoleDeactivation
 from bot.workflow.requesting import Requesting
 from bot.workflow.roles import Ambiguous, Exact, NoMatch, resolve_role
 from cards.text import plain
@@ -30,9 +31,11 @@ DEACTIVATION_MIN_AGE_MINUTES = 5
 
 
 class ActiveRoles:
-    def __init__(self, deps: Deps, requesting: Requesting) -> None:
+    def __init__(self, deps: Deps, requesting: Requesting, graph: RoleDeactivation) -> None:
+        """`graph`: how the engine ends an activation in Entra."""
         self.deps = deps
         self.requesting = requesting
+        self.graph = graph
 
     async def my_roles(self, actor: Actor) -> Outcome:
         person_id = actor.person.id
@@ -88,7 +91,7 @@ class ActiveRoles:
             )
         name = plain(active.role.display_name)
         try:
-            await deps.engine.deactivate(person.id, role_id)
+            await self.graph.deactivate(person.id, role_id)
         except ActiveDurationTooShort:
             earliest = ""
             if active.start is not None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.sso import SsoVerifier
 from bot.store import Database
-from bot.workflow.ports import Engine, Messenger, PimDirectory
+from bot.workflow.ports import Messenger, PimDirectory
 
 
 def utc_now() -> datetime:
@@ -31,7 +31,6 @@ class WorkflowConfig:
 class Deps:
     db: Database
     directory: PimDirectory
-    engine: Engine
     messenger: Messenger
     sso: SsoVerifier
     config: WorkflowConfig

@@ -54,14 +54,19 @@ class PimDirectory(Protocol):
     async def get_person(self, user_id: str) -> Person | None: ...
 
 
-class Engine(Protocol):
-    """Write side: how an approved request becomes an active role in Entra."""
+class RoleDeactivation(Protocol):
+    """Ends a person's activation of a role in Entra (each engine in its own way)."""
+
+    async def deactivate(self, principal_id: str, role_id: str) -> None: ...
+
+
+class Engine(RoleDeactivation, Protocol):
+    """The bot engine's writes, with pimbot's own app permissions: how an approved request
+    becomes an active role in Entra."""
 
     async def activate(self, request: ActivationRequest) -> ActivationResult: ...
 
     async def extend(self, request: ActivationRequest) -> ActivationResult: ...
-
-    async def deactivate(self, principal_id: str, role_id: str) -> None: ...
 
 
 class DeliveryRefused(Exception):

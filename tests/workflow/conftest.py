@@ -148,13 +148,12 @@ async def world(db: Database) -> World:  # noqa: F811
     deps = Deps(
         db=db,
         directory=directory,
-        engine=engine,
         messenger=messenger,
         sso=FakeSso(),
         config=WorkflowConfig(tenant_id=TENANT, expiry_warning=timedelta(minutes=15)),
         now=clock,
     )
-    flow = BotFlow(deps)
+    flow = BotFlow(deps, engine)
     runner = JobRunner(deps)
     runner.add_handlers(flow.jobs())
     scheduler = Scheduler(db, runner, now=clock)

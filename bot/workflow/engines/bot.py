@@ -30,6 +30,7 @@ from bot.workflow.deciding import already_decided, audit_refusal, too_late
 from bot.workflow.engines.bot_jobs import BotJobs
 from bot.workflow.moves import Notice, move, route_submitted, submit_draft
 from bot.workflow.outbox import JobHandler
+from bot.workflow.ports import Engine
 from bot.workflow.requesting import Requesting
 from cards.text import plain
 
@@ -39,11 +40,12 @@ Verdict = Literal["approve", "deny"]
 class BotFlow:
     """`WorkflowEngine` (engines/protocol.py) of the bot engine."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, graph: Engine) -> None:
+        """`graph`: pimbot's app-only writes (`adminAssign`, `adminExtend`, `adminRemove`)."""
         self.deps = deps
         self.requesting = Requesting(deps, self)
-        self.roles = ActiveRoles(deps, self.requesting)
-        self._jobs = BotJobs(deps)
+        self.roles = ActiveRoles(deps, self.requesting, graph)
+        self._jobs = BotJobs(deps, graph)
 
     async def start(self) -> None:
         """Nothing to start: the jobs follow from the requests."""

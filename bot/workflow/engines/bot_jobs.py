@@ -24,6 +24,7 @@ from bot.workflow.deciding import still_an_approver
 from bot.workflow.errors import TRANSIENT, graph_trouble
 from bot.workflow.moves import Notice, move
 from bot.workflow.outbox import JobHandler, JobKind, RetryLater
+from bot.workflow.ports import Engine
 from cards.text import plain
 
 # While Graph is down, try again at these intervals (then keep the last one).
@@ -31,8 +32,9 @@ GRAPH_BACKOFF = (5, 15, 30, 60, 120, 300)
 
 
 class BotJobs:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, graph: Engine) -> None:
         self.deps = deps
+        self.graph = graph
 
     def handlers(self) -> dict[str, JobHandler]:
         return {JobKind.ACTIVATE: self.activate, JobKind.APPROVAL_TIMEOUT: self.approval_timeout}
@@ -100,9 +102,9 @@ class BotJobs:
 
     async def _call_engine(self, request: ActivationRequest) -> ActivationResult:
         if request.kind is RequestKind.EXTEND:
-            return await self.deps.engine.extend(request)
+            return await self.graph.extend(request)
         try:
-            return await self.deps.engine.activate(request)
+            return await self.graph.activate(request)
         except RoleAssignmentExists:
             # Either an earlier run of this job got through before a crash, or the role was
             # activated elsewhere. Graph's schedule says what is true now.

@@ -80,7 +80,7 @@ class PimFlow:
         self.pim = as_person
         self.follower = PimFollower(deps, reads)
         self.requesting = Requesting(deps, self)
-        self.roles = ActiveRoles(deps, self.requesting)
+        self.roles = ActiveRoles(deps, self.requesting, _SelfDeactivation(tokens, as_person))
 
     async def start(self) -> None:
         """Start watching PIM for activations made outside Teams."""
@@ -593,6 +593,20 @@ class PimFlow:
     ) -> None:
         async with self.deps.db.transaction() as tx:
             await audit(tx, self.deps.now(), actor.person.id, action, request, reason=reason)
+
+
+class _SelfDeactivation:
+    """`selfDeactivate` with the person's own token (the caller made sure there is one)."""
+
+    def __init__(self, tokens: UserTokens, as_person: PimAsPerson) -> None:
+        self._tokens = tokens
+        self._as_person = as_person
+
+    async def deactivate(self, principal_id: str, role_id: str) -> None:
+        token = self._tokens.cached(principal_id)
+        if token is None:
+            raise GraphError(401, "SignInRequired", "no delegated token for this person")
+        await self._as_person.self_deactivate(token, principal_id, role_id)
 
 
 def _text(text: str) -> Outcome:
