@@ -1,5 +1,6 @@
-"""activating → active, as Graph reported it, for both engines: the expiry jobs, the cards, the
-requester told, and an extension taking over from the activation it extends."""
+"""approved → activating, and activating → active as Graph reported it, for both engines: the
+expiry jobs, the cards, the requester told, and an extension taking over from the activation it
+extends."""
 
 from __future__ import annotations
 
@@ -14,6 +15,24 @@ from bot.workflow.context import Deps
 from bot.workflow.moves import Notice, move
 from bot.workflow.people import timezone_of
 from cards.text import plain
+
+
+async def start_activating(
+    deps: Deps, tx: Tx, request: ActivationRequest | str, now: datetime
+) -> ActivationRequest | None:
+    """approved → activating (the activation is being made, by pimbot or by PIM); None when the
+    request is no longer approved (another run moved it first)."""
+    return await move(
+        deps,
+        tx,
+        request,
+        from_states=RequestState.APPROVED,
+        to=RequestState.ACTIVATING,
+        action="activation.started",
+        actor=None,
+        refresh=False,  # the cards say "approved" until the role is active
+        now=now,
+    )
 
 
 async def activated(deps: Deps, request: ActivationRequest, result: ActivationResult) -> None:

@@ -18,7 +18,7 @@ from bot.domain import (
     RoleAssignmentExists,
 )
 from bot.store import Job
-from bot.workflow.activation import activated
+from bot.workflow.activation import activated, start_activating
 from bot.workflow.context import Deps
 from bot.workflow.deciding import still_an_approver
 from bot.workflow.errors import TRANSIENT, graph_trouble
@@ -44,17 +44,7 @@ class BotJobs:
         request_id = str(job.payload["request_id"])
         now = deps.now()
         async with deps.db.transaction() as tx:
-            request = await move(
-                deps,
-                tx,
-                request_id,
-                from_states=RequestState.APPROVED,
-                to=RequestState.ACTIVATING,
-                action="activation.started",
-                actor=None,
-                refresh=False,  # the cards say "approved" until the role is active
-                now=now,
-            )
+            request = await start_activating(deps, tx, request_id, now)
             if request is None:
                 request = await tx.requests.get(request_id)
                 # ACTIVATING here means an earlier run died mid-call: carry on, Graph decides.

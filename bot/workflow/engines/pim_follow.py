@@ -25,7 +25,7 @@ from bot.domain import (
 from bot.store import Job, Tx
 from bot.timefmt import format_when
 from bot.workflow import outbox
-from bot.workflow.activation import activated
+from bot.workflow.activation import activated, start_activating
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.engines.ports import PimReads
@@ -156,17 +156,7 @@ class PimFollower:
                 )
                 current = approved or current
             if current.state is RequestState.APPROVED:
-                moving = await move(
-                    deps,
-                    tx,
-                    current,
-                    from_states=RequestState.APPROVED,
-                    to=RequestState.ACTIVATING,
-                    action="activation.started",
-                    actor=None,
-                    refresh=False,  # the cards say "approved" until the role is active
-                    now=now,
-                )
+                moving = await start_activating(deps, tx, current, now)
                 current = moving or current
         if not provisioned or current.state is not RequestState.ACTIVATING:
             return current
