@@ -8,8 +8,8 @@ People do not type commands, they type "please give me exchange admin", "hi", "c
 an hour". Text is first normalized (NFKC, so full-width `USER ADMIN` reads as plain `USER ADMIN`;
 zero-width characters dropped; every kind of space collapsed), then politeness is taken off
 ("please", "can you", "thanks"), then the longest known phrase at the start names the intent.
-Admin commands that do not exist yet (`settings`, `alerts`, …) are recognised as such, so that they
-are never read as a role name. `tests/commands/phrasings.tsv` is the corpus this is tested against.
+Admin commands (`standing`, `settings`, `alerts`, …) are recognised as such, so that they are never
+read as a role name. `tests/commands/phrasings.tsv` is the corpus this is tested against.
 """
 
 from __future__ import annotations
@@ -79,8 +79,10 @@ class Greeting:
 
 @dataclass(frozen=True, slots=True)
 class NotAvailable:
-    """An admin command pimbot does not have yet (`settings`, `alerts`, `standing`, `reviews`,
-    `admins`): named so that it is answered as such, never read as a role."""
+    """An admin command (one of `ADMIN_COMMANDS`), which the activation workflow does not run:
+    the admin side's front (`bot/governance/front.py`) answers those it has, through the admin
+    gate (which also answers when the admin commands are off); one that reaches the workflow is
+    not available in this pimbot, and is answered so, never read as a role."""
 
     command: str
 
@@ -104,8 +106,8 @@ Command = (
     | Unknown
 )
 
-# What each admin command that is not built yet will do, in the words the reply uses.
-NOT_AVAILABLE_YET: dict[str, str] = {
+# Each admin command and what it does, in the words a reply uses.
+ADMIN_COMMANDS: dict[str, str] = {
     "settings": "show and change a role's PIM settings",
     "alerts": "show PIM's security alerts",
     "standing": "list standing (permanent) admin assignments",
@@ -235,7 +237,7 @@ _WHOLE: dict[str, _Verb] = {
     ),
     **dict.fromkeys(("menu", "usage", "commands", "what can you do", "options"), _Verb.HELP),
 }
-_NOT_YET_PHRASES: dict[str, str] = {
+_ADMIN_PHRASES: dict[str, str] = {
     "settings": "settings",
     "setting": "settings",
     "role settings": "settings",
@@ -372,8 +374,8 @@ def _parse_words(words: list[str]) -> Command:
     if lowered in _WHOLE:
         return _build(_WHOLE[lowered], "")
     for size in range(min(4, len(words)), 0, -1):
-        if _key(words[:size]) in _NOT_YET_PHRASES:
-            return NotAvailable(_NOT_YET_PHRASES[_key(words[:size])])
+        if _key(words[:size]) in _ADMIN_PHRASES:
+            return NotAvailable(_ADMIN_PHRASES[_key(words[:size])])
     verb, size = _leading_phrase(words)
     if verb is None:
         return Unknown(text=" ".join(words))

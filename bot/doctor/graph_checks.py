@@ -9,7 +9,15 @@ import json
 from typing import Any
 
 from bot.client_credentials import ClientCredential, ManagedIdentity
-from bot.doctor.permissions import Need, needs, unwanted
+from bot.doctor.permissions import (
+    ADMIN_DELEGATED,
+    ADMIN_DELEGATED_PURPOSE,
+    Need,
+    admin_needs,
+    admin_side_on,
+    needs,
+    unwanted,
+)
 from bot.doctor.report import Finding, fail, ok, warn
 from bot.domain import PIM_DELEGATED_SCOPE, GraphError
 from bot.graph.directory import ELIGIBILITY_INSTANCES, GraphPimDirectory
@@ -125,7 +133,10 @@ async def permissions(
             )
         ]
     lacking = [need for need in needs(settings) if not set(need.accepted) & held]
-    findings = [_missing_finding(need, client_id, credential, settings) for need in lacking]
+    findings = [_missing_finding(need, client_id, credential) for need in lacking]
+    admin = admin_needs(settings)
+    admin_lacking = [need for need in admin if not set(need.accepted) & held]
+    findings += [_admin_missing_finding(need, client_id, credential) for need in admin_lacking]
     extra = sorted(set(unwanted(settings)) & held)
     if extra:
         findings.append(
@@ -139,76 +150,121 @@ async def permissions(
             )
         )
     if settings.engine is EngineName.PIM and not isinstance(credential, ManagedIdentity):
-        findings.append(await _delegated(graph, token, client_id))
+        findings += await _delegated(graph, token, client_id, admin_side=admin_side_on(settings))
     if not lacking:
+        also = ", and every one the admin side needs" if admin and not admin_lacking else ""
         findings.insert(
             0,
             ok(
                 PERMISSIONS,
                 f"every permission the {settings.engine.value} engine needs is granted with "
-                f"admin consent ({source})",
+                f"admin consent{also} ({source})",
             ),
         )
     return findings
 
 
-async def _delegated(graph: GraphHttp, token: str, client_id: str) -> Finding:
+async def _delegated(
+    graph: GraphHttp, token: str, client_id: str, *, admin_side: bool
+) -> list[Finding]:
     """The pim engine acts with people's own tokens: the delegated permission needs admin
-    consent for everyone (a middle tier cannot show a consent prompt)."""
+    consent for everyone (a middle tier cannot show a consent prompt). With the admin side on,
+    the admins' conversions need `ADMIN_DELEGATED` too: missing, a warning."""
     principal_id = str(token_claims(token).get("oid") or "")
-    grant_it = (
-        f"In the Entra admin center: App registrations > {client_id} > API permissions > Add a "
-        f"permission > Microsoft Graph > Delegated permissions > {PIM_DELEGATED_SCOPE}, then "
-        "Grant admin consent for the tenant."
-    )
+    wanted = [PIM_DELEGATED_SCOPE, *(ADMIN_DELEGATED if admin_side else ())]
     try:
         scopes = await delegated_consent(graph, principal_id)
     except GraphError as exc:
         if exc.status != 403:
-            return fail(
+            return [
+                fail(
+                    DELEGATED,
+                    f"could not read the delegated permission grants: {exc}",
+                    "Run the doctor again; if Graph keeps failing, its words are above.",
+                )
+            ]
+        names = " and ".join(wanted)
+        return [
+            warn(
                 DELEGATED,
-                f"could not read the delegated permission grants: {exc}",
-                "Run the doctor again; if Graph keeps failing, its words are above.",
+                "could not read the delegated permission grants (Graph needs Directory.Read.All "
+                f"for that, which pimbot does not need otherwise): {exc.code}",
+                f"Check by hand that {names} (delegated) show 'Granted for' your tenant under "
+                f"App registrations > {client_id} > API permissions.",
             )
-        return warn(
+        ]
+    consented = [scope for scope in wanted if scope in scopes]
+    if PIM_DELEGATED_SCOPE in scopes:
+        have = "have" if len(consented) > 1 else "has"
+        names = " and ".join(consented)
+        findings = [ok(DELEGATED, f"{names} (delegated) {have} admin consent for all users")]
+    else:
+        findings = [
+            fail(
+                DELEGATED,
+                f"{PIM_DELEGATED_SCOPE} (delegated, Microsoft Graph) has no admin consent for all "
+                "users: with PIMBOT_ENGINE=pim nobody could activate, cancel or approve "
+                "(their sign-ins would be refused as consent required)",
+                _grant_delegated(client_id, PIM_DELEGATED_SCOPE),
+            )
+        ]
+    findings += [
+        warn(
             DELEGATED,
-            "could not read the delegated permission grants (Graph needs Directory.Read.All "
-            f"for that, which pimbot does not need otherwise): {exc.code}",
-            f"Check by hand that {PIM_DELEGATED_SCOPE} (delegated) shows 'Granted for' your "
-            f"tenant under App registrations > {client_id} > API permissions.",
+            f"{scope} (delegated, Microsoft Graph) has no admin consent for all users, and "
+            f"PIMBOT_ADMIN_GROUP_ID turns the admin side on: {ADMIN_DELEGATED_PURPOSE}. The rest "
+            "of pimbot works",
+            _grant_delegated(client_id, scope),
         )
-    if PIM_DELEGATED_SCOPE not in scopes:
-        return fail(
-            DELEGATED,
-            f"{PIM_DELEGATED_SCOPE} (delegated, Microsoft Graph) has no admin consent for all "
-            "users: with PIMBOT_ENGINE=pim nobody could activate, cancel or approve "
-            "(their sign-ins would be refused as consent required)",
-            grant_it,
-        )
-    return ok(DELEGATED, f"{PIM_DELEGATED_SCOPE} (delegated) has admin consent for all users")
+        for scope in wanted[1:]
+        if scope not in scopes
+    ]
+    return findings
+
+
+def _grant_delegated(client_id: str, scope: str) -> str:
+    return (
+        f"In the Entra admin center: App registrations > {client_id} > API permissions > Add a "
+        f"permission > Microsoft Graph > Delegated permissions > {scope}, then Grant admin "
+        "consent for the tenant."
+    )
 
 
 def _missing_finding(
-    need: Need, client_id: str, credential: ClientCredential | ManagedIdentity, settings: Settings
+    need: Need, client_id: str, credential: ClientCredential | ManagedIdentity
 ) -> Finding:
+    return fail(
+        PERMISSIONS,
+        f"{need.least} (application, Microsoft Graph) is not granted with admin consent: "
+        f"pimbot cannot {need.purpose}",
+        _grant(need, client_id, credential),
+    )
+
+
+def _admin_missing_finding(
+    need: Need, client_id: str, credential: ClientCredential | ManagedIdentity
+) -> Finding:
+    """An admin side's permission missing: one admin feature will not work, so a warning."""
+    return warn(
+        PERMISSIONS,
+        f"{need.least} (application, Microsoft Graph) is not granted with admin consent, and "
+        f"PIMBOT_ADMIN_GROUP_ID turns the admin side on: {need.purpose}. The rest of pimbot works",
+        _grant(need, client_id, credential),
+    )
+
+
+def _grant(need: Need, client_id: str, credential: ClientCredential | ManagedIdentity) -> str:
     if isinstance(credential, ManagedIdentity):
-        how = (
+        return (
             f"Grant the managed identity {client_id} the Microsoft Graph app role {need.least} "
             "(New-MgServicePrincipalAppRoleAssignment, or `az rest` POST to "
             "/servicePrincipals/{identity's object id}/appRoleAssignments); a managed identity "
             "has no consent page."
         )
-    else:
-        how = (
-            f"In the Entra admin center: App registrations > {client_id} > API permissions > "
-            f"Add a permission > Microsoft Graph > Application permissions > {need.least}, then "
-            f"Grant admin consent for the tenant."
-        )
-    return fail(
-        PERMISSIONS,
-        f"{need.least} (application, Microsoft Graph) is not granted with admin consent: "
-        f"pimbot cannot {need.purpose}",
-        how,
+    return (
+        f"In the Entra admin center: App registrations > {client_id} > API permissions > "
+        f"Add a permission > Microsoft Graph > Application permissions > {need.least}, then "
+        f"Grant admin consent for the tenant."
     )
 
 

@@ -1,4 +1,5 @@
-"""The Microsoft Graph application permissions each engine needs, and the ones it must not hold.
+"""The Microsoft Graph permissions each engine needs, those the admin side needs on top
+(`PIMBOT_ADMIN_GROUP_ID` set), and the ones an engine must not hold.
 
 Each need is met by any one of its permissions (the least privileged first), as the Permissions
 table of each Graph operation's page lists them. The names are Microsoft Graph's; their ids are
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain import PIM_DELEGATED_SCOPE
+from bot.graph.standing import ADMIN_DELEGATED_SCOPES
 from bot.graph.teams_apps import INSTALL_PERMISSION
 from bot.settings import EngineName, Settings
 
@@ -69,6 +72,36 @@ TEAMS_INSTALLS = Need(
     ),
 )
 
+# The admin side's needs (docs/engines.md, docs/alerts.md): without one an admin feature does not
+# work, or works with less, while the rest of pimbot does; `purpose` says which, as a warning.
+CONVERSIONS = Need(
+    "`standing` cannot convert anyone to eligible (its Convert to eligible makes the eligibility "
+    "with roleEligibilityScheduleRequests adminAssign, app-only on the bot engine)",
+    ("RoleEligibilitySchedule.ReadWrite.Directory", "RoleManagement.ReadWrite.Directory"),
+)
+ALERTS_AND_FIX = Need(
+    "`alerts` cannot read PIM's own alerts, refresh them for the digest nor Fix them: the card "
+    "shows the alerts pimbot computes, and no Fix works",
+    ("RoleManagementAlert.ReadWrite.Directory",),
+)
+ALERTS_READ = Need(
+    "`alerts` cannot read PIM's own alerts: the card shows the alerts pimbot computes instead",
+    ("RoleManagementAlert.Read.Directory", "RoleManagementAlert.ReadWrite.Directory"),
+)
+SIGN_IN_ACTIVITY = Need(
+    "`standing` shows every last sign-in as not known, and the computed stale-account alert of "
+    "`alerts` as unknown (users' signInActivity; it also needs an Entra ID P1 licence)",
+    ("AuditLog.Read.All",),
+)
+# The delegated permissions an admin's own token needs on the pim engine besides the one every
+# person's needs (bot.domain.PIM_DELEGATED_SCOPE): conversions are made with them.
+ADMIN_DELEGATED = tuple(scope for scope in ADMIN_DELEGATED_SCOPES if scope != PIM_DELEGATED_SCOPE)
+ADMIN_DELEGATED_PURPOSE = (
+    "`standing` cannot convert anyone to eligible: the deciding admin's sign-in for the "
+    "conversion (adminAssign of the eligibility with their own token) would be refused as "
+    "consent required"
+)
+
 # With the pim engine no application permission may change who holds a role (docs/engines.md).
 TIER_ZERO = ("RoleAssignmentSchedule.ReadWrite.Directory", "RoleManagement.ReadWrite.Directory")
 
@@ -81,6 +114,21 @@ def needs(settings: Settings) -> list[Need]:
     if settings.teams_catalog_app_id:
         required.append(TEAMS_INSTALLS)
     return required
+
+
+def admin_side_on(settings: Settings) -> bool:
+    """The admin commands are on: `PIMBOT_ADMIN_GROUP_ID` names the admins' group."""
+    return bool(settings.admin_group_id.strip())
+
+
+def admin_needs(settings: Settings) -> list[Need]:
+    """What the admin side needs on top of `needs`, when it is on (`PIMBOT_ADMIN_GROUP_ID`);
+    missing, they are warnings: pimbot runs, one admin feature does not."""
+    if not admin_side_on(settings):
+        return []
+    if settings.engine is EngineName.BOT:
+        return [CONVERSIONS, ALERTS_AND_FIX, SIGN_IN_ACTIVITY]
+    return [ALERTS_READ, SIGN_IN_ACTIVITY]  # the pim engine converts with the admin's token
 
 
 def unwanted(settings: Settings) -> tuple[str, ...]:

@@ -1,5 +1,5 @@
 """The bot's words for messages that are not commands: greetings, unknown text, and admin
-commands that are not built yet. Each says what pimbot can do instead of only "no"."""
+commands this pimbot does not have. Each says what pimbot can do instead of only "no"."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ CAPABILITIES = (
     "- `extend` or `deactivate` an active role, and `cancel` a request that waits for approval\n"
     "Type `help` for the details."
 )
-_ADMINS = "PIM administrators (Privileged Role Administrator or Global Administrator)"
 
 
 def greeting(first_name: str, command: commands.Greeting) -> str:
@@ -29,11 +28,11 @@ def not_understood(command: commands.Unknown) -> str:
 
 
 def not_available(command: commands.NotAvailable) -> str:
-    """`settings`, `alerts` … are admin commands pimbot does not have yet; said as such, so that
-    nobody thinks "settings" was taken for a role name."""
-    what = commands.NOT_AVAILABLE_YET.get(command.command, "do that")
+    """An admin command that reached the workflow: the admin front answers those this pimbot
+    has (`bot/governance/front.py`), so this one it does not have. Said as such, so that nobody
+    thinks "settings" was taken for a role name."""
+    what = commands.ADMIN_COMMANDS.get(command.command, "do that")
     return (
-        f"`{command.command}` ({what}) is not available in pimbot yet. When it is, it will be for "
-        f"{_ADMINS} only. Until then, use Microsoft Entra admin center, Identity Governance, "
-        "Privileged Identity Management. " + CAPABILITIES
+        f"`{command.command}` ({what}) is not available in this pimbot. For that, use Microsoft "
+        "Entra admin center, Identity Governance, Privileged Identity Management. " + CAPABILITIES
     )

@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.governance.domain import Alert, AlertSource, AlertsReport, Finding
-from cards.common import Card, Element, TextColor, card, execute, heading, paragraph, when
+from cards.common import (
+    Card,
+    Element,
+    TextColor,
+    button_row,
+    card,
+    execute,
+    heading,
+    paragraph,
+    when,
+)
 from cards.governance.alert_actions import AlertsVerb
 from cards.text import plain
 
@@ -23,19 +33,22 @@ def alerts_card(report: AlertsReport, *, tz: str | None = None) -> Card:
     shared = notes.pop() if len(notes) == 1 else ""
     if shared:
         body.append(paragraph(plain(shared) + ".", subtle=True))
-    actions = []
     for alert in report.alerts:
         body.extend(_summary(alert, shown_note=not shared))
         if alert.active and alert.findings:
-            actions.append(
-                execute(
-                    f"{alert.title} ({alert.count})",
-                    AlertsVerb.PAGE,
-                    {"kind": alert.kind.value, "page": "0"},
+            # Under its alert, not in one row at the end: five titles side by side are cut
+            # short in Teams ("Too m…").
+            body.append(
+                button_row(
+                    execute(
+                        f"{alert.title} ({alert.count})",
+                        AlertsVerb.PAGE,
+                        {"kind": alert.kind.value, "page": "0"},
+                    )
                 )
             )
     body.append(paragraph(f"Read {when(report.taken_at, tz)}.", subtle=True))
-    return card(body, actions, fallback_text=f"PIM alerts: {len(active)} need attention")
+    return card(body, fallback_text=f"PIM alerts: {len(active)} need attention")
 
 
 def alert_page_card(

@@ -133,7 +133,8 @@ def _row(assignment: StandingAssignment, *, can_convert: bool) -> list[Element]:
         else "never activated through PIM",
     ]
     elements: list[Element] = [
-        paragraph(f"**{who}**{kind}" + (f" ({upn})" if upn else "")),
+        # Bold by weight, not Markdown: the same in Teams and in any renderer without Markdown.
+        paragraph(f"{who}{kind}" + (f" ({upn})" if upn else ""), bold=True),
         paragraph(" · ".join(details), subtle=True),
     ]
     if assignment.break_glass:

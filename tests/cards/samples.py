@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
@@ -26,6 +26,8 @@ from bot.domain import (
     Ticket,
 )
 from cards.actions import parse_action
+from cards.governance.actions import AdminVerb, parse_admin_action
+from cards.governance.alert_actions import AlertsVerb, parse_alerts_action
 
 TEAMS_MAX_CARD_BYTES = 28 * 1024
 NOW = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)
@@ -200,6 +202,22 @@ def merged(card: dict[str, Any], button: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+_ADMIN_VERBS = {str(verb) for verb in AdminVerb}
+_ALERTS_VERBS = {str(verb) for verb in AlertsVerb}
+
+
+def parse_any_action(data: Mapping[str, Any]) -> object:
+    """What pimbot reads from a button's data, whichever side's button it is (the admin front
+    sends admin and alerts verbs to their journeys, the rest to the workflow); `InvalidAction`
+    when it cannot read it."""
+    verb = data.get("verb")
+    if verb in _ADMIN_VERBS:
+        return parse_admin_action(data)
+    if verb in _ALERTS_VERBS:
+        return parse_alerts_action(data)
+    return parse_action(data)
+
+
 def check_card(card: dict[str, Any]) -> None:
     """What every pimbot card must satisfy."""
     assert card["type"] == "AdaptiveCard"
@@ -219,4 +237,4 @@ def check_card(card: dict[str, Any]) -> None:
     for node in elements(card, "TextBlock"):
         assert node.get("wrap") is True, node
     for button in buttons(card):
-        parse_action(merged(card, button))  # every button sends something pimbot can read
+        parse_any_action(merged(card, button))  # every button sends something pimbot can read

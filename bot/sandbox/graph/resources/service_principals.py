@@ -54,6 +54,7 @@ READ_APP_ROLE_ASSIGNMENTS = (
 # Microsoft Graph's application permissions (app roles) by name: their ids as in Microsoft
 # Graph's service principal of every tenant (Microsoft Graph permissions reference).
 GRAPH_APP_ROLES = {
+    "AccessReview.ReadWrite.All": "ef5f7d5c-338f-44b0-86c3-351f46c8bb5f",
     "Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
     "DelegatedPermissionGrant.Read.All": "81b4724a-58aa-41c1-8a55-84ef97466587",
     "AppRoleAssignment.ReadWrite.All": "06b708a9-e830-4db3-a914-8e69da51d44f",
@@ -71,6 +72,8 @@ GRAPH_APP_ROLES = {
     "RoleManagement.Read.All": "c7fbd983-d9aa-4fa7-84b8-17382c103bc4",
     "RoleManagement.Read.Directory": "483bed4a-2ad3-4361-a73b-c83ccdbdc53c",
     "RoleManagement.ReadWrite.Directory": "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8",
+    "RoleManagementAlert.Read.Directory": "ef31918f-2d50-4755-8943-b8638c0a077e",
+    "RoleManagementAlert.ReadWrite.Directory": "11059518-d6a6-4851-98ed-509268489c4a",
     "RoleManagementPolicy.Read.Directory": "fdc4c997-9942-4479-bfcb-75a36d1138df",
     "RoleManagementPolicy.ReadWrite.Directory": "31e08e0a-d3f7-4ca2-ac39-7343fb83e8ad",
     "TeamsAppInstallation.ReadWriteSelfForUser.All": "908de74d-f8b2-4d6b-a9ed-2a17b3b78179",
