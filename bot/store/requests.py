@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Row, Select, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import (
@@ -123,18 +123,21 @@ class RequestStore:
         )
         return found[0] if found else None
 
-    async def pending_for_approver(self, person_id: str) -> list[ActivationRequest]:
-        waiting_for_person = select(request_approvers.c.request_id).where(
-            request_approvers.c.approver_id == person_id
-        )
-        return await self._fetch(
-            _newest_first(
-                _select().where(
-                    requests.c.state == RequestState.PENDING_APPROVAL.value,
-                    requests.c.id.in_(waiting_for_person),
-                )
+    async def pending_for_approver(
+        self, person_id: str, *, limit: int | None = None
+    ) -> list[ActivationRequest]:
+        """Requests waiting for the person's decision, newest first; the newest `limit` only,
+        when given (a list for people to read need not load every one of thousands)."""
+        statement = _newest_first(_select().where(*_pending_for(person_id)))
+        return await self._fetch(statement if limit is None else statement.limit(limit))
+
+    async def count_pending_for_approver(self, person_id: str) -> int:
+        count: int = (
+            await self._connection.execute(
+                select(func.count()).select_from(requests).where(*_pending_for(person_id))
             )
-        )
+        ).scalar_one()
+        return count
 
     async def active_for(self, person_id: str, role_id: str) -> ActivationRequest | None:
         found = await self._fetch(
@@ -227,6 +230,16 @@ class RequestStore:
 
 def _select() -> Select[Any]:
     return select(requests)
+
+
+def _pending_for(person_id: str) -> tuple[ColumnElement[bool], ...]:
+    waiting_for_person = select(request_approvers.c.request_id).where(
+        request_approvers.c.approver_id == person_id
+    )
+    return (
+        requests.c.state == RequestState.PENDING_APPROVAL.value,
+        requests.c.id.in_(waiting_for_person),
+    )
 
 
 def _newest_first(statement: Select[Any]) -> Select[Any]:
