@@ -3,11 +3,12 @@
 `ix_jobs_status_due` (status, due_at) left the tie-break on `id` to a sort. Jobs queued in one
 transaction share their due time (the approval cards of a 50-approver group, a backlog), and
 with 50,000 pending jobs due at one instant PostgreSQL read and sorted all of them for every claim
-of 5 (56 ms, spilling to disk); with (status, due_at, id) it reads 5 index entries (0.06 ms).
+of 5 (median 49 ms, the sort spilling to disk); with (status, due_at, id) it reads 5 index
+entries (0.04 ms). Figures and plans: bench/RESULTS.md, "The claim at 100,000 jobs".
 The same index serves the queue-lag query (`min(due_at)` of pending jobs).
 
 Revision ID: 0006
-Revises: 0002 (0005 once the migrations before it are merged)
+Revises: 0003 (0005 once the migrations numbered before it are merged)
 Create Date: 2026-12-06
 """
 
@@ -16,9 +17,9 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0006"
-# On main the newest migration is 0002; 0003..0005 come from other branches, and the chain is
-# joined when they are merged.
-down_revision = "0002"
+# The newest migration on main is 0003; 0004 and 0005 are not merged yet, and the chain is joined
+# when they are.
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
