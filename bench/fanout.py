@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -27,7 +28,7 @@ import yaml
 from sqlalchemy import select
 
 from bench.expiry_scale import install_all, memory_line, percentile
-from bench.scale_seed import fresh_database, load_average
+from bench.scale_seed import cpu_seconds, fresh_database, load_average
 from bot.sandbox.cluster import Cluster, cluster
 from bot.sandbox.tenant import DEFAULT_TENANT_PATH, DemoTenant
 from bot.store.jobs import JobStatus
@@ -82,6 +83,10 @@ def tenant(approvers: int, requesters: int) -> DemoTenant:
     return DemoTenant.model_validate(data)
 
 
+def bots_cpu_seconds(c: Cluster) -> float:
+    return sum(cpu_seconds(bot.process.pid) for bot in c.bots if bot.process is not None)
+
+
 async def card_times(c: Cluster, request_id: str) -> list[datetime]:
     async with c.db.engine.connect() as connection:
         rows = await connection.execute(
@@ -123,13 +128,18 @@ async def run(args: argparse.Namespace, kind: str, workdir: Path) -> None:
         await c.settled()
         for n in range(1, args.rounds + 1):
             started = time.perf_counter()
+            bots_cpu = bots_cpu_seconds(c)
+            own_cpu = cpu_seconds(os.getpid())
             times = await one_round(c, n, args.approvers)
             await c.settled()
+            bots_cpu = bots_cpu_seconds(c) - bots_cpu
+            own_cpu = cpu_seconds(os.getpid()) - own_cpu
             print(
                 f"{kind}, {args.replicas} replicas, round {n}: {args.approvers} cards, "
                 f"first {times[0]:.2f} s, median {statistics.median(times):.2f} s, "
                 f"p99 {percentile(times, 0.99):.2f} s, last {times[-1]:.2f} s after the "
-                f"press (round {time.perf_counter() - started:.1f} s); {load_average()}",
+                f"press (round {time.perf_counter() - started:.1f} s; CPU: pimbot "
+                f"{bots_cpu:.1f} s, twins and bench {own_cpu:.1f} s); {load_average()}",
                 flush=True,
             )
         print(f"  {memory_line(c)}")
