@@ -141,15 +141,14 @@ class RequestStore:
 
     async def active_for(self, person_id: str, role_id: str) -> ActivationRequest | None:
         found = await self._fetch(
-            _newest_first(
-                _select().where(
-                    requests.c.requester_id == person_id,
-                    requests.c.role_id == role_id,
-                    requests.c.state == RequestState.ACTIVE.value,
-                )
-            ).limit(1)
+            _newest_first(_select().where(*_active(person_id, role_id))).limit(1)
         )
         return found[0] if found else None
+
+    async def all_active_for(self, person_id: str, role_id: str) -> list[ActivationRequest]:
+        """Every active request of the person for the role, newest first: for a moment, an
+        extension and the activation it extends."""
+        return await self._fetch(_newest_first(_select().where(*_active(person_id, role_id))))
 
     async def newest_extension(self, request: ActivationRequest) -> ActivationRequest | None:
         """The newest extension of the same person's role that became active after `request`
@@ -230,6 +229,14 @@ class RequestStore:
 
 def _select() -> Select[Any]:
     return select(requests)
+
+
+def _active(person_id: str, role_id: str) -> tuple[ColumnElement[bool], ...]:
+    return (
+        requests.c.requester_id == person_id,
+        requests.c.role_id == role_id,
+        requests.c.state == RequestState.ACTIVE.value,
+    )
 
 
 def _pending_for(person_id: str) -> tuple[ColumnElement[bool], ...]:

@@ -318,6 +318,20 @@ async def test_pending_for_approver_lists_only_pending_requests_naming_them(db: 
         assert await tx.requests.pending_for_approver(ALICE.id) == []
 
 
+async def test_all_active_for_reads_only_the_persons_activations_of_the_role(db: Database) -> None:
+    activation = a_request(state=S.ACTIVE, end=T0 + timedelta(hours=2))
+    extension = a_request(state=S.ACTIVE, created_at=T0 + timedelta(hours=1))
+    other_role = a_request(state=S.ACTIVE, role=SECURITY_ADMIN)
+    other_person = a_request(state=S.ACTIVE, requester=BOB)
+    ended = a_request(state=S.ENDED)
+    await _insert(db, activation, extension, other_role, other_person, ended)
+
+    async with db.transaction() as tx:
+        found = await tx.requests.all_active_for(ALICE.id, EXCHANGE_ADMIN.id)
+
+    assert found == [extension, activation]
+
+
 async def test_an_approvers_queue_reads_the_newest_few_and_counts_them_all(db: Database) -> None:
     waiting = [
         a_request(
