@@ -51,7 +51,9 @@ class ActiveRoles:
             mine = await tx.requests.open_for_requester(actor.person.id)
             # The card lists MAX_LISTED; an approver of a busy role may have thousands waiting.
             waiting = await tx.requests.pending_for_approver(actor.person.id, limit=MAX_LISTED)
-            waiting_total = await tx.requests.count_pending_for_approver(actor.person.id)
+            waiting_total = len(waiting)
+            if waiting_total == MAX_LISTED:  # a full page: count the rest
+                waiting_total = await tx.requests.count_pending_for_approver(actor.person.id)
         card = cards.pending_list(mine, waiting, tz=actor.timezone, waiting_total=waiting_total)
         summary = f"{len(mine)} open requests of yours, {waiting_total} waiting for you"
         return Outcome(replies=[CardMessage(card=card, summary=summary)])
