@@ -80,9 +80,11 @@ def pending_list(
     waiting_for_me: Sequence[ActivationRequest],
     *,
     tz: str | None = None,
+    waiting_total: int | None = None,
 ) -> Card:
     """What waits for the person's decision (each opens its approval card), and their own open
-    requests (with Cancel while an approver has not decided)."""
+    requests (with Cancel while an approver has not decided). `waiting_total` counts what waits
+    when `waiting_for_me` holds only the newest of them."""
     body: list[Element] = [heading("Pending requests")]
     if not mine and not waiting_for_me:
         body.append(paragraph("Nothing is waiting.", subtle=True))
@@ -93,7 +95,8 @@ def pending_list(
             body.append(paragraph(_summary(request, with_requester=True)))
             body.append(paragraph(f"Asked {when(request.created_at, tz)}", subtle=True))
             body.append(button_row(execute("Review", Verb.REFRESH, {"request_id": request.id})))
-        body.extend(overflow_note(len(shown), len(waiting_for_me)))
+        total = len(waiting_for_me) if waiting_total is None else waiting_total
+        body.extend(overflow_note(len(shown), max(total, len(waiting_for_me))))
     if mine:
         shown = mine[:MAX_LISTED]
         body.append(paragraph("Your requests", bold=True))

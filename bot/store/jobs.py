@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.dialect import upsert_insert
@@ -77,20 +77,9 @@ class JobQueue:
         the same job while its lease lasts.
         """
         now = as_utc(now)
-        claimable = (
-            select(jobs.c.id)
-            .where(
-                jobs.c.status == JobStatus.PENDING.value,
-                jobs.c.due_at <= now,
-                or_(jobs.c.locked_until.is_(None), jobs.c.locked_until <= now),
-            )
-            .order_by(jobs.c.due_at, jobs.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
         statement = (
             update(jobs)
-            .where(jobs.c.id.in_(claimable))
+            .where(jobs.c.id.in_(claimable(now, limit)))
             .values(locked_by=worker, locked_until=now + lease, attempts=jobs.c.attempts + 1)
             .returning(*jobs.c)
         )
@@ -210,6 +199,25 @@ class JobQueue:
             )
         ).scalar_one()
         return None if oldest is None else now - oldest
+
+
+def claimable(now: datetime, limit: int) -> Select[tuple[int]]:
+    """The ids `claim_due` leases: due, unleased pending jobs, oldest due first.
+
+    Its order is the index `ix_jobs_status_due_id` (status, due_at, id), so a claim reads `limit`
+    index entries however many jobs are pending or share a due time.
+    """
+    return (
+        select(jobs.c.id)
+        .where(
+            jobs.c.status == JobStatus.PENDING.value,
+            jobs.c.due_at <= as_utc(now),
+            or_(jobs.c.locked_until.is_(None), jobs.c.locked_until <= as_utc(now)),
+        )
+        .order_by(jobs.c.due_at, jobs.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
 
 
 def _decode(row: Row[Any]) -> Job:

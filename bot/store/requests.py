@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Row, Select, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import (
@@ -123,30 +123,32 @@ class RequestStore:
         )
         return found[0] if found else None
 
-    async def pending_for_approver(self, person_id: str) -> list[ActivationRequest]:
-        waiting_for_person = select(request_approvers.c.request_id).where(
-            request_approvers.c.approver_id == person_id
-        )
-        return await self._fetch(
-            _newest_first(
-                _select().where(
-                    requests.c.state == RequestState.PENDING_APPROVAL.value,
-                    requests.c.id.in_(waiting_for_person),
-                )
+    async def pending_for_approver(
+        self, person_id: str, *, limit: int | None = None
+    ) -> list[ActivationRequest]:
+        """Requests waiting for the person's decision, newest first; the newest `limit` only,
+        when given (a list for people to read need not load every one of thousands)."""
+        statement = _newest_first(_select().where(*_pending_for(person_id)))
+        return await self._fetch(statement if limit is None else statement.limit(limit))
+
+    async def count_pending_for_approver(self, person_id: str) -> int:
+        count: int = (
+            await self._connection.execute(
+                select(func.count()).select_from(requests).where(*_pending_for(person_id))
             )
-        )
+        ).scalar_one()
+        return count
 
     async def active_for(self, person_id: str, role_id: str) -> ActivationRequest | None:
         found = await self._fetch(
-            _newest_first(
-                _select().where(
-                    requests.c.requester_id == person_id,
-                    requests.c.role_id == role_id,
-                    requests.c.state == RequestState.ACTIVE.value,
-                )
-            ).limit(1)
+            _newest_first(_select().where(*_active(person_id, role_id))).limit(1)
         )
         return found[0] if found else None
+
+    async def all_active_for(self, person_id: str, role_id: str) -> list[ActivationRequest]:
+        """Every active request of the person for the role, newest first: for a moment, an
+        extension and the activation it extends."""
+        return await self._fetch(_newest_first(_select().where(*_active(person_id, role_id))))
 
     async def newest_extension(self, request: ActivationRequest) -> ActivationRequest | None:
         """The newest extension of the same person's role that became active after `request`
@@ -227,6 +229,24 @@ class RequestStore:
 
 def _select() -> Select[Any]:
     return select(requests)
+
+
+def _active(person_id: str, role_id: str) -> tuple[ColumnElement[bool], ...]:
+    return (
+        requests.c.requester_id == person_id,
+        requests.c.role_id == role_id,
+        requests.c.state == RequestState.ACTIVE.value,
+    )
+
+
+def _pending_for(person_id: str) -> tuple[ColumnElement[bool], ...]:
+    waiting_for_person = select(request_approvers.c.request_id).where(
+        request_approvers.c.approver_id == person_id
+    )
+    return (
+        requests.c.state == RequestState.PENDING_APPROVAL.value,
+        requests.c.id.in_(waiting_for_person),
+    )
 
 
 def _newest_first(statement: Select[Any]) -> Select[Any]:

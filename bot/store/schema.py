@@ -123,7 +123,8 @@ jobs = Table(
     Column("locked_until", UtcDateTime, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
     UniqueConstraint("dedupe_key", name="uq_jobs_dedupe_key"),
-    Index("ix_jobs_status_due", "status", "due_at"),
+    # The claim's order (bot/store/jobs.py claim_due): pending jobs by due time, then id.
+    Index("ix_jobs_status_due_id", "status", "due_at", "id"),
 )
 
 audit_log = Table(

@@ -77,12 +77,10 @@ async def activated(deps: Deps, request: ActivationRequest, result: ActivationRe
 async def _supersede(deps: Deps, tx: Tx, extension: ActivationRequest, now: datetime) -> None:
     """An extension takes over from the activation it extends; the earlier one's cards now show
     the extension (the new end time, not the old one)."""
-    for earlier in await tx.requests.list_in_states([RequestState.ACTIVE]):
-        if (
-            earlier.id != extension.id
-            and earlier.requester.id == extension.requester.id
-            and earlier.role.id == extension.role.id
-        ):
+    # Only this person's activations of this role: every active request could be tens of
+    # thousands of rows.
+    for earlier in await tx.requests.all_active_for(extension.requester.id, extension.role.id):
+        if earlier.id != extension.id:
             await move(
                 deps,
                 tx,

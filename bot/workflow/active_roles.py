@@ -25,6 +25,7 @@ from bot.workflow.moves import move
 from bot.workflow.ports import RoleDeactivation
 from bot.workflow.requesting import Requesting
 from bot.workflow.roles import Ambiguous, Exact, NoMatch, resolve_role
+from cards.common import MAX_LISTED
 from cards.text import plain
 
 DEACTIVATION_MIN_AGE_MINUTES = 5
@@ -48,9 +49,13 @@ class ActiveRoles:
     async def pending(self, actor: Actor) -> Outcome:
         async with self.deps.db.transaction() as tx:
             mine = await tx.requests.open_for_requester(actor.person.id)
-            waiting = await tx.requests.pending_for_approver(actor.person.id)
-        card = cards.pending_list(mine, waiting, tz=actor.timezone)
-        summary = f"{len(mine)} open requests of yours, {len(waiting)} waiting for you"
+            # The card lists MAX_LISTED; an approver of a busy role may have thousands waiting.
+            waiting = await tx.requests.pending_for_approver(actor.person.id, limit=MAX_LISTED)
+            waiting_total = len(waiting)
+            if waiting_total == MAX_LISTED:  # a full page: count the rest
+                waiting_total = await tx.requests.count_pending_for_approver(actor.person.id)
+        card = cards.pending_list(mine, waiting, tz=actor.timezone, waiting_total=waiting_total)
+        summary = f"{len(mine)} open requests of yours, {waiting_total} waiting for you"
         return Outcome(replies=[CardMessage(card=card, summary=summary)])
 
     async def deactivate_by_name(self, actor: Actor, query: str) -> Outcome:

@@ -531,6 +531,12 @@ def test_pending_list_lets_approvers_open_what_waits_and_requesters_cancel() -> 
     ]
 
 
+def test_pending_list_of_the_newest_counts_everything_that_waits() -> None:
+    newest = [request().model_copy(update={"id": f"req_{n}"}) for n in range(15)]
+    shown = texts(cards.pending_list([], newest, waiting_total=10_000))
+    assert "…and 9985 more." in shown
+
+
 def test_pending_list_when_nothing_waits() -> None:
     assert "Nothing is waiting." in texts(cards.pending_list([], []))
 

@@ -318,6 +318,39 @@ async def test_pending_for_approver_lists_only_pending_requests_naming_them(db: 
         assert await tx.requests.pending_for_approver(ALICE.id) == []
 
 
+async def test_all_active_for_reads_only_the_persons_activations_of_the_role(db: Database) -> None:
+    activation = a_request(state=S.ACTIVE, end=T0 + timedelta(hours=2))
+    extension = a_request(state=S.ACTIVE, created_at=T0 + timedelta(hours=1))
+    other_role = a_request(state=S.ACTIVE, role=SECURITY_ADMIN)
+    other_person = a_request(state=S.ACTIVE, requester=BOB)
+    ended = a_request(state=S.ENDED)
+    await _insert(db, activation, extension, other_role, other_person, ended)
+
+    async with db.transaction() as tx:
+        found = await tx.requests.all_active_for(ALICE.id, EXCHANGE_ADMIN.id)
+
+    assert found == [extension, activation]
+
+
+async def test_an_approvers_queue_reads_the_newest_few_and_counts_them_all(db: Database) -> None:
+    waiting = [
+        a_request(
+            state=S.PENDING_APPROVAL,
+            approver_ids=("bob-id",),
+            created_at=T0 + timedelta(seconds=n),
+        )
+        for n in range(5)
+    ]
+    decided = a_request(state=S.APPROVED, approver_ids=("bob-id",))
+    not_bobs = a_request(state=S.PENDING_APPROVAL, approver_ids=("carol-id",))
+    await _insert(db, *waiting, decided, not_bobs)
+
+    async with db.transaction() as tx:
+        assert await tx.requests.pending_for_approver(BOB.id, limit=2) == [waiting[4], waiting[3]]
+        assert await tx.requests.count_pending_for_approver(BOB.id) == 5
+        assert await tx.requests.count_pending_for_approver(ALICE.id) == 0
+
+
 async def test_a_decided_request_leaves_the_approvers_queue(db: Database) -> None:
     request = a_request(state=S.PENDING_APPROVAL, approver_ids=("bob-id",))
     await _insert(db, request)

@@ -1,0 +1,414 @@
+"""Expiry at scale: a job table of 100,000 scheduled expiry warnings and end checks, two pimbot
+replicas (real `pimbot serve` processes with the shared clock) running them, and how late each
+notice reaches the person in Teams; with the claim's time and plan at that size and each
+replica's memory.
+
+    .venv/bin/python -m bench.expiry_scale [--scheduled 100000] [--fire 1000] [--window 120]
+        [--replicas 2] [--open 10000] [--db postgresql] [--old-index] [--claims-only]
+
+The schedule is compressed with the twins' clock: the database gets `--scheduled` pending expiry
+jobs (Core inserts, like `bot.workflow.outbox.expiry` writes them). `--fire` of them fall due
+evenly within `--window` seconds (half warnings of activations ending 15 minutes later, which
+the Graph twin lists as active with that end; half end checks of activations that just ended);
+the rest fall due in the 24 hours after. `--open` more requests wait for approval (they hold no
+jobs). Once seeded, the shared clock jumps to just before the window, and the window plays out in
+real time. A notice's lateness is when the Teams twin accepted it (the message job's finish,
+committed right after the connector answered) minus when its expiry job fell due.
+
+`--old-index` puts back the index the jobs table had before migration 0006 (status, due_at), to
+measure the claim as it was; `--claims-only` seeds a database and measures the claim without
+starting pimbot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import insert, select, text
+
+from bench.scale_seed import (
+    Seeded,
+    analyze,
+    expiry_job,
+    fresh_database,
+    load_average,
+    memory_megabytes,
+    seed_jobs,
+    seed_requests,
+)
+from bot.domain import Person, RequestState, Role
+from bot.sandbox.cluster import Cluster, cluster
+from bot.sandbox.tenant import DEFAULT_TENANT_PATH, DemoTenant
+from bot.scheduler import BATCH
+from bot.store import Database
+from bot.store.jobs import JobStatus, claimable
+from bot.store.schema import jobs
+from bot.workflow.outbox import EXPIRY_CHECK_GRACE, JobKind
+
+WARNING = timedelta(minutes=15)  # PIMBOT_EXPIRY_WARNING_MINUTES' default
+WARNED_ROLE = "User Administrator"
+ENDED_ROLE = "Exchange Administrator"
+BULK_ROLE = "Security Reader"
+LEAD = timedelta(seconds=5)  # the clock lands this long before the window opens
+SETTLE_SECONDS = 180.0
+TIE = 50_000  # pending jobs due at one instant, for the claim with ties (rolled back)
+
+
+def person_handle(n: int) -> str:
+    return f"exp{n:04d}"
+
+
+def tenant(people: int, warned_ends: list[datetime]) -> DemoTenant:
+    """The demo tenant plus `people` users; user n holds WARNED_ROLE until warned_ends[n-1]
+    (what the Graph twin reports as the activation's end)."""
+    data = yaml.safe_load(DEFAULT_TENANT_PATH.read_text(encoding="utf-8"))
+    for n in range(1, people + 1):
+        handle = person_handle(n)
+        data["users"].append(
+            {
+                "handle": handle,
+                "id": f"00000000-0000-4000-a000-{n:012d}",
+                "display_name": f"Expiry Person {n:04d}",
+                "timezone": "Europe/London",
+            }
+        )
+        for role in (WARNED_ROLE, ENDED_ROLE, BULK_ROLE):
+            data["eligibilities"].append({"user": handle, "role": role})
+        if n <= len(warned_ends):
+            data["assignments"].append(
+                {"user": handle, "role": WARNED_ROLE, "end": warned_ends[n - 1]}
+            )
+    return DemoTenant.model_validate(data)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def spread(values: Sequence[float], unit: str = "s", scale: float = 1.0) -> str:
+    if not values:
+        return "none"
+    v = [x * scale for x in values]
+    return (
+        f"median {statistics.median(v):.2f} {unit}, p99 {percentile(v, 0.99):.2f} {unit}, "
+        f"max {max(v):.2f} {unit} (n={len(v)})"
+    )
+
+
+class Plan:
+    """Who fires when: the schedule of the run, in the clock's time."""
+
+    def __init__(self, args: argparse.Namespace, base: datetime) -> None:
+        self.base = base
+        self.warned = args.fire // 2
+        self.ended = args.fire - self.warned
+        step = timedelta(seconds=args.window) / max(1, args.fire)
+        # Warnings and end checks interleaved through the window.
+        self.warn_due = [base + step * (2 * n) for n in range(self.warned)]
+        self.end_due = [base + step * (2 * n + 1) for n in range(self.ended)]
+        self.warned_ends = [due + WARNING for due in self.warn_due]
+        self.people = max(self.warned, self.ended, 1)
+        self.bulk = max(0, (args.scheduled - self.warned * 2 - self.ended) // 2)
+        self.window_end = base + timedelta(seconds=args.window)
+
+
+def seeds(
+    plan: Plan, twin_tenant: DemoTenant, open_requests: int
+) -> tuple[list[Seeded], list[dict[str, Any]], dict[str, datetime]]:
+    """The requests, their expiry jobs, and when each fired request's job falls due."""
+    tenant_id = twin_tenant.tenant_id
+
+    def person(n: int) -> Person:
+        user = twin_tenant.user(person_handle(n))
+        return Person(id=user.id, tenant_id=tenant_id, display_name=user.display_name)
+
+    def role(name: str) -> Role:
+        spec = twin_tenant.role(name)
+        return Role(id=spec.id, display_name=spec.display_name, description=spec.description)
+
+    requests: list[Seeded] = []
+    rows: list[dict[str, Any]] = []
+    due: dict[str, datetime] = {}
+    warning, check = str(JobKind.EXPIRY_WARNING), str(JobKind.EXPIRY_CHECK)
+    for n, (when, end) in enumerate(zip(plan.warn_due, plan.warned_ends, strict=True), 1):
+        rid = f"warn-{n:06d}"
+        requests.append(Seeded(rid, person(n), role(WARNED_ROLE), RequestState.ACTIVE, end))
+        rows.append(expiry_job(warning, rid, end, when))
+        rows.append(expiry_job(check, rid, end, end + EXPIRY_CHECK_GRACE))
+        due[rid] = when
+    for n, when in enumerate(plan.end_due, 1):
+        rid, end = f"end-{n:06d}", when - EXPIRY_CHECK_GRACE
+        requests.append(Seeded(rid, person(n), role(ENDED_ROLE), RequestState.ACTIVE, end))
+        rows.append(expiry_job(warning, rid, end, end - WARNING, done=True))
+        rows.append(expiry_job(check, rid, end, when))
+        due[rid] = when
+    later = plan.window_end + timedelta(hours=1)
+    for n in range(plan.bulk):
+        rid, end = f"bulk-{n:06d}", later + timedelta(seconds=n * 86400 / max(1, plan.bulk))
+        requests.append(
+            Seeded(rid, person(n % plan.people + 1), role(BULK_ROLE), RequestState.ACTIVE, end)
+        )
+        rows.append(expiry_job(warning, rid, end, end - WARNING))
+        rows.append(expiry_job(check, rid, end, end + EXPIRY_CHECK_GRACE))
+    approvers = (twin_tenant.user("megan").id, twin_tenant.user("nestor").id)
+    for n in range(open_requests):
+        requests.append(
+            Seeded(
+                f"open-{n:06d}",
+                person(n % plan.people + 1),
+                role(BULK_ROLE),
+                RequestState.PENDING_APPROVAL,
+                approver_ids=approvers,
+            )
+        )
+    return requests, rows, due
+
+
+async def claim_figures(db: Database, now: datetime, rounds: int = 30) -> list[str]:
+    """The claim's SELECT (FOR UPDATE SKIP LOCKED, as `claim_due` runs it) timed in transactions
+    that are rolled back, at `now` and with TIE more jobs due at one instant; and its plan."""
+    lines = []
+    for label, tie in (("as seeded", 0), (f"+{TIE:,} jobs due at one instant", TIE)):
+        async with db.engine.connect() as connection:
+            transaction = await connection.begin()
+            if tie:
+                first = now - timedelta(minutes=1)
+                tied = [expiry_job("tie", f"tie-{n}", first, first) for n in range(tie)]
+                for start in range(0, tie, 2000):
+                    await connection.execute(insert(jobs), tied[start : start + 2000])
+            times = []
+            for _ in range(rounds):
+                nested = await connection.begin_nested()
+                started = time.perf_counter()
+                await connection.execute(claimable(now, BATCH))
+                times.append(time.perf_counter() - started)
+                await nested.rollback()
+            inside = []
+            for _ in range(rounds):
+                nested = await connection.begin_nested()
+                plan = await explain(connection, now)
+                inside.extend(
+                    float(line.split()[-2]) / 1000
+                    for line in plan.splitlines()
+                    if "Execution Time" in line
+                )
+                await nested.rollback()
+            await transaction.rollback()
+        database = f"; inside the database {spread(inside, 'ms', 1000)}" if inside else ""
+        lines.append(
+            f"claim of {BATCH} ({label}): from the client {spread(times, 'ms', 1000)}{database}; "
+            f"{load_average()}\n{plan}"
+        )
+    return lines
+
+
+async def explain(connection: Any, now: datetime) -> str:
+    query = claimable(now, BATCH).compile(
+        dialect=connection.dialect, compile_kwargs={"literal_binds": True}
+    )
+    prefix = "EXPLAIN ANALYZE" if connection.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
+    rows = (await connection.execute(text(f"{prefix} {query}"))).all()
+    return "\n".join("    " + " ".join(str(c) for c in row) for row in rows)
+
+
+async def old_index(db: Database) -> None:
+    async with db.engine.begin() as connection:
+        await connection.execute(text("CREATE INDEX ix_jobs_status_due ON jobs (status, due_at)"))
+        await connection.execute(text("DROP INDEX ix_jobs_status_due_id"))
+
+
+async def sent_at(db: Database, request_ids: set[str], since: datetime) -> dict[str, datetime]:
+    """When the message job about each request finished (the notice accepted by Teams)."""
+    async with db.engine.connect() as connection:
+        rows = await connection.execute(
+            select(jobs.c.payload, jobs.c.finished_at).where(
+                jobs.c.kind == str(JobKind.MESSAGE),
+                jobs.c.status == JobStatus.DONE.value,
+                jobs.c.finished_at >= since,
+            )
+        )
+        found: dict[str, datetime] = {}
+        for payload, finished in rows:
+            rid = payload.get("request_id")
+            if rid in request_ids and (rid not in found or finished < found[rid]):
+                found[rid] = finished
+    return found
+
+
+def memory_line(c: Cluster) -> str:
+    parts = []
+    for bot in c.bots:
+        assert bot.process is not None
+        rss, peak = memory_megabytes(bot.process.pid)
+        parts.append(f"{bot.name} RSS {rss:.0f} MiB (peak {peak:.0f} MiB)")
+    return "; ".join(parts)
+
+
+async def install_all(c: Cluster, handles: list[str], concurrency: int = 8) -> None:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(handle: str) -> None:
+        async with gate:
+            await c.client.install(handle)
+
+    await asyncio.gather(*(one(h) for h in handles))
+
+
+async def claims_only(args: argparse.Namespace, workdir: Path) -> None:
+    """The same seeding into a database migrated here, the claim figures, and nothing run."""
+    base = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    plan = Plan(args, base)
+    twin_tenant = tenant(plan.people, plan.warned_ends)
+    async with fresh_database(args.db, workdir) as url:
+        db = await Database.connect(url)
+        try:
+            await db.migrate()
+            requests, rows, _ = seeds(plan, twin_tenant, args.open)
+            await seed_requests(db, twin_tenant.tenant_id, base, requests)
+            await seed_jobs(db, rows)
+            if args.old_index:
+                await old_index(db)
+            await analyze(db)
+            pending = sum(r["status"] == JobStatus.PENDING.value for r in rows)
+            print(
+                f"{args.db}: {len(requests):,} requests, {pending:,} pending expiry jobs; index: "
+                f"{'(status, due_at) as before 0006' if args.old_index else '(status, due_at, id)'}"
+            )
+            for line in await claim_figures(db, base + timedelta(seconds=args.window / 2)):
+                print(line, flush=True)
+        finally:
+            await db.close()
+
+
+async def run(args: argparse.Namespace, workdir: Path) -> None:
+    base = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    plan = Plan(args, base)
+    twin_tenant = tenant(plan.people, plan.warned_ends)
+    async with (
+        fresh_database(args.db, workdir) as url,
+        cluster(workdir, database_url=url, replicas=args.replicas, tenant=twin_tenant) as c,
+    ):
+        handles = [person_handle(n) for n in range(1, plan.people + 1)]
+        started = time.perf_counter()
+        await install_all(c, handles)
+        await c.settled(within=SETTLE_SECONDS)
+        print(f"{len(handles)} people installed the bot in {time.perf_counter() - started:.0f} s")
+        print(f"after installs: {memory_line(c)}; {load_average()}", flush=True)
+
+        requests, rows, due = seeds(plan, twin_tenant, args.open)
+        started = time.perf_counter()
+        await seed_requests(c.db, twin_tenant.tenant_id, c.clock(), requests)
+        pending = sum(r["status"] == JobStatus.PENDING.value for r in rows)
+        await seed_jobs(c.db, rows)
+        if args.old_index:
+            await old_index(c.db)
+        await analyze(c.db)
+        print(
+            f"seeded {len(requests):,} requests ({args.open:,} awaiting approval) and "
+            f"{pending:,} pending expiry jobs ({len(due):,} due within the {args.window} s "
+            f"window) in {time.perf_counter() - started:.0f} s; index: "
+            f"{'(status, due_at) as before 0006' if args.old_index else '(status, due_at, id)'}"
+        )
+        for line in await claim_figures(c.db, base + timedelta(seconds=args.window / 2)):
+            print(line)
+        print(f"seeded, before the window: {memory_line(c)}; {load_average()}", flush=True)
+
+        c.clock.advance(base - LEAD - c.clock())
+        offset = c.clock() - datetime.now(UTC)
+        wall_since = datetime.now(UTC) - timedelta(seconds=1)
+        loads: list[float] = []
+        peak_memory = ""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + args.window + LEAD.total_seconds() + SETTLE_SECONDS
+        found: dict[str, datetime] = {}
+        while loop.time() < deadline:
+            await asyncio.sleep(1.0)
+            loads.append(float(load_average().split()[1].split("/")[0]))
+            peak_memory = memory_line(c)
+            if c.clock() > plan.window_end:
+                found = await sent_at(c.db, set(due), wall_since)
+                if len(found) == len(due):
+                    break
+        late = [(found[rid] + offset - due[rid]).total_seconds() for rid in found]
+        warned = [late_s for rid, late_s in zip(found, late, strict=True) if rid[0] == "w"]
+        ended = [late_s for rid, late_s in zip(found, late, strict=True) if rid[0] == "e"]
+        over = sum(x > 2.0 for x in late)
+        print(
+            f"{args.replicas} replicas on {args.db}, {pending:,} scheduled jobs: "
+            f"{len(found):,} of {len(due):,} notices sent; lateness: {spread(late)}; "
+            f"{over} later than 2 s"
+        )
+        order = sorted(found, key=lambda rid: due[rid])
+        tenth = max(1, len(order) // 10)
+        first = [late[list(found).index(rid)] for rid in order[:tenth]]
+        last = [late[list(found).index(rid)] for rid in order[-tenth:]]
+        if found:
+            span = (max(found.values()) + offset - min(due.values())).total_seconds()
+            print(
+                f"  min {min(late):.2f} s; the first tenth due: {spread(first)}; the last tenth: "
+                f"{spread(last)}; {len(found) / span:.1f} notices/s from the first due to the "
+                f"last sent ({len(due) / args.window:.1f}/s fell due)"
+            )
+        print(f"  warnings:    {spread(warned)}")
+        print(f"  end notices: {spread(ended)}")
+        print(
+            f"  load during the window: median {statistics.median(loads):.1f}, "
+            f"max {max(loads):.1f} (1-minute average, sampled each second)"
+        )
+        print(f"  at the end: {peak_memory}")
+        async with c.db.transaction() as tx:
+            lag = await tx.jobs.oldest_due_lag(c.clock())
+        print(f"  queue lag at the end: {lag}; {load_average()}", flush=True)
+        if args.open:
+            await pending_turn(c, args.open)
+
+
+async def pending_turn(c: Cluster, waiting: int) -> None:
+    """Megan approves every open request: what her `pending` costs, and the memory after it."""
+    await c.client.install("megan")
+    await c.settled()
+    for n in range(2):
+        started = time.perf_counter()
+        answer = await c.client.say("megan", "pending")
+        took = time.perf_counter() - started
+        said = (await c.messages("megan"))[-1]
+        print(
+            f"  megan's `pending` with {waiting:,} requests waiting for her (turn {n + 1}): "
+            f"answered {answer['status']} in {took:.2f} s, reply {len(str(said)):,} characters; "
+            f"{memory_line(c)}; {load_average()}",
+            flush=True,
+        )
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="pimbot-expiry-") as tmp:
+        await (claims_only if args.claims_only else run)(args, Path(tmp))
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scheduled", type=int, default=100_000)
+    parser.add_argument("--fire", type=int, default=1000)
+    parser.add_argument("--window", type=float, default=120.0)
+    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--open", type=int, default=10_000)
+    parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--old-index", action="store_true")
+    parser.add_argument("--claims-only", action="store_true", help="seed, time claims, stop")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse()))
+    sys.exit(0)
