@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.domain import Actor, CardMessage, GraphError, Outcome, TextMessage
 from bot.governance.alert_fixes import ComputedFixes
+from bot.governance.alert_settings import AlertSettings
 from bot.governance.audit import audit_admin
 from bot.governance.config import GovernanceConfig
 from bot.governance.domain import (
@@ -39,7 +40,9 @@ from bot.workflow.errors import TRANSIENT, graph_trouble
 from bot.workflow.outbox import RetryLater
 from cards.actions import InvalidAction
 from cards.governance.alert_actions import (
+    AlertsConfigure,
     AlertsFix,
+    AlertsSettings,
     AlertsSummary,
     AlertsVerb,
     parse_alerts_action,
@@ -74,8 +77,10 @@ class AlertsJourney:
         four_eyes: FourEyes | None = None,
         now: Callable[[], datetime] | None = None,
         computed_fixes: ComputedFixes | None = None,
+        settings: AlertSettings | None = None,
     ) -> None:
         self._source = source
+        self._settings = settings
         self._computed = computed_fixes
         self._db = db
         self._config = config
@@ -89,6 +94,8 @@ class AlertsJourney:
         return self._four_eyes is not None and self._config is not None and self._config.app_writes
 
     async def on_command(self, actor: Actor, text: str) -> Outcome:
+        if self._settings is not None and text.split()[-1:] == ["settings"]:
+            return await self._settings.card(actor)
         try:
             report = await self._source.read()
         except PolicyRefused as refusal:
@@ -108,6 +115,12 @@ class AlertsJourney:
             action = parse_alerts_action(data)
         except InvalidAction as invalid:
             return Outcome(toast=str(invalid))
+        if isinstance(action, AlertsSettings | AlertsConfigure):
+            if self._settings is None:
+                return Outcome(toast="Alert settings are not available here.")
+            if isinstance(action, AlertsSettings):
+                return await self._settings.card(actor)
+            return await self._settings.configure(actor, action)
         try:
             report = await self._source.read()
         except PolicyRefused as refusal:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.domain import Message, Person, SentMessage
 from bot.governance.alert_fixes import ComputedFixes
+from bot.governance.alert_settings import AlertSettings
 from bot.governance.alerts_digest import AlertsDigest
 from bot.governance.alerts_journey import VERBS as ALERT_VERBS
 from bot.governance.alerts_journey import AlertsJourney
@@ -104,7 +105,13 @@ def build_governance(
                 writes_as=alert_fixes_as if as_admin is not None else None,
             )
         journey = AlertsJourney(
-            alerts, db=db, config=config, four_eyes=four_eyes, now=now, computed_fixes=computed
+            alerts,
+            db=db,
+            config=config,
+            four_eyes=four_eyes,
+            now=now,
+            computed_fixes=computed,
+            settings=AlertSettings(alerts, db, config, now),
         )
         front.add_command("alerts", journey.on_command)
         front.add_actions(ALERT_VERBS, journey.on_action)
