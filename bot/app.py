@@ -22,8 +22,9 @@ from bot.client_credentials import (
 from bot.domain import Message, Person, SentMessage
 from bot.governance.alerts_digest import start_digest
 from bot.governance.four_eyes import AsAdmin
-from bot.governance.wiring import LateSender, build_admin_front
+from bot.governance.wiring import LateChannel, LateSender, build_admin_front
 from bot.graph.admins import GraphAdminDirectory
+from bot.graph.alert_fixes import GraphAlertFixes
 from bot.graph.alerts import GraphAlerts
 from bot.graph.bot_engine import BotEngine
 from bot.graph.delegated import DelegatedGraph, DelegatedTokens
@@ -193,7 +194,7 @@ async def build_services(
         else None
     )
     standing = GraphStanding(graph, tenant_id=tenant, now=now)
-    as_admin, standing_as = None, None
+    as_admin, standing_as, fixes_as = None, None, None
     if delegated is not None:  # the pim engine: admins act with their own delegated tokens
         admin_tokens = DelegatedTokens(
             settings.effective_graph_client_id,
@@ -209,6 +210,9 @@ async def build_services(
         def standing_as(token: str) -> GraphStanding:
             return GraphStanding(as_person.as_person(token), tenant_id=tenant, now=now)
 
+        def fixes_as(token: str) -> GraphAlertFixes:
+            return GraphAlertFixes(as_person.as_person(token))
+
     front = build_admin_front(
         settings,
         db,
@@ -222,6 +226,9 @@ async def build_services(
         standing_writes_as=standing_as,
         role_settings=GraphRoleSettings(graph, directory),
         alerts=GraphAlerts(graph, now=now),
+        channel=LateChannel(lambda: channel.messenger),
+        alert_fixes=GraphAlertFixes(graph),
+        alert_fixes_as=fixes_as,
     )
     if settings.admin_group_id.strip():
         async with db.transaction() as tx:

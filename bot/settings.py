@@ -198,6 +198,10 @@ class Settings(BaseSettings):
     alerts_every: str = Field(
         "P1D", validation_alias=AliasChoices("PIMBOT_ALERTS_EVERY", "alerts_every")
     )
+    # A Teams channel id (19:…@thread.tacv2) for the alerts digest instead of each admin's chat
+    alerts_channel: str = Field(
+        "", validation_alias=AliasChoices("PIMBOT_ALERTS_CHANNEL", "alerts_channel")
+    )
 
     # State and timing
     database_url: str = Field(

@@ -137,7 +137,11 @@ class BotMessenger:
         if self._approvers_channel_id and sent.conversation_id == self._approvers_channel_id:
             async with self._db.transaction() as tx:
                 service_url = await tx.conversations.any_service_url(self._tenant_id)
-            return None if service_url is None else self._channel_reference(service_url)
+            return (
+                None
+                if service_url is None
+                else self._channel_reference(service_url, self._approvers_channel_id)
+            )
         async with self._db.transaction() as tx:
             known = await tx.conversations.get(sent.person_id)
         return None if known is None else ConversationReference().deserialize(known.reference)
@@ -302,7 +306,7 @@ class BotMessenger:
                 else "no service URL known for the approvers channel",
             )
             return None
-        reference = self._channel_reference(service_url)
+        reference = self._channel_reference(service_url, self._approvers_channel_id)
         note = f"For {plain(person.display_name or person.upn or person.id)}:"
         activity_id = await self._send_in(reference, message, note=note)
         logger.warning(
@@ -316,13 +320,36 @@ class BotMessenger:
             activity_id=activity_id,
         )
 
-    def _channel_reference(self, service_url: str) -> ConversationReference:
+    async def post_to_channel(self, channel_id: str, message: Message) -> SentMessage | None:
+        """Post a new message in a team channel (the alerts digest's PIMBOT_ALERTS_CHANNEL),
+        through the service URL of the tenant's conversations. None when none is known yet or
+        the Bot Connector refuses the bot there (not in that team)."""
+        async with self._db.transaction() as tx:
+            service_url = await tx.conversations.any_service_url(self._tenant_id)
+        if service_url is None:
+            logger.warning("Cannot post in channel %s: no service URL known yet", channel_id)
+            return None
+        try:
+            activity_id = await self._send_in(
+                self._channel_reference(service_url, channel_id), message
+            )
+        except Exception as error:
+            if not is_unreachable(error):
+                failure = delivery_failure(error)
+                if failure is None:
+                    raise
+                raise failure from None
+            logger.warning("Cannot post in channel %s: %s", channel_id, error)
+            return None
+        return SentMessage(person_id="", conversation_id=channel_id, activity_id=activity_id)
+
+    def _channel_reference(self, service_url: str, channel_id: str) -> ConversationReference:
         return ConversationReference(
             channel_id=TEAMS_CHANNEL_ID,
             service_url=service_url,
             bot=ChannelAccount(id=self._bot_id()),
             conversation=ConversationAccount(
-                id=self._approvers_channel_id,
+                id=channel_id,
                 conversation_type="channel",
                 is_group=True,
                 tenant_id=self._tenant_id or None,

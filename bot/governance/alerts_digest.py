@@ -1,10 +1,12 @@
 """The alerts digest: every PIMBOT_ALERTS_EVERY, what is new in PIM's alerts since the last
-digest goes to each of pimbot's admins in their 1:1 chat, and nothing when nothing is new.
+digest goes to each of pimbot's admins in their 1:1 chat (or, with PIMBOT_ALERTS_CHANNEL, once to
+that Teams channel), and nothing when nothing is new.
 
 Exactly once across replicas: the digest is a job in the jobs table (one replica claims it), its
-messages are queued with keys named after the job, and the job queues the next digest (again
-keyed by its own id) in the same transaction, carrying what it has seen. A replica that dies after
-that transaction and before finishing the job leaves it to be run again, which queues nothing new.
+messages (or its one channel post) are queued with keys named after the job, and the job queues
+the next digest (again keyed by its own id) in the same transaction, carrying what it has seen. A
+replica that dies after that transaction and before finishing the job leaves it to be run again,
+which queues nothing new.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from bot.domain import GraphError
+from bot.domain import GraphError, TextMessage
 from bot.governance.audit import audit_admin
 from bot.governance.config import GovernanceConfig
 from bot.governance.domain import Alert, Finding
 from bot.governance.policy_ports import AlertsSource
-from bot.governance.ports import AdminDirectory
+from bot.governance.ports import AdminDirectory, PostToChannel
 from bot.store import Database, Tx
 from bot.store.jobs import Job
 from bot.workflow import outbox
@@ -29,6 +31,7 @@ from cards.text import plain
 log = logging.getLogger(__name__)
 
 DIGEST_JOB = "alerts_digest"  # {"seen": [fingerprints] | None}
+CHANNEL_JOB = "alerts_channel_post"  # {"channel_id", "text"}: the digest in PIMBOT_ALERTS_CHANNEL
 MAX_LINES = 15
 RETRY_DELAY = timedelta(minutes=5)
 
@@ -55,8 +58,11 @@ class AlertsDigest:
         admins: AdminDirectory,
         config: GovernanceConfig,
         now: Callable[[], datetime],
+        *,
+        channel: PostToChannel | None = None,
     ) -> None:
         self._db = db
+        self._channel = channel
         self._source = source
         self._admins = admins
         self._config = config
@@ -64,7 +70,7 @@ class AlertsDigest:
         self._now = now
 
     def job_handlers(self) -> dict[str, JobHandler]:
-        return {DIGEST_JOB: self.run}
+        return {DIGEST_JOB: self.run, CHANNEL_JOB: self.post_in_channel}
 
     async def run(self, job: Job) -> None:
         if not self._config.enabled:
@@ -72,7 +78,11 @@ class AlertsDigest:
         try:
             await self._source.refresh()
             report = await self._source.read()
-            admins = await self._admins.transitive_members(self._config.admin_group_id)
+            admins = (
+                []
+                if self._config.alerts_channel
+                else await self._admins.transitive_members(self._config.admin_group_id)
+            )
         except GraphError as exc:
             log.warning("alerts digest: Graph answered %s; trying again later", exc.status)
             raise RetryLater(RETRY_DELAY, f"Graph: {exc}") from exc
@@ -88,6 +98,13 @@ class AlertsDigest:
         async with self._db.transaction() as tx:
             if new:
                 text = digest_text(new)
+                if self._config.alerts_channel:
+                    await tx.jobs.enqueue(
+                        CHANNEL_JOB,
+                        {"channel_id": self._config.alerts_channel, "text": text},
+                        due_at=now,
+                        dedupe_key=f"{CHANNEL_JOB}:{job.id}",
+                    )
                 for admin in admins:
                     await outbox.message(
                         tx,
@@ -102,13 +119,31 @@ class AlertsDigest:
                     now,
                     None,
                     "alerts.digest",
-                    details={"new": len(new), "admins": len(admins), "job_id": job.id},
+                    details={
+                        "new": len(new),
+                        "admins": len(admins),
+                        "channel": self._config.alerts_channel,
+                        "job_id": job.id,
+                    },
                 )
             await tx.jobs.enqueue(
                 DIGEST_JOB,
                 {"seen": sorted(current)},
                 due_at=now + self._every,
                 dedupe_key=f"{DIGEST_JOB}:after:{job.id}",
+            )
+
+    async def post_in_channel(self, job: Job) -> None:
+        channel_id = str(job.payload["channel_id"])
+        if self._channel is None:
+            log.warning("alerts digest: no way to post in channel %s here", channel_id)
+            return
+        message = TextMessage(text=str(job.payload.get("text") or ""))
+        if await self._channel.post_to_channel(channel_id, message) is None:
+            log.warning(
+                "alerts digest: could not post in channel %s (PIMBOT_ALERTS_CHANNEL): is pimbot "
+                "added to its team?",
+                channel_id,
             )
 
 

@@ -1,13 +1,14 @@
 """`alerts`: the five PIM alerts for pimbot's admins, read fresh from Graph each time (PIM's own
 where the tenant offers them, else computed), each alert's findings page by page, and **Fix**.
 
-A fix is PIM's own remediation of the incident (Graph `remediate`): remove the assignment, remove
-the eligibility, or turn on MFA in the role's policy. It is asked for on the card, confirmed,
-checked again against Graph when confirmed (the incident still there; never a break-glass
+A fix of PIM's own alert is PIM's remediation of the incident (Graph `remediate`): remove the
+assignment, remove the eligibility, or turn on MFA in the role's policy. A fix of an alert pimbot
+computed is pimbot's own change (`bot/governance/alert_fixes.py`). It is asked for on the card,
+confirmed, checked again against Graph when confirmed (the incident still there; never a break-glass
 account's role), handed to four-eyes (a second admin for Global Administrator), carried out by the
 `admin_change` job, and audited at every step. Graph must offer PIM's alerts to pimbot's app
-(RoleManagementAlert.ReadWrite.Directory), so fixes exist on the bot engine only; the pim engine's
-app only reads, and a fix asked for there is refused in words.
+(RoleManagementAlert.ReadWrite.Directory), so PIM's remediation exists on the bot engine only; the
+pim engine's app only reads, and such a fix asked for there is refused in words.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain import Actor, CardMessage, GraphError, Outcome, TextMessage
+from bot.governance.alert_fixes import ComputedFixes
+from bot.governance.alert_settings import AlertSettings
 from bot.governance.audit import audit_admin
 from bot.governance.config import GovernanceConfig
 from bot.governance.domain import (
@@ -37,7 +40,9 @@ from bot.workflow.errors import TRANSIENT, graph_trouble
 from bot.workflow.outbox import RetryLater
 from cards.actions import InvalidAction
 from cards.governance.alert_actions import (
+    AlertsConfigure,
     AlertsFix,
+    AlertsSettings,
     AlertsSummary,
     AlertsVerb,
     parse_alerts_action,
@@ -71,8 +76,12 @@ class AlertsJourney:
         config: GovernanceConfig | None = None,
         four_eyes: FourEyes | None = None,
         now: Callable[[], datetime] | None = None,
+        computed_fixes: ComputedFixes | None = None,
+        settings: AlertSettings | None = None,
     ) -> None:
         self._source = source
+        self._settings = settings
+        self._computed = computed_fixes
         self._db = db
         self._config = config
         self._four_eyes = four_eyes
@@ -85,6 +94,8 @@ class AlertsJourney:
         return self._four_eyes is not None and self._config is not None and self._config.app_writes
 
     async def on_command(self, actor: Actor, text: str) -> Outcome:
+        if self._settings is not None and text.split()[-1:] == ["settings"]:
+            return await self._settings.card(actor)
         try:
             report = await self._source.read()
         except PolicyRefused as refusal:
@@ -104,6 +115,12 @@ class AlertsJourney:
             action = parse_alerts_action(data)
         except InvalidAction as invalid:
             return Outcome(toast=str(invalid))
+        if isinstance(action, AlertsSettings | AlertsConfigure):
+            if self._settings is None:
+                return Outcome(toast="Alert settings are not available here.")
+            if isinstance(action, AlertsSettings):
+                return await self._settings.card(actor)
+            return await self._settings.configure(actor, action)
         try:
             report = await self._source.read()
         except PolicyRefused as refusal:
@@ -125,14 +142,23 @@ class AlertsJourney:
         return Outcome(card_update=page)
 
     def _can_fix(self, alert: Alert) -> bool:
-        return self._fixes_possible and alert.source is AlertSource.GRAPH and alert.active
+        if not alert.active:
+            return False
+        if alert.source is AlertSource.GRAPH:
+            return self._fixes_possible
+        return self._computed is not None and self._computed.offers(alert.kind)
+
+    def _why_not(self, alert: Alert) -> str:
+        if alert.source is AlertSource.GRAPH or self._computed is None:
+            return NO_FIX_TEXT
+        return self._computed.why_not(alert.kind)
 
     # --- asking for a fix ---------------------------------------------------------------------
 
     async def _fix(self, actor: Actor, action: AlertsFix, alert: Alert) -> Outcome:
         ids = {"alert": action.kind.value, "key": action.key}
         if not self._can_fix(alert):
-            return await self._refuse(actor, ids, NO_FIX_TEXT)
+            return await self._refuse(actor, ids, self._why_not(alert))
         finding = next((f for f in alert.findings if f.key == action.key), None)
         if finding is None:
             return await self._refuse(actor, ids, GONE_TEXT)
@@ -149,6 +175,8 @@ class AlertsJourney:
             )
         if action.verb is AlertsVerb.FIX:
             return Outcome(card_update=fix_confirmation_card(alert, finding))
+        if alert.source is AlertSource.COMPUTED and self._computed is not None:
+            return await self._computed.propose(actor, alert, finding)
         assert self._four_eyes is not None
         return await self._four_eyes.propose(actor, _proposal(alert, finding))
 

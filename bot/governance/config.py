@@ -13,6 +13,7 @@ class GovernanceConfig:
     break_glass_ids: frozenset[str] = field(default_factory=frozenset)  # lower-cased object ids
     eligible_window: timedelta = timedelta(days=180)
     alerts_every: timedelta = timedelta(days=1)  # PIMBOT_ALERTS_EVERY: the alerts digest
+    alerts_channel: str = ""  # PIMBOT_ALERTS_CHANNEL: the digest goes there, not to each admin
     # False on the pim engine: the app holds read permissions only, and admin writes need the
     # admin's own delegated token, which the admin side does not ask for yet.
     app_writes: bool = True

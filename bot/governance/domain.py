@@ -362,6 +362,12 @@ TITLES: dict[AlertKind, str] = {
     AlertKind.STALE_SIGN_IN: "Potential stale service accounts",
 }
 DEFAULT_GLOBAL_ADMIN_THRESHOLD = 5
+# The alerts with a threshold an admin may set, and its kind: a count, or an ISO 8601 duration.
+THRESHOLD_KINDS: dict[AlertKind, str] = {
+    AlertKind.TOO_MANY_GLOBAL_ADMINS: "count",
+    AlertKind.STALE_ELIGIBLE: "duration",
+    AlertKind.STALE_SIGN_IN: "duration",
+}
 DEFAULT_STALE_WINDOW = timedelta(days=90)
 
 
@@ -404,6 +410,9 @@ class Alert(_Frozen):
     graph_alert_id: str | None = None  # PIM's alert id, when read from Graph
     note: str = ""  # why it was computed, or why it could not be
     known: bool = True  # False: neither PIM nor pimbot could tell (e.g. no sign-in activity)
+    enabled: bool = True  # PIM's configuration: False when the alert is turned off in PIM
+    config_type: str = ""  # the @odata.type of PIM's configuration of it (to PATCH it)
+    threshold_value: str = ""  # the configured threshold as Graph has it ("5", "P90D"); "": none
 
     @property
     def title(self) -> str:

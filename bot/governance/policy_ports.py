@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.domain import Role
-from bot.governance.domain import AlertsReport, RoleHolder, RolePolicy, RoleSettings
+from bot.governance.domain import Alert, AlertsReport, RoleHolder, RolePolicy, RoleSettings
 
 
 class PolicyRefused(Exception):
@@ -67,4 +67,11 @@ class AlertsSource(Protocol):
 
     async def remediate(self, graph_alert_id: str, incident_id: str) -> None:
         """PIM's own remediation of one incident of one of its alerts."""
+        ...
+
+    async def configure(
+        self, alert: Alert, *, enabled: bool | None = None, threshold: str | None = None
+    ) -> None:
+        """Change PIM's configuration of one of its alerts: turn it on or off, set its
+        threshold (a count, or an ISO 8601 duration, as `THRESHOLD_KINDS` says)."""
         ...

@@ -79,3 +79,26 @@ class SendMessages(Protocol):
     """Sends to a person outside a turn (`bot.workflow.ports.Messenger`)."""
 
     async def send(self, person: Person, message: Message) -> SentMessage | None: ...
+
+
+class PostToChannel(Protocol):
+    """Posts in a Teams channel outside a turn (`bot.channel.messenger.BotMessenger`); raises
+    `DeliveryDelayed` when the channel asks to be tried again later."""
+
+    async def post_to_channel(self, channel_id: str, message: Message) -> SentMessage | None:
+        """None when the channel cannot be reached (no service URL known yet, or the
+        Bot Connector refuses the bot there)."""
+        ...
+
+
+class AlertFixWrites(Protocol):
+    """The writes of a fix of a computed alert (`bot/graph/alert_fixes.py`)."""
+
+    async def remove_eligibility(self, principal_id: str, role_id: str, justification: str) -> str:
+        """`roleEligibilityScheduleRequests`, `adminRemove`; Graph's request id."""
+        ...
+
+    async def require_mfa(self, role_id: str) -> bool:
+        """Turn on MFA for activation in the role's policy; False when it is on already.
+        Raises `bot.governance.policy_ports.PolicyWriteFailed` when Graph refuses."""
+        ...

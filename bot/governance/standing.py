@@ -94,6 +94,11 @@ class Standing:
         self._now = now
         four_eyes.register(KIND, self.carry_out)
 
+    @property
+    def can_convert(self) -> bool:
+        """With the app's permissions (bot engine) or the deciding admin's own (pim engine)."""
+        return self._can_convert
+
     # --- the list -----------------------------------------------------------------------------
 
     async def on_command(self, actor: Actor, text: str) -> Outcome:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain import Message, Person, SentMessage
+from bot.governance.alert_fixes import ComputedFixes
+from bot.governance.alert_settings import AlertSettings
 from bot.governance.alerts_digest import AlertsDigest
 from bot.governance.alerts_journey import VERBS as ALERT_VERBS
 from bot.governance.alerts_journey import AlertsJourney
@@ -15,7 +17,14 @@ from bot.governance.four_eyes import DECISION_VERBS, SIGN_IN_PREFIX, AsAdmin, Fo
 from bot.governance.front import AdminFront, WorkflowTurns
 from bot.governance.gate import AdminGate
 from bot.governance.policy_ports import AlertsSource, RoleSettingsSource
-from bot.governance.ports import AdminDirectory, SendMessages, StandingReads, StandingWrites
+from bot.governance.ports import (
+    AdminDirectory,
+    AlertFixWrites,
+    PostToChannel,
+    SendMessages,
+    StandingReads,
+    StandingWrites,
+)
 from bot.governance.settings_journey import SettingsJourney
 from bot.governance.standing import VERBS as STANDING_VERBS
 from bot.governance.standing import Standing
@@ -32,6 +41,7 @@ def governance_config(settings: Settings) -> GovernanceConfig:
         break_glass_ids=settings.break_glass,
         eligible_window=parse_iso_duration(settings.eligible_window) or timedelta(days=180),
         alerts_every=parse_iso_duration(settings.alerts_every) or timedelta(days=1),
+        alerts_channel=settings.alerts_channel.strip(),
         app_writes=settings.engine is EngineName.BOT,
     )
 
@@ -60,6 +70,9 @@ def build_governance(
     standing_writes_as: Callable[[str], StandingWrites] | None = None,
     role_settings: RoleSettingsSource | None = None,
     alerts: AlertsSource | None = None,
+    channel: PostToChannel | None = None,
+    alert_fixes: AlertFixWrites | None = None,
+    alert_fixes_as: Callable[[str], AlertFixWrites] | None = None,
 ) -> Governance:
     """Admin commands through the gate, the rest to `workflow`; the admin side's jobs run by
     `runner` (the scheduler's)."""
@@ -79,10 +92,32 @@ def build_governance(
     if role_settings is not None:
         front.add_command("settings", SettingsJourney(role_settings).on_command)
     if alerts is not None:
-        journey = AlertsJourney(alerts, db=db, config=config, four_eyes=four_eyes, now=now)
+        computed = None
+        if alert_fixes is not None:
+            computed = ComputedFixes(
+                db,
+                config,
+                standing_reads,
+                alert_fixes,
+                standing,
+                four_eyes,
+                now,
+                writes_as=alert_fixes_as if as_admin is not None else None,
+            )
+        journey = AlertsJourney(
+            alerts,
+            db=db,
+            config=config,
+            four_eyes=four_eyes,
+            now=now,
+            computed_fixes=computed,
+            settings=AlertSettings(alerts, db, config, now),
+        )
         front.add_command("alerts", journey.on_command)
         front.add_actions(ALERT_VERBS, journey.on_action)
-        runner.add_handlers(AlertsDigest(db, alerts, admins, config, now).job_handlers())
+        runner.add_handlers(
+            AlertsDigest(db, alerts, admins, config, now, channel=channel).job_handlers()
+        )
     return Governance(front, gate, four_eyes, standing)
 
 
@@ -100,6 +135,9 @@ def build_admin_front(
     standing_writes_as: Callable[[str], StandingWrites] | None = None,
     role_settings: RoleSettingsSource | None = None,
     alerts: AlertsSource | None = None,
+    channel: PostToChannel | None = None,
+    alert_fixes: AlertFixWrites | None = None,
+    alert_fixes_as: Callable[[str], AlertFixWrites] | None = None,
 ) -> AdminFront:
     """The turn handler the channel gets, built from settings. `as_admin` and
     `standing_writes_as`: the pim engine's admin sign-in and writes with the admin's token."""
@@ -116,6 +154,9 @@ def build_admin_front(
         standing_writes_as=standing_writes_as,
         role_settings=role_settings,
         alerts=alerts,
+        channel=channel,
+        alert_fixes=alert_fixes,
+        alert_fixes_as=alert_fixes_as,
     ).front
 
 
@@ -127,3 +168,13 @@ class LateSender:
 
     async def send(self, person: Person, message: Message) -> SentMessage | None:
         return await self._messenger().send(person, message)
+
+
+class LateChannel:
+    """Posts in a channel through a messenger that exists only once the channel is built."""
+
+    def __init__(self, messenger: Callable[[], PostToChannel]) -> None:
+        self._messenger = messenger
+
+    async def post_to_channel(self, channel_id: str, message: Message) -> SentMessage | None:
+        return await self._messenger().post_to_channel(channel_id, message)

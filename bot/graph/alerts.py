@@ -19,6 +19,7 @@ from bot.governance.domain import (
     DEFAULT_GLOBAL_ADMIN_THRESHOLD,
     DEFAULT_STALE_WINDOW,
     PIM_ALERT_NAMES,
+    THRESHOLD_KINDS,
     Alert,
     AlertKind,
     AlertSource,
@@ -36,6 +37,7 @@ from bot.graph.role_policies import DIRECTORY_SCOPE, GraphRolePolicies
 log = logging.getLogger(__name__)
 
 ALERTS = "/identityGovernance/roleManagementAlerts/alerts"
+CONFIGURATIONS = "/identityGovernance/roleManagementAlerts/alertConfigurations"
 GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 PAGE = 999  # the largest page Graph gives; 10,000 assignments are ~10 round trips
 # Graph's answers that mean "this tenant does not offer PIM's alerts to pimbot".
@@ -84,6 +86,23 @@ class GraphAlerts:
             f"{path_segment(incident_id)}/remediate"
         )
         await self._http.post_json(path, {}, version="beta")
+
+    async def configure(
+        self, alert: Alert, *, enabled: bool | None = None, threshold: str | None = None
+    ) -> None:
+        """PATCH of the alert's configuration, which Graph wants with its `@odata.type`."""
+        if alert.graph_alert_id is None:
+            raise ValueError("only PIM's own alerts have a configuration")
+        body: dict[str, Any] = {"@odata.type": alert.config_type}
+        if enabled is not None:
+            body["isEnabled"] = enabled
+        if threshold is not None:
+            if THRESHOLD_KINDS.get(alert.kind) == "count":
+                body["globalAdminCountThreshold"] = int(threshold)
+            else:
+                body["duration"] = threshold
+        path = f"{CONFIGURATIONS}/{path_segment(alert.graph_alert_id)}"
+        await self._http.patch_json(path, body, version="beta")
 
     # --- PIM's own ---------------------------------------------------------------------------
 
@@ -206,7 +225,21 @@ def _pim_alert(kind: AlertKind, item: Mapping[str, Any]) -> Alert:
         threshold=_threshold(kind, configuration),
         graph_alert_id=str(item.get("id")),
         note="" if enabled else "turned off in PIM",
+        enabled=enabled,
+        config_type=str(configuration.get("@odata.type") or ""),
+        threshold_value=_threshold_value(kind, configuration),
     )
+
+
+def _threshold_value(kind: AlertKind, configuration: Mapping[str, Any]) -> str:
+    match THRESHOLD_KINDS.get(kind):
+        case "count":
+            return str(
+                configuration.get("globalAdminCountThreshold", DEFAULT_GLOBAL_ADMIN_THRESHOLD)
+            )
+        case "duration":
+            return str(configuration.get("duration") or "P90D")
+    return ""
 
 
 def _incident_finding(kind: AlertKind, incident: Mapping[str, Any]) -> Finding:

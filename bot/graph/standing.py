@@ -45,11 +45,13 @@ log = logging.getLogger(__name__)
 ASSIGNMENT_SCHEDULES = "/roleManagement/directory/roleAssignmentSchedules"
 ELIGIBILITY_REQUESTS = "/roleManagement/directory/roleEligibilityScheduleRequests"
 PAGE = 999
-# What the pim engine asks an admin to delegate for a conversion (adminAssign of an eligibility,
-# adminRemove of an assignment).
+# What the pim engine asks an admin to delegate for a change they decide: a conversion
+# (adminAssign of an eligibility, adminRemove of an assignment), an alert's fix (adminRemove of an
+# eligibility, the PATCH of a policy rule, which Graph offers to signed-in admins only).
 ADMIN_DELEGATED_SCOPES = (
     "RoleAssignmentSchedule.ReadWrite.Directory",
     "RoleEligibilitySchedule.ReadWrite.Directory",
+    "RoleManagementPolicy.ReadWrite.Directory",
 )
 SIGN_IN_UNKNOWN = "last sign-in (Graph refused signInActivity: it needs AuditLog.Read.All)"
 ACTIVATION_UNKNOWN = "last activation (Graph refused to list activation requests)"

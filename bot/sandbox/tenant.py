@@ -61,6 +61,7 @@ class AppRegistration(_Spec):
         default_factory=lambda: [
             "RoleAssignmentSchedule.ReadWrite.Directory",
             "RoleEligibilitySchedule.ReadWrite.Directory",  # the admin side's conversions
+            "RoleManagementPolicy.ReadWrite.Directory",  # the computed MFA alert's fix
             "RoleManagement.Read.Directory",
             "User.Read",
             "User.ReadBasic.All",

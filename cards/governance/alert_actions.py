@@ -18,6 +18,8 @@ class AlertsVerb(StrEnum):
     SUMMARY = "alerts.summary"
     FIX = "alerts.fix"  # asks for confirmation
     CONFIRM_FIX = "alerts.fix_confirm"
+    SETTINGS = "alerts.settings"  # the card of PIM's alert configurations
+    CONFIGURE = "alerts.configure"  # turn one alert on or off, or set its threshold
 
 
 class AlertsPage(BaseModel):
@@ -48,7 +50,33 @@ class AlertsFix(BaseModel):
     key: Annotated[str, Field(min_length=1, max_length=200)]
 
 
-AlertsAction = Annotated[AlertsPage | AlertsSummary | AlertsFix, Field(discriminator="verb")]
+class AlertsSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
+
+    verb: Literal[AlertsVerb.SETTINGS] = AlertsVerb.SETTINGS
+
+
+class AlertsConfigure(BaseModel):
+    """`enabled` "true"/"false" turns the alert on or off; else `threshold_<kind>` (the card's
+    input) is the new threshold."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", strict=True)
+
+    verb: Literal[AlertsVerb.CONFIGURE] = AlertsVerb.CONFIGURE
+    kind: Annotated[AlertKind, Field(strict=False)]
+    enabled: Literal["true", "false", ""] = ""
+
+    @property
+    def threshold(self) -> str:
+        extra = self.model_extra or {}
+        value = extra.get(f"threshold_{self.kind.value}")
+        return value.strip()[:50] if isinstance(value, str) else ""
+
+
+AlertsAction = Annotated[
+    AlertsPage | AlertsSummary | AlertsFix | AlertsSettings | AlertsConfigure,
+    Field(discriminator="verb"),
+]
 _ADAPTER: TypeAdapter[AlertsAction] = TypeAdapter(AlertsAction)
 
 

@@ -105,6 +105,17 @@ FIX_WORDS = {
     "stale_eligible": "remove the eligibility",
     "stale_sign_in": "remove the role from the account",
 }
+# What pimbot itself does for an alert it computed (no PIM remediation to ask for).
+COMPUTED_FIX_WORDS = {
+    "too_many_global_admins": "make the person eligible for the role, then remove the active "
+    "assignment (as `standing` converts; PIM's count of Global Administrators includes "
+    "eligible ones)",
+    "outside_pim": "make the person eligible for the role, then remove the assignment made "
+    "outside PIM",
+    "no_mfa": "turn on MFA for activation in the role's policy, as you (your own sign-in)",
+    "stale_eligible": "remove the eligibility",
+    "stale_sign_in": "make the account eligible for the role, then remove the active assignment",
+}
 
 
 def _finding_row(alert: Alert, finding: Finding, can_fix: bool) -> Element:
@@ -143,7 +154,10 @@ def fix_confirmation_card(alert: Alert, finding: Finding) -> Card:
         paragraph(_finding(finding)),
         paragraph(
             f"PIM will {what} (its own remediation of this alert). Changes to Global "
-            "Administrator need a second admin.",
+            "Administrator need a second admin."
+            if alert.source is AlertSource.GRAPH
+            else f"pimbot will {COMPUTED_FIX_WORDS[alert.kind.value]}. Changes to Global "
+            "Administrator or Privileged Role Administrator need a second admin.",
             subtle=True,
         ),
     ]

@@ -259,6 +259,10 @@ GRAPH_PERMISSION_IDS = {
         "Scope",
         "RoleEligibilitySchedule.ReadWrite.Directory",
     ): "62ade113-f8e0-4bf9-a6ba-5acb31db32fd",
+    (
+        "Scope",
+        "RoleManagementPolicy.ReadWrite.Directory",
+    ): "1ff1be21-34eb-448c-9ac9-ce1f506b2a68",
     ("Role", "RoleManagement.ReadWrite.Directory"): "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8",
     ("Role", "RoleManagement.Read.Directory"): "483bed4a-2ad3-4361-a73b-c83ccdbdc53c",
     ("Role", "RoleManagementPolicy.Read.Directory"): "fdc4c997-9942-4479-bfcb-75a36d1138df",
