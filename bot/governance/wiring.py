@@ -12,6 +12,7 @@ from bot.governance.alert_settings import AlertSettings
 from bot.governance.alerts_digest import AlertsDigest
 from bot.governance.alerts_journey import VERBS as ALERT_VERBS
 from bot.governance.alerts_journey import AlertsJourney
+from bot.governance.break_glass import BreakGlassKept
 from bot.governance.config import GovernanceConfig
 from bot.governance.four_eyes import DECISION_VERBS, SIGN_IN_PREFIX, AsAdmin, FourEyes
 from bot.governance.front import AdminFront, WorkflowTurns
@@ -92,6 +93,7 @@ def build_governance(
     if role_settings is not None:
         front.add_command("settings", SettingsJourney(role_settings).on_command)
     if alerts is not None:
+        alerts = BreakGlassKept(alerts, config)
         computed = None
         if alert_fixes is not None:
             computed = ComputedFixes(

@@ -234,12 +234,15 @@ async def test_on_the_pim_engine_an_admin_without_an_admin_role_is_told_what_to_
 
 
 async def test_a_break_glass_account_is_never_touched(bot_box: Sandbox) -> None:
-    """Break Glass 2 never signs in and holds Global Administrator: flagged, never converted."""
-    message_id, page = await alert_page(bot_box, "Potential stale service accounts (4)")
-    asked = await bot_box.client.press("megan", message_id, fix_button(page, "Break Glass 2"), None)
+    """Break Glass 2 never signs in and holds Global Administrator: PIM names it as stale,
+    pimbot leaves it out of the alert (kept), and a Fix forged for it converts nothing."""
+    message_id, page = await alert_page(bot_box, "Potential stale service accounts (3)")
+    assert "Break Glass 2" not in json.dumps(page)
+    lee_fix = fix_button(page, "Lee Gu")
+    lee, glass = tenant_id(bot_box, "lee"), tenant_id(bot_box, "breakglass2")
+    forged = json.loads(json.dumps(lee_fix).replace(lee, glass))
+    assert forged != lee_fix
+    asked = await bot_box.client.press("megan", message_id, forged, None)
     assert "Confirm fix" not in json.dumps(asked)
-    told = await bot_box.person("megan").told()
-    assert "Break Glass 2 is a break-glass (emergency access) account" in told
-    assert "alerts.fix.refused" in await audit_actions(bot_box)
     assert twin_schedules(bot_box, "breakglass2", GLOBAL) == {"assignment"}
     assert not bot_box.running.twins.graph.state.eligibility_requests
