@@ -22,6 +22,7 @@ RESOURCES = (
     "directory_audits",
     "installed_apps",
     "service_principals",
+    "access_reviews",
 )
 
 
