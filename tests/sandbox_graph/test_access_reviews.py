@@ -35,7 +35,7 @@ def definition_body(graph: Graph, role_id: str = EXCHANGE, **settings: Any) -> d
             "instanceDurationInDays": 14,
             "recommendationsEnabled": True,
             "recurrence": {
-                "pattern": {"type": "daily", "interval": 90},
+                "pattern": {"type": "absoluteMonthly", "interval": 3, "dayOfMonth": 2},
                 "range": {"type": "noEnd", "startDate": "2026-03-02"},
             },
             **settings,
@@ -230,7 +230,7 @@ async def test_at_its_end_the_instance_takes_the_default_decision_and_applies_it
     assert graph.twin.state.schedules_of("eligibility", graph.uid("diego"), EXCHANGE) == []
     assert graph.twin.state.schedules_of("eligibility", graph.uid("adele"), EXCHANGE) != []
 
-    graph.clock.advance(timedelta(days=76))  # 90 days after the first: the next instance
+    graph.clock.advance(timedelta(days=78))  # three months after the first (June 2nd): the next
     response = await graph.get(
         f"{DEFINITIONS}/{definition['id']}/instances", token=graph.tokens.app(REVIEWS)
     )
@@ -252,6 +252,10 @@ async def test_permissions_and_bad_definitions_are_refused_as_graph_does(graph: 
     no_reviewer["reviewers"] = [{"query": "/users/nobody", "queryType": "MicrosoftGraph"}]
     bad = await graph.post(DEFINITIONS, json=no_reviewer, token=graph.tokens.app(REVIEWS))
     await error_of(bad, 400)
+    daily = definition_body(graph)
+    daily["settings"]["recurrence"]["pattern"] = {"type": "daily", "interval": 90}
+    bad = await graph.post(DEFINITIONS, json=daily, token=graph.tokens.app(REVIEWS))
+    assert "weekly or absoluteMonthly" in (await error_of(bad, 400))["message"]
     missing = await graph.get(f"{DEFINITIONS}/nope", token=graph.tokens.app(REVIEWS))
     await error_of(missing, 404)
 

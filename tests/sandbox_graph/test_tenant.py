@@ -27,6 +27,7 @@ def test_demo_tenant_is_contoso_with_pimbots_app_registration() -> None:
         "GroupMember.Read.All",
         "AuditLog.Read.All",  # users' last sign-in, for `standing`
         "TeamsAppInstallation.ReadWriteSelfForUser.All",  # to reach approvers without the app
+        "AccessReview.ReadWrite.All",  # access reviews
     }
 
 

@@ -42,7 +42,9 @@ DEFAULT_LOOK_BACK = timedelta(days=30)
 REVIEW_SYSTEM = ReviewIdentity(
     id="00000000-0000-0000-0000-000000000000", display_name="AAD Access Reviews"
 )
-_PATTERN_DAYS = {"daily": 1, "weekly": 7, "absoluteMonthly": 30, "absoluteYearly": 365}
+# "Only interval, dayOfMonth, and type (weekly, absoluteMonthly) properties of recurrencePattern
+# are supported" for access reviews (patternedRecurrence).
+RECURRENCE_TYPES = ("weekly", "absoluteMonthly")
 
 
 def instance_is_open(instance: ReviewInstance) -> bool:
@@ -181,6 +183,16 @@ class AccessReviews:
         default = settings.get("defaultDecision", "None")
         if default not in DEFAULT_DECISIONS:
             raise bad_request(f"defaultDecision must be one of {', '.join(DEFAULT_DECISIONS)}.")
+        pattern = (settings.get("recurrence") or {}).get("pattern")
+        if pattern:
+            if pattern.get("type") not in RECURRENCE_TYPES:
+                raise bad_request(
+                    "Access reviews recur weekly or absoluteMonthly; "
+                    f"'{pattern.get('type')}' is not supported."
+                )
+            interval = pattern.get("interval", 1)
+            if not isinstance(interval, int) or interval < 1:
+                raise bad_request("The recurrence interval must be a positive number.")
         look_back = settings.get("recommendationLookBackDuration")
         if look_back is not None:
             parse_duration(look_back, "recommendationLookBackDuration")
@@ -239,11 +251,14 @@ class AccessReviews:
                 return datetime.combine(day, created.timetz())
             return definition.created
         pattern = recurrence.get("pattern") or {}
-        days = _PATTERN_DAYS.get(str(pattern.get("type")))
-        if days is None or definition.status == "Completed":
+        kind = pattern.get("type")
+        if kind not in RECURRENCE_TYPES or definition.status == "Completed":
             return None
         interval = int(pattern.get("interval") or 1)
-        return definition.instances[-1].start + timedelta(days=days * interval)
+        previous = definition.instances[-1].start
+        if kind == "weekly":
+            return previous + timedelta(weeks=interval)
+        return add_months(previous, interval)
 
     def _start_instance(self, definition: ReviewDefinition, start: datetime) -> None:
         duration = timedelta(days=int(definition.settings.get("instanceDurationInDays", 1)))
@@ -510,6 +525,15 @@ def role_scope(role_id: str) -> dict[str, Any]:
     }
 
 
+def add_months(when: datetime, months: int) -> datetime:
+    """The same day `months` later (the month's last day when it is shorter)."""
+    month_index = when.month - 1 + months
+    year, month = when.year + month_index // 12, month_index % 12 + 1
+    next_month = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=when.tzinfo)
+    last_day = (next_month - timedelta(days=1)).day
+    return when.replace(year=year, month=month, day=min(when.day, last_day))
+
+
 def schedule_settings(every_days: int, duration_days: int, start: datetime) -> dict[str, Any]:
     return {
         "mailNotificationsEnabled": True,
@@ -521,7 +545,9 @@ def schedule_settings(every_days: int, duration_days: int, start: datetime) -> d
         "autoApplyDecisionsEnabled": False,
         "recommendationsEnabled": True,
         "recurrence": {
-            "pattern": {"type": "daily", "interval": every_days},
+            "pattern": {"type": "weekly", "interval": max(1, every_days // 7)}
+            if every_days % 30
+            else {"type": "absoluteMonthly", "interval": every_days // 30, "dayOfMonth": start.day},
             "range": {"type": "noEnd", "startDate": start.date().isoformat()},
         },
     }
