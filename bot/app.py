@@ -33,6 +33,7 @@ from bot.graph.tokens import AppTokenProvider, ManagedIdentityTokenProvider, Tok
 from bot.logging_setup import correlation_middleware
 from bot.metrics import Metrics, MetricsServer
 from bot.msal_http import LoginHttpClient
+from bot.review_wiring import build_reviews
 from bot.scheduler import Scheduler
 from bot.settings import EngineName, Settings
 from bot.sso import SsoValidator
@@ -216,11 +217,27 @@ async def build_services(
         as_admin=as_admin,
         standing_writes_as=standing_as,
     )
-    channel = build_channel(settings, db, front, installer, login)
+    reviews, turns = build_reviews(
+        settings,
+        db,
+        front,
+        graph=graph,
+        directory=deps.directory,
+        admins=GraphAdminDirectory(graph, tenant_id=tenant),
+        messenger=lambda: deps.messenger,
+        runner=runner,
+        now=now,
+        as_person=delegated.as_person if delegated is not None else None,
+        credential=credential if delegated is not None else None,
+        login=login,
+        sso=sso,
+    )
+    channel = build_channel(settings, db, turns, installer, login)
     deps.messenger = channel.messenger
     scheduler = Scheduler(db, runner, now=now, interval=settings.scheduler_interval_seconds)
     deps.wake_scheduler = scheduler.wake
     await channel.start()
+    await reviews.start()
     if run_scheduler:
         scheduler.start()
     metrics_server = MetricsServer(metrics, db, host=settings.host, port=settings.metrics_port)

@@ -81,6 +81,7 @@ class ReviewItem(Frozen):
     recommendation: Recommendation
     decision: Decision
     reviewed_by: str | None = None  # display name, as Graph or pimbot's audit has it
+    reviewed_by_id: str | None = None
     reviewed_at: datetime | None = None
     justification: str = ""
     last_sign_in: datetime | None = None
@@ -125,3 +126,36 @@ class ReviewCard(Frozen):
     decided: int
     reviewer: Person
     outcome: str = ""  # when the review is over: what came of it
+
+
+class ReviewRun(Frozen):
+    """What pimbot knows and has done about one instance (stored whole, `review_runs`)."""
+
+    tenant_id: str
+    instance: ReviewInstance
+    reviewers: tuple[Person, ...]  # contacted by Graph when pimbot first saw the instance
+    reminded: bool = False
+    escalated: bool = False
+    finished: bool = False
+    outcome: str = ""  # plain words, once finished: kept, removed, not reviewed
+    digest: str = ""  # of the items last shown on the cards
+
+    @property
+    def key(self) -> str:
+        return self.instance.key
+
+    def is_reviewer(self, person_id: str) -> bool:
+        return any(r.id.lower() == person_id.lower() for r in self.reviewers)
+
+
+class RecordedDecision(Frozen):
+    """A decision taken in Teams: recorded once (first tap wins), then written to Graph once."""
+
+    instance_key: str
+    item_id: str
+    principal_id: str
+    decision: Decision
+    justification: str
+    reviewer: Person
+    decided_at: datetime
+    written_at: datetime | None = None

@@ -197,33 +197,63 @@ class GraphAccessReviews:
             async for item in self._http.get_all(path, {"$expand": "insights", "$top": PAGE})
         ]
         activations = await self._last_activations(instance.role.id)
-        found = []
-        for item in raw:
-            principal = item.principal or _Identity()
-            principal_id = principal.id or ""
-            sign_ins = [i.last_sign_in_date_time for i in item.insights if i.last_sign_in_date_time]
-            reviewer = item.reviewed_by
-            reviewed = reviewer is not None and bool(reviewer.display_name) and bool(reviewer.id)
-            found.append(
-                ReviewItem(
-                    item_id=item.id,
-                    principal=Person(
-                        id=principal_id,
+        return [self._item(item, activations) for item in raw]
+
+    async def item(self, instance: ReviewInstance, item_id: str) -> ReviewItem | None:
+        """One decision item as Graph has it now (without the last activation)."""
+        path = (
+            f"{_instance_path(instance.definition_id, instance.instance_id)}"
+            f"/decisions/{path_segment(item_id)}"
+        )
+        try:
+            raw = DecisionItem.model_validate(await self._http.get_json(path))
+        except GraphError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self._item(raw, {})
+
+    async def reviewers(self, instance: ReviewInstance) -> list[Person]:
+        """The reviewers Graph contacted for the instance (`contactedReviewers`)."""
+        path = f"{_instance_path(instance.definition_id, instance.instance_id)}/contactedReviewers"
+        people = []
+        async for item in self._http.get_all(path, {"$top": PAGE}):
+            reviewer = _Identity.model_validate(item)
+            if reviewer.id:
+                people.append(
+                    Person(
+                        id=reviewer.id,
                         tenant_id=self._tenant_id,
-                        display_name=principal.display_name or principal_id,
-                        upn=principal.user_principal_name or "",
-                    ),
-                    recommendation=recommendation_of(item.recommendation),
-                    decision=decision_of(item.decision),
-                    reviewed_by=reviewer.display_name if reviewed and reviewer else None,
-                    reviewed_at=item.reviewed_date_time,
-                    justification=item.justification or "",
-                    last_sign_in=max(sign_ins) if sign_ins else None,
-                    last_activation=activations.get(principal_id),
-                    applied=item.apply_result or "New",
+                        display_name=reviewer.display_name or reviewer.id,
+                        upn=reviewer.user_principal_name or "",
+                    )
                 )
-            )
-        return found
+        return people
+
+    def _item(self, item: DecisionItem, activations: dict[str, datetime]) -> ReviewItem:
+        principal = item.principal or _Identity()
+        principal_id = principal.id or ""
+        sign_ins = [i.last_sign_in_date_time for i in item.insights if i.last_sign_in_date_time]
+        reviewer = item.reviewed_by
+        reviewed = reviewer is not None and bool(reviewer.display_name) and bool(reviewer.id)
+        return ReviewItem(
+            item_id=item.id,
+            principal=Person(
+                id=principal_id,
+                tenant_id=self._tenant_id,
+                display_name=principal.display_name or principal_id,
+                upn=principal.user_principal_name or "",
+            ),
+            recommendation=recommendation_of(item.recommendation),
+            decision=decision_of(item.decision),
+            reviewed_by=reviewer.display_name if reviewed and reviewer else None,
+            reviewed_by_id=reviewer.id if reviewed and reviewer else None,
+            reviewed_at=item.reviewed_date_time if reviewed else None,
+            justification=item.justification or "",
+            last_sign_in=max(sign_ins) if sign_ins else None,
+            last_activation=activations.get(principal_id),
+            applied=item.apply_result or "New",
+        )
 
     async def _last_activations(self, role_id: str) -> dict[str, datetime]:
         """PIM's record of each principal's latest activation of the role."""

@@ -12,6 +12,7 @@ from msgraph.generated.models.access_review_instance import AccessReviewInstance
 from msgraph.generated.models.access_review_instance_decision_item import (
     AccessReviewInstanceDecisionItem,
 )
+from msgraph.generated.models.access_review_reviewer import AccessReviewReviewer
 from msgraph.generated.models.access_review_schedule_definition import (
     AccessReviewScheduleDefinition,
 )
@@ -290,3 +291,15 @@ async def test_the_demo_tenant_has_a_review_with_decisions_waiting(graph: Graph)
     decided = {i["principal"]["id"]: i["decision"] for i in items}
     assert decided[graph.uid("alex")] == "Approve"
     assert sorted(decided.values()).count("NotReviewed") == 4
+
+
+async def test_the_contacted_reviewers_of_an_instance(graph: Graph) -> None:
+    definition = await create(graph, definition_body(graph))
+    instance = await only_instance(graph, definition["id"])
+    response = await graph.get(
+        f"{DEFINITIONS}/{definition['id']}/instances/{instance['id']}/contactedReviewers",
+        token=graph.tokens.app(REVIEWS),
+    )
+    [megan] = (await response.json())["value"]
+    assert megan["id"] == graph.uid("megan")
+    assert unknown_properties(megan, AccessReviewReviewer) == []

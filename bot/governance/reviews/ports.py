@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bot.domain import Person, Role
 from bot.governance.review_domain import (
     Decision,
     ReviewDefinitionInfo,
@@ -24,6 +25,12 @@ class ReviewReads(Protocol):
         ...
 
     async def instance(self, definition_id: str, instance_id: str) -> ReviewInstance | None: ...
+
+    async def item(self, instance: ReviewInstance, item_id: str) -> ReviewItem | None: ...
+
+    async def reviewers(self, instance: ReviewInstance) -> list[Person]:
+        """Who Graph contacted to review the instance."""
+        ...
 
     async def items(self, instance: ReviewInstance) -> list[ReviewItem]:
         """Every decision item of the instance, with Graph's recommendation, last sign-in
@@ -53,3 +60,13 @@ class ReviewWrites(Protocol):
     async def stop(self, instance: ReviewInstance) -> None: ...
 
     async def apply(self, instance: ReviewInstance) -> None: ...
+
+
+class ReviewDirectory(Protocol):
+    """Roles and people by name, for the `review` command (`PimDirectory` has both)."""
+
+    async def list_roles(self) -> list[Role]: ...
+
+    async def get_person(self, user_id: str) -> Person | None:
+        """A user by object id or user principal name; None when there is none."""
+        ...

@@ -288,6 +288,38 @@ def get_instance(twin: TwinContext, request: GraphRequest, match: re.Match[str])
     )
 
 
+@routes.route("GET", f"{_INSTANCE}/contactedReviewers")
+def list_contacted_reviewers(
+    twin: TwinContext, request: GraphRequest, match: re.Match[str]
+) -> GraphResponse:
+    """The reviewers Graph notified for the instance (`accessReviewReviewer`)."""
+    request.caller.require(READ_REVIEWS)
+    definition = twin.reviews.definition(match["definition"])
+    instance = twin.reviews.instance(match["definition"], match["instance"])
+    reviewers = []
+    for user_id in instance.reviewer_ids:
+        try:
+            user = twin.tenant.user(user_id)
+        except KeyError:
+            continue
+        reviewers.append(
+            {
+                "id": user.id,
+                "displayName": user.display_name,
+                "userPrincipalName": user.upn,
+                "createdDateTime": format_datetime(instance.start),
+            }
+        )
+    return twin.collection(
+        request,
+        f"identityGovernance/accessReviews/definitions('{definition.id}')"
+        f"/instances('{instance.id}')/contactedReviewers",
+        reviewers,
+        properties=("id", "displayName", "userPrincipalName", "createdDateTime"),
+        type_name="accessReviewReviewer",
+    )
+
+
 def _instance_action(name: str) -> None:
     @routes.route("POST", f"{_INSTANCE}/{name}")
     def act(twin: TwinContext, request: GraphRequest, match: re.Match[str]) -> GraphResponse:

@@ -1,0 +1,163 @@
+"""Access reviews end to end through HTTP on loopback: the demo tenant's review reaches its
+reviewer as a card in Teams; Keep / Remove are recorded once and written to the Graph twin
+(app-only on the bot engine, as the reviewer on the pim engine); every copy of the card shows
+them; at the end the decisions are applied, the admins get a summary and the removed are told.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.sandbox.graph.review_state import ReviewDecision, ReviewDefinition
+from bot.sandbox.teams.person import Person, actions_of
+from tests.e2e.conftest import Sandbox
+from tests.trust.door import BotDoor
+
+EXCHANGE = "29232cdf-9323-42fd-ade2-1d097af3e4de"
+
+
+@pytest.fixture
+async def door(sandboxed: Sandbox) -> AsyncIterator[BotDoor]:
+    async with httpx.AsyncClient(timeout=60) as http:
+        yield BotDoor(sandboxed.running, http)
+
+
+def user_id(sb: Sandbox, handle: str) -> str:
+    return sb.running.twins.tenant.user(handle).id
+
+
+def demo_review(sb: Sandbox) -> ReviewDefinition:
+    [definition] = [
+        d for d in sb.running.twins.graph.state.access_reviews if d.seeded_from is not None
+    ]
+    return definition
+
+
+def twin_item(sb: Sandbox, handle: str) -> ReviewDecision:
+    instance = demo_review(sb).instances[-1]
+    return next(d for d in instance.decisions if d.principal_id == user_id(sb, handle))
+
+
+async def review_card(person: Person) -> tuple[str, dict[str, Any]]:
+    for message in reversed(await person.messages()):
+        for card in message["cards"]:
+            if "Access review: Exchange Administrator" in json.dumps(card):
+                return message["id"], card
+    raise AssertionError(await person.chat_text())
+
+
+async def press_on_row(
+    sb: Sandbox, person: Person, title: str, handle: str, inputs: dict[str, str] | None = None
+) -> dict[str, Any]:
+    message_id, card = await review_card(person)
+    item_id = twin_item(sb, handle).id
+    for action in actions_of(card):
+        if action["title"] == title and action.get("data", {}).get("item") == item_id:
+            return await sb.client.press(person.handle, message_id, action, inputs)
+    raise AssertionError(f"no {title} for {handle}: {json.dumps(card)[:3000]}")
+
+
+async def settle(sb: Sandbox, rounds: int = 4) -> None:
+    for _ in range(rounds):
+        await sb.run_jobs()
+
+
+async def test_the_reviewer_decides_in_teams_and_graph_applies_it_at_the_end(
+    sandboxed: Sandbox, door: BotDoor
+) -> None:
+    sb = sandboxed
+    megan, diego = sb.person("megan"), sb.person("diego")
+    await settle(sb)
+    _, card = await review_card(megan)
+    text = json.dumps(card, ensure_ascii=False)
+    for name in ("Adele Vance", "Alex Wilber", "Diego Siciliani", "Grady Archie"):
+        assert name in text
+    assert "Kept by Megan Bowen" in text  # Alex, decided before pimbot saw the review
+    assert "1 of 5 decided" in text
+
+    # Remove needs a reason; with one it is recorded, then written to Graph app-only.
+    await press_on_row(sb, megan, "Remove", "diego")
+    assert "type a reason" in await megan.told()
+    assert twin_item(sb, "diego").decision == "NotReviewed"
+    answer = await press_on_row(sb, megan, "Remove", "diego", {"reason": "moved to sales"})
+    assert answer["status"] == 200, answer
+    await press_on_row(sb, megan, "Keep", "adele")
+    await settle(sb)
+    assert twin_item(sb, "diego").decision == "Deny"
+    assert twin_item(sb, "diego").justification == "moved to sales"
+    assert twin_item(sb, "adele").decision == "Approve"
+    _, card = await review_card(megan)
+    text = json.dumps(card, ensure_ascii=False)
+    assert "Removed by Megan Bowen" in text and "3 of 5 decided" in text
+
+    # Not a reviewer: refused (and audited), nothing recorded.
+    old_message, old_card = await review_card(megan)
+    grady_keep = next(
+        a
+        for a in actions_of(old_card)
+        if a["title"] == "Keep" and a.get("data", {}).get("item") == twin_item(sb, "grady").id
+    )
+    await sb.client.install("adele")
+    answer = await door.post(door.execute("adele", grady_keep["data"]))
+    assert "not a reviewer of this access review" in answer.body["value"]
+    await settle(sb)
+    assert twin_item(sb, "grady").decision == "NotReviewed"
+    async with sb.running.services.db.transaction() as tx:
+        entries = await tx.audit.entries()
+    assert [e.action for e in entries if e.outcome == "refused"] == ["review.refused"]
+    written = [e for e in entries if e.action == "review.decision_written"]
+    assert {(e.details["decision"], e.details["written_as"]) for e in written} == {
+        ("Deny", "app"),
+        ("Approve", "app"),
+    }
+    assert {e.actor_id for e in written} == {user_id(sb, "megan")}
+
+    # The end: Graph stops and applies; Diego loses Exchange Administrator and is told.
+    sb.clock.advance(timedelta(days=14, minutes=2))
+    await settle(sb, 6)
+    instance = demo_review(sb).instances[0]
+    assert instance.status == "Applied"
+    schedules = sb.running.twins.graph.state.schedules_of(
+        "eligibility", user_id(sb, "diego"), EXCHANGE
+    )
+    assert schedules == []
+    assert "removed your Exchange Administrator role" in await diego.told()
+    summary = await megan.told()
+    assert (
+        "Access review of Exchange Administrator ended: 2 kept, 1 removed, 2 not reviewed"
+        in summary
+    )
+
+    # Every copy now shows the end; a late tap (an old button) is answered with the outcome.
+    _, card = await review_card(megan)
+    assert "This review is over" in json.dumps(card)
+    await sb.client.press("megan", old_message, grady_keep)
+    assert "This access review is over. 2 kept, 1 removed, 2 not reviewed" in await megan.told()
+
+
+async def test_an_admin_starts_a_review_and_lists_reviews(sandboxed: Sandbox) -> None:
+    sb = sandboxed
+    megan, adele = sb.person("megan"), sb.person("adele")
+    await megan.say("review Security Reader every 90 days by megan@contoso.example")
+    assert "Access review of Security Reader created" in await megan.told()
+    created = [
+        d for d in sb.running.twins.graph.state.access_reviews if d.role_id.startswith("5d6b6bb7")
+    ]
+    assert len(created) == 1
+    assert created[0].settings["recurrence"]["pattern"]["type"] == "absoluteMonthly"
+    await megan.say("review Security Reader every 10 days")
+    assert "every so many weeks or months" in await megan.told()
+    await adele.say("review Security Reader every 90 days")
+    assert "you are not one of them" in await adele.told()
+    await settle(sb)
+    await megan.say("reviews")
+    told = await megan.told()
+    assert (
+        "Security Reader access review" in told and "Exchange Administrator access review" in told
+    )
