@@ -583,7 +583,6 @@ class Reviews:
                         "reviewer_id": ours.reviewer.id,
                     },
                 )
-                await self._enqueue_refresh(tx, key, now)
 
     async def _not_written(self, run: ReviewRun, ours: RecordedDecision, exc: GraphError) -> None:
         now = self._now()
