@@ -9,14 +9,19 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from bot.sandbox.graph.review_state import ReviewDecision, ReviewDefinition
+from bot.sandbox.runner import sandbox
+from bot.sandbox.teams.client import SandboxClient
 from bot.sandbox.teams.person import Person, actions_of
 from tests.e2e.conftest import Sandbox
+from tests.e2e.test_pim_engine_journey import zero_trust_tenant
+from tests.support.clock import FakeClock
 from tests.trust.door import BotDoor
 
 EXCHANGE = "29232cdf-9323-42fd-ade2-1d097af3e4de"
@@ -161,3 +166,49 @@ async def test_an_admin_starts_a_review_and_lists_reviews(sandboxed: Sandbox) ->
     assert (
         "Security Reader access review" in told and "Exchange Administrator access review" in told
     )
+
+
+@pytest.fixture
+async def pim_reviews(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    """The pim engine: pimbot's app reads PIM only, and holds AccessReview.ReadWrite.All to
+    create, stop and apply reviews; decisions are the reviewers' own."""
+    tenant = zero_trust_tenant()
+    app = tenant.apps[0]
+    permissions = [*app.application_permissions, "AccessReview.ReadWrite.All"]
+    app = app.model_copy(update={"application_permissions": permissions})
+    clock = FakeClock()
+    async with (
+        sandbox(
+            tenant=tenant.model_copy(update={"apps": [app, *tenant.apps[1:]]}),
+            database_url=f"sqlite:///{tmp_path / 'pimbot.db'}",
+            state_dir=tmp_path,
+            now=clock,
+            run_scheduler=False,
+            engine="pim",
+        ) as running,
+        SandboxClient(running.twins.service_url) as client,
+    ):
+        yield Sandbox(running, client, clock)
+
+
+async def test_on_the_pim_engine_the_reviewer_decides_as_themselves(
+    pim_reviews: Sandbox,
+) -> None:
+    sb = pim_reviews
+    megan = sb.person("megan")
+    await sb.client.install("megan")  # this app may not install itself for her
+    await settle(sb)
+    await press_on_row(sb, megan, "Remove", "diego", {"reason": "moved to sales"})
+    await press_on_row(sb, megan, "Keep", "adele")
+    await sb.run_jobs()  # no token of Megan's yet: she is asked to sign in
+    await sb.client.wait_for("megan", "signed_in")
+    await settle(sb)
+    diego, adele = twin_item(sb, "diego"), twin_item(sb, "adele")
+    assert (diego.decision, adele.decision) == ("Deny", "Approve")
+    # Graph records Megan herself as the reviewer (PATCH with her delegated token).
+    assert diego.reviewed_by is not None and diego.reviewed_by.id == user_id(sb, "megan")
+    patches = [c for c in sb.graph_calls if c.method == "PATCH" and "/decisions/" in str(c.path)]
+    assert len(patches) == 2
+    assert not [c for c in sb.graph_calls if str(c.path).endswith("/batchRecordDecisions")]
+    _, card = await review_card(megan)
+    assert "Removed by Megan Bowen" in json.dumps(card, ensure_ascii=False)
