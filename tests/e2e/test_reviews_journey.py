@@ -14,11 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from bot.sandbox.graph.review_state import ReviewDecision, ReviewDefinition
 from bot.sandbox.runner import sandbox
 from bot.sandbox.teams.client import SandboxClient
 from bot.sandbox.teams.person import Person, actions_of
+from bot.store.schema import review_decisions
 from tests.e2e.conftest import Sandbox
 from tests.e2e.test_pim_engine_journey import zero_trust_tenant
 from tests.support.clock import FakeClock
@@ -212,3 +214,92 @@ async def test_on_the_pim_engine_the_reviewer_decides_as_themselves(
     assert not [c for c in sb.graph_calls if str(c.path).endswith("/batchRecordDecisions")]
     _, card = await review_card(megan)
     assert "Removed by Megan Bowen" in json.dumps(card, ensure_ascii=False)
+
+
+async def test_silent_reviewers_are_reminded_and_escalated_to_the_admins(
+    sandboxed: Sandbox,
+) -> None:
+    """Lidia reviews Security Reader and does not answer: at halfway the admins hear of it,
+    a day before the end she gets a reminder (and Graph's sendReminder is called), and at the
+    end the admins get the summary with everyone not reviewed."""
+    sb = sandboxed
+    megan, lidia, alex = sb.person("megan"), sb.person("lidia"), sb.person("alex")
+    await megan.say("review Security Reader every 28 days for 14 days by lidia@contoso.example")
+    assert "Access review of Security Reader created" in await megan.told()
+    await settle(sb)
+    assert "Access review: Security Reader" in await lidia.chat_text()
+
+    sb.clock.advance(timedelta(days=7, minutes=1))
+    await settle(sb)
+    for admin in (megan, alex):
+        assert "Lidia Holloway has not answered" in await admin.told()
+    assert "Reminder" not in await lidia.told()
+
+    sb.clock.advance(timedelta(days=6))
+    await settle(sb)
+    assert "⏰ Reminder: 2 decisions still open" in await lidia.told()
+    [reviewed] = [
+        d for d in sb.running.twins.graph.state.access_reviews if d.role_id.startswith("5d6b6bb7")
+    ]
+    reminders = [
+        c
+        for c in sb.graph_calls
+        if str(c.path).endswith("/sendReminder") and reviewed.id in str(c.path)
+    ]
+    assert len(reminders) == 1
+
+    sb.clock.advance(timedelta(days=1, minutes=2))
+    await settle(sb, 6)
+    assert "Security Reader ended: 0 kept, 0 removed, 2 not reviewed" in await alex.told()
+
+
+async def test_without_named_reviewers_the_admin_group_reviews(sandboxed: Sandbox) -> None:
+    sb = sandboxed
+    megan, nestor = sb.person("megan"), sb.person("nestor")
+    await megan.say("review Teams Admin every 4 weeks")
+    await megan.say("review Teams Administrator every 28 days for 7 days")
+    assert "reviewed by the pimbot admins" in await megan.told()
+    await settle(sb)
+    assert "Access review: Teams Administrator" in await nestor.chat_text()
+
+
+async def test_a_decision_reaches_graph_once_across_replays_and_a_crash_after_the_write(
+    sandboxed: Sandbox,
+) -> None:
+    sb = sandboxed
+    megan = sb.person("megan")
+    await settle(sb)
+    await press_on_row(sb, megan, "Keep", "adele")
+    await settle(sb)
+
+    def writes() -> int:
+        return sum(1 for c in sb.graph_calls if str(c.path).endswith("/batchRecordDecisions"))
+
+    assert writes() == 1
+    key = f"{demo_review(sb).id}/{demo_review(sb).instances[-1].id}"
+    item_id = twin_item(sb, "adele").id
+    db = sb.running.services.db
+    # A replayed job (another replica, a retry): the decision is marked written; nothing sent.
+    async with db.transaction() as tx:
+        await tx.jobs.enqueue(
+            "review_record",
+            {"instance_key": key, "item_id": item_id},
+            due_at=sb.clock(),
+            dedupe_key="replay-1",
+        )
+    await settle(sb)
+    assert writes() == 1
+    # A crash after Graph took the write but before pimbot marked it: Graph is read first.
+    async with db.transaction() as tx:
+        await tx.reviews._connection.execute(update(review_decisions).values(written_at=None))
+        await tx.jobs.enqueue(
+            "review_record",
+            {"instance_key": key, "item_id": item_id},
+            due_at=sb.clock(),
+            dedupe_key="replay-2",
+        )
+    await settle(sb)
+    assert writes() == 1
+    async with db.transaction() as tx:
+        entries = await tx.audit.entries()
+    assert len([e for e in entries if e.action == "review.decision_written"]) == 2
