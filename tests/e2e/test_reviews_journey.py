@@ -303,3 +303,69 @@ async def test_a_decision_reaches_graph_once_across_replays_and_a_crash_after_th
     async with db.transaction() as tx:
         entries = await tx.audit.entries()
     assert len([e for e in entries if e.action == "review.decision_written"]) == 2
+
+
+async def test_every_copy_shows_each_decision_wherever_it_was_made(sandboxed: Sandbox) -> None:
+    """Megan and Nestor both review Security Reader: Megan's Keep shows on Nestor's card, and a
+    decision Nestor makes in the Entra portal shows on both after the next scan."""
+    sb = sandboxed
+    megan, nestor = sb.person("megan"), sb.person("nestor")
+    await megan.say(
+        "review Security Reader every 28 days by megan@contoso.example, nestor@contoso.example"
+    )
+    await settle(sb)
+    [definition] = [
+        d for d in sb.running.twins.graph.state.access_reviews if d.role_id.startswith("5d6b6bb7")
+    ]
+    instance = definition.instances[-1]
+    adele_item = next(d for d in instance.decisions if d.principal_id == user_id(sb, "adele"))
+    megan_item = next(d for d in instance.decisions if d.principal_id == user_id(sb, "megan"))
+
+    message_id, card = await security_card(megan)
+    keep = next(
+        a
+        for a in actions_of(card)
+        if a["title"] == "Keep" and a.get("data", {}).get("item") == adele_item.id
+    )
+    await sb.client.press("megan", message_id, keep)
+    await settle(sb)
+    _, nestors = await security_card(nestor)
+    assert "Kept by Megan Bowen" in json.dumps(nestors, ensure_ascii=False)
+
+    # Nestor decides Megan's own row in the portal (his own token, straight to Graph).
+    twins = sb.running.twins
+    tenant, app = twins.tenant, twins.tenant.apps[0]
+    async with httpx.AsyncClient() as http:
+        sso = twins.entra.mint_sso_token("nestor", audience_app_id=app.client_id, mfa=True)
+        issued = await http.post(
+            f"{twins.login_url}/{tenant.tenant_id}/oauth2/v2.0/token",
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "requested_token_use": "on_behalf_of",
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+                "assertion": sso,
+                "scope": "https://graph.microsoft.com/AccessReview.ReadWrite.All",
+            },
+        )
+        token = issued.raise_for_status().json()["access_token"]
+        answer = await http.patch(
+            f"{twins.graph_url}/v1.0/identityGovernance/accessReviews/definitions/"
+            f"{definition.id}/instances/{instance.id}/decisions/{megan_item.id}",
+            json={"decision": "Deny", "justification": "no longer on call"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert answer.status_code == 204, answer.text
+    sb.clock.advance(timedelta(minutes=6))
+    await settle(sb)
+    for person in (megan, nestor):
+        _, card = await security_card(person)
+        assert "Removed by Nestor Wilke" in json.dumps(card, ensure_ascii=False)
+
+
+async def security_card(person: Person) -> tuple[str, dict[str, Any]]:
+    for message in reversed(await person.messages()):
+        for card in message["cards"]:
+            if "Access review: Security Reader" in json.dumps(card):
+                return message["id"], card
+    raise AssertionError(await person.chat_text())
