@@ -30,8 +30,8 @@ from cards.common import (
     execute,
     heading,
     paragraph,
-    person_name,
     role_name,
+    shorten,
     text_input,
 )
 from cards.text import plain
@@ -116,7 +116,7 @@ def review_card(view: ReviewCard) -> Card:
     else:
         body.append(
             paragraph(
-                f"Does each of these people still need **{role}**? Keep or remove each one "
+                f"Does each of these people still need {role}? Keep or remove each one "
                 f"by {_date(instance.end)}. Removed access can be asked for again in PIM.",
             )
         )
@@ -156,8 +156,8 @@ def review_card(view: ReviewCard) -> Card:
 
 
 def _row(item: ReviewItem, data: Mapping[str, str], *, open_: bool) -> list[Element]:
-    who = person_name(item.principal)[:MAX_NAME]
-    upn = plain(item.principal.upn)[:MAX_NAME]
+    who = plain(shorten(item.principal.display_name or item.principal.upn or "someone", MAX_NAME))
+    upn = plain(shorten(item.principal.upn, MAX_NAME))
     details = [
         f"recommended: {_recommendation(item.recommendation)}",
         f"last sign-in {_date(item.last_sign_in)}" if item.last_sign_in else "no sign-in known",
@@ -166,12 +166,12 @@ def _row(item: ReviewItem, data: Mapping[str, str], *, open_: bool) -> list[Elem
         else "never activated",
     ]
     elements: list[Element] = [
-        paragraph(f"**{who}**" + (f" ({upn})" if upn and upn != who else "")),
+        paragraph(who + (f" ({upn})" if upn else ""), bold=True),
         paragraph(" · ".join(details), subtle=True),
     ]
     if item.decided:
         verdict = "✅ Kept" if item.decision is Decision.APPROVE else "❌ Removed"
-        by = f" by {plain(item.reviewed_by)}" if item.reviewed_by else ""
+        by = f" by {plain(shorten(item.reviewed_by, MAX_NAME))}" if item.reviewed_by else ""
         at = f", {_date(item.reviewed_at)}" if item.reviewed_at else ""
         kept = item.decision is Decision.APPROVE
         elements.append(paragraph(f"{verdict}{by}{at}", color="good" if kept else "attention"))
@@ -219,13 +219,13 @@ def reviews_list(progress: list[ReviewProgress]) -> Card:
             )
         )
     for line in progress:
-        name = plain(line.definition.display_name)
+        name = plain(shorten(line.definition.display_name, MAX_NAME))
         instance = line.instance
         if instance is None:
-            body.append(paragraph(f"**{name}**: not started yet ({plain(line.definition.status)})"))
+            body.append(paragraph(f"{name}: not started yet ({plain(line.definition.status)})"))
             continue
         state = "running" if instance.is_open else plain(instance.status).lower()
-        body.append(paragraph(f"**{name}**: {state}, ends {_date(instance.end)}"))
+        body.append(paragraph(f"{name}: {state}, ends {_date(instance.end)}", bold=True))
         body.append(
             paragraph(
                 f"{line.kept + line.removed} of {line.total} decided: {line.kept} kept, "
