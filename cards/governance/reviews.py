@@ -21,6 +21,7 @@ from bot.governance.review_domain import (
     ReviewItem,
     ReviewProgress,
 )
+from bot.timefmt import format_when
 from cards.actions import Id, InvalidAction, Reason
 from cards.common import (
     Card,
@@ -148,7 +149,7 @@ def review_card(view: ReviewCard) -> Card:
     body.append(
         paragraph(
             "Recommendations are Microsoft Entra's, from each person's sign-ins. Decisions "
-            "made in the Entra portal show here too. Dates are UTC.",
+            "made in the Entra portal show here too.",
             subtle=True,
         )
     )
@@ -203,7 +204,8 @@ def _recommendation(value: Recommendation) -> str:
 
 
 def _date(value: datetime | None) -> str:
-    return value.strftime("%d %b %Y") if value else ""
+    """`Sun 20 Dec 09:00 (UTC)`: the card is shared by reviewers in many zones."""
+    return format_when(value, "UTC") if value else ""
 
 
 # --- `reviews` ---------------------------------------------------------------------------------
