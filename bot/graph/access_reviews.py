@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import Field
 
 from bot.domain import Person, Role
-from bot.governance.review_domain import (
+from bot.governance.domain import (
     Decision,
     ReviewDefinitionInfo,
     ReviewInstance,

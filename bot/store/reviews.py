@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import Person, SentMessage
-from bot.governance.review_domain import Decision, RecordedDecision, ReviewRun
+from bot.governance.domain import Decision, RecordedDecision, ReviewRun
 from bot.store.dialect import upsert_insert
 from bot.store.schema import requests, review_cards, review_decisions, review_runs
 from bot.store.types import as_utc

@@ -14,14 +14,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError
 
-from bot.governance.review_domain import (
+from bot.governance.domain import (
     Decision,
     Recommendation,
     ReviewCard,
     ReviewItem,
     ReviewProgress,
 )
-from bot.timefmt import format_when
 from cards.actions import Id, InvalidAction, Reason
 from cards.common import (
     Card,
@@ -34,6 +33,7 @@ from cards.common import (
     role_name,
     shorten,
     text_input,
+    when,
 )
 from cards.text import plain
 
@@ -106,7 +106,7 @@ def page_count(total: int) -> int:
 # --- the reviewer's card -----------------------------------------------------------------------
 
 
-def review_card(view: ReviewCard) -> Card:
+def review_card(view: ReviewCard, tz: str | None = None) -> Card:
     instance = view.instance
     role = role_name(instance.role)
     over = not instance.is_open
@@ -118,7 +118,7 @@ def review_card(view: ReviewCard) -> Card:
         body.append(
             paragraph(
                 f"Does each of these people still need {role}? Keep or remove each one "
-                f"by {_date(instance.end)}. Removed access can be asked for again in PIM.",
+                f"by {_date(instance.end, tz)}. Removed access can be asked for again in PIM.",
             )
         )
     body.append(
@@ -136,7 +136,7 @@ def review_card(view: ReviewCard) -> Card:
             )
         )
     for item in view.items:
-        body.extend(_row(item, ids | page, open_=not over))
+        body.extend(_row(item, ids | page, open_=not over, tz=tz))
     actions = []
     if not over and any(
         not i.decided and i.recommendation is Recommendation.APPROVE for i in view.items
@@ -156,13 +156,15 @@ def review_card(view: ReviewCard) -> Card:
     return card(body, actions, fallback_text=f"{title}: {view.decided} of {view.total} decided")
 
 
-def _row(item: ReviewItem, data: Mapping[str, str], *, open_: bool) -> list[Element]:
+def _row(
+    item: ReviewItem, data: Mapping[str, str], *, open_: bool, tz: str | None
+) -> list[Element]:
     who = plain(shorten(item.principal.display_name or item.principal.upn or "someone", MAX_NAME))
     upn = plain(shorten(item.principal.upn, MAX_NAME))
     details = [
         f"recommended: {_recommendation(item.recommendation)}",
-        f"last sign-in {_date(item.last_sign_in)}" if item.last_sign_in else "no sign-in known",
-        f"last activation {_date(item.last_activation)}"
+        f"last sign-in {_date(item.last_sign_in, tz)}" if item.last_sign_in else "no sign-in known",
+        f"last activation {_date(item.last_activation, tz)}"
         if item.last_activation
         else "never activated",
     ]
@@ -173,7 +175,7 @@ def _row(item: ReviewItem, data: Mapping[str, str], *, open_: bool) -> list[Elem
     if item.decided:
         verdict = "✅ Kept" if item.decision is Decision.APPROVE else "❌ Removed"
         by = f" by {plain(shorten(item.reviewed_by, MAX_NAME))}" if item.reviewed_by else ""
-        at = f", {_date(item.reviewed_at)}" if item.reviewed_at else ""
+        at = f", {_date(item.reviewed_at, tz)}" if item.reviewed_at else ""
         kept = item.decision is Decision.APPROVE
         elements.append(paragraph(f"{verdict}{by}{at}", color="good" if kept else "attention"))
     elif open_:
@@ -203,15 +205,16 @@ def _recommendation(value: Recommendation) -> str:
     }[value]
 
 
-def _date(value: datetime | None) -> str:
-    """`Sun 20 Dec 09:00 (UTC)`: the card is shared by reviewers in many zones."""
-    return format_when(value, "UTC") if value else ""
+def _date(value: datetime | None, tz: str | None) -> str:
+    """In the viewer's zone `tz`; when pimbot does not know it, the Teams client shows it in
+    the zone of whoever looks (`cards.common.when`)."""
+    return when(value, tz) if value else ""
 
 
 # --- `reviews` ---------------------------------------------------------------------------------
 
 
-def reviews_list(progress: list[ReviewProgress]) -> Card:
+def reviews_list(progress: list[ReviewProgress], tz: str | None = None) -> Card:
     body: list[Element] = [heading(f"Access reviews: {len(progress)}")]
     if not progress:
         body.append(
@@ -227,7 +230,7 @@ def reviews_list(progress: list[ReviewProgress]) -> Card:
             body.append(paragraph(f"{name}: not started yet ({plain(line.definition.status)})"))
             continue
         state = "running" if instance.is_open else plain(instance.status).lower()
-        body.append(paragraph(f"{name}: {state}, ends {_date(instance.end)}", bold=True))
+        body.append(paragraph(f"{name}: {state}, ends {_date(instance.end, tz)}", bold=True))
         body.append(
             paragraph(
                 f"{line.kept + line.removed} of {line.total} decided: {line.kept} kept, "

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain import Person, Role
-from bot.governance.review_domain import (
+from bot.governance.domain import (
     Decision,
     Recommendation,
     ReviewCard,

@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 
 from bot.domain import Role
-from bot.governance.review_domain import Decision, Recommendation, ReviewSpec
+from bot.governance.domain import Decision, Recommendation, ReviewSpec
 from bot.graph.access_reviews import GraphAccessReviews, NotARecurrence, recurrence_pattern
 from bot.graph.http import GraphHttp
 from bot.sandbox.tenant import load_tenant

@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from bot.domain import Person, Role
-from bot.governance.review_domain import Decision, RecordedDecision, ReviewInstance, ReviewRun
+from bot.governance.domain import Decision, RecordedDecision, ReviewInstance, ReviewRun
 from bot.store import Database
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)

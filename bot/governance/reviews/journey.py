@@ -40,8 +40,7 @@ from bot.domain import (
 )
 from bot.governance.audit import audit_admin
 from bot.governance.config import GovernanceConfig
-from bot.governance.ports import AdminDirectory, AdminTokens, SignInChecker
-from bot.governance.review_domain import (
+from bot.governance.domain import (
     Decision,
     Recommendation,
     RecordedDecision,
@@ -52,9 +51,11 @@ from bot.governance.review_domain import (
     ReviewRun,
     ReviewSpec,
 )
+from bot.governance.ports import AdminDirectory, AdminTokens, SignInChecker
 from bot.governance.reviews.ports import ReviewDirectory, ReviewReads, ReviewWrites
 from bot.sso import InvalidSsoToken
 from bot.store import Database, Job
+from bot.timefmt import format_when
 from bot.workflow.errors import TRANSIENT, graph_trouble
 from bot.workflow.outbox import RetryLater
 from bot.workflow.ports import Messenger
@@ -166,7 +167,7 @@ class Reviews:
         if _COMMAND.match(text):
             return await self._create(actor, text)
         if text.strip().lower() in ("reviews", "access reviews"):
-            return await self._list()
+            return await self._list(actor)
         return _text(USAGE)
 
     async def _create(self, actor: Actor, text: str) -> Outcome:
@@ -229,7 +230,7 @@ class Reviews:
             "review starts. `reviews` shows how far it got."
         )
 
-    async def _list(self) -> Outcome:
+    async def _list(self, actor: Actor) -> Outcome:
         progress = []
         for definition in await self._reads.definitions():
             if not definition.role_id:
@@ -248,7 +249,9 @@ class Reviews:
                 )
             progress.append(line)
         summary = f"Access reviews: {len(progress)}"
-        return Outcome(replies=[CardMessage(card=reviews_list(progress), summary=summary)])
+        return Outcome(
+            replies=[CardMessage(card=reviews_list(progress, actor.timezone), summary=summary)]
+        )
 
     # --- the reviewer's card -------------------------------------------------------------------
 
@@ -279,18 +282,18 @@ class Reviews:
             return _text("You are not a reviewer of this access review, so nothing was recorded.")
         match action:
             case ReviewPage():
-                return await self._show(run, actor.person, action.page_number)
+                return await self._show(run, actor, action.page_number)
             case ReviewDecide():
                 return await self._decide(run, actor, action)
             case ReviewKeepRecommended():
                 return await self._keep_recommended(run, actor, action.page_number)
         return _text("That button is not one I know (the card may be out of date).")
 
-    async def _show(self, run: ReviewRun, person: Person, page: int, toast: str = "") -> Outcome:
-        view = await self._view(run, person, page)
+    async def _show(self, run: ReviewRun, actor: Actor, page: int, toast: str = "") -> Outcome:
+        view = await self._view(run, actor.person, page)
         async with self._db.transaction() as tx:
-            await tx.reviews.turn_page(run.key, person.id, view.page)
-        return Outcome(card_update=review_card(view), toast=toast or None)
+            await tx.reviews.turn_page(run.key, actor.person.id, view.page)
+        return Outcome(card_update=review_card(view, actor.timezone), toast=toast or None)
 
     async def _still_open(self, run: ReviewRun) -> ReviewRun:
         """The run, finished in pimbot's eyes when Graph says the instance is over."""
@@ -304,7 +307,7 @@ class Reviews:
     async def _decide(self, run: ReviewRun, actor: Actor, action: ReviewDecide) -> Outcome:
         run = await self._still_open(run)
         if not run.instance.is_open:
-            return await self._late(run, actor.person, action.page_number)
+            return await self._late(run, actor, action.page_number)
         decision = Decision(action.decision)
         reason = action.reason.strip()
         if decision is Decision.DENY and not reason:
@@ -314,12 +317,12 @@ class Reviews:
             return _text("That person is not part of this review (the card may be out of date).")
         recorded = await self._record(run, actor.person, [(item, decision, reason)])
         toast = "" if recorded else "Already decided: the card shows who decided."
-        return await self._show(run, actor.person, action.page_number, toast)
+        return await self._show(run, actor, action.page_number, toast)
 
     async def _keep_recommended(self, run: ReviewRun, actor: Actor, page: int) -> Outcome:
         run = await self._still_open(run)
         if not run.instance.is_open:
-            return await self._late(run, actor.person, page)
+            return await self._late(run, actor, page)
         items = await self._merged_items(run.instance)
         chosen = [
             (i, Decision.APPROVE, "Kept as Microsoft Entra recommended")
@@ -327,14 +330,14 @@ class Reviews:
             if not i.decided and i.recommendation is Recommendation.APPROVE
         ]
         count = await self._record(run, actor.person, chosen)
-        return await self._show(run, actor.person, page, f"Kept {count} as recommended.")
+        return await self._show(run, actor, page, f"Kept {count} as recommended.")
 
-    async def _late(self, run: ReviewRun, person: Person, page: int) -> Outcome:
+    async def _late(self, run: ReviewRun, actor: Actor, page: int) -> Outcome:
         """A tap on a review that is over: the outcome, and the card as it ended."""
-        view = await self._view(run, person, page)
-        outcome = run.outcome or f"It ended {run.instance.end:%d %b %Y}; nothing more is recorded."
+        view = await self._view(run, actor.person, page)
+        outcome = run.outcome or "It has ended; nothing more is recorded."
         return Outcome(
-            card_update=review_card(view),
+            card_update=review_card(view, actor.timezone),
             replies=[TextMessage(text=f"This access review is over. {plain(outcome)}")],
         )
 
@@ -690,7 +693,7 @@ class Reviews:
                 TextMessage(
                     text=f"⏰ Reminder: {waiting} decision{_s(waiting)} still open in the access "
                     f"review of {plain(run.instance.role.display_name)}, which ends "
-                    f"{run.instance.end:%d %b %Y %H:%M} UTC. Your card above has the buttons."
+                    f"{format_when(run.instance.end, None)}. Your card above has the buttons."
                 ),
             )
 
@@ -720,7 +723,7 @@ class Reviews:
         text = (
             f"⚠️ Halfway through the access review of {plain(run.instance.role.display_name)}: "
             f"{names} {'has' if len(silent) == 1 else 'have'} not answered, and {waiting} "
-            f"decision{_s(waiting)} are open. It ends {run.instance.end:%d %b %Y %H:%M} UTC."
+            f"decision{_s(waiting)} are open. It ends {format_when(run.instance.end, None)}."
         )
         for admin in await self._admin_people():
             await self._messenger().send(admin, TextMessage(text=text))

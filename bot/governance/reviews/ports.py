@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.domain import Person, Role
-from bot.governance.review_domain import (
+from bot.governance.domain import (
     Decision,
     ReviewDefinitionInfo,
     ReviewInstance,
