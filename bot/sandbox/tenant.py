@@ -61,6 +61,7 @@ class AppRegistration(_Spec):
         default_factory=lambda: [
             "RoleAssignmentSchedule.ReadWrite.Directory",
             "RoleEligibilitySchedule.ReadWrite.Directory",  # the admin side's conversions
+            "AccessReview.ReadWrite.All",  # reviewers' access review decisions (pim engine)
             "RoleManagement.Read.Directory",
             "User.Read",
             "User.ReadBasic.All",

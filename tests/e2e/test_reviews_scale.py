@@ -19,6 +19,7 @@ from bot.sandbox.teams.person import actions_of
 from bot.sandbox.tenant import DEFAULT_TENANT_PATH, DemoTenant
 from cards.governance.reviews import PAGE_SIZE, TEAMS_CARD_LIMIT
 from tests.e2e.conftest import Sandbox
+from tests.e2e.test_pim_engine_journey import READ_ONLY_APP
 from tests.support.clock import FakeClock
 
 PEOPLE = 500
@@ -42,16 +43,23 @@ def crowded_tenant(now: datetime) -> DemoTenant:
     return DemoTenant.model_validate(data)
 
 
-@pytest.fixture
-async def crowded(tmp_path: Path) -> AsyncIterator[Sandbox]:
+@pytest.fixture(params=["bot", "pim"])
+async def crowded(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
     clock = FakeClock()
+    tenant = crowded_tenant(clock())
+    if request.param == "pim":  # the app reads PIM only, and runs the reviews
+        app = tenant.apps[0]
+        permissions = [*READ_ONLY_APP, "AccessReview.ReadWrite.All"]
+        app = app.model_copy(update={"application_permissions": permissions})
+        tenant = tenant.model_copy(update={"apps": [app, *tenant.apps[1:]]})
     async with (
         sandbox(
-            tenant=crowded_tenant(clock()),
+            tenant=tenant,
             database_url=f"sqlite:///{tmp_path / 'pimbot.db'}",
             state_dir=tmp_path,
             now=clock,
             run_scheduler=False,
+            engine=request.param,
         ) as running,
         SandboxClient(running.twins.service_url) as client,
     ):
@@ -71,6 +79,8 @@ async def test_a_review_of_500_assignments_is_paged_and_kept_as_recommended_once
 ) -> None:
     sb = crowded
     megan = sb.person("megan")
+    await sb.client.install("megan")
+    pim = sb.running.services.settings.engine.value == "pim"
     await megan.say("review Security Reader every 90 days by megan@contoso.example")
     for _ in range(3):
         await sb.run_jobs()
@@ -94,6 +104,11 @@ async def test_a_review_of_500_assignments_is_paged_and_kept_as_recommended_once
     assert twice["status"] == 200
     for _ in range(3):
         await sb.run_jobs()
+    if pim:  # Megan is asked to sign in once; then every decision is written as her
+        await sb.client.wait_for("megan", "signed_in")
+        for _ in range(3):
+            await sb.run_jobs()
+        assert (await megan.told()).count("I am recording your decisions as you") == 1
     [definition] = [
         d for d in sb.running.twins.graph.state.access_reviews if d.role_id == SECURITY_READER
     ]
@@ -101,11 +116,15 @@ async def test_a_review_of_500_assignments_is_paged_and_kept_as_recommended_once
     kept = [d for d in decisions if d.decision == "Approve"]
     assert len(kept) == PEOPLE // 2 + 1  # the recent half, and Adele (signed in lately)
     assert all(d.recommendation == "Approve" for d in kept)
-    batch_writes = [
+    writes = [
         c
         for c in sb.graph_calls
-        if c.method == "POST" and str(c.path).endswith("/batchRecordDecisions")
+        if (c.method == "POST" and str(c.path).endswith("/batchRecordDecisions"))
+        or (c.method == "PATCH" and "/decisions/" in str(c.path))
     ]
-    assert len(batch_writes) == len(kept)  # once each, for all the double press
+    assert len(writes) == len(kept)  # once each, for all the double press
+    if pim:
+        megan_id = sb.running.twins.tenant.user("megan").id
+        assert {d.reviewed_by.id for d in kept if d.reviewed_by} == {megan_id}
     _, card = review_card_of(await megan.messages())
     assert f"{len(kept)} of {total} decided" in json.dumps(card)

@@ -83,6 +83,7 @@ REFRESH_JOB = "review_refresh"  # {instance_key}: every copy of the card, redraw
 REMIND_JOB = "review_remind"  # {instance_key}
 ESCALATE_JOB = "review_escalate"  # {instance_key}
 FINISH_JOB = "review_finish"  # {instance_key}
+SIGN_IN_JOB = "review_sign_in"  # {instance_key, person_id}: asks a reviewer to sign in (pim)
 VERBS = tuple(verb.value for verb in ReviewVerb)
 SIGN_IN_PREFIX = "review-"  # exchange ids of reviewers' sign-ins (pim engine)
 
@@ -154,6 +155,7 @@ class Reviews:
             REMIND_JOB: self._remind_job,
             ESCALATE_JOB: self._escalate_job,
             FINISH_JOB: self._finish_job,
+            SIGN_IN_JOB: self._sign_in_job,
         }
 
     async def start(self) -> None:
@@ -417,10 +419,16 @@ class Reviews:
         for item in items:
             update: dict[str, Any] = {}
             ours = recorded.get(item.item_id)
-            portal = item.decided and (ours is None or item.reviewed_by_id != ours.reviewer.id)
-            if ours is not None and not (
-                portal and item.reviewed_at and item.reviewed_at > ours.decided_at
-            ):
+            # Graph's own record wins only when it says something else, later (the portal);
+            # the same decision written app-only shows the person who took it, not the app.
+            changed_since = (
+                ours is not None
+                and item.decided
+                and item.decision is not ours.decision
+                and item.reviewed_at is not None
+                and item.reviewed_at > ours.decided_at
+            )
+            if ours is not None and not changed_since:
                 update |= {
                     "decision": ours.decision,
                     "reviewed_by": ours.reviewer.display_name,
@@ -556,7 +564,17 @@ class Reviews:
         if self._as_reviewer is not None:
             token = self._as_reviewer.tokens.cached(ours.reviewer.id)
             if token is None:
-                await self._ask_sign_in(run, ours.reviewer)
+                # One sign-in card per reviewer and review an hour, however many decisions wait
+                # (the sign-in queues them all again).
+                now = self._now()
+                async with self._db.transaction() as tx:
+                    await tx.jobs.enqueue(
+                        SIGN_IN_JOB,
+                        {"instance_key": key, "person_id": ours.reviewer.id},
+                        due_at=now,
+                        dedupe_key=f"{SIGN_IN_JOB}:{key}:{ours.reviewer.id}:{now:%Y%m%d%H}",
+                    )
+                self._wake()
                 return
             writes, how = self._as_reviewer.writes_as(token), "delegated"
         if item.decision is not ours.decision or item.justification != ours.justification:
@@ -601,6 +619,16 @@ class Reviews:
             )
         words = graph_trouble(exc, "record your decision in Microsoft Entra")
         await self._messenger().send(ours.reviewer, TextMessage(text=words))
+
+    async def _sign_in_job(self, job: Job) -> None:
+        key, person_id = str(job.payload["instance_key"]), str(job.payload["person_id"])
+        run = await self._run(key)
+        reviewer = next((r for r in run.reviewers if r.id == person_id), None) if run else None
+        if run is None or reviewer is None or self._as_reviewer is None:
+            return
+        if self._as_reviewer.tokens.cached(person_id) is not None:
+            return  # signed in meanwhile
+        await self._ask_sign_in(run, reviewer)
 
     async def _ask_sign_in(self, run: ReviewRun, reviewer: Person) -> None:
         await self._messenger().send(
