@@ -82,6 +82,7 @@ async def test_a_review_of_500_assignments_is_paged_and_kept_as_recommended_once
     await sb.client.install("megan")
     pim = sb.running.services.settings.engine.value == "pim"
     await megan.say("review Security Reader every 90 days by megan@contoso.example")
+    sb.clock.advance(seconds=31)  # past the first scan's startup grace
     for _ in range(3):
         await sb.run_jobs()
     _, card = review_card_of(await megan.messages())

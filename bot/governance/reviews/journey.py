@@ -88,6 +88,8 @@ VERBS = tuple(verb.value for verb in ReviewVerb)
 SIGN_IN_PREFIX = "review-"  # exchange ids of reviewers' sign-ins (pim engine)
 
 SCAN_EVERY = timedelta(minutes=5)
+# The first scan waits a little after startup, so that a starting replica serves people first.
+STARTUP_GRACE = timedelta(seconds=30)
 REMIND_BEFORE = timedelta(days=1)
 FINISH_GRACE = timedelta(minutes=1)
 RETRY = timedelta(seconds=30)
@@ -160,7 +162,7 @@ class Reviews:
 
     async def start(self) -> None:
         """Make sure a scan is queued (every replica may call it: the key dedupes)."""
-        await self._enqueue_scan(self._now())
+        await self._enqueue_scan(self._now() + STARTUP_GRACE)
 
     # --- admin commands ------------------------------------------------------------------------
 
