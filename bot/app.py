@@ -37,6 +37,7 @@ from bot.graph.tokens import AppTokenProvider, ManagedIdentityTokenProvider, Tok
 from bot.logging_setup import correlation_middleware
 from bot.metrics import Metrics, MetricsServer
 from bot.msal_http import LoginHttpClient
+from bot.review_wiring import build_reviews
 from bot.scheduler import Scheduler
 from bot.settings import EngineName, Settings
 from bot.sso import SsoValidator
@@ -234,11 +235,27 @@ async def build_services(
         async with db.transaction() as tx:
             every = parse_iso_duration(settings.alerts_every) or timedelta(days=1)
             await start_digest(tx, now(), every)  # the alerts digest, once per database
-    channel = build_channel(settings, db, front, installer, login)
+    reviews, turns = build_reviews(
+        settings,
+        db,
+        front,
+        graph=graph,
+        directory=deps.directory,
+        admins=GraphAdminDirectory(graph, tenant_id=tenant),
+        messenger=lambda: deps.messenger,
+        runner=runner,
+        now=now,
+        as_person=delegated.as_person if delegated is not None else None,
+        credential=credential if delegated is not None else None,
+        login=login,
+        sso=sso,
+    )
+    channel = build_channel(settings, db, turns, installer, login)
     deps.messenger = channel.messenger
     scheduler = Scheduler(db, runner, now=now, interval=settings.scheduler_interval_seconds)
     deps.wake_scheduler = scheduler.wake
     await channel.start()
+    await reviews.start()
     if run_scheduler:
         scheduler.start()
     metrics_server = MetricsServer(metrics, db, host=settings.host, port=settings.metrics_port)

@@ -62,6 +62,7 @@ class AppRegistration(_Spec):
             "RoleAssignmentSchedule.ReadWrite.Directory",
             "RoleEligibilitySchedule.ReadWrite.Directory",  # the admin side's conversions
             "RoleManagementPolicy.ReadWrite.Directory",  # the computed MFA alert's fix
+            "AccessReview.ReadWrite.All",  # reviewers' access review decisions (pim engine)
             "RoleManagement.Read.Directory",
             "User.Read",
             "User.ReadBasic.All",
@@ -138,6 +139,19 @@ class PolicySpec(_Spec):
     admin_assignment_max_duration: timedelta = timedelta(days=180)
 
 
+class AccessReviewSpec(_Spec):
+    """A recurring access review of one role's eligible and active assignments. Its first
+    instance starts when the Graph twin first starts; `decided` maps user handles to decisions
+    already recorded (Approve or Deny) by the first reviewer."""
+
+    display_name: str
+    role: str
+    reviewers: list[str]  # user handles or group names
+    every_days: int = 90
+    duration_days: int = 14
+    decided: dict[str, str] = Field(default_factory=dict)
+
+
 class DemoTenant(_Spec):
     _user_index: tuple[list[TenantUser], dict[str, TenantUser]] | None = PrivateAttr(None)
     tenant_id: str
@@ -155,6 +169,7 @@ class DemoTenant(_Spec):
     # The group whose transitive members are pimbot's admins (PIMBOT_ADMIN_GROUP_ID): name or id
     admin_group: str | None = None
     managed_identities: list[ManagedIdentitySpec] = Field(default_factory=list)
+    access_reviews: list[AccessReviewSpec] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -206,6 +221,12 @@ class DemoTenant(_Spec):
                     self.user(handle)
                 for group_ref in policy.approval.groups:
                     self.group(group_ref)
+        for review in self.access_reviews:
+            self.role(review.role)
+            for reviewer in review.reviewers:
+                self._member(reviewer)
+            for handle in review.decided:
+                self.user(handle)
 
     # --- lookups ------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from bot.store.conversations import ConversationStore
 from bot.store.jobs import JobQueue
 from bot.store.migrate import current_revision, upgrade_to_head
 from bot.store.requests import RequestStore
+from bot.store.reviews import ReviewStore
 from bot.store.sign_ins import SignInStore
 from bot.store.url import resolve_database_url
 
@@ -39,6 +40,7 @@ class Tx:
         self.audit = AuditLog(connection)
         self.sign_ins = SignInStore(connection)
         self.admin_changes = AdminChangeStore(connection)
+        self.reviews = ReviewStore(connection)
         self._after_commit: list[Callable[[], None]] = []
 
     def after_commit(self, callback: Callable[[], None]) -> None:

@@ -184,3 +184,40 @@ admin_changes = Table(
     Index("ix_admin_changes_target", "target_key"),
     Index("ix_admin_changes_state", "state"),
 )
+
+
+# --- access reviews (migration r0005) ----------------------------------------------------------
+
+review_runs = Table(
+    "review_runs",
+    metadata,
+    Column("instance_key", String(160), primary_key=True),  # definition id / instance id
+    Column("tenant_id", String(64), nullable=False),
+    Column("finished", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("document", JsonDocument, nullable=False),  # the whole ReviewRun
+)
+
+review_decisions = Table(
+    "review_decisions",
+    metadata,
+    Column("instance_key", String(160), primary_key=True),
+    Column("item_id", String(64), primary_key=True),
+    Column("principal_id", String(64), nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("justification", Text, nullable=False),
+    Column("reviewer_id", String(64), nullable=False),
+    Column("reviewer_name", Text, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+    Column("written_at", UtcDateTime, nullable=True),
+)
+
+review_cards = Table(
+    "review_cards",
+    metadata,
+    Column("instance_key", String(160), primary_key=True),
+    Column("person_id", String(64), primary_key=True),
+    Column("conversation_id", Text, nullable=False),
+    Column("activity_id", Text, nullable=False),
+    Column("page", Integer, nullable=False),
+)

@@ -213,7 +213,9 @@ async def test_extend_adds_to_the_current_end_and_says_until_when(sandboxed: San
     await adele.press("Activate")
     await sandboxed.run_jobs()
     (assigned,) = [
-        c for c in sandboxed.graph_calls if c.path == ACTIVATE and c.json["action"] == "adminAssign"
+        c
+        for c in sandboxed.graph_calls
+        if c.path == ACTIVATE and c.json and c.json["action"] == "adminAssign"
     ]
     sandboxed.clock.advance(minutes=45)
 

@@ -28,6 +28,7 @@ def test_demo_tenant_is_contoso_with_pimbots_app_registration() -> None:
         "AuditLog.Read.All",  # users' last sign-in, for `standing`
         "TeamsAppInstallation.ReadWriteSelfForUser.All",  # to reach approvers without the app
         "RoleManagementAlert.ReadWrite.Directory",  # PIM's security alerts and their Fix
+        "AccessReview.ReadWrite.All",  # access reviews
     }
 
 

@@ -36,6 +36,7 @@ OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 DEFAULT_DELEGATED_SCOPES = (
     "RoleAssignmentSchedule.ReadWrite.Directory",
     "RoleEligibilitySchedule.ReadWrite.Directory",  # the admin side's conversions
+    "AccessReview.ReadWrite.All",  # reviewers' access review decisions (pim engine)
     "RoleManagement.Read.Directory",
     "User.Read",
     "User.ReadBasic.All",

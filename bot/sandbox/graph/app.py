@@ -165,7 +165,8 @@ class GraphTwin:
     def sweep(self) -> None:
         """Apply the clock now: ended schedules disappear (with audit records), future ones
         start, approvals time out. Also runs before every request."""
-        if self._roles.sweep():
+        roles_changed = self._roles.sweep()
+        if self._context.reviews.sweep() or roles_changed:
             self._dirty = True
             self._save_soon()
 

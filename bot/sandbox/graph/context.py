@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot.sandbox.graph import shapes
+from bot.sandbox.graph.access_reviews import AccessReviews
 from bot.sandbox.graph.errors import bad_request, not_found
 from bot.sandbox.graph.odata import (
     Expand,
@@ -39,6 +40,7 @@ class TwinContext:
         self.tenant = roles.tenant
         self.page_size = page_size
         self.teamwork = teamwork  # users' Teams apps; None when the twin has none
+        self.reviews = AccessReviews(roles)
 
     # --- schedules as of the twin's clock ------------------------------------------------------
 

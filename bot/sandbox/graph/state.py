@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from bot.sandbox.graph.policies import Rule, build_rules
+from bot.sandbox.graph.review_state import ReviewDefinition
 from bot.sandbox.graph.values import role_assignment_id, stable_guid
 from bot.sandbox.tenant import DemoTenant
 
@@ -141,6 +142,7 @@ class TwinState(BaseModel):
     policies: list[StoredPolicy] = Field(default_factory=list)
     audits: list[dict[str, Any]] = Field(default_factory=list)  # Graph directoryAudit shape
     alerts: dict[str, Any] = Field(default_factory=dict)  # PIM alerts (bot/sandbox/graph/alerts.py)
+    access_reviews: list[ReviewDefinition] = Field(default_factory=list)
 
     # --- queries -----------------------------------------------------------------------------
 

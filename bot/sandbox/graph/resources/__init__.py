@@ -23,6 +23,7 @@ RESOURCES = (
     "installed_apps",
     "service_principals",
     "pim_alerts",
+    "access_reviews",
 )
 
 

@@ -7,8 +7,8 @@ of 5 (median 49 ms, the sort spilling to disk); with (status, due_at, id) it rea
 entries (0.04 ms). Figures and plans: bench/RESULTS.md, "The claim at 100,000 jobs".
 The same index serves the queue-lag query (`min(due_at)` of pending jobs).
 
-Revision ID: 0006
-Revises: 0003 (0005 once the migrations numbered before it are merged)
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-06
 """
 
@@ -16,10 +16,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0006"
-# The newest migration on main is 0003; 0004 and 0005 are not merged yet, and the chain is joined
-# when they are.
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

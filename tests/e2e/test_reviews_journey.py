@@ -1,0 +1,379 @@
+"""Access reviews end to end through HTTP on loopback: the demo tenant's review reaches its
+reviewer as a card in Teams; Keep / Remove are recorded once and written to the Graph twin
+(app-only on the bot engine, as the reviewer on the pim engine); every copy of the card shows
+them; at the end the decisions are applied, the admins get a summary and the removed are told.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from bot.governance.reviews.journey import STARTUP_GRACE
+from bot.sandbox.graph.review_state import ReviewDecision, ReviewDefinition
+from bot.sandbox.runner import sandbox
+from bot.sandbox.teams.client import SandboxClient
+from bot.sandbox.teams.person import Person, actions_of
+from bot.store.schema import review_decisions
+from tests.e2e.conftest import Sandbox
+from tests.e2e.test_pim_engine_journey import zero_trust_tenant
+from tests.support.clock import FakeClock
+from tests.trust.door import BotDoor
+
+EXCHANGE = "29232cdf-9323-42fd-ade2-1d097af3e4de"
+
+
+@pytest.fixture
+async def door(sandboxed: Sandbox) -> AsyncIterator[BotDoor]:
+    async with httpx.AsyncClient(timeout=60) as http:
+        yield BotDoor(sandboxed.running, http)
+
+
+def user_id(sb: Sandbox, handle: str) -> str:
+    return sb.running.twins.tenant.user(handle).id
+
+
+def demo_review(sb: Sandbox) -> ReviewDefinition:
+    [definition] = [
+        d for d in sb.running.twins.graph.state.access_reviews if d.seeded_from is not None
+    ]
+    return definition
+
+
+def twin_item(sb: Sandbox, handle: str) -> ReviewDecision:
+    instance = demo_review(sb).instances[-1]
+    return next(d for d in instance.decisions if d.principal_id == user_id(sb, handle))
+
+
+async def review_card(person: Person) -> tuple[str, dict[str, Any]]:
+    for message in reversed(await person.messages()):
+        for card in message["cards"]:
+            if "Access review: Exchange Administrator" in json.dumps(card):
+                return message["id"], card
+    raise AssertionError(await person.chat_text())
+
+
+async def press_on_row(
+    sb: Sandbox, person: Person, title: str, handle: str, inputs: dict[str, str] | None = None
+) -> dict[str, Any]:
+    message_id, card = await review_card(person)
+    item_id = twin_item(sb, handle).id
+    for action in actions_of(card):
+        if action["title"] == title and action.get("data", {}).get("item") == item_id:
+            return await sb.client.press(person.handle, message_id, action, inputs)
+    raise AssertionError(f"no {title} for {handle}: {json.dumps(card)[:3000]}")
+
+
+async def settle(sb: Sandbox, rounds: int = 4) -> None:
+    """Run what is due, a little later (the first scan waits STARTUP_GRACE after startup)."""
+    sb.clock.advance(STARTUP_GRACE + timedelta(seconds=1))
+    for _ in range(rounds):
+        await sb.run_jobs()
+
+
+async def test_the_reviewer_decides_in_teams_and_graph_applies_it_at_the_end(
+    sandboxed: Sandbox, door: BotDoor
+) -> None:
+    sb = sandboxed
+    megan, diego = sb.person("megan"), sb.person("diego")
+    await settle(sb)
+    _, card = await review_card(megan)
+    text = json.dumps(card, ensure_ascii=False)
+    for name in ("Adele Vance", "Alex Wilber", "Diego Siciliani", "Grady Archie"):
+        assert name in text
+    assert "Kept by Megan Bowen" in text  # Alex, decided before pimbot saw the review
+    assert "1 of 5 decided" in text
+
+    # Remove needs a reason; with one it is recorded, then written to Graph app-only.
+    await press_on_row(sb, megan, "Remove", "diego")
+    assert "type a reason" in await megan.told()
+    assert twin_item(sb, "diego").decision == "NotReviewed"
+    answer = await press_on_row(sb, megan, "Remove", "diego", {"reason": "moved to sales"})
+    assert answer["status"] == 200, answer
+    await press_on_row(sb, megan, "Keep", "adele")
+    sb.clock.advance(timedelta(seconds=30))  # Graph records the writes after the taps
+    await settle(sb)
+    assert twin_item(sb, "diego").decision == "Deny"
+    assert twin_item(sb, "diego").justification == "moved to sales"
+    assert twin_item(sb, "adele").decision == "Approve"
+    # Drawn again after Graph has the app-written decisions: they still name Megan.
+    await press_on_row(sb, megan, "Keep", "lynne")
+    _, card = await review_card(megan)
+    text = json.dumps(card, ensure_ascii=False)
+    assert "Removed by Megan Bowen" in text and "4 of 5 decided" in text
+    assert "pimbot" not in text
+
+    # Not a reviewer: refused (and audited), nothing recorded.
+    old_message, old_card = await review_card(megan)
+    grady_keep = next(
+        a
+        for a in actions_of(old_card)
+        if a["title"] == "Keep" and a.get("data", {}).get("item") == twin_item(sb, "grady").id
+    )
+    await sb.client.install("adele")
+    answer = await door.post(door.execute("adele", grady_keep["data"]))
+    assert "not a reviewer of this access review" in answer.body["value"]
+    await settle(sb)
+    assert twin_item(sb, "grady").decision == "NotReviewed"
+    async with sb.running.services.db.transaction() as tx:
+        entries = await tx.audit.entries()
+    assert [e.action for e in entries if e.outcome == "refused"] == ["review.refused"]
+    written = [e for e in entries if e.action == "review.decision_written"]
+    assert sorted((e.details["decision"], e.details["written_as"]) for e in written) == [
+        ("Approve", "app"),
+        ("Approve", "app"),
+        ("Deny", "app"),
+    ]
+    assert {e.actor_id for e in written} == {user_id(sb, "megan")}
+
+    # The end: Graph stops and applies; Diego loses Exchange Administrator and is told.
+    sb.clock.advance(timedelta(days=14, minutes=2))
+    await settle(sb, 6)
+    instance = demo_review(sb).instances[0]
+    assert instance.status == "Applied"
+    schedules = sb.running.twins.graph.state.schedules_of(
+        "eligibility", user_id(sb, "diego"), EXCHANGE
+    )
+    assert schedules == []
+    assert "removed your Exchange Administrator role" in await diego.told()
+    summary = await megan.told()
+    assert (
+        "Access review of Exchange Administrator ended: 3 kept, 1 removed, 1 not reviewed"
+        in summary
+    )
+
+    # Every copy now shows the end; a late tap (an old button) is answered with the outcome.
+    _, card = await review_card(megan)
+    assert "This review is over" in json.dumps(card)
+    await sb.client.press("megan", old_message, grady_keep)
+    assert "This access review is over. 3 kept, 1 removed, 1 not reviewed" in await megan.told()
+
+
+async def test_an_admin_starts_a_review_and_lists_reviews(sandboxed: Sandbox) -> None:
+    sb = sandboxed
+    megan, adele = sb.person("megan"), sb.person("adele")
+    await megan.say("review Security Reader every 90 days by megan@contoso.example")
+    assert "Access review of Security Reader created" in await megan.told()
+    created = [
+        d for d in sb.running.twins.graph.state.access_reviews if d.role_id.startswith("5d6b6bb7")
+    ]
+    assert len(created) == 1
+    assert created[0].settings["recurrence"]["pattern"]["type"] == "absoluteMonthly"
+    await megan.say("review Security Reader every 10 days")
+    assert "every so many weeks or months" in await megan.told()
+    await adele.say("review Security Reader every 90 days")
+    assert "you are not one of them" in await adele.told()
+    await settle(sb)
+    await megan.say("reviews")
+    told = await megan.told()
+    assert (
+        "Security Reader access review" in told and "Exchange Administrator access review" in told
+    )
+
+
+@pytest.fixture
+async def pim_reviews(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    """The pim engine: pimbot's app reads PIM only, and holds AccessReview.ReadWrite.All to
+    create, stop and apply reviews; decisions are the reviewers' own."""
+    tenant = zero_trust_tenant()
+    app = tenant.apps[0]
+    permissions = [*app.application_permissions, "AccessReview.ReadWrite.All"]
+    app = app.model_copy(update={"application_permissions": permissions})
+    clock = FakeClock()
+    async with (
+        sandbox(
+            tenant=tenant.model_copy(update={"apps": [app, *tenant.apps[1:]]}),
+            database_url=f"sqlite:///{tmp_path / 'pimbot.db'}",
+            state_dir=tmp_path,
+            now=clock,
+            run_scheduler=False,
+            engine="pim",
+        ) as running,
+        SandboxClient(running.twins.service_url) as client,
+    ):
+        yield Sandbox(running, client, clock)
+
+
+async def test_on_the_pim_engine_the_reviewer_decides_as_themselves(
+    pim_reviews: Sandbox,
+) -> None:
+    sb = pim_reviews
+    megan = sb.person("megan")
+    await sb.client.install("megan")  # this app may not install itself for her
+    await settle(sb)
+    await press_on_row(sb, megan, "Remove", "diego", {"reason": "moved to sales"})
+    await press_on_row(sb, megan, "Keep", "adele")
+    await sb.run_jobs()  # no token of Megan's yet: she is asked to sign in
+    await sb.client.wait_for("megan", "signed_in")
+    await settle(sb)
+    diego, adele = twin_item(sb, "diego"), twin_item(sb, "adele")
+    assert (diego.decision, adele.decision) == ("Deny", "Approve")
+    # Graph records Megan herself as the reviewer (PATCH with her delegated token).
+    assert diego.reviewed_by is not None and diego.reviewed_by.id == user_id(sb, "megan")
+    patches = [c for c in sb.graph_calls if c.method == "PATCH" and "/decisions/" in str(c.path)]
+    assert len(patches) == 2
+    assert not [c for c in sb.graph_calls if str(c.path).endswith("/batchRecordDecisions")]
+    _, card = await review_card(megan)
+    assert "Removed by Megan Bowen" in json.dumps(card, ensure_ascii=False)
+
+
+async def test_silent_reviewers_are_reminded_and_escalated_to_the_admins(
+    sandboxed: Sandbox,
+) -> None:
+    """Lidia reviews Security Reader and does not answer: at halfway the admins hear of it,
+    a day before the end she gets a reminder (and Graph's sendReminder is called), and at the
+    end the admins get the summary with everyone not reviewed."""
+    sb = sandboxed
+    megan, lidia, alex = sb.person("megan"), sb.person("lidia"), sb.person("alex")
+    await megan.say("review Security Reader every 28 days for 14 days by lidia@contoso.example")
+    assert "Access review of Security Reader created" in await megan.told()
+    await settle(sb)
+    assert "Access review: Security Reader" in await lidia.chat_text()
+
+    sb.clock.advance(timedelta(days=7, minutes=1))
+    await settle(sb)
+    for admin in (megan, alex):
+        assert "Lidia Holloway has not answered" in await admin.told()
+    assert "Reminder" not in await lidia.told()
+
+    sb.clock.advance(timedelta(days=6))
+    await settle(sb)
+    assert "⏰ Reminder: 2 decisions still open" in await lidia.told()
+    [reviewed] = [
+        d for d in sb.running.twins.graph.state.access_reviews if d.role_id.startswith("5d6b6bb7")
+    ]
+    reminders = [
+        c
+        for c in sb.graph_calls
+        if str(c.path).endswith("/sendReminder") and reviewed.id in str(c.path)
+    ]
+    assert len(reminders) == 1
+
+    sb.clock.advance(timedelta(days=1, minutes=2))
+    await settle(sb, 6)
+    assert "Security Reader ended: 0 kept, 0 removed, 2 not reviewed" in await alex.told()
+
+
+async def test_without_named_reviewers_the_admin_group_reviews(sandboxed: Sandbox) -> None:
+    sb = sandboxed
+    megan, nestor = sb.person("megan"), sb.person("nestor")
+    await megan.say("review Teams Admin every 4 weeks")
+    await megan.say("review Teams Administrator every 28 days for 7 days")
+    assert "reviewed by the pimbot admins" in await megan.told()
+    await settle(sb)
+    assert "Access review: Teams Administrator" in await nestor.chat_text()
+
+
+async def test_a_decision_reaches_graph_once_across_replays_and_a_crash_after_the_write(
+    sandboxed: Sandbox,
+) -> None:
+    sb = sandboxed
+    megan = sb.person("megan")
+    await settle(sb)
+    await press_on_row(sb, megan, "Keep", "adele")
+    await settle(sb)
+
+    def writes() -> int:
+        return sum(1 for c in sb.graph_calls if str(c.path).endswith("/batchRecordDecisions"))
+
+    assert writes() == 1
+    key = f"{demo_review(sb).id}/{demo_review(sb).instances[-1].id}"
+    item_id = twin_item(sb, "adele").id
+    db = sb.running.services.db
+    # A replayed job (another replica, a retry): the decision is marked written; nothing sent.
+    async with db.transaction() as tx:
+        await tx.jobs.enqueue(
+            "review_record",
+            {"instance_key": key, "item_id": item_id},
+            due_at=sb.clock(),
+            dedupe_key="replay-1",
+        )
+    await settle(sb)
+    assert writes() == 1
+    # A crash after Graph took the write but before pimbot marked it: Graph is read first.
+    async with db.transaction() as tx:
+        await tx.reviews._connection.execute(update(review_decisions).values(written_at=None))
+        await tx.jobs.enqueue(
+            "review_record",
+            {"instance_key": key, "item_id": item_id},
+            due_at=sb.clock(),
+            dedupe_key="replay-2",
+        )
+    await settle(sb)
+    assert writes() == 1
+    async with db.transaction() as tx:
+        entries = await tx.audit.entries()
+    assert len([e for e in entries if e.action == "review.decision_written"]) == 2
+
+
+async def test_every_copy_shows_each_decision_wherever_it_was_made(sandboxed: Sandbox) -> None:
+    """Megan and Nestor both review Security Reader: Megan's Keep shows on Nestor's card, and a
+    decision Nestor makes in the Entra portal shows on both after the next scan."""
+    sb = sandboxed
+    megan, nestor = sb.person("megan"), sb.person("nestor")
+    await megan.say(
+        "review Security Reader every 28 days by megan@contoso.example, nestor@contoso.example"
+    )
+    await settle(sb)
+    [definition] = [
+        d for d in sb.running.twins.graph.state.access_reviews if d.role_id.startswith("5d6b6bb7")
+    ]
+    instance = definition.instances[-1]
+    adele_item = next(d for d in instance.decisions if d.principal_id == user_id(sb, "adele"))
+    megan_item = next(d for d in instance.decisions if d.principal_id == user_id(sb, "megan"))
+
+    message_id, card = await security_card(megan)
+    keep = next(
+        a
+        for a in actions_of(card)
+        if a["title"] == "Keep" and a.get("data", {}).get("item") == adele_item.id
+    )
+    await sb.client.press("megan", message_id, keep)
+    await settle(sb)
+    _, nestors = await security_card(nestor)
+    assert "Kept by Megan Bowen" in json.dumps(nestors, ensure_ascii=False)
+
+    # Nestor decides Megan's own row in the portal (his own token, straight to Graph).
+    twins = sb.running.twins
+    tenant, app = twins.tenant, twins.tenant.apps[0]
+    async with httpx.AsyncClient() as http:
+        sso = twins.entra.mint_sso_token("nestor", audience_app_id=app.client_id, mfa=True)
+        issued = await http.post(
+            f"{twins.login_url}/{tenant.tenant_id}/oauth2/v2.0/token",
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "requested_token_use": "on_behalf_of",
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+                "assertion": sso,
+                "scope": "https://graph.microsoft.com/AccessReview.ReadWrite.All",
+            },
+        )
+        token = issued.raise_for_status().json()["access_token"]
+        answer = await http.patch(
+            f"{twins.graph_url}/v1.0/identityGovernance/accessReviews/definitions/"
+            f"{definition.id}/instances/{instance.id}/decisions/{megan_item.id}",
+            json={"decision": "Deny", "justification": "no longer on call"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert answer.status_code == 204, answer.text
+    sb.clock.advance(timedelta(minutes=6))
+    await settle(sb)
+    for person in (megan, nestor):
+        _, card = await security_card(person)
+        assert "Removed by Nestor Wilke" in json.dumps(card, ensure_ascii=False)
+
+
+async def security_card(person: Person) -> tuple[str, dict[str, Any]]:
+    for message in reversed(await person.messages()):
+        for card in message["cards"]:
+            if "Access review: Security Reader" in json.dumps(card):
+                return message["id"], card
+    raise AssertionError(await person.chat_text())
