@@ -11,7 +11,7 @@ from typing import Any
 from bot.client_credentials import ClientCredential, ManagedIdentity
 from bot.doctor.permissions import (
     ADMIN_DELEGATED,
-    ADMIN_DELEGATED_PURPOSE,
+    ADMIN_DELEGATED_PURPOSES,
     Need,
     admin_needs,
     admin_side_on,
@@ -169,7 +169,8 @@ async def _delegated(
 ) -> list[Finding]:
     """The pim engine acts with people's own tokens: the delegated permission needs admin
     consent for everyone (a middle tier cannot show a consent prompt). With the admin side on,
-    the admins' conversions need `ADMIN_DELEGATED` too: missing, a warning."""
+    the admins' own writes need `ADMIN_DELEGATED` too: each one missing, a warning that says
+    which admin feature it stops."""
     principal_id = str(token_claims(token).get("oid") or "")
     wanted = [PIM_DELEGATED_SCOPE, *(ADMIN_DELEGATED if admin_side else ())]
     try:
@@ -212,8 +213,8 @@ async def _delegated(
         warn(
             DELEGATED,
             f"{scope} (delegated, Microsoft Graph) has no admin consent for all users, and "
-            f"PIMBOT_ADMIN_GROUP_ID turns the admin side on: {ADMIN_DELEGATED_PURPOSE}. The rest "
-            "of pimbot works",
+            f"PIMBOT_ADMIN_GROUP_ID turns the admin side on: {ADMIN_DELEGATED_PURPOSES[scope]}. "
+            "The rest of pimbot works",
             _grant_delegated(client_id, scope),
         )
         for scope in wanted[1:]

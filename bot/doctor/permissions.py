@@ -96,11 +96,19 @@ SIGN_IN_ACTIVITY = Need(
 # The delegated permissions an admin's own token needs on the pim engine besides the one every
 # person's needs (bot.domain.PIM_DELEGATED_SCOPE): conversions are made with them.
 ADMIN_DELEGATED = tuple(scope for scope in ADMIN_DELEGATED_SCOPES if scope != PIM_DELEGATED_SCOPE)
-ADMIN_DELEGATED_PURPOSE = (
-    "`standing` cannot convert anyone to eligible: the deciding admin's sign-in for the "
-    "conversion (adminAssign of the eligibility with their own token) would be refused as "
-    "consent required"
-)
+# What each of them is for: without it, the admin feature it names does not work.
+ADMIN_DELEGATED_PURPOSES = {
+    "RoleEligibilitySchedule.ReadWrite.Directory": (
+        "`standing` cannot convert anyone to eligible: the deciding admin's sign-in for the "
+        "conversion (adminAssign of the eligibility with their own token) would be refused as "
+        "consent required"
+    ),
+    "RoleManagementPolicy.ReadWrite.Directory": (
+        'the Fix of the `alerts` alert "Roles that don\'t require MFA" cannot turn MFA on in '
+        "a role's policy: Graph changes a policy rule only with a signed-in admin's token, and "
+        "that sign-in would be refused as consent required"
+    ),
+}
 
 # With the pim engine no application permission may change who holds a role (docs/engines.md).
 TIER_ZERO = ("RoleAssignmentSchedule.ReadWrite.Directory", "RoleManagement.ReadWrite.Directory")

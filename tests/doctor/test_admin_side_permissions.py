@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.doctor.permissions import ADMIN_DELEGATED, ADMIN_DELEGATED_PURPOSES
 from bot.doctor.report import Finding, Status, exit_code, render
 from bot.sandbox.tenant import load_tenant
 from bot.settings import EngineName
@@ -124,10 +125,12 @@ async def test_the_pim_engine_needs_consent_for_the_admins_conversions(tmp_path:
     assert "RoleAssignmentSchedule.ReadWrite.Directory (delegated) has admin consent" in (
         finding(findings, "Delegated consent", Status.OK).message
     )
-    [conversions] = warnings(findings, "Delegated consent")
+    conversions, mfa_fix = warnings(findings, "Delegated consent")
     assert conversions.message.startswith("RoleEligibilitySchedule.ReadWrite.Directory (delegated")
     assert "`standing` cannot convert anyone to eligible" in conversions.message
     assert "Delegated permissions > RoleEligibilitySchedule.ReadWrite.Directory" in conversions.fix
+    assert mfa_fix.message.startswith("RoleManagementPolicy.ReadWrite.Directory (delegated")
+    assert "cannot turn MFA on in a role's policy" in mfa_fix.message
     assert warnings(without_admins, "Delegated consent") == [], render(without_admins)
 
 
@@ -142,3 +145,7 @@ async def test_delegated_grants_checked_by_hand_name_the_admin_sides_permission_
     [by_hand] = warnings(findings, "Delegated consent")
     assert "RoleEligibilitySchedule.ReadWrite.Directory" in by_hand.fix
     assert "RoleAssignmentSchedule.ReadWrite.Directory" in by_hand.fix
+
+
+def test_every_delegated_permission_of_the_admin_side_says_what_it_is_for() -> None:
+    assert set(ADMIN_DELEGATED) <= set(ADMIN_DELEGATED_PURPOSES)
