@@ -68,7 +68,7 @@ async def test_help_lists_the_admin_commands_the_admin_side_answers(admins_on: S
     megan = admins_on.person("megan")
     await megan.say("help")
     help_card = json.dumps((await megan.messages())[-1]["cards"][0])
-    assert "For pimbot's admins: `standing`, `settings`, `alerts`." in help_card
+    assert "For pimbot's admins: `standing`, `settings`, `alerts`, `reviews`." in help_card
 
 
 @pytest.mark.parametrize("text", ["standing", "alerts", "settings GA"])
