@@ -198,6 +198,19 @@ async def test_nobody_deciding_ends_as_pim_times_the_stage_out(pim_box: Sandbox)
     assert "Approve" not in await pim_box.person("megan").buttons()
 
 
+ADELE = "dcca3857-d360-5149-8193-4741a33647e0"  # the demo tenant's Adele Vance
+
+
+async def claims_challenge_recorded(sb: Sandbox) -> None:
+    for _ in range(400):
+        async with sb.running.services.db.transaction() as tx:
+            drafts = await tx.requests.open_for_requester(ADELE)
+            if any([await tx.sign_ins.challenge(r.id) for r in drafts]):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("pimbot never recorded PIM's claims challenge")
+
+
 @pytest.mark.parametrize(
     "pim_box", [{"User Administrator": {"authentication_context": "c1"}}], indirect=True
 )
@@ -209,6 +222,9 @@ async def test_step_up_sign_in_then_one_automatic_retry(pim_box: Sandbox) -> Non
     prompt = await pim_box.client.wait_for("adele", "signin_required")
     assert prompt["status"] == 412
     assert "extra sign-in check" in str(await pim_box.client.transcript("adele"))
+    # A person signs in after reading the card; by then pimbot has recorded PIM's claims
+    # challenge. (Signing in within the same instant finds nothing waiting yet.)
+    await claims_challenge_recorded(pim_box)
     # The card's Sign in button is the token service's sign-in page for the OAuth connection,
     # never a bare authorize URL; PIM's claims challenge stays with pimbot for the retry.
     shown = str(await adele.messages())
