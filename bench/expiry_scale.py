@@ -40,12 +40,12 @@ from bench.scale_seed import (
     Seeded,
     analyze,
     expiry_job,
-    fresh_database,
     load_average,
     memory_megabytes,
     seed_jobs,
     seed_requests,
 )
+from bench.stage import fresh_database
 from bot.domain import Person, RequestState, Role
 from bot.sandbox.cluster import Cluster, cluster
 from bot.sandbox.tenant import DEFAULT_TENANT_PATH, DemoTenant

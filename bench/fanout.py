@@ -28,7 +28,8 @@ import yaml
 from sqlalchemy import select
 
 from bench.expiry_scale import install_all, memory_line, percentile
-from bench.scale_seed import cpu_seconds, fresh_database, load_average
+from bench.scale_seed import cpu_seconds, load_average
+from bench.stage import fresh_database
 from bot.sandbox.cluster import Cluster, cluster
 from bot.sandbox.tenant import DEFAULT_TENANT_PATH, DemoTenant
 from bot.store.jobs import JobStatus

@@ -32,7 +32,8 @@ from typing import Any
 import yaml
 
 from bench.expiry_scale import install_all, memory_line, percentile
-from bench.scale_seed import Seeded, fresh_database, load_average, seed_jobs, seed_requests
+from bench.scale_seed import Seeded, load_average, seed_jobs, seed_requests
+from bench.stage import fresh_database
 from bot.domain import Person, RequestState, Role
 from bot.sandbox.cluster import Cluster, cluster
 from bot.sandbox.tenant import DEFAULT_TENANT_PATH, DemoTenant

@@ -8,57 +8,20 @@ seeded request reads back exactly like one the bot wrote.
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.domain import ActivationRequest, Person, RequestState, Role
 from bot.store import Database
 from bot.store.jobs import JobStatus
 from bot.store.schema import jobs, request_approvers, requests
 
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CHUNK = 2000  # rows per INSERT statement
-
-
-def postgres_admin_url() -> str:
-    return (
-        os.environ.get("PIMBOT_BENCH_POSTGRES_URL")
-        or os.environ.get("PIMBOT_TEST_POSTGRES_URL")
-        or DEFAULT_POSTGRES_URL
-    )
-
-
-@asynccontextmanager
-async def fresh_database(kind: str, workdir: Path) -> AsyncIterator[str]:
-    """The URL of an empty database: a SQLite file in `workdir`, or a new PostgreSQL database
-    next to `postgres_admin_url()`'s, dropped afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / f'pimbot-{uuid.uuid4().hex[:8]}.db'}"
-        return
-    admin = make_url(postgres_admin_url())
-    name = f"pimbot_scale_{uuid.uuid4().hex[:12]}"
-    engine = create_async_engine(
-        admin.set(drivername="postgresql+asyncpg"), isolation_level="AUTOCOMMIT"
-    )
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield admin.set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with engine.connect() as connection:
-                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await engine.dispose()
 
 
 def load_average() -> str:
