@@ -169,6 +169,9 @@ param botSku string = 'F0'
 @description('Display name of the Azure Bot.')
 param botDisplayName string = 'pimbot'
 
+@description('Name of the Azure Bot\'s OAuth connection behind the sign-in button: the bot resource\'s connection and PIMBOT_OAUTH_CONNECTION both take it, so they cannot disagree.')
+param oauthConnectionName string = 'pimbot-sso'
+
 @description('Tags put on every resource.')
 param tags object = {
   app: 'pimbot'
@@ -303,6 +306,7 @@ module app 'modules/containerapp.bicep' = {
     approversChannelId: approversChannelId
     expiryWarningMinutes: expiryWarningMinutes
     logLevel: logLevel
+    oauthConnectionName: oauthConnectionName
     appCredential: appCredential
     managedIdentityClientId: identity.outputs.clientId
     appPasswordSecretUri: vault.outputs.appPasswordUri
@@ -338,6 +342,7 @@ module bot 'modules/bot.bicep' = {
     microsoftAppId: microsoftAppId
     microsoftAppPassword: appCredential == 'secret' ? microsoftAppPassword : ''
     tenantId: tenantId
+    connectionName: oauthConnectionName
     sku: botSku
     tags: tags
   }

@@ -19,6 +19,9 @@ param microsoftAppPassword string
 @description('MicrosoftAppTenantId: the tenant of that app registration.')
 param tenantId string
 
+@description('Name of the OAuth connection behind the sign-in button; the container gets the same name as PIMBOT_OAUTH_CONNECTION.')
+param connectionName string
+
 @allowed([
   'F0'
   'S1'
@@ -62,15 +65,15 @@ resource teams 'Microsoft.BotService/botServices/channels@2022-09-15' = {
   }
 }
 
-// Teams SSO: pimbot's sign-in card names this connection (PIMBOT_OAUTH_CONNECTION, default
-// SSO_CONNECTION_NAME in bot/channel/rendering.py); Teams exchanges the token silently and falls
+// Teams SSO: pimbot's sign-in card names this connection (PIMBOT_OAUTH_CONNECTION, set from the
+// same main.bicep parameter); Teams exchanges the token silently and falls
 // back to the card's Sign in button, the token service's sign-in page for this connection.
 // pimbot redeems that sign-in (signin/verifyState) for the person's token for its own API
 // (scope access_as_user), validated and exchanged on-behalf-of exactly as an SSO token. The
 // connection needs a secret, so it exists here only when one is given.
 resource sso 'Microsoft.BotService/botServices/connections@2022-09-15' = if (!empty(microsoftAppPassword)) {
   parent: bot
-  name: 'pimbot-sso'
+  name: connectionName
   location: 'global'
   properties: {
     // Azure Active Directory v2

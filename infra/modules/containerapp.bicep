@@ -68,6 +68,9 @@ param expiryWarningMinutes int
 @description('PIMBOT_LOG_LEVEL.')
 param logLevel string
 
+@description('PIMBOT_OAUTH_CONNECTION: the Azure Bot\'s OAuth connection (bot.bicep connectionName).')
+param oauthConnectionName string
+
 @allowed([
   'federatedIdentity'
   'secret'
@@ -182,6 +185,10 @@ var baseEnv = [
   {
     name: 'PIMBOT_LOG_LEVEL'
     value: logLevel
+  }
+  {
+    name: 'PIMBOT_OAUTH_CONNECTION'
+    value: oauthConnectionName
   }
   {
     name: 'PORT'

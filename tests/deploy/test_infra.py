@@ -104,10 +104,18 @@ def test_the_bot_sends_teams_to_api_messages() -> None:
     assert "/api/messages'" in CONTAINER_APP
     assert "messagingEndpoint: app.outputs.messagingEndpoint" in MAIN
     assert "channelName: 'MsTeamsChannel'" in BOT
-    # The SSO connection name is the one pimbot's sign-in card asks Teams for.
+
+
+def test_the_bot_connection_and_the_setting_pimbot_reads_share_one_name() -> None:
+    """The sign-in card asks Teams for PIMBOT_OAUTH_CONNECTION: the Azure Bot's connection must
+    bear that very name, so both come from one parameter whose default is pimbot's."""
     from bot.channel.rendering import SSO_CONNECTION_NAME
 
-    assert f"name: '{SSO_CONNECTION_NAME}'" in BOT
+    assert f"param oauthConnectionName string = '{SSO_CONNECTION_NAME}'" in MAIN
+    assert "connectionName: oauthConnectionName" in MAIN  # to the bot module
+    assert "oauthConnectionName: oauthConnectionName" in MAIN  # to the container app
+    assert "name: connectionName" in BOT
+    assert container_env()["PIMBOT_OAUTH_CONNECTION"] == ("value", "oauthConnectionName")
 
 
 def test_the_sign_in_connection_yields_a_token_pimbot_can_use() -> None:
