@@ -87,6 +87,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+# Loggers whose INFO lines are data: the Graph error-rate alert (infra/modules/alerts.bicep)
+# counts every `graph METHOD path -> status` line, and the audit anchor's head hash is what
+# `pimbot audit verify --anchor` is checked against. PIMBOT_LOG_LEVEL=WARNING must not silence them.
+ALERTED_LOGGERS = ("bot.graph.http", "bot.audit_anchor")
+
+
 def configure_logging(
     level: str = "INFO", *, secrets: Iterable[str] = (), stream: Any = None
 ) -> logging.Handler:
@@ -98,6 +104,9 @@ def configure_logging(
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name in ALERTED_LOGGERS:
+        # INFO at most, whatever the level: Azure Monitor's alerts count these lines.
+        logging.getLogger(name).setLevel(min(root.level, logging.INFO))
     return handler
 
 

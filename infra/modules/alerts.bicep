@@ -6,7 +6,8 @@
 // ContainerAppConsoleLogs_CL.Log_s. The messages matched here are those of bot/scheduler.py
 // ("job <id> (<kind>) failed, attempt <n>", "job <id> (<kind>): Teams refused it: ...") and of
 // bot/graph/http.py ("graph <METHOD> <path> -> <status> in <ms> ms ..."); tests/deploy checks
-// that the code still writes them. Probe failures are Container Apps' own system log
+// that the code still writes them. The Graph lines are INFO, and stay on whatever PIMBOT_LOG_LEVEL
+// says (bot/logging_setup.py ALERTED_LOGGERS); the job lines are warnings. Probe failures are Container Apps' own system log
 // (ContainerAppSystemLogs_CL, reason ProbeFailed).
 
 @description('Azure region of the rules.')

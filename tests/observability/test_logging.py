@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.logging_setup import (
+    ALERTED_LOGGERS,
     JsonFormatter,
     SecretRedactor,
     configure_logging,
@@ -38,6 +39,8 @@ def log_lines() -> Iterator[io.StringIO]:
         for handler in handlers:
             root.addHandler(handler)
         root.setLevel(level)
+        for name in ALERTED_LOGGERS:
+            logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def entries(stream: io.StringIO) -> list[dict[str, Any]]:
@@ -57,6 +60,32 @@ def test_a_line_is_json_with_the_correlation_id_of_its_turn(log_lines: io.String
     assert first["message"] == "approved req-1"
     assert first["correlation_id"] == "abc123def456"
     assert "correlation_id" not in second
+
+
+def test_warning_level_keeps_the_lines_alerts_and_the_audit_anchor_read() -> None:
+    """PIMBOT_LOG_LEVEL=WARNING quiets pimbot, but not the Graph call lines the Graph error-rate
+    alert counts, nor the audit anchor's head hash."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    configure_logging("WARNING", stream=stream)
+    try:
+        logging.getLogger("bot.workflow").info("a turn went well")
+        logging.getLogger("bot.graph.http").info("graph GET /v1.0/me -> 200 in 12 ms")
+        logging.getLogger("bot.audit_anchor").info("audit anchor: entry 7 hash abc")
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+        for name in ALERTED_LOGGERS:
+            logging.getLogger(name).setLevel(logging.NOTSET)
+
+    assert [line["message"] for line in entries(stream)] == [
+        "graph GET /v1.0/me -> 200 in 12 ms",
+        "audit anchor: entry 7 hash abc",
+    ]
 
 
 @pytest.mark.parametrize(
