@@ -611,6 +611,9 @@ async def test_a_named_group_reviews_and_bad_reviewers_are_answered_clearly(
         last = (await megan.messages())[-1]["text"]
         assert answer in last and "Nothing created." in last, (text, last)
     assert [d for d in sb.running.twins.graph.state.access_reviews if d.seeded_from is None] == []
+    await megan.say("review help")
+    usage = (await megan.messages())[-1]["text"]
+    assert "`by group NAME`" in usage and "`by managers`" in usage and "else UPN" in usage
 
     await megan.say(f"review Security Reader every 28 days by group {team.id}")
     assert "reviewed by the members of Identity Team" in await megan.told()
