@@ -17,6 +17,7 @@ monthly only (`recurrencePattern` types `weekly` and `absoluteMonthly`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,7 @@ from bot.graph.odata import odata_string, path_segment
 DEFINITIONS = "/identityGovernance/accessReviews/definitions"
 ROLE_DEFINITION_QUERY = "/roleManagement/directory/roleDefinitions/"
 MANAGER_QUERY = "./manager"
+MANAGER_LOOKUPS = 8  # concurrent GET /users/{id}/manager when a review by managers starts
 PAGE = 100  # the decisions API's documented default and a safe $top
 # What the pim engine asks a reviewer to delegate to write their decisions.
 REVIEWER_DELEGATED_SCOPES = ("AccessReview.ReadWrite.All",)
@@ -275,15 +277,23 @@ class GraphAccessReviews:
         static = await self._scope_users([s for s in scopes.reviewers if not s.is_manager])
         fallback = await self._scope_users(scopes.fallback_reviewers)
         path = f"{_instance_path(instance.definition_id, instance.instance_id)}/decisions"
-        found: dict[str, tuple[str, ...]] = {}
+        principals: list[str] = []
         async for raw in self._http.get_all(path, {"$select": "id,principal", "$top": PAGE}):
             principal = DecisionItem.model_validate(raw).principal
-            if principal is None or not principal.id or principal.id.lower() in found:
-                continue
-            manager = await self.manager_of(principal.id)
-            ids = [*static, *([manager] if manager else fallback)]
-            found[principal.id.lower()] = tuple(dict.fromkeys(ids))
-        return found
+            if principal is not None and principal.id and principal.id not in principals:
+                principals.append(principal.id)
+        # One GET per person, a few at a time (GraphHttp waits out throttling).
+        gate = asyncio.Semaphore(MANAGER_LOOKUPS)
+
+        async def manager(principal_id: str) -> str | None:
+            async with gate:
+                return await self.manager_of(principal_id)
+
+        managers = await asyncio.gather(*(manager(p) for p in principals))
+        return {
+            principal_id.lower(): tuple(dict.fromkeys([*static, *([found] if found else fallback)]))
+            for principal_id, found in zip(principals, managers, strict=True)
+        }
 
     async def manager_of(self, user_id: str) -> str | None:
         """The user's manager's id; None when they have none (Graph answers 404)."""
