@@ -484,9 +484,18 @@ class Reviews:
             self._wake()
         return recorded
 
-    async def _view(self, run: ReviewRun, reviewer: Person, page: int) -> ReviewCard:
-        """The reviewer's page: only the rows they may decide."""
-        items = _theirs(run, reviewer, await self._merged_items(run.instance))
+    async def _view(
+        self,
+        run: ReviewRun,
+        reviewer: Person,
+        page: int,
+        merged: list[ReviewItem] | None = None,
+    ) -> ReviewCard:
+        """The reviewer's page: only the rows they may decide. `merged`: the instance's items
+        as `_merged_items` gives them, when the caller read them already."""
+        if merged is None:
+            merged = await self._merged_items(run.instance)
+        items = _theirs(run, reviewer, merged)
         pages = page_count(len(items))
         page = min(max(page, 0), pages - 1)
         return ReviewCard(
@@ -789,11 +798,12 @@ class Reviews:
         async with self._db.transaction() as tx:
             copies = await tx.reviews.cards(key)
         messenger = self._messenger()
+        merged = await self._merged_items(run.instance) if copies else []
         for sent, page in copies:
             reviewer = next((r for r in run.reviewers if r.id == sent.person_id), None)
             if reviewer is None:
                 continue
-            view = await self._view(run, reviewer, page)
+            view = await self._view(run, reviewer, page, merged)
             await messenger.update(sent, CardMessage(card=review_card(view)))
 
     async def _remind_job(self, job: Job) -> None:
