@@ -515,6 +515,17 @@ async def test_managers_review_their_reports_and_the_fallback_reviewer_the_rest(
         user_id(sb, "grady")
     }
 
+    # Follow-through per reviewer: at halfway every reviewer has answered, so the admins hear
+    # nothing; a day before the end only Megan has a row open (Alex), and only she is reminded.
+    sb.clock.advance(timedelta(days=7, minutes=1))
+    await settle(sb)
+    assert "has not answered" not in await sb.person("alex").told()
+    sb.clock.advance(timedelta(days=6))
+    await settle(sb)
+    assert "⏰ Reminder: 1 decision still open" in await megan.told()
+    for reviewer in (nestor, lidia, miriam):
+        assert "Reminder" not in await reviewer.told()
+
 
 async def test_on_the_pim_engine_a_manager_decides_their_reports_as_themselves(
     pim_reviews: Sandbox,
