@@ -464,15 +464,50 @@ def recommendation_of(value: str | None) -> Recommendation:
         return Recommendation.NO_INFO
 
 
+class ReviewByPeople(Frozen):
+    """Named people review every item (Graph: one `/users/{id}` reviewer scope each)."""
+
+    kind: Literal["people"] = "people"
+    user_ids: tuple[str, ...] = Field(min_length=1)  # Entra object ids
+
+
+class ReviewByGroup(Frozen):
+    """A group's members, nested groups' too, review every item
+    (Graph: `/groups/{id}/transitiveMembers`)."""
+
+    kind: Literal["group"] = "group"
+    group_id: str  # Entra object id
+
+
+class ReviewByManagers(Frozen):
+    """Each person's manager reviews that person's items (Graph: `./manager` with
+    `queryRoot` `decisions`); `fallback` reviews the items of people who have no manager
+    (Graph's `fallbackReviewers`). None: those items go unreviewed."""
+
+    kind: Literal["managers"] = "managers"
+    fallback: ReviewByPeople | ReviewByGroup | None = None
+
+
+class NamedGroup(Frozen):
+    """A group found by display name or id, for `review ... by group NAME`."""
+
+    id: str
+    display_name: str
+
+
+ReviewerSpec = Annotated[
+    ReviewByPeople | ReviewByGroup | ReviewByManagers, Field(discriminator="kind")
+]
+
+
 class ReviewSpec(Frozen):
     """What an admin asked for: a recurring review of one role's eligible and active
-    assignments. Reviewers are named users, or one group's members."""
+    assignments, and who reviews them."""
 
     role: Role
     every_days: int
     duration_days: int
-    reviewer_ids: tuple[str, ...] = ()
-    reviewer_group_id: str | None = None
+    reviewers: ReviewerSpec
     default_decision: Decision | None = None  # taken by what nobody answered; None: none
     auto_apply: bool = True
     recommendations: bool = True
@@ -559,6 +594,9 @@ class ReviewRun(Frozen):
     tenant_id: str
     instance: ReviewInstance
     reviewers: tuple[Person, ...]  # contacted by Graph when pimbot first saw the instance
+    # Principal id (lower case) → ids of who reviews that principal's items, when reviewers
+    # differ per item (managers, with fallback reviewers); empty: every reviewer, every item.
+    reviewer_of: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     reminded: bool = False
     escalated: bool = False
     finished: bool = False
@@ -571,6 +609,16 @@ class ReviewRun(Frozen):
 
     def is_reviewer(self, person_id: str) -> bool:
         return any(r.id.lower() == person_id.lower() for r in self.reviewers)
+
+    def may_decide(self, person_id: str, principal_id: str) -> bool:
+        """Whether this contacted reviewer reviews the principal's items: every item when
+        `reviewer_of` is empty (named people, a group), else those it names them for."""
+        if not self.is_reviewer(person_id):
+            return False
+        if not self.reviewer_of:
+            return True
+        wanted = person_id.lower()
+        return any(r.lower() == wanted for r in self.reviewer_of.get(principal_id.lower(), ()))
 
 
 class RecordedDecision(Frozen):

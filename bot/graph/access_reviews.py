@@ -17,15 +17,21 @@ monthly only (`recurrencePattern` types `weekly` and `absoluteMonthly`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from pydantic import Field
 
 from bot.domain import Person, Role
 from bot.governance.domain import (
     Decision,
+    NamedGroup,
+    ReviewByGroup,
+    ReviewByManagers,
+    ReviewByPeople,
     ReviewDefinitionInfo,
     ReviewInstance,
     ReviewItem,
@@ -41,6 +47,8 @@ from bot.graph.odata import odata_string, path_segment
 
 DEFINITIONS = "/identityGovernance/accessReviews/definitions"
 ROLE_DEFINITION_QUERY = "/roleManagement/directory/roleDefinitions/"
+MANAGER_QUERY = "./manager"
+MANAGER_LOOKUPS = 8  # concurrent GET /users/{id}/manager when a review by managers starts
 PAGE = 100  # the decisions API's documented default and a safe $top
 # What the pim engine asks a reviewer to delegate to write their decisions.
 REVIEWER_DELEGATED_SCOPES = ("AccessReview.ReadWrite.All",)
@@ -102,6 +110,29 @@ class InstanceJson(GraphModel):
 
 class _QueryScope(GraphModel):
     query: str | None = None
+
+
+class ReviewerScope(GraphModel):
+    """`accessReviewReviewerScope`: who reviews. `./manager` with `queryRoot` `decisions` is
+    each reviewed person's manager; `/users/{id}` one person; `/groups/{id}/transitiveMembers`
+    (or `/members`) a group's members."""
+
+    query: str = ""
+    query_root: str | None = None
+    query_type: str | None = None
+
+    @property
+    def is_manager(self) -> bool:
+        return self.query.strip().lower() == MANAGER_QUERY and (
+            (self.query_root or "").lower() == "decisions"
+        )
+
+
+class InstanceReviewers(GraphModel):
+    """An instance's `reviewers` and `fallbackReviewers`."""
+
+    reviewers: list[ReviewerScope] = Field(default_factory=list)
+    fallback_reviewers: list[ReviewerScope] = Field(default_factory=list)
 
 
 class _Scope(GraphModel):
@@ -230,6 +261,87 @@ class GraphAccessReviews:
                 )
         return people
 
+    async def reviewer_of(self, instance: ReviewInstance) -> dict[str, tuple[str, ...]]:
+        """Who reviews each principal's items, when that differs per item: with a `./manager`
+        reviewer scope, the principal's manager (`GET /users/{id}/manager`), or the fallback
+        reviewers when they have none, plus any static reviewers. Keys are lower-case
+        principal ids. Empty when every contacted reviewer reviews every item."""
+        scopes = InstanceReviewers.model_validate(
+            await self._http.get_json(
+                _instance_path(instance.definition_id, instance.instance_id),
+                {"$select": "id,reviewers,fallbackReviewers"},
+            )
+        )
+        if not any(scope.is_manager for scope in scopes.reviewers):
+            return {}
+        static = await self._scope_users([s for s in scopes.reviewers if not s.is_manager])
+        fallback = await self._scope_users(scopes.fallback_reviewers)
+        path = f"{_instance_path(instance.definition_id, instance.instance_id)}/decisions"
+        principals: list[str] = []
+        async for raw in self._http.get_all(path, {"$select": "id,principal", "$top": PAGE}):
+            principal = DecisionItem.model_validate(raw).principal
+            if principal is not None and principal.id and principal.id not in principals:
+                principals.append(principal.id)
+        # One GET per person, a few at a time (GraphHttp waits out throttling).
+        gate = asyncio.Semaphore(MANAGER_LOOKUPS)
+
+        async def manager(principal_id: str) -> str | None:
+            async with gate:
+                return await self.manager_of(principal_id)
+
+        managers = await asyncio.gather(*(manager(p) for p in principals))
+        return {
+            principal_id.lower(): tuple(dict.fromkeys([*static, *([found] if found else fallback)]))
+            for principal_id, found in zip(principals, managers, strict=True)
+        }
+
+    async def manager_of(self, user_id: str) -> str | None:
+        """The user's manager's id; None when they have none (Graph answers 404)."""
+        try:
+            item = await self._http.get_json(
+                f"/users/{path_segment(user_id)}/manager", {"$select": "id"}
+            )
+        except GraphError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        found = item.get("id")
+        return str(found) if found else None
+
+    async def _scope_users(self, scopes: list[ReviewerScope]) -> list[str]:
+        """The users static reviewer scopes name: `/users/{id}` and group members."""
+        ids: list[str] = []
+        for scope in scopes:
+            parts = [p for p in scope.query.split("?")[0].split("/") if p]
+            if len(parts) == 2 and parts[0].lower() == "users":
+                ids.append(parts[1])
+            elif len(parts) >= 3 and parts[0].lower() == "groups":
+                path = f"/groups/{path_segment(parts[1])}/transitiveMembers/microsoft.graph.user"
+                async for item in self._http.get_all(path, {"$select": "id", "$top": 999}):
+                    if item.get("id"):
+                        ids.append(str(item["id"]))
+        return list(dict.fromkeys(ids))
+
+    async def groups_named(self, ref: str) -> list[NamedGroup]:
+        """Groups whose id or display name is `ref` (display names need not be unique)."""
+        ref = ref.strip()
+        if _is_guid(ref):
+            try:
+                item = await self._http.get_json(
+                    f"/groups/{path_segment(ref)}", {"$select": "id,displayName"}
+                )
+            except GraphError as exc:
+                if exc.status == 404:
+                    return []
+                raise
+            return [_named_group(item)]
+        params: dict[str, str | int] = {
+            "$filter": f"displayName eq {odata_string(ref)}",
+            "$select": "id,displayName",
+            "$top": 25,
+        }
+        return [_named_group(item) async for item in self._http.get_all("/groups", params)]
+
     def _item(self, item: DecisionItem, activations: dict[str, datetime]) -> ReviewItem:
         principal = item.principal or _Identity()
         principal_id = principal.id or ""
@@ -341,18 +453,7 @@ class GraphAccessReviews:
 def definition_body(spec: ReviewSpec, *, start: datetime) -> dict[str, Any]:
     """The `accessReviewScheduleDefinition` pimbot creates for `review ROLE every N days`."""
     role = spec.role
-    if spec.reviewer_group_id:
-        reviewers = [
-            {
-                "query": f"/groups/{spec.reviewer_group_id}/transitiveMembers/microsoft.graph.user",
-                "queryType": "MicrosoftGraph",
-            }
-        ]
-    else:
-        reviewers = [
-            {"query": f"/users/{user_id}", "queryType": "MicrosoftGraph"}
-            for user_id in spec.reviewer_ids
-        ]
+    reviewers, fallback = reviewer_scopes(spec)
     default = spec.default_decision
     return {
         "displayName": f"{role.display_name} access review",
@@ -383,6 +484,7 @@ def definition_body(spec: ReviewSpec, *, start: datetime) -> dict[str, Any]:
             ],
         },
         "reviewers": reviewers,
+        **({"fallbackReviewers": fallback} if fallback else {}),
         "settings": {
             "mailNotificationsEnabled": True,
             "reminderNotificationsEnabled": True,
@@ -398,6 +500,41 @@ def definition_body(spec: ReviewSpec, *, start: datetime) -> dict[str, Any]:
             },
         },
     }
+
+
+def reviewer_scopes(spec: ReviewSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`reviewers` and `fallbackReviewers` as Microsoft documents them
+    (https://learn.microsoft.com/graph/accessreviews-reviewers-concept)."""
+    chosen = spec.reviewers
+    if isinstance(chosen, ReviewByManagers):
+        manager = {"query": MANAGER_QUERY, "queryType": "MicrosoftGraph", "queryRoot": "decisions"}
+        return [manager], _static_scopes(chosen.fallback) if chosen.fallback else []
+    return _static_scopes(chosen), []
+
+
+def _static_scopes(chosen: ReviewByPeople | ReviewByGroup) -> list[dict[str, Any]]:
+    if isinstance(chosen, ReviewByGroup):
+        return [
+            {
+                "query": f"/groups/{chosen.group_id}/transitiveMembers",
+                "queryType": "MicrosoftGraph",
+            }
+        ]
+    return [
+        {"query": f"/users/{user_id}", "queryType": "MicrosoftGraph"} for user_id in chosen.user_ids
+    ]
+
+
+def _is_guid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _named_group(item: dict[str, Any]) -> NamedGroup:
+    return NamedGroup(id=str(item["id"]), display_name=str(item.get("displayName") or item["id"]))
 
 
 def _instance_path(definition_id: str, instance_id: str) -> str:

@@ -34,6 +34,7 @@ class TenantUser(_Spec):
     break_glass: bool = False
     # signInActivity.lastSignInDateTime (Graph returns it only when $select names it); None: never
     last_sign_in: datetime | None = None
+    manager: str | None = None  # the manager's handle (Graph: /users/{id}/manager); None: none
 
 
 class TenantGroup(_Spec):
@@ -204,6 +205,9 @@ class DemoTenant(_Spec):
         _unique("role id", (r.id.lower() for r in self.roles))
         _unique("role name", (r.display_name.lower() for r in self.roles))
         _unique("policy role", (self.role(p.role).id for p in self.policies))
+        for person in self.users:
+            if person.manager is not None and self.user(person.manager).id == person.id:
+                raise ValueError(f"{person.handle} cannot be their own manager")
         for group in self.groups:
             for member in group.members:
                 self._member(member)
@@ -250,6 +254,11 @@ class DemoTenant(_Spec):
                 index.setdefault(key, user)
         self._user_index = (self.users, index)
         return index
+
+    def manager_of(self, user_ref: str) -> TenantUser | None:
+        """The user's manager; None when they have none."""
+        user = self.user(user_ref)
+        return self.user(user.manager) if user.manager else None
 
     def group(self, ref: str) -> TenantGroup:
         """A group by id or display name (case-insensitive); KeyError when there is none."""

@@ -21,6 +21,7 @@ from bot.sandbox.graph.review_state import ReviewDecision, ReviewDefinition
 from bot.sandbox.runner import sandbox
 from bot.sandbox.teams.client import SandboxClient
 from bot.sandbox.teams.person import Person, actions_of
+from bot.sandbox.tenant import TenantGroup, load_tenant
 from bot.store.schema import review_decisions
 from tests.e2e.conftest import Sandbox
 from tests.e2e.test_pim_engine_journey import zero_trust_tenant
@@ -28,6 +29,7 @@ from tests.support.clock import FakeClock
 from tests.trust.door import BotDoor
 
 EXCHANGE = "29232cdf-9323-42fd-ade2-1d097af3e4de"
+SECURITY_READER = "5d6b6bb7-de71-4623-b4af-96380a352509"
 
 
 @pytest.fixture
@@ -377,3 +379,281 @@ async def security_card(person: Person) -> tuple[str, dict[str, Any]]:
             if "Access review: Security Reader" in json.dumps(card):
                 return message["id"], card
     raise AssertionError(await person.chat_text())
+
+
+# --- reviewers: managers (with fallback reviewers) and a named group ---------------------------
+
+
+def created_review(sb: Sandbox, role_id: str) -> ReviewDefinition:
+    [definition] = [
+        d
+        for d in sb.running.twins.graph.state.access_reviews
+        if d.seeded_from is None and d.role_id == role_id
+    ]
+    return definition
+
+
+def item_of(definition: ReviewDefinition, principal_id: str) -> ReviewDecision:
+    return next(d for d in definition.instances[-1].decisions if d.principal_id == principal_id)
+
+
+async def card_of(person: Person, definition: ReviewDefinition) -> tuple[str, dict[str, Any]]:
+    """The person's newest card of this review (its buttons name the definition)."""
+    for message in reversed(await person.messages()):
+        for card in message["cards"]:
+            if any(a.get("data", {}).get("definition") == definition.id for a in actions_of(card)):
+                return message["id"], card
+    raise AssertionError(await person.chat_text())
+
+
+async def press_item(
+    sb: Sandbox,
+    person: Person,
+    definition: ReviewDefinition,
+    title: str,
+    handle: str,
+    inputs: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    message_id, card = await card_of(person, definition)
+    item_id = item_of(definition, user_id(sb, handle)).id
+    for action in actions_of(card):
+        if action["title"] == title and action.get("data", {}).get("item") == item_id:
+            return await sb.client.press(person.handle, message_id, action, inputs)
+    raise AssertionError(f"no {title} for {handle}: {json.dumps(card)[:3000]}")
+
+
+async def rows_of(person: Person, definition: ReviewDefinition) -> set[str]:
+    _, card = await card_of(person, definition)
+    text = json.dumps(card, ensure_ascii=False)
+    names = ("Adele Vance", "Alex Wilber", "Diego Siciliani", "Grady Archie", "Lynne Robbins")
+    return {name for name in names if name in text}
+
+
+async def test_managers_review_their_reports_and_the_fallback_reviewer_the_rest(
+    sandboxed: Sandbox, door: BotDoor
+) -> None:
+    """Exchange Administrator by managers: Megan gets Adele and Alex (her reports), Nestor gets
+    Diego, Miriam Grady; Lynne has no manager, so the fallback reviewer Lidia gets her. Each
+    decides only their own rows; pimbot writes app-only and names the reviewer in its audit."""
+    sb = sandboxed
+    megan, nestor, lidia, miriam = (sb.person(h) for h in ("megan", "nestor", "lidia", "miriam"))
+    await megan.say(
+        "review Exchange Administrator every 90 days by managers else lidia@contoso.example"
+    )
+    assert (
+        "reviewed by each person's manager (and the people you named for people without one)"
+        in (await megan.told())
+    )
+    definition = created_review(sb, EXCHANGE)
+    assert definition.reviewers == [
+        {"query": "./manager", "queryType": "MicrosoftGraph", "queryRoot": "decisions"}
+    ]
+    assert definition.fallback_reviewers == [
+        {"query": f"/users/{user_id(sb, 'lidia')}", "queryType": "MicrosoftGraph"}
+    ]
+    await settle(sb)
+    assert await rows_of(megan, definition) == {"Adele Vance", "Alex Wilber"}
+    assert await rows_of(nestor, definition) == {"Diego Siciliani"}
+    assert await rows_of(miriam, definition) == {"Grady Archie"}
+    assert await rows_of(lidia, definition) == {"Lynne Robbins"}
+    _, card = await card_of(megan, definition)
+    assert "0 of 2 decided" in json.dumps(card)
+
+    await press_item(sb, megan, definition, "Keep", "adele")
+    await press_item(sb, lidia, definition, "Remove", "lynne", {"reason": "no longer on call"})
+    # Megan taps a row that is Nestor's (a forged press with his card's button): refused.
+    nestors_message, nestors_card = await card_of(nestor, definition)
+    diego_keep = next(
+        a
+        for a in actions_of(nestors_card)
+        if a["title"] == "Keep"
+        and a.get("data", {}).get("item") == item_of(definition, user_id(sb, "diego")).id
+    )
+    answer = await door.post(door.execute("megan", diego_keep["data"]))
+    assert "You do not review Diego Siciliani" in answer.body["value"]
+    await sb.client.press("nestor", nestors_message, diego_keep)
+    sb.clock.advance(timedelta(seconds=30))
+    await settle(sb)
+    decided = {
+        h: item_of(definition, user_id(sb, h)).decision
+        for h in ("adele", "alex", "diego", "grady", "lynne")
+    }
+    assert decided == {
+        "adele": "Approve",
+        "alex": "NotReviewed",
+        "diego": "Approve",
+        "grady": "NotReviewed",
+        "lynne": "Deny",
+    }
+    async with sb.running.services.db.transaction() as tx:
+        entries = await tx.audit.entries()
+    refused = [e for e in entries if e.action == "review.refused"]
+    assert [(e.actor_id, e.reason) for e in refused] == [
+        (user_id(sb, "megan"), "not a reviewer of this item")
+    ]
+    written = {
+        e.details["principal_id"]: (e.actor_id, e.details["written_as"])
+        for e in entries
+        if e.action == "review.decision_written"
+    }
+    assert written == {
+        user_id(sb, "adele"): (user_id(sb, "megan"), "app"),
+        user_id(sb, "diego"): (user_id(sb, "nestor"), "app"),
+        user_id(sb, "lynne"): (user_id(sb, "lidia"), "app"),
+    }
+    # Each card counts its own rows; "Keep all recommended" keeps only the presser's rows.
+    _, card = await card_of(megan, definition)
+    assert "1 of 2 decided" in json.dumps(card)
+    message_id, card = await card_of(miriam, definition)
+    keep_all = next(a for a in actions_of(card) if a["title"].startswith("Keep all"))
+    await sb.client.press("miriam", message_id, keep_all)
+    async with sb.running.services.db.transaction() as tx:
+        ours = await tx.reviews.decisions(
+            f"{definition.id}/{definition.instances[-1].id}", sb.running.twins.tenant.tenant_id
+        )
+    assert {d.principal_id for d in ours.values() if d.reviewer.id == user_id(sb, "miriam")} == {
+        user_id(sb, "grady")
+    }
+
+    # Follow-through per reviewer: at halfway every reviewer has answered, so the admins hear
+    # nothing; a day before the end only Megan has a row open (Alex), and only she is reminded.
+    sb.clock.advance(timedelta(days=7, minutes=1))
+    await settle(sb)
+    assert "has not answered" not in await sb.person("alex").told()
+    sb.clock.advance(timedelta(days=6))
+    await settle(sb)
+    assert "⏰ Reminder: 1 decision still open" in await megan.told()
+    for reviewer in (nestor, lidia, miriam):
+        assert "Reminder" not in await reviewer.told()
+
+
+async def test_on_the_pim_engine_a_manager_decides_their_reports_as_themselves(
+    pim_reviews: Sandbox,
+) -> None:
+    sb = pim_reviews
+    megan, nestor = sb.person("megan"), sb.person("nestor")
+    for handle in ("megan", "nestor"):
+        await sb.client.install(handle)  # this app may not install itself for them
+    await megan.say("review Exchange Administrator every 90 days by managers")
+    assert "reviewed by each person's manager (and the pimbot admins" in await megan.told()
+    definition = created_review(sb, EXCHANGE)
+    admins = sb.running.twins.tenant.group("pimbot Admins").id
+    assert definition.fallback_reviewers == [
+        {"query": f"/groups/{admins}/transitiveMembers", "queryType": "MicrosoftGraph"}
+    ]
+    await settle(sb)
+    # Lynne has no manager: the admins (Megan, Alex, Nestor) review her.
+    assert await rows_of(nestor, definition) == {"Diego Siciliani", "Lynne Robbins"}
+    assert await rows_of(megan, definition) == {"Adele Vance", "Alex Wilber", "Lynne Robbins"}
+    assert await rows_of(sb.person("alex"), definition) == {"Lynne Robbins"}
+    await press_item(sb, nestor, definition, "Remove", "diego", {"reason": "moved to sales"})
+    await sb.run_jobs()  # no token of Nestor's yet: he is asked to sign in
+    await sb.client.wait_for("nestor", "signed_in")
+    await settle(sb)
+    diego = item_of(definition, user_id(sb, "diego"))
+    assert diego.decision == "Deny"
+    assert diego.reviewed_by is not None and diego.reviewed_by.id == user_id(sb, "nestor")
+    patches = [c for c in sb.graph_calls if c.method == "PATCH" and "/decisions/" in str(c.path)]
+    assert len(patches) == 1
+    # Megan may not decide Grady's row (Miriam's report): refused before anything reaches Graph.
+    _, miriams_card = await card_of(sb.person("miriam"), definition)
+    grady_keep = next(
+        a
+        for a in actions_of(miriams_card)
+        if a["title"] == "Keep"
+        and a.get("data", {}).get("item") == item_of(definition, user_id(sb, "grady")).id
+    )
+    async with httpx.AsyncClient(timeout=60) as http:
+        answer = await BotDoor(sb.running, http).post(
+            BotDoor(sb.running, http).execute("megan", grady_keep["data"])
+        )
+    assert "You do not review Grady Archie" in answer.body["value"]
+    await settle(sb)
+    assert item_of(definition, user_id(sb, "grady")).decision == "NotReviewed"
+
+
+@pytest.fixture
+async def two_identity_teams(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    """The demo tenant (bot engine) with a second group called Identity Team."""
+    tenant = load_tenant()
+    twin_team = TenantGroup(
+        id="5f1c2b7a-9d3e-4e8f-a6b1-0c2d3e4f5a6b", display_name="Identity Team", members=["lee"]
+    )
+    clock = FakeClock()
+    async with (
+        sandbox(
+            tenant=tenant.model_copy(update={"groups": [*tenant.groups, twin_team]}),
+            database_url=f"sqlite:///{tmp_path / 'pimbot.db'}",
+            state_dir=tmp_path,
+            now=clock,
+            run_scheduler=False,
+        ) as running,
+        SandboxClient(running.twins.service_url) as client,
+    ):
+        yield Sandbox(running, client, clock)
+
+
+async def test_a_named_group_reviews_and_bad_reviewers_are_answered_clearly(
+    two_identity_teams: Sandbox,
+) -> None:
+    sb = two_identity_teams
+    megan, alex, johanna = sb.person("megan"), sb.person("alex"), sb.person("johanna")
+    team = next(g for g in sb.running.twins.tenant.groups if g.display_name == "Identity Team")
+    asks = {
+        "review Security Reader every 28 days by group Identity Team": (
+            f"More than one group is called “Identity Team”: Identity Team ({team.id})"
+        ),
+        "review Security Reader every 28 days by group Night Shift": (
+            "I found no group called “Night Shift” to review. Nothing created."
+        ),
+        "review Security Reader every 28 days by managers megan@contoso.example": (
+            "say `by managers`, or `by managers else UPN`"
+        ),
+        "review Security Reader every 28 days by managers else group Night Shift": (
+            "I found no group called “Night Shift”"
+        ),
+        "review Security Reader every 28 days by megan@contoso.example, managers": (
+            "Managers review on their own"
+        ),
+        "review Security Reader every 28 days by nobody@contoso.example": "I found nobody called",
+    }
+    for text, answer in asks.items():
+        await megan.say(text)
+        last = (await megan.messages())[-1]["text"]
+        assert answer in last and "Nothing created." in last, (text, last)
+    assert [d for d in sb.running.twins.graph.state.access_reviews if d.seeded_from is None] == []
+    await megan.say("review help")
+    usage = (await megan.messages())[-1]["text"]
+    assert "`by group NAME`" in usage and "`by managers`" in usage and "else UPN" in usage
+
+    await megan.say(f"review Security Reader every 28 days by group {team.id}")
+    assert "reviewed by the members of Identity Team" in await megan.told()
+    definition = created_review(sb, SECURITY_READER)
+    assert definition.reviewers == [
+        {"query": f"/groups/{team.id}/transitiveMembers", "queryType": "MicrosoftGraph"}
+    ]
+    await settle(sb)
+    # Every member reviews every row (Adele and Megan hold Security Reader).
+    for person in (alex, johanna):
+        _, card = await card_of(person, definition)
+        text = json.dumps(card, ensure_ascii=False)
+        assert "Adele Vance" in text and "Megan Bowen" in text
+    megan_item = item_of(definition, user_id(sb, "megan")).id
+    message_id, card = await card_of(johanna, definition)
+    keep = next(
+        a
+        for a in actions_of(card)
+        if a["title"] == "Keep" and a.get("data", {}).get("item") == megan_item
+    )
+    await sb.client.press("johanna", message_id, keep)
+    sb.clock.advance(timedelta(seconds=30))
+    await settle(sb)
+    assert item_of(definition, user_id(sb, "megan")).decision == "Approve"
+    _, card = await card_of(alex, definition)
+    assert "Kept by Johanna Lorenz" in json.dumps(card, ensure_ascii=False)
+    # Lee is in the other Identity Team, not this one: not a reviewer.
+    await sb.client.install("lee")
+    async with httpx.AsyncClient(timeout=60) as http:
+        door = BotDoor(sb.running, http)
+        answer = await door.post(door.execute("lee", keep["data"]))
+    assert "not a reviewer of this access review" in answer.body["value"]

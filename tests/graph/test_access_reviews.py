@@ -10,8 +10,21 @@ from datetime import datetime
 import pytest
 
 from bot.domain import Role
-from bot.governance.domain import Decision, Recommendation, ReviewSpec
-from bot.graph.access_reviews import GraphAccessReviews, NotARecurrence, recurrence_pattern
+from bot.governance.domain import (
+    Decision,
+    NamedGroup,
+    Recommendation,
+    ReviewByGroup,
+    ReviewByManagers,
+    ReviewByPeople,
+    ReviewSpec,
+)
+from bot.graph.access_reviews import (
+    GraphAccessReviews,
+    NotARecurrence,
+    definition_body,
+    recurrence_pattern,
+)
 from bot.graph.http import GraphHttp
 from bot.sandbox.tenant import load_tenant
 from tests.sandbox_graph.conftest import EXCHANGE, START, Graph, start_graph
@@ -53,7 +66,7 @@ def exchange_spec(graph: Graph) -> ReviewSpec:
         role=Role(id=EXCHANGE, display_name="Exchange Administrator"),
         every_days=90,
         duration_days=14,
-        reviewer_ids=(graph.uid("megan"),),
+        reviewers=ReviewByPeople(user_ids=(graph.uid("megan"),)),
     )
 
 
@@ -102,3 +115,67 @@ async def test_the_reviewer_writes_as_themselves_on_the_delegated_path(graph: Gr
     after = next(i for i in await app.items(instance) if i.principal.id == graph.uid("adele"))
     assert after.decision is Decision.APPROVE
     assert after.reviewed_by == "Megan Bowen"
+
+
+def app_client(graph: Graph) -> GraphAccessReviews:
+    roles = ("AccessReview.ReadWrite.All", "RoleManagement.Read.Directory", "User.Read.All")
+    return client(graph, graph.tokens.app((*roles, "GroupMember.Read.All")))
+
+
+def test_reviewers_are_written_as_microsoft_documents_them() -> None:
+    role = Role(id=EXCHANGE, display_name="Exchange Administrator")
+    start = datetime(2026, 3, 2)
+
+    def body(reviewers: ReviewByPeople | ReviewByGroup | ReviewByManagers) -> dict[str, object]:
+        spec = ReviewSpec(role=role, every_days=90, duration_days=14, reviewers=reviewers)
+        return definition_body(spec, start=start)
+
+    people = body(ReviewByPeople(user_ids=("u1", "u2")))
+    assert people["reviewers"] == [
+        {"query": "/users/u1", "queryType": "MicrosoftGraph"},
+        {"query": "/users/u2", "queryType": "MicrosoftGraph"},
+    ]
+    assert "fallbackReviewers" not in people
+    group = body(ReviewByGroup(group_id="g1"))
+    assert group["reviewers"] == [
+        {"query": "/groups/g1/transitiveMembers", "queryType": "MicrosoftGraph"}
+    ]
+    managers = body(ReviewByManagers(fallback=ReviewByGroup(group_id="g1")))
+    assert managers["reviewers"] == [
+        {"query": "./manager", "queryType": "MicrosoftGraph", "queryRoot": "decisions"}
+    ]
+    assert managers["fallbackReviewers"] == group["reviewers"]
+    assert "fallbackReviewers" not in body(ReviewByManagers())
+
+
+async def test_who_reviews_each_item_under_managers_with_fallback(graph: Graph) -> None:
+    app = app_client(graph)
+    spec = exchange_spec(graph).model_copy(
+        update={
+            "reviewers": ReviewByManagers(fallback=ReviewByPeople(user_ids=(graph.uid("lidia"),)))
+        }
+    )
+    created = await app.create(spec)
+    [instance] = await app.instances(created.definition_id)
+    assert await app.reviewer_of(instance) == {
+        graph.uid("adele"): (graph.uid("megan"),),
+        graph.uid("alex"): (graph.uid("megan"),),
+        graph.uid("diego"): (graph.uid("nestor"),),
+        graph.uid("grady"): (graph.uid("miriam"),),
+        graph.uid("lynne"): (graph.uid("lidia"),),  # no manager: the fallback reviewer
+    }
+    assert await app.manager_of(graph.uid("lynne")) is None
+    # Named people or a group review every item: nothing per item.
+    plain_review = await app.create(exchange_spec(graph))
+    [plain_instance] = await app.instances(plain_review.definition_id)
+    assert await app.reviewer_of(plain_instance) == {}
+
+
+async def test_groups_by_name_or_id(graph: Graph) -> None:
+    app = app_client(graph)
+    team = graph.tenant.group("Identity Team")
+    expected = [NamedGroup(id=team.id, display_name="Identity Team")]
+    assert await app.groups_named("identity team") == expected
+    assert await app.groups_named(team.id) == expected
+    assert await app.groups_named("Nobody's Group") == []
+    assert await app.groups_named("00000000-0000-0000-0000-000000000001") == []

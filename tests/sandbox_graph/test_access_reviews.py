@@ -303,3 +303,107 @@ async def test_the_contacted_reviewers_of_an_instance(graph: Graph) -> None:
     [megan] = (await response.json())["value"]
     assert megan["id"] == graph.uid("megan")
     assert unknown_properties(megan, AccessReviewReviewer) == []
+
+
+def by_managers(graph: Graph, fallback: str | None = "lidia") -> dict[str, Any]:
+    body = definition_body(graph)
+    body["reviewers"] = [
+        {"query": "./manager", "queryType": "MicrosoftGraph", "queryRoot": "decisions"}
+    ]
+    if fallback:
+        body["fallbackReviewers"] = [
+            {"query": f"/users/{graph.uid(fallback)}", "queryType": "MicrosoftGraph"}
+        ]
+    return body
+
+
+async def test_managers_review_their_reports_and_fallback_reviewers_the_rest(
+    graph: Graph,
+) -> None:
+    """Exchange Administrator: Adele and Alex report to Megan, Diego to Nestor, Grady to Miriam;
+    Lynne has no manager, so the fallback reviewer (Lidia) reviews her."""
+    definition = await create(graph, by_managers(graph))
+    assert definition["fallbackReviewers"][0]["query"] == f"/users/{graph.uid('lidia')}"
+    assert unknown_properties(definition, AccessReviewScheduleDefinition) == []
+    instance = await only_instance(graph, definition["id"])
+    base = f"{DEFINITIONS}/{definition['id']}/instances/{instance['id']}"
+    response = await graph.get(f"{base}/contactedReviewers", token=graph.tokens.app(REVIEWS))
+    contacted = {r["id"] for r in (await response.json())["value"]}
+    assert contacted == {graph.uid(h) for h in ("megan", "nestor", "miriam", "lidia")}
+
+    def mine(handle: str) -> str:
+        return graph.tokens.user(handle, scp=REVIEWER_SCOPES)
+
+    async def reviews_of(handle: str) -> set[str]:
+        items = await decisions(
+            graph,
+            definition["id"],
+            instance["id"],
+            "/filterByCurrentUser(on='reviewer')",
+            token=mine(handle),
+            params={"$top": "1"},  # paged: the filter holds across pages
+        )
+        return {i["principal"]["id"] for i in items}
+
+    assert await reviews_of("megan") == {graph.uid("adele"), graph.uid("alex")}
+    assert await reviews_of("nestor") == {graph.uid("diego")}
+    assert await reviews_of("miriam") == {graph.uid("grady")}
+    assert await reviews_of("lidia") == {graph.uid("lynne")}
+    assert await reviews_of("adele") == set()
+
+    # Only the item's reviewer decides it: Megan may not decide Diego's (Nestor's report).
+    items = {
+        i["principal"]["id"]: i for i in await decisions(graph, definition["id"], instance["id"])
+    }
+    diego = items[graph.uid("diego")]["id"]
+    refused = await graph.call(
+        "PATCH", f"{base}/decisions/{diego}", token=mine("megan"), json={"decision": "Approve"}
+    )
+    assert (await error_of(refused, 403))["code"] == "Authorization_RequestDenied"
+    done = await graph.call(
+        "PATCH", f"{base}/decisions/{diego}", token=mine("nestor"), json={"decision": "Deny"}
+    )
+    assert done.status == 204
+    # A reviewer's batch decides only their own items.
+    batch = await graph.post(
+        f"{base}/batchRecordDecisions", token=mine("lidia"), json={"decision": "Approve"}
+    )
+    assert batch.status == 204
+    after = {
+        i["principal"]["id"]: i for i in await decisions(graph, definition["id"], instance["id"])
+    }
+    assert {h: after[graph.uid(h)]["decision"] for h in ("lynne", "diego", "adele")} == {
+        "lynne": "Approve",
+        "diego": "Deny",
+        "adele": "NotReviewed",
+    }
+
+
+async def test_without_fallback_reviewers_nobody_reviews_a_person_without_a_manager(
+    graph: Graph,
+) -> None:
+    definition = await create(graph, by_managers(graph, fallback=None))
+    instance = await only_instance(graph, definition["id"])
+    base = f"{DEFINITIONS}/{definition['id']}/instances/{instance['id']}"
+    response = await graph.get(f"{base}/contactedReviewers", token=graph.tokens.app(REVIEWS))
+    contacted = {r["id"] for r in (await response.json())["value"]}
+    assert graph.uid("lidia") not in contacted and graph.uid("megan") in contacted
+    twin_instance = graph.twin.state.access_reviews[-1].instances[-1]
+    lynne = next(d for d in twin_instance.decisions if d.principal_id == graph.uid("lynne"))
+    assert lynne.reviewer_ids == []
+
+
+async def test_manager_reviewer_scopes_are_checked_as_graph_does(graph: Graph) -> None:
+    app = graph.tokens.app(REVIEWS)
+    no_root = by_managers(graph)
+    del no_root["reviewers"][0]["queryRoot"]
+    bad = await graph.post(DEFINITIONS, json=no_root, token=app)
+    assert "queryRoot" in (await error_of(bad, 400))["message"]
+    manager_fallback = by_managers(graph)
+    manager_fallback["fallbackReviewers"] = manager_fallback["reviewers"]
+    await error_of(await graph.post(DEFINITIONS, json=manager_fallback, token=app), 400)
+    unknown_fallback = by_managers(graph)
+    unknown_fallback["fallbackReviewers"] = [
+        {"query": "/users/nobody", "queryType": "MicrosoftGraph"}
+    ]
+    await error_of(await graph.post(DEFINITIONS, json=unknown_fallback, token=app), 400)

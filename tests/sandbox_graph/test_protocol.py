@@ -223,6 +223,35 @@ async def test_groups_and_a_users_groups(graph: Graph) -> None:
     await error_of(await graph.get("/v1.0/groups/00000000-0000-0000-0000-000000000000"), 404)
 
 
+async def test_a_users_manager_and_404_for_someone_without_one(graph: Graph) -> None:
+    manager = await ok(await graph.get(f"/v1.0/users/{graph.uid('adele')}/manager"))
+    assert manager["id"] == graph.uid("megan")
+    assert manager["@odata.type"] == "#microsoft.graph.user"
+    by_upn = await ok(
+        await graph.get("/v1.0/users/diego@contoso.example/manager", params={"$select": "id"})
+    )
+    assert by_upn["id"] == graph.uid("nestor") and "displayName" not in by_upn
+    none = await graph.get(f"/v1.0/users/{graph.uid('lynne')}/manager")
+    error = await error_of(none, 404)
+    assert error["code"] == "Request_ResourceNotFound" and "'manager'" in error["message"]
+    basic = graph.tokens.app(("User.ReadBasic.All",))
+    await error_of(await graph.get(f"/v1.0/users/{graph.uid('adele')}/manager", token=basic), 403)
+
+
+async def test_groups_by_display_name(graph: Graph) -> None:
+    found = await ok(
+        await graph.get(
+            "/v1.0/groups",
+            params={"$filter": "displayName eq 'identity team'", "$select": "id,displayName"},
+        )
+    )
+    assert [g["id"] for g in found["value"]] == [graph.tenant.group("Identity Team").id]
+    nothing = await ok(
+        await graph.get("/v1.0/groups", params={"$filter": "displayName eq 'Nobody'"})
+    )
+    assert nothing["value"] == []
+
+
 # --- throttling, outages, batch ---------------------------------------------------------------
 
 

@@ -131,6 +131,22 @@ def test_an_unknown_field_fails_at_load_time(tmp_path: Path) -> None:
         load_tenant(path)
 
 
+def test_some_people_have_a_manager_and_one_with_a_role_to_review_has_none() -> None:
+    tenant = load_tenant()
+    manager = tenant.manager_of("adele")
+    assert manager is not None and manager.handle == "megan"
+    assert tenant.manager_of("lynne") is None  # holds Exchange Administrator
+
+
+def test_a_manager_must_be_a_user_of_the_tenant() -> None:
+    data = _tenant_data()
+    users = data["users"]
+    assert isinstance(users, list)
+    users[0]["manager"] = "nobodyhere"
+    with pytest.raises(ValidationError, match="nobodyhere"):
+        DemoTenant.model_validate(data)
+
+
 def test_nested_groups_may_not_form_a_cycle() -> None:
     data = _tenant_data()
     groups = data["groups"]

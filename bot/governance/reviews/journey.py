@@ -1,16 +1,20 @@
 """Access reviews in Teams.
 
-- `review ROLE every N days [for D days] [by UPN, UPN]` (admins, through the admin gate) creates
-  Graph's access review definition; `reviews` lists the reviews and their progress.
+- `review ROLE every N days [for D days] [by REVIEWERS]` (admins, through the admin gate) creates
+  Graph's access review definition; REVIEWERS is `UPN, UPN`, `group NAME`, `admins` (the
+  default) or `managers [else FALLBACK]` (each person's manager; FALLBACK, the admins by default,
+  reviews the people who have none). `reviews` lists the reviews and their progress.
 - A scan (job `review_scan`, every few minutes, on whichever replica claims it) finds instances
-  that started and sends each contacted reviewer one card: a row per person, Keep / Remove,
+  that started and sends each contacted reviewer one card with the rows that are theirs (a
+  manager's reports; every row for named people and groups): a row per person, Keep / Remove,
   "Keep all recommended", a page at a time. It refreshes the cards when decisions were made
   elsewhere (the Entra portal).
 - A tap is checked against pimbot's store and Graph (a reviewer of this instance, the instance
-  still open, the item part of it), then recorded once (first tap wins, across replicas) and
-  written to Graph once by the job `review_record`: as the reviewer (delegated PATCH) on the pim
-  engine, app-only (`batchRecordDecisions`) on the bot engine, where pimbot's audit log names the
-  reviewer. Every copy of the card is then updated (`review_refresh`).
+  still open, the item part of it and theirs to decide), then recorded once (first tap wins,
+  across replicas) and written to Graph once by the job `review_record`: as the reviewer
+  (delegated PATCH) on the pim engine, app-only (`batchRecordDecisions`) on the bot engine,
+  where pimbot's audit log names the reviewer. Every copy of the card is then updated
+  (`review_refresh`).
 - Follow-through per instance: a reminder a day before the end (Teams, and Graph's
   `sendReminder`), escalation to the admins at halfway for reviewers who have not answered, and
   at the end: stop, apply, a summary to the admins, and a message to each person removed.
@@ -44,7 +48,11 @@ from bot.governance.domain import (
     Decision,
     Recommendation,
     RecordedDecision,
+    ReviewByGroup,
+    ReviewByManagers,
+    ReviewByPeople,
     ReviewCard,
+    ReviewerSpec,
     ReviewInstance,
     ReviewItem,
     ReviewProgress,
@@ -100,11 +108,21 @@ _COMMAND = re.compile(
     r"(?:\s+for\s+(?P<duration>\d{1,3})\s+days?)?(?:\s+by\s+(?P<by>.+?))?\s*$",
     re.IGNORECASE,
 )
+_MANAGERS = re.compile(
+    r"^(?:(?:their|the|each\s+person'?s)\s+)?managers?"
+    r"(?:\s*,?\s+(?:else|otherwise|fallback|falling\s+back\s+to)\s+(?P<fallback>.+))?$",
+    re.IGNORECASE,
+)
+_GROUP = re.compile(r"^(?:the\s+)?group\s+(?P<group>.+)$", re.IGNORECASE)
+_ADMINS = re.compile(r"^(?:the\s+)?(?:pimbot\s+)?admins?$", re.IGNORECASE)
 USAGE = (
     "Start a recurring access review with `review ROLE every N days`, for example `review "
     "Exchange Administrator every 90 days`. Add `for D days` for how long each review stays "
-    "open (14 by default) and `by UPN, UPN` for the reviewers (the admin group by default). "
-    "`reviews` lists the reviews and how far they got."
+    "open (14 by default) and `by …` for the reviewers: `by UPN, UPN` (named people), `by group "
+    "NAME` (a group's members, by display name or id), `by managers` (each person's manager; "
+    "the pimbot admins review people without one, or say `by managers else UPN` or `else group "
+    "NAME`), or `by admins` (the pimbot admins, the default). `reviews` lists the reviews and "
+    "how far they got."
 )
 HOW_TO_ASK_AGAIN = (
     "If you still need it, ask your admins to make you eligible again (in Microsoft Entra: "
@@ -191,21 +209,15 @@ class Reviews:
             return _text(f"Which role do you mean: {names}?")
         if not isinstance(found, Exact):
             return _text(f"I found no role called “{plain(match['role'])}”. {USAGE}")
-        reviewer_ids: list[str] = []
-        for ref in re.split(r"\s*(?:,|\band\b)\s*", match["by"] or ""):
-            if not ref:
-                continue
-            person = await self._directory.get_person(ref)
-            if person is None:
-                return _text(f"I found nobody called “{plain(ref)}” to review. Nothing created.")
-            reviewer_ids.append(person.id)
-        group = None if reviewer_ids else self._config.admin_group_id
+        chosen = await self._reviewers(match["by"] or "")
+        if isinstance(chosen, str):
+            return _text(f"{chosen} Nothing created.")
+        reviewers, who = chosen
         spec = ReviewSpec(
             role=found.role,
             every_days=every,
             duration_days=duration,
-            reviewer_ids=tuple(reviewer_ids),
-            reviewer_group_id=group,
+            reviewers=reviewers,
         )
         try:
             created = await self._writes.create(spec)
@@ -223,16 +235,75 @@ class Reviews:
                     "role_id": found.role.id,
                     "every_days": every,
                     "duration_days": duration,
-                    "reviewers": ",".join(reviewer_ids) or f"group {group}",
+                    "reviewers": _describe(reviewers),
                 },
             )
         await self._enqueue_scan(now, soon=True)
-        who = "the people you named" if reviewer_ids else "the pimbot admins"
         return _text(
             f"✅ Access review of {plain(found.role.display_name)} created: every {every} days, "
             f"open {duration} days, reviewed by {who}. Each reviewer gets a card here when a "
             "review starts. `reviews` shows how far it got."
         )
+
+    async def _reviewers(self, text: str) -> tuple[ReviewerSpec, str] | str:
+        """The reviewers `by …` names, and how a reply says who they are; or what is wrong."""
+        text = text.strip()
+        if managers := _MANAGERS.match(text):
+            if managers["fallback"] is None:
+                fallback: tuple[ReviewByPeople | ReviewByGroup, str] | str = self._admins_spec()
+            else:
+                fallback = await self._static_reviewers(managers["fallback"])
+            if isinstance(fallback, str):
+                return fallback
+            return (
+                ReviewByManagers(fallback=fallback[0]),
+                f"each person's manager (and {fallback[1]} for people without one)",
+            )
+        if _MANAGERS.match(text.split()[0] if text else "") and " " in text:
+            return (
+                f"I did not understand “{plain(text)}”: say `by managers`, or `by managers "
+                "else UPN` (or `else group NAME`, `else admins`) for who reviews the people "
+                "without a manager."
+            )
+        return await self._static_reviewers(text)
+
+    async def _static_reviewers(
+        self, text: str
+    ) -> tuple[ReviewByPeople | ReviewByGroup, str] | str:
+        text = text.strip()
+        if not text or _ADMINS.match(text):
+            return self._admins_spec()
+        if group := _GROUP.match(text):
+            ref = group["group"].strip().strip("“”\"'")
+            found = await self._reads.groups_named(ref)
+            if not found:
+                return f"I found no group called “{plain(ref)}” to review."
+            if len(found) > 1:
+                choices = ", ".join(f"{plain(g.display_name)} ({g.id})" for g in found[:5])
+                return (
+                    f"More than one group is called “{plain(ref)}”: {choices}. Say `by group "
+                    "ID` with the id of the one you mean."
+                )
+            return ReviewByGroup(
+                group_id=found[0].id
+            ), f"the members of {plain(found[0].display_name)}"
+        user_ids: list[str] = []
+        for ref in re.split(r"\s*(?:,|\band\b)\s*", text):
+            if not ref:
+                continue
+            if _MANAGERS.match(ref):
+                return "Managers review on their own: say `by managers else UPN, UPN`."
+            person = await self._directory.get_person(ref)
+            if person is None:
+                return f"I found nobody called “{plain(ref)}” to review."
+            if person.id not in user_ids:
+                user_ids.append(person.id)
+        return ReviewByPeople(user_ids=tuple(user_ids)), "the people you named"
+
+    def _admins_spec(self) -> tuple[ReviewByGroup, str] | str:
+        if not self._config.admin_group_id:
+            return "pimbot has no admin group to review with: name the reviewers."
+        return ReviewByGroup(group_id=self._config.admin_group_id), "the pimbot admins"
 
     async def _list(self, actor: Actor) -> Outcome:
         progress = []
@@ -319,6 +390,25 @@ class Reviews:
         item = await self._reads.item(run.instance, action.item)
         if item is None:
             return _text("That person is not part of this review (the card may be out of date).")
+        if not run.may_decide(actor.person.id, item.principal.id):
+            async with self._db.transaction() as tx:
+                await audit_admin(
+                    tx,
+                    self._now(),
+                    actor.person.id,
+                    "review.refused",
+                    outcome="refused",
+                    reason="not a reviewer of this item",
+                    details={
+                        "instance": run.key,
+                        "item_id": item.item_id,
+                        "principal_id": item.principal.id,
+                    },
+                )
+            return _text(
+                f"You do not review {plain(item.principal.display_name)} in this access review "
+                "(another reviewer does), so nothing was recorded."
+            )
         recorded = await self._record(run, actor.person, [(item, decision, reason)])
         toast = "" if recorded else "Already decided: the card shows who decided."
         return await self._show(run, actor, action.page_number, toast)
@@ -327,7 +417,7 @@ class Reviews:
         run = await self._still_open(run)
         if not run.instance.is_open:
             return await self._late(run, actor, page)
-        items = await self._merged_items(run.instance)
+        items = _theirs(run, actor.person, await self._merged_items(run.instance))
         chosen = [
             (i, Decision.APPROVE, "Kept as Microsoft Entra recommended")
             for i in items
@@ -394,8 +484,18 @@ class Reviews:
             self._wake()
         return recorded
 
-    async def _view(self, run: ReviewRun, reviewer: Person, page: int) -> ReviewCard:
-        items = await self._merged_items(run.instance)
+    async def _view(
+        self,
+        run: ReviewRun,
+        reviewer: Person,
+        page: int,
+        merged: list[ReviewItem] | None = None,
+    ) -> ReviewCard:
+        """The reviewer's page: only the rows they may decide. `merged`: the instance's items
+        as `_merged_items` gives them, when the caller read them already."""
+        if merged is None:
+            merged = await self._merged_items(run.instance)
+        items = _theirs(run, reviewer, merged)
         pages = page_count(len(items))
         page = min(max(page, 0), pages - 1)
         return ReviewCard(
@@ -486,8 +586,15 @@ class Reviews:
         if known is not None:
             return
         reviewers = await self._reads.reviewers(instance)
+        reviewer_of = await self._reads.reviewer_of(instance)
+        if reviewer_of:  # a contacted reviewer with no item of theirs gets no card
+            assigned = {r.lower() for ids in reviewer_of.values() for r in ids}
+            reviewers = [r for r in reviewers if r.id.lower() in assigned]
         run = ReviewRun(
-            tenant_id=self._config.tenant_id, instance=instance, reviewers=tuple(reviewers)
+            tenant_id=self._config.tenant_id,
+            instance=instance,
+            reviewers=tuple(reviewers),
+            reviewer_of=reviewer_of,
         )
         async with self._db.transaction() as tx:
             if not await tx.reviews.start_run(run, now):
@@ -691,11 +798,12 @@ class Reviews:
         async with self._db.transaction() as tx:
             copies = await tx.reviews.cards(key)
         messenger = self._messenger()
+        merged = await self._merged_items(run.instance) if copies else []
         for sent, page in copies:
             reviewer = next((r for r in run.reviewers if r.id == sent.person_id), None)
             if reviewer is None:
                 continue
-            view = await self._view(run, reviewer, page)
+            view = await self._view(run, reviewer, page, merged)
             await messenger.update(sent, CardMessage(card=review_card(view)))
 
     async def _remind_job(self, job: Job) -> None:
@@ -718,10 +826,13 @@ class Reviews:
         if not waiting:
             return
         for reviewer in run.reviewers:
+            theirs = sum(not i.decided for i in _theirs(run, reviewer, items))
+            if not theirs:
+                continue
             await self._messenger().send(
                 reviewer,
                 TextMessage(
-                    text=f"⏰ Reminder: {waiting} decision{_s(waiting)} still open in the access "
+                    text=f"⏰ Reminder: {theirs} decision{_s(theirs)} still open in the access "
                     f"review of {plain(run.instance.role.display_name)}, which ends "
                     f"{format_when(run.instance.end, None)}. Your card above has the buttons."
                 ),
@@ -734,7 +845,11 @@ class Reviews:
             return
         items = await self._merged_items(run.instance)
         answered = {i.reviewed_by_id for i in items if i.decided and i.reviewed_by_id}
-        silent = [r for r in run.reviewers if r.id not in answered]
+        silent = [
+            r
+            for r in run.reviewers
+            if r.id not in answered and any(not i.decided for i in _theirs(run, r, items))
+        ]
         waiting = sum(not i.decided for i in items)
         async with self._db.transaction() as tx:
             if await tx.reviews.mark(key, "escalated", self._now()) is None:
@@ -863,6 +978,25 @@ class Reviews:
             due_at=now,
             dedupe_key=f"{REFRESH_JOB}:{key}:{now.isoformat()}",
         )
+
+
+def _theirs(run: ReviewRun, reviewer: Person, items: list[ReviewItem]) -> list[ReviewItem]:
+    """The items the reviewer may decide (all of them unless reviewers differ per item)."""
+    if not run.reviewer_of:
+        return items
+    return [i for i in items if run.may_decide(reviewer.id, i.principal.id)]
+
+
+def _describe(reviewers: ReviewerSpec) -> str:
+    """The reviewers, for the audit log."""
+    match reviewers:
+        case ReviewByPeople():
+            return ",".join(reviewers.user_ids)
+        case ReviewByGroup():
+            return f"group {reviewers.group_id}"
+        case ReviewByManagers():
+            fallback = _describe(reviewers.fallback) if reviewers.fallback else "none"
+            return f"managers, else {fallback}"
 
 
 def _digest(items: list[ReviewItem]) -> str:

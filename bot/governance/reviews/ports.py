@@ -8,6 +8,7 @@ from typing import Protocol
 from bot.domain import Person, Role
 from bot.governance.domain import (
     Decision,
+    NamedGroup,
     ReviewDefinitionInfo,
     ReviewInstance,
     ReviewItem,
@@ -30,6 +31,16 @@ class ReviewReads(Protocol):
 
     async def reviewers(self, instance: ReviewInstance) -> list[Person]:
         """Who Graph contacted to review the instance."""
+        ...
+
+    async def reviewer_of(self, instance: ReviewInstance) -> dict[str, tuple[str, ...]]:
+        """Who reviews each principal's items (lower-case principal id → reviewer ids) when
+        that differs per item (managers, and fallback reviewers for people without one);
+        empty when every contacted reviewer reviews every item."""
+        ...
+
+    async def groups_named(self, ref: str) -> list[NamedGroup]:
+        """Groups whose object id or display name is `ref`."""
         ...
 
     async def items(self, instance: ReviewInstance) -> list[ReviewItem]:

@@ -13,7 +13,11 @@ How the twin runs them (https://learn.microsoft.com/graph/api/resources/accessre
   when `defaultDecisionEnabled`; with `autoApplyDecisionsEnabled` the decisions are applied
   (status `Applied`), otherwise `applyDecisions` applies them. Applying Deny removes the
   principal's eligibility and active assignment of the role, as PIM does.
-- Reviewers are users (`/users/{id}`) or group members (`/groups/{id}/transitiveMembers`).
+- Reviewers are users (`/users/{id}`), group members (`/groups/{id}/transitiveMembers`), or
+  each principal's manager (`./manager` with `queryRoot` `decisions`); when a principal has no
+  manager, the `fallbackReviewers` review their item
+  (https://learn.microsoft.com/graph/accessreviews-reviewers-concept). Each decision item lists
+  its own reviewers; the contacted reviewers are all of them.
 """
 
 from __future__ import annotations
@@ -45,6 +49,15 @@ REVIEW_SYSTEM = ReviewIdentity(
 # "Only interval, dayOfMonth, and type (weekly, absoluteMonthly) properties of recurrencePattern
 # are supported" for access reviews (patternedRecurrence).
 RECURRENCE_TYPES = ("weekly", "absoluteMonthly")
+
+
+MANAGER_QUERY = "./manager"
+
+
+def _is_manager_scope(reviewer: object) -> bool:
+    return isinstance(reviewer, Mapping) and str(reviewer.get("query") or "").strip().lower() == (
+        MANAGER_QUERY
+    )
 
 
 def instance_is_open(instance: ReviewInstance) -> bool:
@@ -90,6 +103,13 @@ class AccessReviews:
             raise bad_request("reviewers must name at least one reviewer.")
         for reviewer in reviewers:
             self._reviewer_ids(reviewer)  # 400 for a reviewer scope the tenant cannot resolve
+        fallback = body.get("fallbackReviewers") or []
+        if not isinstance(fallback, list):
+            raise bad_request("fallbackReviewers must be a collection of reviewer scopes.")
+        for reviewer in fallback:
+            if _is_manager_scope(reviewer):
+                raise bad_request("fallbackReviewers must name users or groups, not './manager'.")
+            self._reviewer_ids(reviewer)
         settings = body.get("settings") or {}
         if not isinstance(settings, Mapping):
             raise bad_request("settings must be an accessReviewScheduleSettings.")
@@ -107,7 +127,7 @@ class AccessReviews:
             role_id=role_id,
             scope=dict(scope),  # type: ignore[arg-type]  # checked by _role_of_scope
             reviewers=[dict(r) for r in reviewers],
-            fallback_reviewers=[dict(r) for r in body.get("fallbackReviewers") or []],
+            fallback_reviewers=[dict(r) for r in fallback],
             settings=dict(settings),
         )
         self.definitions.append(definition)
@@ -148,8 +168,7 @@ class AccessReviews:
         for handle, decision in spec.decided.items():
             user = self.tenant.user(handle)
             item = next(d for d in instance.decisions if d.principal_id == user.id)
-            reviewer_id = instance.reviewer_ids[0]
-            self._record(item, decision, "", self._user_identity(reviewer_id))
+            self._record(item, decision, "", self._user_identity(item.reviewer_ids[0]))
         return True
 
     def _role_of_scope(self, scope: object) -> str:
@@ -198,9 +217,16 @@ class AccessReviews:
             parse_duration(look_back, "recommendationLookBackDuration")
 
     def _reviewer_ids(self, reviewer: object) -> list[str]:
+        """The users a static reviewer scope names; [] for `./manager` (resolved per item)."""
         if not isinstance(reviewer, Mapping) or not isinstance(reviewer.get("query"), str):
             raise bad_request("Each reviewer needs a query.")
         query = str(reviewer["query"]).strip()
+        if query.lower() == MANAGER_QUERY:
+            if str(reviewer.get("queryRoot") or "").lower() != "decisions":
+                raise bad_request(
+                    "The relative query './manager' needs queryRoot 'decisions'.",
+                )
+            return []
         parts = [p for p in query.split("/") if p]
         if len(parts) == 2 and parts[0].lower() == "users":
             try:
@@ -216,7 +242,8 @@ class AccessReviews:
                 raise bad_request(f"Review by a group names its members: '{query}/members'.")
             return self.tenant.transitive_user_ids(group.id)
         raise bad_request(
-            f"The reviewer query '{query}' is not supported by the twin (users and groups only)."
+            f"The reviewer query '{query}' is not supported by the twin (users, groups and "
+            "./manager only)."
         )
 
     # --- the clock -----------------------------------------------------------------------------
@@ -262,17 +289,15 @@ class AccessReviews:
 
     def _start_instance(self, definition: ReviewDefinition, start: datetime) -> None:
         duration = timedelta(days=int(definition.settings.get("instanceDurationInDays", 1)))
-        reviewer_ids: list[str] = []
-        for reviewer in definition.reviewers:
-            for user_id in self._reviewer_ids(reviewer):
-                if user_id not in reviewer_ids:
-                    reviewer_ids.append(user_id)
+        static = self._scope_ids(definition.reviewers)
+        by_manager = any(_is_manager_scope(r) for r in definition.reviewers)
+        fallback = self._scope_ids(definition.fallback_reviewers)
         instance = ReviewInstance(
             id=stable_guid("access-review-instance", definition.id, start.isoformat()),
             definition_id=definition.id,
             start=start,
             end=start + duration,
-            reviewer_ids=reviewer_ids,
+            reviewer_ids=list(static),
         )
         look_back = DEFAULT_LOOK_BACK
         if definition.settings.get("recommendationLookBackDuration"):
@@ -286,6 +311,14 @@ class AccessReviews:
                 recommendation = "NoInfoAvailable"
             else:
                 recommendation = "Approve" if start - last_sign_in <= look_back else "Deny"
+            reviewer_ids = list(static)
+            if by_manager:
+                manager = self.tenant.manager_of(principal_id)
+                reviewer_ids += [manager.id] if manager is not None else fallback
+            reviewer_ids = list(dict.fromkeys(reviewer_ids))
+            for user_id in reviewer_ids:  # contacted: every item's reviewers
+                if user_id not in instance.reviewer_ids:
+                    instance.reviewer_ids.append(user_id)
             instance.decisions.append(
                 ReviewDecision(
                     id=stable_guid("access-review-decision", instance.id, principal_id),
@@ -297,6 +330,15 @@ class AccessReviews:
             )
         definition.instances.append(instance)
         definition.status = "InProgress"
+
+    def _scope_ids(self, scopes: list[dict[str, Any]]) -> list[str]:
+        """The users static reviewer scopes name, each once, in order."""
+        found: list[str] = []
+        for scope in scopes:
+            for user_id in self._reviewer_ids(scope):
+                if user_id not in found:
+                    found.append(user_id)
+        return found
 
     def _holders(self, role_id: str) -> list[str]:
         now = self.roles.now()

@@ -63,6 +63,33 @@ def get_user(twin: TwinContext, request: GraphRequest, match: re.Match[str]) -> 
     )
 
 
+# "List manager": User.Read.All (least privileged) or higher; User.ReadBasic.All is not enough.
+READ_MANAGER = (
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+)
+
+
+@routes.route("GET", f"/users/{ID}/manager")
+def get_manager(twin: TwinContext, request: GraphRequest, match: re.Match[str]) -> GraphResponse:
+    """The user's manager (a directoryObject, here always a user); 404 when they have none,
+    as Graph answers."""
+    request.caller.require(READ_MANAGER)
+    found = find_user(twin.tenant, match["id"])
+    manager = twin.tenant.manager_of(found.id)
+    if manager is None:
+        raise directory_not_found("manager")
+    return twin.entity(
+        request,
+        "directoryObjects",
+        shapes.user(manager),
+        properties=shapes.USER_PROPERTIES,
+        type_name="user",
+    )
+
+
 @routes.route("GET", f"/users/{ID}/{_USER_GROUPS}")
 @routes.route("GET", f"/users/{ID}/{_USER_GROUPS}/(?P<cast>microsoft\\.graph\\.group)")
 def user_groups(twin: TwinContext, request: GraphRequest, match: re.Match[str]) -> GraphResponse:
@@ -85,6 +112,19 @@ def _group(tenant: DemoTenant, group_id: str) -> Json:
     if found is None:
         raise directory_not_found(group_id)
     return shapes.group(found)
+
+
+@routes.route("GET", "/groups")
+def list_groups(twin: TwinContext, request: GraphRequest, _: re.Match[str]) -> GraphResponse:
+    request.caller.require(READ_GROUPS)
+    return twin.collection(
+        request,
+        "groups",
+        [shapes.group(g) for g in twin.tenant.groups],
+        properties=shapes.GROUP_PROPERTIES,
+        filterable=("id", "displayName"),
+        type_name="group",
+    )
 
 
 @routes.route("GET", f"/groups/{ID}")
