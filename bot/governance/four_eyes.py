@@ -25,7 +25,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.domain import (
@@ -82,6 +82,11 @@ DECISION_VERBS = (
 MAX_REASON = 500
 
 SIGN_IN_PREFIX = "admchg-"  # exchange ids of the admins' sign-ins (pim engine)
+# How long a change carried out with an admin's sign-in (pim engine) may take before pimbot takes
+# the process that holds the token for dead and asks the admin to sign in again. Teams gives up
+# on the sign-in's answer after 15 s, and each step looks at Graph before it writes, so a second
+# run that overlaps a slow first one does nothing twice.
+RESUME_AFTER = timedelta(seconds=45)
 
 # How a kind of change is carried out; `token` is the deciding admin's delegated Graph token on
 # the pim engine, None on the bot engine (the app's own permissions).
@@ -130,6 +135,7 @@ class FourEyes:
         self._now = now
         self.wake_scheduler = wake_scheduler
         self._carry_out: dict[str, CarryOut] = {}
+        self._carrying: set[str] = set()  # changes carried out by a sign-in in this process
 
     def register(self, kind: str, carry_out: CarryOut) -> None:
         self._carry_out[kind] = carry_out
@@ -479,6 +485,9 @@ class FourEyes:
         if self._as_admin is None:
             await carry_out(change, None)
             return
+        if change.id in self._carrying:
+            # The admin's sign-in is carrying it out in this process right now.
+            raise RetryLater(RESUME_AFTER, "being carried out with the admin's sign-in")
         admin = executor_of(change)
         token = self._as_admin.tokens.cached(admin.id)
         if token is None:
@@ -547,22 +556,34 @@ class FourEyes:
                 accepted=False, failure_detail=str(exc), outcome=_text(exc.words)
             )
         carry_out = self._carry_out[change.kind]
+        # The token lives in this process only. Should it die before the change is finished, the
+        # job queued here (in the database, before the first write) runs on whichever replica is
+        # up and asks the admin to sign in again; once the change is finished it finds nothing
+        # to do and is cancelled.
+        resume = f"{CHANGE_JOB}:{change.id}:sign-in:{self._now().isoformat()}"
+        async with self._db.transaction() as tx:
+            await tx.jobs.enqueue(
+                CHANGE_JOB,
+                {"change_id": change.id},
+                due_at=self._now() + RESUME_AFTER,
+                dedupe_key=resume,
+            )
+        self._carrying.add(change.id)
         try:
             await carry_out(change, token)
         except RetryLater as later:
             async with self._db.transaction() as tx:
-                await tx.jobs.enqueue(
-                    CHANGE_JOB,
-                    {"change_id": change.id},
-                    due_at=self._now() + later.delay,
-                    dedupe_key=f"{CHANGE_JOB}:{change.id}:{self._now().isoformat()}",
-                )
+                await tx.jobs.reschedule(resume, self._now() + later.delay)
             return TokenExchangeOutcome(
                 accepted=True,
                 outcome=_text(f"{plain(change.title)}: Graph is busy; I will go on shortly."),
             )
+        finally:
+            self._carrying.discard(change.id)
         async with self._db.transaction() as tx:
             after = await tx.admin_changes.get(change.id)
+            if after is not None and not after.state.is_open:
+                await tx.jobs.cancel(resume)
         if after is not None and after.state is ChangeState.DONE:
             words = f"✅ Done as you: {plain(change.title)}."
         elif after is not None and after.state is ChangeState.FAILED:
