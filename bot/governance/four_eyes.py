@@ -82,10 +82,11 @@ DECISION_VERBS = (
 MAX_REASON = 500
 
 SIGN_IN_PREFIX = "admchg-"  # exchange ids of the admins' sign-ins (pim engine)
-# How long a change carried out with an admin's sign-in (pim engine) may take before pimbot takes
-# the process that holds the token for dead and asks the admin to sign in again. Teams gives up
-# on the sign-in's answer after 15 s, and each step looks at Graph before it writes, so a second
-# run that overlaps a slow first one does nothing twice.
+# How long after an admin's sign-in (pim engine) pimbot takes the process that holds their token
+# for dead, if the change is not finished by then, and asks them to sign in again. Within the
+# minute of clock skew pimbot allows an SSO token. A carry-out still running then is not run twice
+# in its own process (the job waits); on another replica the admin is asked again, and since each
+# step looks at Graph before it writes, the second run writes nothing the first one wrote.
 RESUME_AFTER = timedelta(seconds=45)
 
 # How a kind of change is carried out; `token` is the deciding admin's delegated Graph token on
