@@ -52,6 +52,10 @@ OPEN_CHANGE_STATES = frozenset(
     {ChangeState.AWAITING_SECOND, ChangeState.APPROVED, ChangeState.IN_PROGRESS}
 )
 
+# The job that redraws every sent copy of a change's cards ({change_id}); the store queues it with
+# each transition, in the same transaction, once per version.
+CHANGE_CARDS_JOB = "admin_change_cards"
+
 CHANGE_TRANSITIONS: dict[ChangeState, frozenset[ChangeState]] = {
     ChangeState.AWAITING_SECOND: frozenset({ChangeState.APPROVED, ChangeState.DENIED}),
     ChangeState.APPROVED: frozenset(

@@ -5,8 +5,14 @@ Privileged Role Administrator needs a second admin.
 Deny card; the first decision wins, exactly once (a conditional update of the stored change, as
 for activation approvals); the one who asked cannot decide. An approved change (at once, when no
 second admin is needed) is carried out by a job (`admin_change`), written in the same transaction,
-so a crash loses nothing and the scheduler's lease runs it on one replica at a time. The journey
-that owns a kind of change registers how it is carried out:
+so a crash loses nothing and the scheduler's lease runs it on one replica at a time.
+
+Every card about a change shows what is true now, on every copy: each admin asked to decide and
+the admin who asked get a card (a job per card, recorded once sent); every state change (the
+decision, carried out, done, failed) queues, in its own transaction, a job that redraws each
+recorded copy from the stored change for the person who sees it and updates it in place (or,
+where that copy cannot be updated, sends it again). A tap on a stale copy is answered with the
+card as it is now. The journey that owns a kind of change registers how it is carried out:
 
     four_eyes.register("standing.convert", converter.carry_out)  # (AdminChange) -> None
 
@@ -19,20 +25,23 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.domain import (
     Actor,
+    CardMessage,
     DelegatedTokenError,
     Outcome,
     Person,
+    SentMessage,
     SignInRequest,
     TextMessage,
     TokenExchangeOutcome,
 )
 from bot.governance.audit import audit_admin
 from bot.governance.domain import (
+    CHANGE_CARDS_JOB,
     NEEDS_SECOND_ADMIN,
     OPEN_CHANGE_STATES,
     AdminChange,
@@ -44,8 +53,10 @@ from bot.sso import InvalidSsoToken
 from bot.store import Database, Job, Tx
 from bot.workflow import outbox
 from bot.workflow.outbox import RetryLater
-from bot.workflow.people import teams_ids_of
+from bot.workflow.people import teams_ids_of, timezone_of
+from bot.workflow.ports import Messenger
 from cards.actions import InvalidAction
+from cards.common import Card
 from cards.governance.actions import (
     AdminVerb,
     ApproveChange,
@@ -59,6 +70,10 @@ from cards.text import plain
 log = logging.getLogger(__name__)
 
 CHANGE_JOB = "admin_change"  # {change_id}
+CARD_JOB = "admin_change_card"  # {change_id, person_id, purpose}: send one card, record it
+CARD_UPDATE_JOB = "admin_change_card_update"  # {change_id, person_id, purpose}: one copy, again
+SECOND = "second"  # the card of an admin asked to decide
+ASKER = "asker"  # the card of the admin who asked
 DECISION_VERBS = (
     AdminVerb.APPROVE_CHANGE.value,
     AdminVerb.DENY_CHANGE.value,
@@ -67,6 +82,12 @@ DECISION_VERBS = (
 MAX_REASON = 500
 
 SIGN_IN_PREFIX = "admchg-"  # exchange ids of the admins' sign-ins (pim engine)
+# How long after an admin's sign-in (pim engine) pimbot takes the process that holds their token
+# for dead, if the change is not finished by then, and asks them to sign in again. Within the
+# minute of clock skew pimbot allows an SSO token. A carry-out still running then is not run twice
+# in its own process (the job waits); on another replica the admin is asked again, and since each
+# step looks at Graph before it writes, the second run writes nothing the first one wrote.
+RESUME_AFTER = timedelta(seconds=45)
 
 # How a kind of change is carried out; `token` is the deciding admin's delegated Graph token on
 # the pim engine, None on the bot engine (the app's own permissions).
@@ -104,19 +125,29 @@ class FourEyes:
         now: Callable[[], datetime],
         wake_scheduler: Callable[[], None] = lambda: None,
         as_admin: AsAdmin | None = None,
+        messenger: Callable[[], Messenger] | None = None,
     ) -> None:
+        """`messenger`: sends and updates the cards (asked for each time: the channel's exists
+        only once the channel is built); without one, no cards are sent or kept current."""
+        self._messenger = messenger
         self._as_admin = as_admin
         self._db = db
         self._gate = gate
         self._now = now
         self.wake_scheduler = wake_scheduler
         self._carry_out: dict[str, CarryOut] = {}
+        self._carrying: set[str] = set()  # changes carried out by a sign-in in this process
 
     def register(self, kind: str, carry_out: CarryOut) -> None:
         self._carry_out[kind] = carry_out
 
     def job_handlers(self) -> dict[str, Callable[[Job], Awaitable[None]]]:
-        return {CHANGE_JOB: self._run_job}
+        return {
+            CHANGE_JOB: self._run_job,
+            CARD_JOB: self._send_card,
+            CHANGE_CARDS_JOB: self._refresh_cards,
+            CARD_UPDATE_JOB: self._update_card,
+        }
 
     # --- asking -------------------------------------------------------------------------------
 
@@ -174,17 +205,9 @@ class FourEyes:
                 details=_audit_facts(change),
             )
             if needs_second:
-                teams_ids = await teams_ids_of(tx, [admin.id for admin in others])
                 for admin in others:
-                    await outbox.message(
-                        tx,
-                        admin.id,
-                        change.tenant_id,
-                        key=f"admin_change:{change.id}",
-                        now=now,
-                        text=f"{plain(actor.person.display_name)} asks: {plain(change.title)}",
-                        card=second_admin_request(change, refresh_user_ids=teams_ids),
-                    )
+                    await _enqueue_card(tx, change, admin.id, SECOND, now)
+                await _enqueue_card(tx, change, change.proposer.id, ASKER, now)
             else:
                 await _enqueue_carry_out(tx, change, now)
         self.wake_scheduler()
@@ -318,11 +341,136 @@ class FourEyes:
         if change is None or change.tenant_id != actor.person.tenant_id:
             return Outcome()
         ids = [actor.teams_id] if actor.teams_id else []
-        if change.state is ChangeState.AWAITING_SECOND and actor.person.id != change.proposer.id:
-            card = second_admin_request(change, tz=actor.timezone, refresh_user_ids=ids)
+        return Outcome(card_update=card_for(change, actor.person.id, tz=actor.timezone, ids=ids))
+
+    # --- every copy of the cards --------------------------------------------------------------
+
+    async def _send_card(self, job: Job) -> None:
+        """One person's card about a change: sent once, recorded, and brought up to date at once
+        when the change moved on while it was on its way (that move's update did not know of
+        this copy yet)."""
+        change_id, person_id = str(job.payload["change_id"]), str(job.payload["person_id"])
+        purpose = str(job.payload["purpose"])
+        async with self._db.transaction() as tx:
+            change = await tx.admin_changes.get(change_id)
+            if change is None:
+                return
+            already = any(
+                p == purpose and sent.person_id == person_id
+                for p, sent in await tx.admin_changes.cards(change_id)
+            )
+            tz = await timezone_of(tx, person_id)
+            ids = await teams_ids_of(tx, [person_id])
+        if already or self._messenger is None:
+            return
+        if purpose == SECOND and change.state is not ChangeState.AWAITING_SECOND:
+            return  # decided before this card went out: nothing is left for this admin to do
+        card = card_for(change, person_id, tz=tz, ids=ids)
+        if purpose == SECOND:
+            summary = f"{plain(change.proposer.display_name)} asks: {plain(change.title)}"
         else:
-            card = change_status(change, tz=actor.timezone, refresh_user_ids=ids)
-        return Outcome(card_update=card)
+            summary = f"{plain(change.title)}: waiting for a second admin"
+        person = Person(id=person_id, tenant_id=change.tenant_id)
+        sent = await self._messenger().send(person, CardMessage(card=card, summary=summary))
+        now = self._now()
+        async with self._db.transaction() as tx:
+            if sent is None:
+                await audit_admin(
+                    tx,
+                    now,
+                    None,
+                    "admin_change.unreachable",
+                    outcome="failed",
+                    details={"change_id": change_id, "person_id": person_id, "purpose": purpose},
+                )
+                return
+            if not sent.activity_id:
+                # Accepted without an id: this copy cannot be updated in place; its `refresh`
+                # still shows the change as it is whenever it is looked at.
+                await audit_admin(
+                    tx,
+                    now,
+                    None,
+                    "admin_change.card_sent_without_id",
+                    details={"change_id": change_id, "person_id": person_id, "purpose": purpose},
+                )
+                return
+            await tx.admin_changes.add_card(change_id, purpose, sent)
+            current = await tx.admin_changes.get(change_id)
+        if current is not None and current.version != change.version:
+            await self._update_copy(current, purpose, sent)
+
+    async def _refresh_cards(self, job: Job) -> None:
+        """Bring every recorded copy of the change's cards up to date. A copy that fails gets a
+        job of its own, so one broken conversation never holds up another admin's card."""
+        change_id = str(job.payload["change_id"])
+        async with self._db.transaction() as tx:
+            change = await tx.admin_changes.get(change_id)
+            copies = await tx.admin_changes.cards(change_id)
+        if change is None or self._messenger is None:
+            return
+        failed: list[tuple[str, str]] = []
+        for purpose, sent in copies:
+            try:
+                await self._update_copy(change, purpose, sent)
+            except Exception as error:  # this copy is retried on its own, below
+                log.warning("card of change %s for %s: %s", change_id, sent.person_id, error)
+                failed.append((purpose, sent.person_id))
+        if failed:
+            now = self._now()
+            async with self._db.transaction() as tx:
+                for purpose, person_id in failed:
+                    await tx.jobs.enqueue(
+                        CARD_UPDATE_JOB,
+                        {"change_id": change_id, "person_id": person_id, "purpose": purpose},
+                        due_at=now,
+                        dedupe_key=f"{CARD_UPDATE_JOB}:{change_id}:{change.version}:"
+                        f"{purpose}:{person_id}",
+                    )
+            self.wake_scheduler()
+
+    async def _update_card(self, job: Job) -> None:
+        """One copy whose update failed during the refresh, retried on its own."""
+        change_id, person_id = str(job.payload["change_id"]), str(job.payload["person_id"])
+        purpose = str(job.payload["purpose"])
+        async with self._db.transaction() as tx:
+            change = await tx.admin_changes.get(change_id)
+            copies = await tx.admin_changes.cards(change_id)
+        sent = next(
+            (s for p, s in copies if p == purpose and s.person_id == person_id),
+            None,
+        )
+        if change is None or sent is None or self._messenger is None:
+            return
+        await self._update_copy(change, purpose, sent)
+
+    async def _update_copy(self, change: AdminChange, purpose: str, sent: SentMessage) -> None:
+        """Show the change as it is on one copy: in place, or (the update refused) as a new
+        message that stands in for it from now on."""
+        assert self._messenger is not None
+        async with self._db.transaction() as tx:
+            tz = await timezone_of(tx, sent.person_id)
+            ids = await teams_ids_of(tx, [sent.person_id])
+        card = card_for(change, sent.person_id, tz=tz, ids=ids)
+        if await self._messenger().update(sent, CardMessage(card=card)):
+            return
+        person = Person(id=sent.person_id, tenant_id=change.tenant_id)
+        summary = f"{plain(change.title)}: {change.state.value.replace('_', ' ')}"
+        resent = await self._messenger().send(person, CardMessage(card=card, summary=summary))
+        now = self._now()
+        async with self._db.transaction() as tx:
+            if resent is None:
+                log.warning("could not reach %s to show change %s", sent.person_id, change.id)
+                return
+            if resent.activity_id:
+                await tx.admin_changes.replace_card(change.id, purpose, resent)
+            await audit_admin(
+                tx,
+                now,
+                None,
+                "admin_change.card_resent",
+                details={"change_id": change.id, "person_id": sent.person_id, "purpose": purpose},
+            )
 
     # --- carrying it out ----------------------------------------------------------------------
 
@@ -338,6 +486,9 @@ class FourEyes:
         if self._as_admin is None:
             await carry_out(change, None)
             return
+        if change.id in self._carrying:
+            # The admin's sign-in is carrying it out in this process right now.
+            raise RetryLater(RESUME_AFTER, "being carried out with the admin's sign-in")
         admin = executor_of(change)
         token = self._as_admin.tokens.cached(admin.id)
         if token is None:
@@ -406,22 +557,34 @@ class FourEyes:
                 accepted=False, failure_detail=str(exc), outcome=_text(exc.words)
             )
         carry_out = self._carry_out[change.kind]
+        # The token lives in this process only. Should it die before the change is finished, the
+        # job queued here (in the database, before the first write) runs on whichever replica is
+        # up and asks the admin to sign in again; once the change is finished it finds nothing
+        # to do and is cancelled.
+        resume = f"{CHANGE_JOB}:{change.id}:sign-in:{self._now().isoformat()}"
+        async with self._db.transaction() as tx:
+            await tx.jobs.enqueue(
+                CHANGE_JOB,
+                {"change_id": change.id},
+                due_at=self._now() + RESUME_AFTER,
+                dedupe_key=resume,
+            )
+        self._carrying.add(change.id)
         try:
             await carry_out(change, token)
         except RetryLater as later:
             async with self._db.transaction() as tx:
-                await tx.jobs.enqueue(
-                    CHANGE_JOB,
-                    {"change_id": change.id},
-                    due_at=self._now() + later.delay,
-                    dedupe_key=f"{CHANGE_JOB}:{change.id}:{self._now().isoformat()}",
-                )
+                await tx.jobs.reschedule(resume, self._now() + later.delay)
             return TokenExchangeOutcome(
                 accepted=True,
                 outcome=_text(f"{plain(change.title)}: Graph is busy; I will go on shortly."),
             )
+        finally:
+            self._carrying.discard(change.id)
         async with self._db.transaction() as tx:
             after = await tx.admin_changes.get(change.id)
+            if after is not None and not after.state.is_open:
+                await tx.jobs.cancel(resume)
         if after is not None and after.state is ChangeState.DONE:
             words = f"✅ Done as you: {plain(change.title)}."
         elif after is not None and after.state is ChangeState.FAILED:
@@ -429,6 +592,26 @@ class FourEyes:
         else:
             words = f"{plain(change.title)}: carrying it out…"
         return TokenExchangeOutcome(accepted=True, outcome=_text(words))
+
+
+def card_for(change: AdminChange, person_id: str, *, tz: str | None, ids: list[str]) -> Card:
+    """The card about `change` as `person_id` should see it now: Approve / Deny while it waits
+    for a second admin (for anyone but the admin who asked), else where it stands (who decided,
+    the outcome)."""
+    if change.state is ChangeState.AWAITING_SECOND and person_id != change.proposer.id:
+        return second_admin_request(change, tz=tz, refresh_user_ids=ids)
+    return change_status(change, tz=tz, refresh_user_ids=ids)
+
+
+async def _enqueue_card(
+    tx: Tx, change: AdminChange, person_id: str, purpose: str, now: datetime
+) -> None:
+    await tx.jobs.enqueue(
+        CARD_JOB,
+        {"change_id": change.id, "person_id": person_id, "purpose": purpose},
+        due_at=now,
+        dedupe_key=f"{CARD_JOB}:{change.id}:{purpose}:{person_id}",
+    )
 
 
 def executor_of(change: AdminChange) -> Person:

@@ -80,7 +80,12 @@ def build_governance(
     gate = AdminGate(db, admins, config, now)
     front = AdminFront(workflow, gate)
     four_eyes = FourEyes(
-        db, gate, now, wake_scheduler=lambda: runner.deps.wake_scheduler(), as_admin=as_admin
+        db,
+        gate,
+        now,
+        wake_scheduler=lambda: runner.deps.wake_scheduler(),
+        as_admin=as_admin,
+        messenger=lambda: runner.deps.messenger,
     )
     front.add_actions(DECISION_VERBS, four_eyes.on_action)
     front.add_sign_in(SIGN_IN_PREFIX, four_eyes.on_sign_in, four_eyes.newest_sign_in)

@@ -2,7 +2,12 @@
 
 A change is stored whole as a JSON document, with the columns queries need beside it. A
 transition is one UPDATE that names the version it read and the states it may leave, so of two
-racing deciders (replicas, double taps) exactly one wins and the other gets None.
+racing deciders (replicas, double taps) exactly one wins and the other gets None. The winning
+transition queues, in the same transaction, the job that redraws every sent copy of the change's
+cards (`CHANGE_CARDS_JOB`, once per version), so no state change can leave a card behind.
+
+The sent copies themselves (`admin_change_cards`) are recorded here too, one per person and
+purpose.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.governance.domain import CHANGE_TRANSITIONS, AdminChange, ChangeState
+from bot.domain import SentMessage
+from bot.governance.domain import CHANGE_CARDS_JOB, CHANGE_TRANSITIONS, AdminChange, ChangeState
 from bot.store.dialect import upsert_insert
-from bot.store.schema import admin_changes
+from bot.store.jobs import JobQueue
+from bot.store.schema import admin_change_cards, admin_changes
 from bot.store.types import as_utc
 
 _MANAGED_FIELDS = frozenset({"id", "state", "version", "updated_at"})
@@ -108,4 +115,74 @@ class AdminChangeStore:
             .returning(admin_changes.c.id)
         )
         row = (await self._connection.execute(statement)).first()
-        return moved if row is not None else None
+        if row is None:
+            return None
+        await JobQueue(self._connection).enqueue(
+            CHANGE_CARDS_JOB,
+            {"change_id": change_id},
+            due_at=now,
+            dedupe_key=f"{CHANGE_CARDS_JOB}:{change_id}:{moved.version}",
+        )
+        return moved
+
+    # --- sent copies of the change's cards ----------------------------------------------------
+
+    async def add_card(self, change_id: str, purpose: str, sent: SentMessage) -> None:
+        """Record a sent card; a second record for the same person and purpose is ignored (the
+        first copy stays the one to update)."""
+        if not sent.activity_id:
+            raise ValueError("a sent card without an activity id cannot be recorded")
+        statement = (
+            upsert_insert(self._connection, admin_change_cards)
+            .values(
+                change_id=change_id,
+                purpose=purpose,
+                person_id=sent.person_id,
+                conversation_id=sent.conversation_id,
+                activity_id=sent.activity_id,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[
+                    admin_change_cards.c.change_id,
+                    admin_change_cards.c.person_id,
+                    admin_change_cards.c.purpose,
+                ]
+            )
+        )
+        await self._connection.execute(statement)
+
+    async def cards(self, change_id: str) -> list[tuple[str, SentMessage]]:
+        """Every recorded copy of the change's cards, with its purpose, oldest first."""
+        rows = await self._connection.execute(
+            select(
+                admin_change_cards.c.purpose,
+                admin_change_cards.c.person_id,
+                admin_change_cards.c.conversation_id,
+                admin_change_cards.c.activity_id,
+            )
+            .where(admin_change_cards.c.change_id == change_id)
+            .order_by(admin_change_cards.c.id)
+        )
+        return [
+            (
+                row.purpose,
+                SentMessage(
+                    person_id=row.person_id,
+                    conversation_id=row.conversation_id,
+                    activity_id=row.activity_id,
+                ),
+            )
+            for row in rows
+        ]
+
+    async def replace_card(self, change_id: str, purpose: str, sent: SentMessage) -> None:
+        """The person's copy is now `sent` (a new message standing in for one that could not be
+        updated)."""
+        await self._connection.execute(
+            delete(admin_change_cards).where(
+                admin_change_cards.c.change_id == change_id,
+                admin_change_cards.c.person_id == sent.person_id,
+                admin_change_cards.c.purpose == purpose,
+            )
+        )
+        await self.add_card(change_id, purpose, sent)

@@ -185,6 +185,26 @@ admin_changes = Table(
     Index("ix_admin_changes_state", "state"),
 )
 
+# Sent copies of the four-eyes cards (migration r0006), updated in place as the change moves on.
+admin_change_cards = Table(
+    "admin_change_cards",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "change_id",
+        String(64),
+        ForeignKey("admin_changes.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("person_id", String(64), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("conversation_id", Text, nullable=False),
+    Column("activity_id", Text, nullable=False),
+    UniqueConstraint(
+        "change_id", "person_id", "purpose", name="uq_admin_change_cards_change_person"
+    ),
+)
+
 
 # --- access reviews (migration r0005) ----------------------------------------------------------
 

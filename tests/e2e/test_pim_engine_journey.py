@@ -16,6 +16,7 @@ from bot.domain import RequestState
 from bot.sandbox.runner import sandbox
 from bot.sandbox.teams.client import SandboxClient
 from bot.sandbox.tenant import DemoTenant, load_tenant
+from bot.sandbox.twins import Twins
 from tests.e2e.conftest import Sandbox
 from tests.support.clock import FakeClock
 
@@ -53,9 +54,13 @@ async def pim_box(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterat
 USER_ADMIN = "fe930be7-5e62-47db-91af-98c3a49a38b1"
 
 
-async def portal_token(sb: Sandbox, http: httpx.AsyncClient, handle: str) -> str:
+def twins_of(sb: Sandbox | Twins) -> Twins:
+    return sb if isinstance(sb, Twins) else sb.running.twins
+
+
+async def portal_token(sb: Sandbox | Twins, http: httpx.AsyncClient, handle: str) -> str:
     """The person's own Graph token, as the Entra portal or PowerShell would hold it."""
-    twins = sb.running.twins
+    twins = twins_of(sb)
     tenant, app = twins.tenant, twins.tenant.apps[0]
     sso = twins.entra.mint_sso_token(handle, audience_app_id=app.client_id, mfa=True)
     answer = await http.post(
@@ -72,8 +77,10 @@ async def portal_token(sb: Sandbox, http: httpx.AsyncClient, handle: str) -> str
     return str(answer.raise_for_status().json()["access_token"])
 
 
-async def activate_in_the_portal(sb: Sandbox, handle: str, role_id: str, duration: str) -> None:
-    twins = sb.running.twins
+async def activate_in_the_portal(
+    sb: Sandbox | Twins, handle: str, role_id: str, duration: str
+) -> None:
+    twins = twins_of(sb)
     user = twins.tenant.user(handle)
     assert user is not None
     async with httpx.AsyncClient() as http:

@@ -4,10 +4,11 @@ admin; the first decision wins, exactly once; the admin who asked cannot decide.
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
-from bot.domain import CardMessage, Outcome, TextMessage
+from bot.domain import CardMessage, Message, Outcome, Person, SentMessage, TextMessage
 from bot.governance.domain import GLOBAL_ADMINISTRATOR, AdminChange, ChangeState
 from bot.governance.four_eyes import Proposal
 from bot.governance.gate import NOT_AN_ADMIN_TEXT
@@ -76,7 +77,9 @@ async def test_a_global_admin_change_asks_every_other_admin_and_waits(
         [card] = [m for m in messenger.to(admin.id) if isinstance(m, CardMessage)]
         verbs = [a["data"]["verb"] for a in card.card["actions"]]  # type: ignore[index]
         assert verbs == ["admin.approve", "admin.deny"]
-    assert messenger.to(MEGAN.id) == []
+    [asker_card] = [m for m in messenger.to(MEGAN.id) if isinstance(m, CardMessage)]
+    assert _verbs(asker_card.card) == []  # the admin who asked sees where it stands, no buttons
+    assert "Waiting for a second admin" in str(asker_card.card)
     assert carried.done == []
 
 
@@ -223,3 +226,176 @@ async def test_every_admins_card_refreshes_to_the_decision(
     decided = await admin_world.press(LIDIA, dict(refresh))
     assert _verbs(decided.card_update) == []
     assert "Approved, being carried out" in str(decided.card_update)
+
+
+# --- every copy of the card is updated at once --------------------------------------------------
+
+
+class Finish:
+    """Carries a change out the way a journey does: moves it to `to` (done or failed)."""
+
+    def __init__(self, admin_world: AdminWorld, to: ChangeState) -> None:
+        self._world = admin_world
+        self._to = to
+
+    async def __call__(self, change: AdminChange, token: str | None) -> None:
+        extra = {"failure": "Graph refused it. Nothing was changed."}
+        async with self._world.db.transaction() as tx:
+            await tx.admin_changes.transition(
+                change.id,
+                from_states=[ChangeState.APPROVED],
+                to=self._to,
+                now=self._world.world.clock(),
+                **(extra if self._to is ChangeState.FAILED else {}),
+            )
+
+
+async def _settle(admin_world: AdminWorld) -> None:
+    while await admin_world.world.run_jobs():
+        pass
+
+
+def _copies(admin_world: AdminWorld) -> dict[str, list[str]]:
+    """Each four-eyes card sent, by activity id: what it shows now (sent, then each update)."""
+    shown: dict[str, list[str]] = {}
+    for delivered in admin_world.world.messenger.sent:
+        if isinstance(delivered.message, CardMessage) and "change_id" in str(delivered.message):
+            shown[delivered.activity_id] = [json.dumps(delivered.message.card)]
+    for sent, message in admin_world.world.messenger.updates:
+        assert isinstance(message, CardMessage)
+        shown[sent.activity_id].append(json.dumps(message.card))
+    return shown
+
+
+def _card_of(admin_world: AdminWorld, who: str) -> str:
+    """What `who`'s (only) four-eyes card shows now."""
+    sent = [
+        d.activity_id
+        for d in admin_world.world.messenger.sent
+        if d.person_id == who and isinstance(d.message, CardMessage)
+    ]
+    assert len(sent) == 1, sent
+    return _copies(admin_world)[sent[0]][-1]
+
+
+@pytest.mark.parametrize("outcome", [ChangeState.DONE, ChangeState.FAILED])
+async def test_a_decision_and_the_outcome_update_every_copy_at_once(
+    admin_world: AdminWorld, outcome: ChangeState
+) -> None:
+    admin_world.governance.four_eyes.register(KIND, Finish(admin_world, outcome))
+    await _propose(admin_world)
+    await _settle(admin_world)
+    change = await _only_change(admin_world)
+    assert admin_world.world.messenger.updates == []
+
+    await admin_world.press(NESTOR, _decision(change, "admin.approve", "fine by me"))
+    await _settle(admin_world)
+
+    heading = "Done" if outcome is ChangeState.DONE else "Failed"
+    for who in (MEGAN, NESTOR, LIDIA):  # the asker, the decider, the admin who did not decide
+        shows = _card_of(admin_world, who.id)
+        assert f'"text": "{heading}"' in shows, (who.display_name, shows)
+        assert "Nestor" in shows and "fine by me" in shows
+        assert "admin.approve" not in shows
+    if outcome is ChangeState.FAILED:
+        assert "Graph refused it" in _card_of(admin_world, LIDIA.id)
+
+
+async def test_a_denial_updates_every_copy_with_who_denied_and_why(
+    admin_world: AdminWorld, carried: CarryOut
+) -> None:
+    await _propose(admin_world)
+    await _settle(admin_world)
+    change = await _only_change(admin_world)
+    await admin_world.press(LIDIA, _decision(change, "admin.deny", "ask on Monday"))
+    await _settle(admin_world)
+    for who in (MEGAN, NESTOR, LIDIA):
+        shows = _card_of(admin_world, who.id)
+        assert '"text": "Denied"' in shows and "Lidia" in shows and "ask on Monday" in shows
+        assert "admin.deny" not in shows
+    assert carried.done == []
+
+
+async def test_each_state_updates_each_copy_once(
+    admin_world: AdminWorld,
+) -> None:
+    admin_world.governance.four_eyes.register(KIND, Finish(admin_world, ChangeState.DONE))
+    await _propose(admin_world)
+    await _settle(admin_world)
+    change = await _only_change(admin_world)
+    await admin_world.press(NESTOR, _decision(change, "admin.approve"))
+    await _settle(admin_world)
+    await _settle(admin_world)  # nothing left to do: no second update
+    # Approved, then done: two states after the card went out, so two updates of every copy.
+    assert sorted(len(shown) - 1 for shown in _copies(admin_world).values()) == [2, 2, 2]
+
+
+async def test_a_stale_copy_tapped_gets_the_current_card(
+    admin_world: AdminWorld, carried: CarryOut
+) -> None:
+    await _propose(admin_world)
+    await _settle(admin_world)
+    change = await _only_change(admin_world)
+    await admin_world.press(NESTOR, _decision(change, "admin.approve"))
+    stale = await admin_world.press(LIDIA, _decision(change, "admin.deny", "no"))
+    assert stale.toast == "Already approved by Nestor."
+    assert _verbs(stale.card_update) == []
+    assert "Approved, being carried out" in json.dumps(stale.card_update)
+
+
+class UpdatesRefused:
+    """A channel that cannot update one person's copies in place (the message was deleted)."""
+
+    def __init__(self, admin_world: AdminWorld, person_id: str) -> None:
+        self.messenger = admin_world.world.messenger
+        self.person_id = person_id
+        self._update = self.messenger.update
+
+    async def update(self, sent: SentMessage, message: Message) -> bool:
+        if sent.person_id == self.person_id:
+            return False
+        return await self._update(sent, message)
+
+
+async def test_a_copy_that_cannot_be_updated_is_sent_again_and_replaced(
+    admin_world: AdminWorld, carried: CarryOut, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _propose(admin_world)
+    await _settle(admin_world)
+    change = await _only_change(admin_world)
+    refusing = UpdatesRefused(admin_world, LIDIA.id)
+    monkeypatch.setattr(admin_world.world.messenger, "update", refusing.update)
+    await admin_world.press(NESTOR, _decision(change, "admin.approve"))
+    await _settle(admin_world)
+    to_lidia = [m for m in admin_world.world.messenger.to(LIDIA.id) if isinstance(m, CardMessage)]
+    assert len(to_lidia) == 2
+    assert "Approved, being carried out" in json.dumps(to_lidia[-1].card)
+    async with admin_world.db.transaction() as tx:
+        lidias = [s for _, s in await tx.admin_changes.cards(change.id) if s.person_id == LIDIA.id]
+    assert [s.activity_id for s in lidias] == [
+        d.activity_id for d in admin_world.world.messenger.sent if d.message is to_lidia[-1]
+    ]
+    actions = [e.action for e in await admin_world.audit()]
+    assert actions.count("admin_change.card_resent") == 1
+
+
+async def test_a_card_sent_while_the_change_moved_on_is_updated_at_once(
+    admin_world: AdminWorld, carried: CarryOut, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decision lands while the asker's card is on its way: the decision's update does not
+    know of that copy yet, so the copy is brought up to date as soon as it is recorded."""
+    await _propose(admin_world)
+    messenger = admin_world.world.messenger
+    send = messenger.send
+    change = await _only_change(admin_world)
+
+    async def decided_meanwhile(person: Person, message: Message) -> SentMessage | None:
+        sent = await send(person, message)
+        if person.id == MEGAN.id:
+            await admin_world.press(NESTOR, _decision(change, "admin.approve"))
+            await admin_world.world.run_jobs()  # the decision's update, before this copy is known
+        return sent
+
+    monkeypatch.setattr(messenger, "send", decided_meanwhile)
+    await _settle(admin_world)
+    assert "Approved, being carried out" in _card_of(admin_world, MEGAN.id)

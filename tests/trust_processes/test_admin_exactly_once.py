@@ -57,6 +57,17 @@ def graph_writes(c: Cluster, path: str, principal: str, action: str) -> list[Any
     ]
 
 
+MIRIAM_GA = "Miriam Graham's standing Global Administrator to eligible"
+
+
+async def cards_sent(c: Cluster, handle: str, needle: str) -> int:
+    """How many cards containing `needle` the bot sent to `handle` (updates are not sends)."""
+    page = await c.client.transcript(handle)
+    return sum(
+        1 for e in page["events"] if e["kind"] == "message" and needle in json.dumps(e["cards"])
+    )
+
+
 async def change_state(c: Cluster, handle: str, role_id: str) -> ChangeState | None:
     async with c.db.transaction() as tx:
         changes = await tx.admin_changes.for_target(
@@ -113,6 +124,19 @@ async def test_two_admins_deciding_a_global_admin_conversion_at_once_decide_it_o
         assert len(graph_writes(c, ELIGIBILITY_REQUESTS, miriam, "adminAssign")) == 1
         assert len(graph_writes(c, ASSIGNMENT_REQUESTS, miriam, "adminRemove")) == 1
         assert await c.count("megan", "Done: Convert Miriam Graham") == 1
+        # Every copy of the card shows the outcome and who decided, updated in place: each admin
+        # (the asker, the winner, the admin whose tap lost) was sent one card, and it says so.
+        async with c.db.transaction() as tx:
+            (change,) = await tx.admin_changes.for_target(
+                f"standing.convert:{c.user_id('miriam').lower()}:{GLOBAL}"
+            )
+        assert change.decided_by is not None
+        for admin in admins:
+            assert await cards_sent(c, admin, MIRIAM_GA) == 1, admin
+            (card,) = [m for m in await c.messages(admin) if MIRIAM_GA in json.dumps(m["cards"])]
+            shows = json.dumps(card["cards"])
+            assert '"Done"' in shows and change.decided_by.display_name in shows, (admin, shows)
+            assert "admin.approve" not in shows
         if replicas == 2:
             assert {index for _, index in c.router.forwarded} == {0, 1}
 
