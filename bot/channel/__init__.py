@@ -17,6 +17,7 @@ from botframework.connector.auth import (
 )
 
 from bot.channel import msrest_speedup  # noqa: F401  (applies its fix on import)
+from bot.channel.connector import BotConnector
 from bot.channel.conversations import ConversationDatabase
 from bot.channel.credentials import (
     BotConnectorTokenSource,
@@ -49,6 +50,7 @@ class Channel:
     signing_keys: SigningKeyRefresher
     token_source: BotConnectorTokenSource | None
     token_service: TokenService | None = None
+    connector: BotConnector | None = None
 
     async def start(self) -> None:
         """Load the channel's signing keys and the first outbound token (both in worker
@@ -58,6 +60,8 @@ class Channel:
             await self.token_source.start()
 
     async def stop(self) -> None:
+        if self.connector is not None:
+            await self.connector.close()
         if self.token_service is not None:
             await self.token_service.close()
         if self.token_source is not None:
@@ -105,9 +109,11 @@ def build_channel(
     bot = PimbotActivityHandler(
         turn_handler, db, allowed_tenant_id=settings.graph_tenant_id, sign_in=sign_in
     )
+    connector = BotConnector(token_source.current_token if token_source is not None else None)
     messenger = BotMessenger(
         adapter,
         db,
+        connector=connector,
         app_id=settings.app_id,
         sign_in=sign_in,
         installer=installer,
@@ -120,6 +126,7 @@ def build_channel(
         signing_keys=signing_keys,
         token_source=token_source,
         token_service=token_service,
+        connector=connector,
     )
 
 
