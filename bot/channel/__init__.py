@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from botbuilder.integration.aiohttp import CloudAdapter
 from botframework.connector.auth import (
     AuthenticationConfiguration,
     BotFrameworkAuthenticationFactory,
 )
 
 from bot.channel import msrest_speedup  # noqa: F401  (applies its fix on import)
+from bot.channel.adapter import PimbotAdapter
 from bot.channel.connector import BotConnector
 from bot.channel.conversations import ConversationDatabase
 from bot.channel.credentials import (
@@ -97,7 +97,8 @@ def build_channel(
         credential_factory=credentials,
         auth_configuration=AuthenticationConfiguration(),
     )
-    adapter = CloudAdapter(authentication)
+    connector = BotConnector(token_source.current_token if token_source is not None else None)
+    adapter = PimbotAdapter(authentication, connector)
     signing_keys = SigningKeyRefresher(
         settings.botframework_openid_url, warm=not settings.anonymous
     )
@@ -109,7 +110,6 @@ def build_channel(
     bot = PimbotActivityHandler(
         turn_handler, db, allowed_tenant_id=settings.graph_tenant_id, sign_in=sign_in
     )
-    connector = BotConnector(token_source.current_token if token_source is not None else None)
     messenger = BotMessenger(
         adapter,
         db,

@@ -1,6 +1,7 @@
-"""pimbot's own client for the two Bot Connector calls of every proactive message: send a new
-activity to a conversation and update one in place (REST API v3, `POST` and `PUT
-/v3/conversations/{conversationId}/activities[/{activityId}]`).
+"""pimbot's own client for the Bot Connector calls of every message it sends: a new activity in
+a conversation, a reply to an activity, and the update of one in place (REST API v3, `POST
+/v3/conversations/{conversationId}/activities[/{activityId}]` and `PUT …/activities/{activityId}`).
+`PimbotAdapter` sends a turn's replies through it; `BotMessenger` its proactive messages.
 
 botbuilder's `ConnectorClient` builds a new msrest pipeline and `requests` session for every
 call (a new TCP connection each time, the call itself in a worker thread) and serializes the
@@ -97,15 +98,23 @@ class BotConnector:
         answer = await self._call("POST", url, activity)
         return str(answer.get("id") or "") if isinstance(answer, dict) else ""
 
+    async def reply_to_activity(
+        self, service_url: str, conversation_id: str, reply_to_id: str, activity: dict[str, Any]
+    ) -> str:
+        """Post an activity as a reply to `reply_to_id`; the id the connector gave it."""
+        answer = await self._call(
+            "POST", _activity_url(service_url, conversation_id, reply_to_id), activity
+        )
+        return str(answer.get("id") or "") if isinstance(answer, dict) else ""
+
     async def update_activity(
         self, service_url: str, conversation_id: str, activity_id: str, activity: dict[str, Any]
-    ) -> None:
-        """Replace an activity the bot sent."""
-        url = (
-            f"{_base(service_url)}/v3/conversations/{quote(conversation_id, safe='')}"
-            f"/activities/{quote(activity_id, safe='')}"
+    ) -> str:
+        """Replace an activity the bot sent; the id the connector named ("" when none)."""
+        answer = await self._call(
+            "PUT", _activity_url(service_url, conversation_id, activity_id), activity
         )
-        await self._call("PUT", url, activity)
+        return str(answer.get("id") or "") if isinstance(answer, dict) else ""
 
     async def close(self) -> None:
         if self._session is not None:
@@ -138,3 +147,10 @@ class BotConnector:
 
 def _base(service_url: str) -> str:
     return service_url.rstrip("/")
+
+
+def _activity_url(service_url: str, conversation_id: str, activity_id: str) -> str:
+    return (
+        f"{_base(service_url)}/v3/conversations/{quote(conversation_id, safe='')}"
+        f"/activities/{quote(activity_id, safe='')}"
+    )

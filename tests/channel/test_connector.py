@@ -144,3 +144,26 @@ async def test_an_update_puts_the_card_with_its_id_into_its_conversation(
     assert put.body["from"]["id"].startswith("28:")  # from the bot
     assert put.body["attachments"][0]["content"] == CARD
     assert put.authorization == "Bearer bf-token-1"
+
+
+async def test_a_reply_in_a_turn_is_the_one_botbuilders_client_sent(bot: BotUnderTest) -> None:
+    incoming = teams_activity(bot.cloud.service_url)
+    bot.workflow.outcome.replies.append(CardMessage(card=CARD, summary="Your roles"))
+
+    await bot.post(incoming)
+
+    reply = only(bot.cloud.calls("POST"))
+    expected = card_activity(CARD, "Your roles")
+    TurnContext.apply_conversation_reference(
+        expected, TurnContext.get_conversation_reference(Activity().deserialize(incoming))
+    )
+    expected.input_hint = "acceptingInput"
+    expected.id = None
+    client = ConnectorClient(MicrosoftAppCredentials.empty(), bot.cloud.service_url)
+    assert (
+        reply.path
+        == f"/v3/conversations/{incoming['conversation']['id']}/activities/{incoming['id']}"
+    )
+    assert json.dumps(reply.body, sort_keys=True) == json.dumps(
+        client._serialize.body(expected, "Activity"), sort_keys=True
+    )
