@@ -2,13 +2,15 @@
 requester pressed "Ask for approval" each approver has their card.
 
     .venv/bin/python -m bench.fanout [--approvers 50] [--rounds 3] [--replicas 2]
-        [--db postgresql sqlite]
+        [--db postgresql sqlite] [--profile DIR]
 
 pimbot runs as `--replicas` real processes (the shared-clock `pimbot serve`) behind the router,
 twins in this process. Every approver has installed the bot beforehand (so it has their chat).
 A card counts as delivered when its send job finished: the bot commits that right after the Teams
 connector accepted the card. Each round is a new request by another requester (the approvers'
 group stays the same); the transcripts are checked for exactly one card per approver.
+`--profile DIR` runs each replica under pyinstrument and writes DIR/<db>/pimbot-<n>.pyisession
+(`.venv/bin/pyinstrument --load FILE -r html -o FILE.html` renders one).
 """
 
 from __future__ import annotations
@@ -119,9 +121,19 @@ async def one_round(c: Cluster, n: int, approvers: int) -> list[float]:
 
 async def run(args: argparse.Namespace, kind: str, workdir: Path) -> None:
     twin_tenant = tenant(args.approvers, args.rounds)
+    profile: Path | None = None
+    if args.profile is not None:
+        profile = args.profile.resolve() / kind
+        profile.mkdir(parents=True, exist_ok=True)
     async with (
         fresh_database(kind, workdir) as url,
-        cluster(workdir, database_url=url, replicas=args.replicas, tenant=twin_tenant) as c,
+        cluster(
+            workdir,
+            database_url=url,
+            replicas=args.replicas,
+            tenant=twin_tenant,
+            profile=profile,
+        ) as c,
     ):
         handles = [approver(k) for k in range(1, args.approvers + 1)]
         handles += [requester(k) for k in range(1, args.rounds + 1)]
@@ -158,6 +170,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--db", nargs="+", default=["postgresql", "sqlite"])
+    parser.add_argument("--profile", type=Path, help="run pimbot under pyinstrument, into DIR")
     return parser.parse_args(argv)
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from botbuilder.integration.aiohttp import CloudAdapter
 from botframework.connector.auth import (
     AuthenticationConfiguration,
     BotFrameworkAuthenticationFactory,
 )
 
 from bot.channel import msrest_speedup  # noqa: F401  (applies its fix on import)
+from bot.channel.adapter import PimbotAdapter
+from bot.channel.connector import BotConnector
 from bot.channel.conversations import ConversationDatabase
 from bot.channel.credentials import (
     BotConnectorTokenSource,
@@ -49,6 +50,7 @@ class Channel:
     signing_keys: SigningKeyRefresher
     token_source: BotConnectorTokenSource | None
     token_service: TokenService | None = None
+    connector: BotConnector | None = None
 
     async def start(self) -> None:
         """Load the channel's signing keys and the first outbound token (both in worker
@@ -58,6 +60,8 @@ class Channel:
             await self.token_source.start()
 
     async def stop(self) -> None:
+        if self.connector is not None:
+            await self.connector.close()
         if self.token_service is not None:
             await self.token_service.close()
         if self.token_source is not None:
@@ -93,7 +97,8 @@ def build_channel(
         credential_factory=credentials,
         auth_configuration=AuthenticationConfiguration(),
     )
-    adapter = CloudAdapter(authentication)
+    connector = BotConnector(token_source.current_token if token_source is not None else None)
+    adapter = PimbotAdapter(authentication, connector)
     signing_keys = SigningKeyRefresher(
         settings.botframework_openid_url, warm=not settings.anonymous
     )
@@ -108,6 +113,7 @@ def build_channel(
     messenger = BotMessenger(
         adapter,
         db,
+        connector=connector,
         app_id=settings.app_id,
         sign_in=sign_in,
         installer=installer,
@@ -120,6 +126,7 @@ def build_channel(
         signing_keys=signing_keys,
         token_source=token_source,
         token_service=token_service,
+        connector=connector,
     )
 
 

@@ -1,7 +1,8 @@
 """What a Bot Connector answer that is not a success means, read from its status code and
 `Retry-After` whatever its body: gateways and stand-ins answer with HTML or plain-text pages,
 which botbuilder's client cannot parse (it raises a `DeserializationError` that carries no
-status), so the status is taken from the HTTP response that failed to parse."""
+status), so the status is taken from the HTTP response that failed to parse. pimbot's own
+client (`connector.py`) raises `ConnectorError`, which carries both."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from msrest.exceptions import (  # type: ignore[attr-defined]
     HttpOperationError,
 )
 
+from bot.channel.connector import ConnectorError
 from bot.retry_after import parse_retry_after
 from bot.workflow.ports import DeliveryDelayed, DeliveryRefused
 
@@ -26,20 +28,25 @@ def delivery_failure(error: BaseException) -> DeliveryRefused | DeliveryDelayed 
     (a bug: raise it as it is)."""
     if isinstance(error, (asyncio.TimeoutError, aiohttp.ClientError, ClientRequestError)):
         return DeliveryDelayed(None, f"{type(error).__name__}: {error}")
-    response = _http_response(error)
-    if response is None:
-        return None
-    status = int(getattr(response, "status_code", 0) or 0)
-    headers = getattr(response, "headers", None) or {}
     detail = f"{type(error).__name__}: {error}"
+    if isinstance(error, ConnectorError):
+        status, asked = error.status, error.retry_after
+    else:
+        response = _http_response(error)
+        if response is None:
+            return None
+        status = int(getattr(response, "status_code", 0) or 0)
+        asked = (getattr(response, "headers", None) or {}).get("Retry-After")
     if status >= 500 or status in RETRIED_4XX:
-        return DeliveryDelayed(status, detail, retry_after(headers.get("Retry-After")))
+        return DeliveryDelayed(status, detail, retry_after(asked))
     if 400 <= status < 500:
         return DeliveryRefused(status, detail)
     return DeliveryDelayed(status or None, detail)  # an unreadable success: try again
 
 
 def status_of(error: BaseException) -> int | None:
+    if isinstance(error, ConnectorError):
+        return error.status
     response = _http_response(error)
     status = getattr(response, "status_code", None) if response is not None else None
     return int(status) if status else None

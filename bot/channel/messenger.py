@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -23,10 +23,11 @@ from botbuilder.schema import (
     ConversationReference,
 )
 
+from bot.channel.connector import BotConnector, addressed, model_json
 from bot.channel.connector_errors import delivery_failure, status_of
 from bot.channel.conversations import ConversationDatabase, conversation_record
 from bot.channel.sign_in import SignInCards
-from bot.domain import Actor, GraphError, Message, Person, SentMessage
+from bot.domain import Actor, GraphError, Message, Person, SentMessage, SignInRequest
 from bot.graph.teams_apps import InstallRefused, PersonalChat
 from bot.store.conversations import ConversationRecord
 from bot.workflow.ports import DeliveryDelayed
@@ -46,15 +47,17 @@ class AppInstaller(Protocol):
 
 
 class BotMessenger:
-    """Sends through `adapter.continue_conversation` on the stored reference; creates the 1:1
-    chat first for a person who never wrote to the bot (with a service URL of their tenant), and
-    installs the app for them when Teams refuses that chat."""
+    """Sends and updates through the Bot Connector (`connector`) on the stored reference;
+    creates the 1:1 chat first (botbuilder's `adapter`) for a person who never wrote to the bot
+    (with a service URL of their tenant), and installs the app for them when Teams refuses that
+    chat."""
 
     def __init__(
         self,
         adapter: CloudAdapter,
         db: ConversationDatabase,
         *,
+        connector: BotConnector,
         app_id: str,
         sign_in: SignInCards,
         installer: AppInstaller | None = None,
@@ -63,6 +66,7 @@ class BotMessenger:
         install_wait: float = INSTALL_UPDATE_WAIT_SECONDS,
     ) -> None:
         self._adapter = adapter
+        self._connector = connector
         self._db = db
         self._app_id = app_id
         self._cards = sign_in
@@ -87,9 +91,8 @@ class BotMessenger:
                 None if known else await tx.conversations.any_service_url(person.tenant_id)
             )
         if known is not None:
-            reference = ConversationReference().deserialize(known.reference)
             try:
-                activity_id = await self._send_in(reference, message)
+                activity_id = await self._send_in(known.reference, message)
             except Exception as error:
                 if not is_unreachable(error):
                     raise
@@ -112,17 +115,13 @@ class BotMessenger:
         if reference is None:
             logger.warning("Cannot update message %s: no conversation known", sent.activity_id)
             return False
-        update = await self._cards.activity(message, _addressed_from(reference))
-        update.id = sent.activity_id
-
-        async def put(turn_context: TurnContext) -> None:
-            TurnContext.apply_conversation_reference(update, reference)
-            update.conversation = ConversationAccount(id=sent.conversation_id)
-            update.id = sent.activity_id
-            await turn_context.adapter.update_activity(turn_context, update)
-
+        update = addressed(model_json(await self._activity(message, reference)), reference)
+        update["conversation"] = {"id": sent.conversation_id}
+        update["id"] = sent.activity_id
         try:
-            await self._adapter.continue_conversation(reference, put, bot_app_id=self._app_id)
+            await self._connector.update_activity(
+                str(reference["serviceUrl"]), sent.conversation_id, sent.activity_id, update
+            )
         except Exception as error:
             failure = delivery_failure(error)
             if failure is None:
@@ -133,37 +132,38 @@ class BotMessenger:
             return False
         return True
 
-    async def _reference_for_update(self, sent: SentMessage) -> ConversationReference | None:
+    async def _reference_for_update(self, sent: SentMessage) -> dict[str, Any] | None:
         if self._approvers_channel_id and sent.conversation_id == self._approvers_channel_id:
             async with self._db.transaction() as tx:
                 service_url = await tx.conversations.any_service_url(self._tenant_id)
             return (
                 None
                 if service_url is None
-                else self._channel_reference(service_url, self._approvers_channel_id)
+                else _json(self._channel_reference(service_url, self._approvers_channel_id))
             )
         async with self._db.transaction() as tx:
             known = await tx.conversations.get(sent.person_id)
-        return None if known is None else ConversationReference().deserialize(known.reference)
+        return None if known is None else known.reference
 
-    async def _send_in(
-        self, reference: ConversationReference, message: Message, *, note: str = ""
-    ) -> str:
-        """Post `message` as a new message (not a reply) in the referenced conversation;
-        `note` goes before its text."""
-        activity = await self._cards.activity(message, _addressed_from(reference))
+    async def _send_in(self, reference: dict[str, Any], message: Message, *, note: str = "") -> str:
+        """Post `message` as a new message (not a reply) in the conversation of `reference` (a
+        serialized `ConversationReference`); `note` goes before its text. The connector's id
+        for it ("" when it gave none)."""
+        activity = addressed(model_json(await self._activity(message, reference)), reference)
         if note:
-            activity.text = f"{note} {activity.text}" if activity.text else note
-        sent_ids: list[str] = []
+            activity["text"] = f"{note} {activity['text']}" if activity.get("text") else note
+        return await self._connector.send_to_conversation(
+            str(reference["serviceUrl"]), str(reference["conversation"]["id"]), activity
+        )
 
-        async def post(turn_context: TurnContext) -> None:
-            TurnContext.apply_conversation_reference(activity, reference)
-            activity.reply_to_id = None  # proactive: POST .../activities, not a reply
-            responses = await turn_context.adapter.send_activities(turn_context, [activity])
-            sent_ids.append(str(getattr(responses[0], "id", "") or ""))
-
-        await self._adapter.continue_conversation(reference, post, bot_app_id=self._app_id)
-        return sent_ids[0] if sent_ids else ""
+    async def _activity(self, message: Message, reference: dict[str, Any]) -> Activity:
+        """`message` as an activity; a sign-in request's card is made for the conversation of
+        `reference` (the token service's state names it)."""
+        if isinstance(message, SignInRequest):
+            context = _addressed_from(ConversationReference().deserialize(reference))
+        else:
+            context = Activity(type=ActivityTypes.message)
+        return await self._cards.activity(message, context)
 
     async def _create_chat_and_send(
         self, person: Person, service_url: str, message: Message
@@ -200,8 +200,7 @@ class BotMessenger:
         record = conversation_record(create_activity, actor)
         async with self._db.transaction() as tx:
             await tx.conversations.upsert(record)
-        reference = ConversationReference().deserialize(record.reference)
-        activity_id = await self._send_in(reference, message)
+        activity_id = await self._send_in(record.reference, message)
         return SentMessage(
             person_id=person.id, conversation_id=record.conversation_id, activity_id=activity_id
         )
@@ -234,12 +233,13 @@ class BotMessenger:
             logger.info("Installed the app for person %s to reach them", person.id)
         known = await self._conversation_after_install(person.id, waiting=service_url is None)
         if known is not None:
-            reference = ConversationReference().deserialize(known.reference)
+            reference = known.reference
             conversation_id = known.conversation_id
         elif service_url is not None and chat.chat_id:
-            reference = self._personal_reference(person, service_url, chat.chat_id)
+            personal = self._personal_reference(person, service_url, chat.chat_id)
             conversation_id = chat.chat_id
-            await self._remember(person, reference)
+            await self._remember(person, personal)
+            reference = _json(personal)
         else:
             logger.warning(
                 "Installed the app for person %s, but Teams has not told us their chat yet",
@@ -306,7 +306,7 @@ class BotMessenger:
                 else "no service URL known for the approvers channel",
             )
             return None
-        reference = self._channel_reference(service_url, self._approvers_channel_id)
+        reference = _json(self._channel_reference(service_url, self._approvers_channel_id))
         note = f"For {plain(person.display_name or person.upn or person.id)}:"
         activity_id = await self._send_in(reference, message, note=note)
         logger.warning(
@@ -331,7 +331,7 @@ class BotMessenger:
             return None
         try:
             activity_id = await self._send_in(
-                self._channel_reference(service_url, channel_id), message
+                _json(self._channel_reference(service_url, channel_id)), message
             )
         except Exception as error:
             if not is_unreachable(error):
@@ -365,6 +365,11 @@ def is_unreachable(error: Exception) -> bool:
     conversation or user unknown), whatever the body of its answer. Other failures are
     raised (see `connector_errors`)."""
     return status_of(error) in (403, 404)
+
+
+def _json(reference: ConversationReference) -> dict[str, Any]:
+    serialized: dict[str, Any] = reference.serialize()
+    return serialized
 
 
 def _addressed_from(reference: ConversationReference) -> Activity:

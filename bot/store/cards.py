@@ -39,12 +39,17 @@ class CardStore:
         )
         await self._connection.execute(statement)
 
-    async def for_request(self, request_id: str, purpose: str | None = None) -> list[SentMessage]:
+    async def for_request(
+        self, request_id: str, purpose: str | None = None, *, person_id: str | None = None
+    ) -> list[SentMessage]:
+        """The recorded cards of the request, oldest first: of one `purpose`, to one person."""
         statement = select(
             sent_cards.c.person_id, sent_cards.c.conversation_id, sent_cards.c.activity_id
         ).where(sent_cards.c.request_id == request_id)
         if purpose is not None:
             statement = statement.where(sent_cards.c.purpose == purpose)
+        if person_id is not None:
+            statement = statement.where(sent_cards.c.person_id == person_id)
         rows = await self._connection.execute(statement.order_by(sent_cards.c.id))
         return [
             SentMessage(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,19 @@ class ConversationRecord(BaseModel):
     updated_at: datetime
 
 
+class Addressee(BaseModel):
+    """What a card needs to know about a person from their conversation: their Teams id (29:…,
+    for Teams' `refresh`) and the time zone their client last sent."""
+
+    person_id: str
+    teams_id: str
+    timezone: str | None = None
+
+
+# People per statement in `addressees` (bound parameters stay well below every driver's limit).
+ADDRESSEES_PER_STATEMENT = 500
+
+
 class ConversationStore:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -46,6 +60,25 @@ class ConversationStore:
             )
         ).first()
         return ConversationRecord.model_validate(row._asdict()) if row else None
+
+    async def addressees(self, person_ids: Iterable[str]) -> dict[str, Addressee]:
+        """The Teams id and time zone of each of these people pimbot has a conversation with,
+        in one statement (per `ADDRESSEES_PER_STATEMENT` people), without their references."""
+        wanted = list(dict.fromkeys(person_ids))
+        found: dict[str, Addressee] = {}
+        for start in range(0, len(wanted), ADDRESSEES_PER_STATEMENT):
+            rows = await self._connection.execute(
+                select(
+                    conversations.c.person_id, conversations.c.teams_id, conversations.c.timezone
+                ).where(
+                    conversations.c.person_id.in_(wanted[start : start + ADDRESSEES_PER_STATEMENT])
+                )
+            )
+            for row in rows:
+                found[row.person_id] = Addressee(
+                    person_id=row.person_id, teams_id=row.teams_id, timezone=row.timezone
+                )
+        return found
 
     async def any_service_url(self, tenant_id: str) -> str | None:
         """The most recently seen Bot Connector service URL of the tenant, to create a chat

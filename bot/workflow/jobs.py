@@ -28,7 +28,7 @@ from bot.workflow.audit import audit
 from bot.workflow.context import Deps
 from bot.workflow.expiry import ExpiryJobs, load_request
 from bot.workflow.outbox import JobHandler, JobKind
-from bot.workflow.people import teams_ids_of, timezone_of
+from bot.workflow.people import teams_ids_and_timezone, teams_ids_of, timezone_of
 from cards.refresh import with_refresh
 from cards.text import plain
 
@@ -108,13 +108,10 @@ class JobRunner:
         if request is None or request.state is not RequestState.PENDING_APPROVAL:
             return
         async with self.deps.db.transaction() as tx:
-            already = [
-                s
-                for s in await tx.cards.for_request(request.id, "approval")
-                if s.person_id == approver_id
-            ]
-            teams_ids = await teams_ids_of(tx, request.approver_ids)
-            tz = await timezone_of(tx, approver_id)
+            already = await tx.cards.for_request(request.id, "approval", person_id=approver_id)
+            teams_ids, tz = await teams_ids_and_timezone(
+                tx, request.approver_ids, viewer=approver_id
+            )
         if already:
             return
         policy = await self.deps.directory.activation_policy(request.role.id)

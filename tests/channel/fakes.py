@@ -116,6 +116,8 @@ class FakeCloud:
         self.release_token = threading.Event()
         self.release_token.set()
         self.connector_status: int | None = None  # force an error status on /v3 calls
+        self.connector_retry_after: str | None = None  # the Retry-After of that error answer
+        self.connector_page: str | None = None  # answer /v3 calls with this text (HTML page)
         # The token service: its calls, and the tokens it holds by magic code.
         self.token_service_calls: list[ConnectorCall] = []
         self.user_tokens: dict[str, str] = {}
@@ -155,11 +157,21 @@ class FakeCloud:
 
     # --- request handling (server threads) --------------------------------------------------
 
-    def _send(self, handler: BaseHTTPRequestHandler, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
+    def _send(
+        self,
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        body: Any,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
+        handler.send_header(
+            "Content-Type", "text/html" if isinstance(body, str) else "application/json"
+        )
         handler.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(data)
 
@@ -215,9 +227,11 @@ class FakeCloud:
         with self._lock:
             self.connector_calls.append(call)
         if self.connector_status is not None:
-            return self._send(
-                handler, self.connector_status, {"error": {"code": "Forbidden", "message": "no"}}
+            retry = (
+                {"Retry-After": self.connector_retry_after} if self.connector_retry_after else {}
             )
+            body = self.connector_page or {"error": {"code": "Forbidden", "message": "no"}}
+            return self._send(handler, self.connector_status, body, retry)
         if method == "PUT":
             return self._send(handler, 200, {"id": call.path.rsplit("/", 1)[-1]})
         if call.path == "/v3/conversations":

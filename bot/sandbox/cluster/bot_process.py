@@ -33,6 +33,9 @@ class BotProcess:
     env: dict[str, str]
     workdir: Path
     clocked: bool = True
+    # Run under pyinstrument, writing this report on exit (its format from the extension:
+    # .html, .pyisession, ...).
+    profile: Path | None = None
     port: int = field(default_factory=free_port)
     process: asyncio.subprocess.Process | None = None
     starts: int = 0
@@ -51,6 +54,10 @@ class BotProcess:
             if self.clocked
             else [str(PIMBOT), "serve"]
         )
+        if self.profile is not None:
+            module = ["bot.sandbox.cluster.serve_clocked"] if self.clocked else ["bot", "serve"]
+            command = [sys.executable, "-m", "pyinstrument", "--outfile", str(self.profile)]
+            command += ["-m", *module]
         env = {**self.env, "PORT": str(self.port), "PYTHONPATH": str(REPO)}
         self.starts += 1
         with self.log_path.open("a", encoding="utf-8") as log:

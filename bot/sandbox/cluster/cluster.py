@@ -211,7 +211,10 @@ async def cluster(
     tenant: DemoTenant | None = None,
     installed: Iterable[str] = (),
     env: dict[str, str] | None = None,
+    profile: Path | None = None,
 ) -> AsyncIterator[Cluster]:
+    """`profile`: a directory; each replica runs under pyinstrument and writes
+    `<name>.pyisession` there when it stops (`pyinstrument --load FILE` renders it)."""
     clock = SharedClock(workdir / "clock")
     router = ReplicaRouter([])
     twins = Twins(tenant or crowd_tenant(0), bot_url=await router.start(), now=clock)
@@ -224,7 +227,9 @@ async def cluster(
             **(env or {}),
         }
         for n in range(replicas):
-            bot = BotProcess(f"pimbot-{n}", bot_settings, workdir, clocked=clocked)
+            name = f"pimbot-{n}"
+            report = profile / f"{name}.pyisession" if profile is not None else None
+            bot = BotProcess(name, bot_settings, workdir, clocked=clocked, profile=report)
             await bot.start()  # one at a time: the first one migrates the database
             bots.append(bot)
             router.backends.append(bot.url)
