@@ -116,6 +116,11 @@ COMPUTED_FIX_WORDS = {
     "stale_eligible": "remove the eligibility",
     "stale_sign_in": "make the account eligible for the role, then remove the active assignment",
 }
+# For an app (a service principal), which PIM cannot make eligible.
+APP_FIX_WORDS = {
+    "stale_sign_in": "remove the app's active assignment of the role (PIM cannot make an app "
+    "eligible, so the app loses the role)",
+}
 
 
 def _finding_row(alert: Alert, finding: Finding, can_fix: bool) -> Element:
@@ -156,7 +161,7 @@ def fix_confirmation_card(alert: Alert, finding: Finding) -> Card:
             f"PIM will {what} (its own remediation of this alert). Changes to Global "
             "Administrator need a second admin."
             if alert.source is AlertSource.GRAPH
-            else f"pimbot will {COMPUTED_FIX_WORDS[alert.kind.value]}. Changes to Global "
+            else f"pimbot will {_computed_fix(alert, finding)}. Changes to Global "
             "Administrator or Privileged Role Administrator need a second admin.",
             subtle=True,
         ),
@@ -166,6 +171,13 @@ def fix_confirmation_card(alert: Alert, finding: Finding) -> Card:
         execute("Back", AlertsVerb.PAGE, {"kind": alert.kind.value, "page": "0"}),
     ]
     return card(body, actions, fallback_text=f"Fix: {alert.title}?")
+
+
+def _computed_fix(alert: Alert, finding: Finding) -> str:
+    kind = alert.kind.value
+    if finding.principal_type == "servicePrincipal" and kind in APP_FIX_WORDS:
+        return APP_FIX_WORDS[kind]
+    return COMPUTED_FIX_WORDS[kind]
 
 
 def _source(alert: Alert, *, note: bool = True) -> str:
