@@ -123,7 +123,25 @@ APP_FIX_WORDS = {
 }
 
 
+# A computed alert's app finding with no fix pimbot can make: converting is all it offers there,
+# and PIM cannot make an app eligible.
+APP_NO_FIX = (
+    "an app: PIM cannot make it eligible, so pimbot has no fix for it here; remove its "
+    "assignment in Entra if it no longer needs the role"
+)
+
+
+def app_without_fix(alert: Alert, finding: Finding) -> bool:
+    return (
+        alert.source is AlertSource.COMPUTED
+        and finding.principal_type == "servicePrincipal"
+        and alert.kind.value not in APP_FIX_WORDS
+    )
+
+
 def _finding_row(alert: Alert, finding: Finding, can_fix: bool) -> Element:
+    if app_without_fix(alert, finding):
+        return paragraph(f"{_finding(finding)} — {APP_NO_FIX}.")
     if not can_fix:
         return paragraph(_finding(finding))
     return {
@@ -154,6 +172,14 @@ def fix_confirmation_card(alert: Alert, finding: Finding) -> Card:
     """Are you sure? What the fix does, to whom, before anything changes."""
     what = FIX_WORDS[alert.kind.value]
     data = {"kind": alert.kind.value, "key": finding.key}
+    back = execute("Back", AlertsVerb.PAGE, {"kind": alert.kind.value, "page": "0"})
+    if app_without_fix(alert, finding):
+        none: list[Element] = [
+            heading(f"Fix: {alert.title}"),
+            paragraph(_finding(finding)),
+            paragraph(f"No fix: {APP_NO_FIX}.", subtle=True),
+        ]
+        return card(none, [back], fallback_text=f"Fix: {alert.title}: none for an app")
     body: list[Element] = [
         heading(f"Fix: {alert.title}"),
         paragraph(_finding(finding)),
@@ -166,10 +192,7 @@ def fix_confirmation_card(alert: Alert, finding: Finding) -> Card:
             subtle=True,
         ),
     ]
-    actions = [
-        execute("Confirm fix", AlertsVerb.CONFIRM_FIX, data, style="destructive"),
-        execute("Back", AlertsVerb.PAGE, {"kind": alert.kind.value, "page": "0"}),
-    ]
+    actions = [execute("Confirm fix", AlertsVerb.CONFIRM_FIX, data, style="destructive"), back]
     return card(body, actions, fallback_text=f"Fix: {alert.title}?")
 
 

@@ -370,3 +370,33 @@ async def test_an_apps_stale_global_administrator_needs_a_second_admin(tmp_path:
         await sb.run_jobs()
         assert not app_holds(sb, LEGACY, GLOBAL)
         assert app_holds(sb, LEGACY, APPLICATION_ADMIN)  # only what was asked for
+
+
+async def test_an_app_assigned_outside_pim_has_no_fix_and_a_forged_one_is_refused(
+    bot_box: Sandbox,
+) -> None:
+    """Computed, the fix of "Roles assigned outside PIM" converts to eligible, which PIM cannot do
+    for an app: its row says so instead of offering Fix, and a Fix forged for it is refused in
+    words, audited, and changes nothing."""
+    message_id, page = await alert_page(bot_box, "Roles assigned outside PIM (4)")
+    text = json.dumps(page, ensure_ascii=False)
+    assert f"{LEGACY} — Application Administrator (assigned directly) — an app: PIM cannot" in text
+    with pytest.raises(AssertionError, match="no Fix"):
+        fix_button(page, LEGACY)
+    lynne_fix = fix_button(page, "Lynne Robbins")
+    lynne = tenant_id(bot_box, "lynne")
+    sp = service_principal_id(bot_box.running.twins.tenant.app_principal(LEGACY).client_id)
+    forged = json.loads(
+        json.dumps(lynne_fix).replace(lynne, sp).replace(EXCHANGE, APPLICATION_ADMIN)
+    )
+    asked = await bot_box.client.press("megan", message_id, forged, None)  # Fix, forged
+    shown = json.dumps(asked["response"]["value"], ensure_ascii=False)
+    assert "No fix: an app: PIM cannot make it eligible" in shown
+    assert "Confirm fix" not in shown
+    forged["data"]["verb"] = forged["verb"] = "alerts.fix_confirm"
+    await bot_box.client.press("megan", message_id, forged, None)  # Confirm, forged
+    told = await bot_box.person("megan").told()
+    assert f"{LEGACY} is an app (a service principal): PIM cannot make an app eligible" in told
+    assert "standing.convert_refused" in await audit_actions(bot_box)
+    assert app_holds(bot_box, LEGACY, APPLICATION_ADMIN)
+    assert not bot_box.running.twins.graph.state.eligibility_requests
