@@ -4,6 +4,11 @@ PIM remediation to ask for): pimbot makes the change itself.
 - Too many Global Administrators, Roles assigned outside PIM, Potential stale service accounts:
   the active assignment is converted to an eligibility, exactly as `standing`'s "Convert to
   eligible" does (same checks, same two steps, same four-eyes).
+- Potential stale service accounts, for an app (a service principal): PIM cannot make an app
+  eligible (Graph grants service principals active assignments only), so the fix is PIM's
+  documented remediation for a stale account: the active assignment is removed
+  (`roleAssignmentScheduleRequests`, `adminRemove`), never the last active Global Administrator
+  other than the break-glass accounts.
 - Stale eligible assignments: the eligibility is removed (`adminRemove`).
 - Roles that don't require MFA: MFA for activation is turned on in the role's policy. Graph lets
   only a signed-in admin change a policy rule, so this fix exists where the deciding admin's own
@@ -21,7 +26,7 @@ import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.domain import Actor, GraphError, Outcome, RoleAssignmentDoesNotExist
+from bot.domain import Actor, GraphError, Outcome, RoleAssignmentDoesNotExist, TextMessage
 from bot.governance.audit import audit_admin
 from bot.governance.config import GovernanceConfig
 from bot.governance.domain import AdminChange, Alert, AlertKind, ChangeState, Finding
@@ -41,6 +46,7 @@ CONVERTED = frozenset(
     {AlertKind.TOO_MANY_GLOBAL_ADMINS, AlertKind.OUTSIDE_PIM, AlertKind.STALE_SIGN_IN}
 )
 REMOVE_ELIGIBILITY = "remove_eligibility"
+REMOVE_ASSIGNMENT = "remove_assignment"  # an app's stale active assignment
 REQUIRE_MFA = "require_mfa"
 RETRY_DELAY = timedelta(seconds=30)
 BUSY = (429, 500, 502, 503, 504)
@@ -94,6 +100,8 @@ class ComputedFixes:
 
     async def propose(self, actor: Actor, alert: Alert, finding: Finding) -> Outcome:
         """The finding was read from Graph just now (the journey); hand the fix to four-eyes."""
+        if alert.kind is AlertKind.STALE_SIGN_IN and finding.principal_type == "servicePrincipal":
+            return await self._propose_removal(actor, alert, finding)
         if alert.kind in CONVERTED:
             return await self._standing.convert(
                 actor,
@@ -127,6 +135,51 @@ class ComputedFixes:
             ),
         )
 
+    async def _propose_removal(self, actor: Actor, alert: Alert, finding: Finding) -> Outcome:
+        """An app's stale standing assignment: removed, since an app cannot be made eligible."""
+        principal_id, role_id = finding.principal_id or "", finding.role_id or ""
+        ids = {"alert": alert.kind.value, "key": finding.key}
+        refusal = await self._standing.last_global_admin(principal_id, role_id)
+        if refusal:
+            return await self._refuse(actor, ids, refusal)
+        subject = " — ".join(p for p in (finding.principal_name, finding.role_name) if p)
+        return await self._four_eyes.propose(
+            actor,
+            Proposal(
+                kind=KIND,
+                target_key=f"alerts.fix:{alert.kind.value}:{finding.key.lower()}",
+                role_id=role_id,
+                title=f"Fix “{alert.title}” for {subject or finding.key}",
+                facts=[
+                    ("Alert", alert.title),
+                    ("App", finding.principal_name),
+                    ("Role", finding.role_name),
+                    ("Found", finding.detail),
+                    ("Change", CHANGE_WORDS[REMOVE_ASSIGNMENT]),
+                ],
+                payload={
+                    "alert": alert.kind.value,
+                    "fix": REMOVE_ASSIGNMENT,
+                    "key": finding.key,
+                    "principal_id": principal_id,
+                    "role_id": role_id,
+                },
+            ),
+        )
+
+    async def _refuse(self, actor: Actor, ids: dict[str, str], text: str) -> Outcome:
+        async with self._db.transaction() as tx:
+            await audit_admin(
+                tx,
+                self._now(),
+                actor.person.id,
+                f"{KIND}.refused",
+                outcome="refused",
+                reason=text,
+                details=ids,
+            )
+        return Outcome(replies=[TextMessage(text=text)])
+
     # --- carrying it out (the admin_change job) -----------------------------------------------
 
     async def carry_out(self, change: AdminChange, token: str | None) -> None:
@@ -150,6 +203,9 @@ class ComputedFixes:
                     "That is a break-glass account: pimbot keeps it as it is. Nothing was changed."
                 )
                 await self._close(change, ChangeState.FAILED, words, "refused")
+                return
+            if p.get("fix") == REMOVE_ASSIGNMENT:
+                await self._remove_assignment(change, writes, principal_id, role_id)
                 return
             if not await self._reads.is_eligible(principal_id, role_id):
                 await self._close(change, ChangeState.DONE, "the eligibility was already gone")
@@ -181,6 +237,29 @@ class ComputedFixes:
                 else " Nothing was changed."
             )
             await self._close(change, ChangeState.FAILED, words + left)
+
+    async def _remove_assignment(
+        self, change: AdminChange, writes: AlertFixWrites, principal_id: str, role_id: str
+    ) -> None:
+        """Checked against Graph again now: the assignment still there, and not the last active
+        Global Administrator other than the break-glass accounts."""
+        if await self._reads.active_assignment(principal_id, role_id) is None:
+            await self._close(change, ChangeState.DONE, "the assignment was already gone")
+            return
+        refusal = await self._standing.last_global_admin(principal_id, role_id)
+        if refusal:
+            await self._close(
+                change, ChangeState.FAILED, f"{refusal} Nothing was changed.", "refused"
+            )
+            return
+        graph_request_id = None
+        with contextlib.suppress(RoleAssignmentDoesNotExist):  # another worker, just now
+            graph_request_id = await writes.remove_assignment(
+                principal_id, role_id, _justification(change)
+            )
+        await self._close(
+            change, ChangeState.DONE, "assignment removed", graph_request_id=graph_request_id
+        )
 
     async def _close(
         self,
@@ -229,6 +308,8 @@ class ComputedFixes:
 
 
 CHANGE_WORDS = {
+    REMOVE_ASSIGNMENT: "remove the app's active assignment of the role (PIM cannot make an app "
+    "eligible)",
     REMOVE_ELIGIBILITY: "remove the eligibility",
     REQUIRE_MFA: "require MFA to activate the role",
 }

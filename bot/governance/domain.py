@@ -338,8 +338,8 @@ class RoleOverview(_Settings):
 # - no_mfa (NoMfaOnRoleActivationAlert): a role's activation needs no MFA (nor an authentication
 #   context);
 # - stale_eligible (RedundantAssignmentAlert): eligible, not activated within 90 days;
-# - stale_sign_in (StaleSignInAlert): active assignments of accounts that have not signed in for 90
-#   days.
+# - stale_sign_in (StaleSignInAlert): active assignments of accounts or service principals (apps)
+#   that have not signed in for 90 days.
 
 
 class AlertKind(StrEnum):
@@ -397,6 +397,8 @@ class Finding(_Frozen):
 
     key: str  # stable within the alert (PIM's incident id, or principal/role ids)
     principal_id: str | None = None
+    # an app (service principal) cannot be made eligible: its fix is another
+    principal_type: Literal["user", "group", "servicePrincipal", "unknown"] = "user"
     principal_name: str = ""
     role_id: str | None = None
     role_name: str = ""

@@ -98,6 +98,11 @@ class AlertFixWrites(Protocol):
         """`roleEligibilityScheduleRequests`, `adminRemove`; Graph's request id."""
         ...
 
+    async def remove_assignment(self, principal_id: str, role_id: str, justification: str) -> str:
+        """`roleAssignmentScheduleRequests`, `adminRemove` (an app's stale assignment); Graph's
+        request id."""
+        ...
+
     async def require_mfa(self, role_id: str) -> bool:
         """Turn on MFA for activation in the role's policy; False when it is on already.
         Raises `bot.governance.policy_ports.PolicyWriteFailed` when Graph refuses."""

@@ -70,6 +70,15 @@ PIM_ENGINE_TEXT = (
     "the active assignment)."
 )
 
+# Graph: an eligibility's principal "can be a user or a role-assignable group. You can grant only
+# active assignments service principals." (unifiedRoleEligibilityScheduleRequest)
+APP_TEXT = (
+    "{who} is an app (a service principal): PIM cannot make an app eligible, Entra grants apps "
+    "active assignments only, so there is nothing to convert it to. Nothing was changed. If the "
+    "app no longer needs {role}, remove its assignment: when it has not signed in for 90 days, "
+    "`alerts` (Potential stale service accounts) offers that fix."
+)
+
 
 class Standing:
     def __init__(
@@ -192,9 +201,7 @@ class Standing:
             )
         who, role = plain(current.principal.display_name), plain(current.role.display_name)
         if current.principal_type == "servicePrincipal":
-            return await self._refuse(
-                actor, ids, f"{who} is an app: PIM cannot make an app eligible."
-            )
+            return await self._refuse(actor, ids, APP_TEXT.format(who=who, role=role))
         limit = await self._reads.eligibility_limit(action.role_id)
         if limit.maximum is not None and window > limit.maximum:
             return await self._refuse(
@@ -204,7 +211,7 @@ class Standing:
                 f"{format_duration(limit.maximum)} ({iso_duration(limit.maximum)}); "
                 f"{format_duration(window)} is longer. Change the window on the card.",
             )
-        refusal = await self._last_global_admin(action.principal_id, action.role_id)
+        refusal = await self.last_global_admin(action.principal_id, action.role_id)
         if refusal:
             return await self._refuse(actor, ids, refusal)
         origin = "directly, outside PIM" if current.origin == "direct" else "in PIM"
@@ -231,9 +238,10 @@ class Standing:
         )
         return await self._four_eyes.propose(actor, proposal)
 
-    async def _last_global_admin(self, principal_id: str, role_id: str) -> str:
-        """Why converting would leave no active Global Administrator other than the break-glass
-        accounts (or none at all); "" when it would not."""
+    async def last_global_admin(self, principal_id: str, role_id: str) -> str:
+        """Why taking the principal's active assignment away (converting it, or removing an
+        app's) would leave no active Global Administrator other than the break-glass accounts
+        (or none at all); "" when it would not."""
         if role_id != GLOBAL_ADMINISTRATOR:
             return ""
         holders = await self._reads.active_principals(GLOBAL_ADMINISTRATOR)
@@ -303,7 +311,7 @@ class Standing:
                 "changed.",
             )
             return None
-        refusal = await self._last_global_admin(principal_id, role_id)
+        refusal = await self.last_global_admin(principal_id, role_id)
         if refusal:
             await self._give_up(change, refusal + " Nothing was changed.")
             return None

@@ -1,5 +1,6 @@
 """The writes of a fix of a computed PIM alert (`bot.governance.ports.AlertFixWrites`): take an
-eligibility away (`roleEligibilityScheduleRequests`, `adminRemove`), and turn on MFA for
+eligibility away (`roleEligibilityScheduleRequests`, `adminRemove`), take an app's active
+assignment away (`roleAssignmentScheduleRequests`, `adminRemove`), and turn on MFA for
 activation in a role's policy (PATCH of the `Enablement_EndUser_Assignment` rule).
 
 Graph offers the PATCH of a policy rule to signed-in admins only (delegated
@@ -11,7 +12,7 @@ deciding admin's token (pim engine).
 from __future__ import annotations
 
 from bot.governance.policy_ports import PolicyRefused, PolicyWriteFailed
-from bot.graph.assignments import TENANT_SCOPE
+from bot.graph.assignments import ASSIGNMENT_REQUESTS, TENANT_SCOPE
 from bot.graph.errors import GraphError
 from bot.graph.http import GraphHttp
 from bot.graph.models import RoleAssignmentScheduleRequest, RoleAssignmentScheduleRequestResponse
@@ -38,6 +39,17 @@ class GraphAlertFixes:
             justification=justification,
         ).to_wire()
         answer, _ = await self._http.post_json(ELIGIBILITY_REQUESTS, body)
+        return RoleAssignmentScheduleRequestResponse.model_validate(answer).id
+
+    async def remove_assignment(self, principal_id: str, role_id: str, justification: str) -> str:
+        body = RoleAssignmentScheduleRequest(
+            action="adminRemove",
+            principal_id=principal_id,
+            role_definition_id=role_id,
+            directory_scope_id=TENANT_SCOPE,
+            justification=justification,
+        ).to_wire()
+        answer, _ = await self._http.post_json(ASSIGNMENT_REQUESTS, body)
         return RoleAssignmentScheduleRequestResponse.model_validate(answer).id
 
     async def require_mfa(self, role_id: str) -> bool:

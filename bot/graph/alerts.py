@@ -33,6 +33,7 @@ from bot.graph.errors import GraphError
 from bot.graph.http import GraphHttp
 from bot.graph.odata import path_segment
 from bot.graph.role_policies import DIRECTORY_SCOPE, GraphRolePolicies
+from bot.graph.standing import APP_SIGN_INS, app_sign_ins_of
 
 log = logging.getLogger(__name__)
 
@@ -145,15 +146,71 @@ class GraphAlerts:
             _stale_eligible(eligible, activations, names, now),
             await self._stale_sign_in(active, names, now),
         ]
-        return tuple(alert.model_copy(update={"note": alert.note or note}) for alert in computed)
+        return tuple(
+            alert.model_copy(update={"note": _merged_note(alert, note)}) for alert in computed
+        )
 
     async def _stale_sign_in(
         self, active: Sequence[Mapping[str, Any]], names: Mapping[str, str], now: datetime
     ) -> Alert:
+        """Standing assignments of users and of service principals (apps) with no sign-in within
+        90 days: users' `signInActivity`, apps' sign-in activity report (beta). Each read Graph
+        refuses leaves its kind of account out, and the note says so."""
         standing = [a for a in active if a.get("assignmentType") != "Activated"]
-        ids = sorted({str(a["principalId"]) for a in standing if _principal_type(a) == "user"})
+        users = {str(a["principalId"]) for a in standing if _principal_type(a) == "user"}
+        apps = [a for a in standing if _principal_type(a) == "servicePrincipal"]
+        (user_last, user_refusal), (app_last, app_refusal) = await asyncio.gather(
+            self._user_sign_ins(users), self._app_sign_ins(bool(apps))
+        )
+        refusals = [r for r in (user_refusal, app_refusal) if r]
+        if user_refusal and (app_refusal or not apps):
+            return Alert(
+                kind=AlertKind.STALE_SIGN_IN,
+                source=AlertSource.COMPUTED,
+                active=False,
+                known=False,
+                note="not computed: " + "; ".join(refusals),
+            )
+        cutoff = now - DEFAULT_STALE_WINDOW
+        findings = []
+        for assignment in standing:
+            principal = str(assignment["principalId"])
+            kind = _principal_type(assignment)
+            if kind == "user" and principal in user_last:
+                signed_in = user_last[principal]
+                never = "never signed in"
+                what = ""
+            elif kind == "servicePrincipal" and app_last is not None:
+                app_id = str((assignment.get("principal") or {}).get("appId") or "")
+                signed_in = app_last.get(app_id)
+                never = "app, no sign-in recorded"
+                what = "app, "
+            else:
+                continue
+            if signed_in is not None and signed_in >= cutoff:
+                continue
+            findings.append(
+                _finding(
+                    assignment,
+                    names,
+                    since=signed_in,
+                    detail=f"{what}last signed in {signed_in:%Y-%m-%d}" if signed_in else never,
+                )
+            )
+        return Alert(
+            kind=AlertKind.STALE_SIGN_IN,
+            source=AlertSource.COMPUTED,
+            active=bool(findings),
+            findings=tuple(findings),
+            threshold=f"{DEFAULT_STALE_WINDOW.days} days",
+            note="; ".join(f"not covered: {r}" for r in refusals),
+        )
+
+    async def _user_sign_ins(self, wanted: set[str]) -> tuple[dict[str, datetime | None], str]:
+        """Last sign-in of each wanted user, or why Graph gave none."""
         last: dict[str, datetime | None] = {}
-        wanted = set(ids)
+        if not wanted:
+            return last, ""
         try:
             params: dict[str, str | int] = {"$select": "id,signInActivity", "$top": 999}
             async for user in self._http.get_all("/users", params):
@@ -163,41 +220,30 @@ class GraphAlerts:
         except GraphError as exc:
             if exc.status not in UNAVAILABLE:
                 raise
-            return Alert(
-                kind=AlertKind.STALE_SIGN_IN,
-                source=AlertSource.COMPUTED,
-                active=False,
-                known=False,
-                note=(
-                    "not computed: Graph gives no sign-in activity here "
-                    f"({exc.status} {exc.code}; it needs AuditLog.Read.All and Entra ID P1)"
-                ),
+            return {}, (
+                "Graph gives no sign-in activity of users here "
+                f"({exc.status} {exc.code}; it needs AuditLog.Read.All and Entra ID P1)"
             )
-        findings = []
-        for assignment in standing:
-            principal = str(assignment["principalId"])
-            if principal not in last:
-                continue
-            signed_in = last[principal]
-            if signed_in is not None and signed_in >= now - DEFAULT_STALE_WINDOW:
-                continue
-            findings.append(
-                _finding(
-                    assignment,
-                    names,
-                    since=signed_in,
-                    detail=f"last signed in {signed_in:%Y-%m-%d}"
-                    if signed_in
-                    else "never signed in",
-                )
+        return last, ""
+
+    async def _app_sign_ins(self, wanted: bool) -> tuple[dict[str, datetime] | None, str]:
+        """Last sign-in per app id from the service principal sign-in activity report (beta),
+        or why Graph gave none (None)."""
+        if not wanted:
+            return {}, ""
+        try:
+            items = [
+                item
+                async for item in self._http.get_all(APP_SIGN_INS, {"$top": PAGE}, version="beta")
+            ]
+        except GraphError as exc:
+            if exc.status not in UNAVAILABLE:
+                raise
+            return None, (
+                "Graph gives no sign-in activity of apps here (reports/servicePrincipalSignIn"
+                f"Activities: {exc.status} {exc.code}; it needs AuditLog.Read.All and Entra ID P1)"
             )
-        return Alert(
-            kind=AlertKind.STALE_SIGN_IN,
-            source=AlertSource.COMPUTED,
-            active=bool(findings),
-            findings=tuple(findings),
-            threshold=f"{DEFAULT_STALE_WINDOW.days} days",
-        )
+        return app_sign_ins_of(items), ""
 
     async def _all(self, path: str, params: dict[str, str | int]) -> list[dict[str, Any]]:
         return [
@@ -205,6 +251,14 @@ class GraphAlerts:
             async for item in self._http.get_all(path, params)
             if (item.get("directoryScopeId") or "/") == "/"
         ]
+
+
+def _merged_note(alert: Alert, note: str) -> str:
+    """Why the alert was computed, and what it could not cover; only what stopped it when it
+    could not be computed at all."""
+    if not alert.note:
+        return note
+    return alert.note if not alert.known else f"{note}; {alert.note}"
 
 
 # --- PIM's alerts in pimbot's terms --------------------------------------------------------------
@@ -298,9 +352,11 @@ def _finding(
     principal = item.get("principal") or {}
     role_id = str(item.get("roleDefinitionId") or "")
     principal_id = str(item.get("principalId") or "")
+    kind = _principal_type(item)
     return Finding(
         key=f"{role_id}_{principal_id}",
         principal_id=principal_id,
+        principal_type=kind if kind in ("user", "group", "servicePrincipal") else "unknown",
         principal_name=str(principal.get("displayName") or principal_id),
         role_id=role_id,
         role_name=names.get(role_id, role_id),

@@ -2,17 +2,18 @@
 (`bot.governance.ports.StandingReads` and `StandingWrites`).
 
 Reads page through whole collections (`roleAssignmentScheduleInstances` with `$expand=principal`,
-`roleAssignmentSchedules`, self-activation requests, users' `signInActivity`) concurrently, so
-that 10,000 assignments take a handful of round trips of up to 999 items rather than one call per
-person. `signInActivity` needs `AuditLog.Read.All` and an Entra ID P1 licence; without them
-Graph refuses it and the report says the last sign-in is unknown instead of failing.
+`roleAssignmentSchedules`, self-activation requests, users' `signInActivity`, and, when apps hold
+roles, the service principal sign-in activity report) concurrently, so that 10,000 assignments
+take a handful of round trips of up to 999 items rather than one call per person. Both sign-in
+reads need `AuditLog.Read.All` and an Entra ID P1 licence; without them Graph refuses them and the
+report says the last sign-in is unknown instead of failing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -54,6 +55,11 @@ ADMIN_DELEGATED_SCOPES = (
     "RoleManagementPolicy.ReadWrite.Directory",
 )
 SIGN_IN_UNKNOWN = "last sign-in (Graph refused signInActivity: it needs AuditLog.Read.All)"
+APP_SIGN_INS = "/reports/servicePrincipalSignInActivities"
+APP_SIGN_IN_UNKNOWN = (
+    "apps' last sign-in (Graph refused reports/servicePrincipalSignInActivities: it needs "
+    "AuditLog.Read.All and Entra ID P1)"
+)
 ACTIVATION_UNKNOWN = "last activation (Graph refused to list activation requests)"
 _PRINCIPAL_TYPES: dict[str, Literal["user", "group", "servicePrincipal"]] = {
     "#microsoft.graph.user": "user",
@@ -81,6 +87,30 @@ class _SignInActivity(GraphModel):
     last_non_interactive_sign_in_date_time: datetime | None = None
 
 
+class AppSignInActivity(GraphModel):
+    """An item of `reports/servicePrincipalSignInActivities` (beta)."""
+
+    app_id: str | None = None
+    last_sign_in_activity: _SignInActivity | None = None
+    application_authentication_client_sign_in_activity: _SignInActivity | None = None
+    application_authentication_resource_sign_in_activity: _SignInActivity | None = None
+    delegated_client_sign_in_activity: _SignInActivity | None = None
+    delegated_resource_sign_in_activity: _SignInActivity | None = None
+
+    @property
+    def last(self) -> datetime | None:
+        if self.last_sign_in_activity and self.last_sign_in_activity.last_sign_in_date_time:
+            return self.last_sign_in_activity.last_sign_in_date_time
+        flows = (
+            self.application_authentication_client_sign_in_activity,
+            self.application_authentication_resource_sign_in_activity,
+            self.delegated_client_sign_in_activity,
+            self.delegated_resource_sign_in_activity,
+        )
+        times = [f.last_sign_in_date_time for f in flows if f and f.last_sign_in_date_time]
+        return max(times, default=None)
+
+
 class _UserSignIns(GraphModel):
     id: str
     sign_in_activity: _SignInActivity | None = None
@@ -105,8 +135,17 @@ class GraphStanding:
         horizon = now + STANDING_HORIZON
         unknown: list[str] = []
         # Every collection at once: Graph pages each one by nextLink, one page after another.
-        instances, schedules, roles, sign_ins, activations = await asyncio.gather(
-            self._instances({"$expand": "principal", "$top": PAGE}),
+        # Apps' sign-ins are read once the assignments show that apps hold roles, alongside the
+        # rest.
+        listed = asyncio.ensure_future(self._instances({"$expand": "principal", "$top": PAGE}))
+
+        async def apps_signed_in() -> dict[str, datetime]:
+            apps = {_app_id(p) for _, p in await listed if _kind_of(p) == "servicePrincipal"}
+            apps.discard("")
+            return await self.app_sign_ins(unknown) if apps else {}
+
+        instances, schedules, roles, sign_ins, activations, app_sign_ins = await asyncio.gather(
+            listed,
             self._all(
                 ASSIGNMENT_SCHEDULES,
                 {"$select": "id,principalId,roleDefinitionId,createdDateTime", "$top": PAGE},
@@ -114,6 +153,7 @@ class GraphStanding:
             self._roles(),
             self._sign_ins(unknown),
             self._last_activations(unknown),
+            apps_signed_in(),
         )
         standing = [
             (instance, principal)
@@ -136,7 +176,9 @@ class GraphStanding:
                 since=instance.start_date_time
                 or created.get((instance.principal_id, instance.role_definition_id)),
                 end=instance.end_date_time,
-                last_sign_in=sign_ins.get(instance.principal_id),
+                last_sign_in=app_sign_ins.get(_app_id(principal))
+                if _kind_of(principal) == "servicePrincipal"
+                else sign_ins.get(instance.principal_id),
                 last_activation=activations.get(
                     (instance.principal_id, instance.role_definition_id)
                 ),
@@ -295,6 +337,23 @@ class GraphStanding:
                 found[user.id] = max(times)
         return found
 
+    async def app_sign_ins(self, unknown: list[str]) -> dict[str, datetime]:
+        """Last sign-in per app id, from the service principal sign-in activity report (beta;
+        AuditLog.Read.All and Entra ID P1). An app missing from it has no sign-in recorded.
+        When Graph refuses the report, `unknown` says so and nothing is known."""
+        params: dict[str, str | int] = {"$top": PAGE}
+        try:
+            items = [
+                item async for item in self._http.get_all(APP_SIGN_INS, params, version="beta")
+            ]
+        except GraphError as exc:
+            if exc.status not in (400, 403, 404):
+                raise
+            log.warning("service principal sign-in activity refused (%s %s)", exc.status, exc.code)
+            unknown.append(APP_SIGN_IN_UNKNOWN)
+            return {}
+        return app_sign_ins_of(items)
+
     async def _last_activations(self, unknown: list[str]) -> dict[tuple[str, str], datetime]:
         params: dict[str, str | int] = {
             "$filter": "action eq 'selfActivate'",
@@ -329,8 +388,23 @@ class GraphStanding:
         )
 
 
+def app_sign_ins_of(items: Iterable[Mapping[str, Any]]) -> dict[str, datetime]:
+    """App id → last sign-in (`lastSignInActivity`, else the latest of the four flows) from the
+    items of `reports/servicePrincipalSignInActivities`."""
+    found: dict[str, datetime] = {}
+    for item in items:
+        activity = AppSignInActivity.model_validate(item)
+        if activity.app_id and (last := activity.last) is not None:
+            found[activity.app_id] = max(last, found.get(activity.app_id, last))
+    return found
+
+
+def _app_id(principal: Mapping[str, Any] | None) -> str:
+    return str((principal or {}).get("appId") or "")
+
+
 def _kind_of(
-    principal: dict[str, Any] | None,
+    principal: Mapping[str, Any] | None,
 ) -> Literal["user", "group", "servicePrincipal", "unknown"]:
     if principal is None:
         return "unknown"

@@ -71,6 +71,9 @@ class AppRegistration(_Spec):
     )
     certificates: list[str] = Field(default_factory=list)  # PEM certificates (public part)
     federated_credentials: list[FederatedCredential] = Field(default_factory=list)
+    # The service principal's last sign-in (`reports/servicePrincipalSignInActivities`,
+    # `lastSignInActivity`); None: no sign-in recorded
+    last_sign_in: datetime | None = None
 
 
 class ManagedIdentitySpec(_Spec):
@@ -80,6 +83,7 @@ class ManagedIdentitySpec(_Spec):
     principal_id: str
     display_name: str
     application_permissions: list[str] = Field(default_factory=list)
+    last_sign_in: datetime | None = None  # as an app registration's
 
 
 class RoleSpec(_Spec):
@@ -99,13 +103,22 @@ class EligibilitySpec(_Spec):
 
 
 class AssignmentSpec(_Spec):
-    """A standing active assignment of `role` to `user` (what an audit looks for)."""
+    """A standing active assignment of `role` to `user`, or to `app`'s service principal (what
+    an audit looks for). Graph grants service principals active assignments only, never
+    eligibilities."""
 
-    user: str  # handle
+    user: str = ""  # handle
+    app: str = ""  # an app registration's or managed identity's display name or client id
     role: str  # display name
     end: datetime | None = None  # None: permanent
     # Made directly (`POST roleManagement/directory/roleAssignments`), not through PIM
     outside_pim: bool = False
+
+    @model_validator(mode="after")
+    def _one_principal(self) -> AssignmentSpec:
+        if bool(self.user) == bool(self.app):
+            raise ValueError("an assignment names exactly one of `user` and `app`")
+        return self
 
 
 class ApprovalSpec(_Spec):
@@ -214,9 +227,13 @@ class DemoTenant(_Spec):
         self._check_no_group_cycle()
         if self.admin_group is not None:
             self.group(self.admin_group)
+        _unique("app client id", (a.client_id.lower() for a in self.apps))
         grants: list[EligibilitySpec | AssignmentSpec] = [*self.eligibilities, *self.assignments]
         for grant in grants:
-            self.user(grant.user)
+            if isinstance(grant, AssignmentSpec) and grant.app:
+                self.app_principal(grant.app)
+            else:
+                self.user(grant.user)
             self.role(grant.role)
         for policy in self.policies:
             self.role(policy.role)
@@ -310,6 +327,16 @@ class DemoTenant(_Spec):
     def groups_of(self, user_id: str) -> list[TenantGroup]:
         """Every group the user belongs to, directly or through nesting."""
         return [g for g in self.groups if user_id in self.transitive_user_ids(g.id)]
+
+    def app_principal(self, ref: str) -> AppRegistration | ManagedIdentitySpec:
+        """An app registration or managed identity by display name or client id (case-
+        insensitive): whose service principal an assignment names; KeyError when there is none."""
+        wanted = ref.lower()
+        found: list[AppRegistration | ManagedIdentitySpec] = [*self.apps, *self.managed_identities]
+        for app in found:
+            if wanted in (app.client_id.lower(), app.display_name.lower()):
+                return app
+        raise KeyError(f"no app or managed identity {ref!r} in the demo tenant")
 
     @property
     def pimbot_app(self) -> AppRegistration:

@@ -116,9 +116,32 @@ COMPUTED_FIX_WORDS = {
     "stale_eligible": "remove the eligibility",
     "stale_sign_in": "make the account eligible for the role, then remove the active assignment",
 }
+# For an app (a service principal), which PIM cannot make eligible.
+APP_FIX_WORDS = {
+    "stale_sign_in": "remove the app's active assignment of the role (PIM cannot make an app "
+    "eligible, so the app loses the role)",
+}
+
+
+# A computed alert's app finding with no fix pimbot can make: converting is all it offers there,
+# and PIM cannot make an app eligible.
+APP_NO_FIX = (
+    "an app: PIM cannot make it eligible, so pimbot has no fix for it here; remove its "
+    "assignment in Entra if it no longer needs the role"
+)
+
+
+def app_without_fix(alert: Alert, finding: Finding) -> bool:
+    return (
+        alert.source is AlertSource.COMPUTED
+        and finding.principal_type == "servicePrincipal"
+        and alert.kind.value not in APP_FIX_WORDS
+    )
 
 
 def _finding_row(alert: Alert, finding: Finding, can_fix: bool) -> Element:
+    if app_without_fix(alert, finding):
+        return paragraph(f"{_finding(finding)} — {APP_NO_FIX}.")
     if not can_fix:
         return paragraph(_finding(finding))
     return {
@@ -149,6 +172,14 @@ def fix_confirmation_card(alert: Alert, finding: Finding) -> Card:
     """Are you sure? What the fix does, to whom, before anything changes."""
     what = FIX_WORDS[alert.kind.value]
     data = {"kind": alert.kind.value, "key": finding.key}
+    back = execute("Back", AlertsVerb.PAGE, {"kind": alert.kind.value, "page": "0"})
+    if app_without_fix(alert, finding):
+        none: list[Element] = [
+            heading(f"Fix: {alert.title}"),
+            paragraph(_finding(finding)),
+            paragraph(f"No fix: {APP_NO_FIX}.", subtle=True),
+        ]
+        return card(none, [back], fallback_text=f"Fix: {alert.title}: none for an app")
     body: list[Element] = [
         heading(f"Fix: {alert.title}"),
         paragraph(_finding(finding)),
@@ -156,16 +187,20 @@ def fix_confirmation_card(alert: Alert, finding: Finding) -> Card:
             f"PIM will {what} (its own remediation of this alert). Changes to Global "
             "Administrator need a second admin."
             if alert.source is AlertSource.GRAPH
-            else f"pimbot will {COMPUTED_FIX_WORDS[alert.kind.value]}. Changes to Global "
+            else f"pimbot will {_computed_fix(alert, finding)}. Changes to Global "
             "Administrator or Privileged Role Administrator need a second admin.",
             subtle=True,
         ),
     ]
-    actions = [
-        execute("Confirm fix", AlertsVerb.CONFIRM_FIX, data, style="destructive"),
-        execute("Back", AlertsVerb.PAGE, {"kind": alert.kind.value, "page": "0"}),
-    ]
+    actions = [execute("Confirm fix", AlertsVerb.CONFIRM_FIX, data, style="destructive"), back]
     return card(body, actions, fallback_text=f"Fix: {alert.title}?")
+
+
+def _computed_fix(alert: Alert, finding: Finding) -> str:
+    kind = alert.kind.value
+    if finding.principal_type == "servicePrincipal" and kind in APP_FIX_WORDS:
+        return APP_FIX_WORDS[kind]
+    return COMPUTED_FIX_WORDS[kind]
 
 
 def _source(alert: Alert, *, note: bool = True) -> str:

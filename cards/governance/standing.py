@@ -144,7 +144,9 @@ def _row(assignment: StandingAssignment, *, can_convert: bool) -> list[Element]:
     elif assignment.principal_type == "servicePrincipal":
         elements.append(
             paragraph(
-                "An app cannot be made eligible in PIM: review its permission in Entra.",
+                "No Convert: an app cannot be made eligible in PIM (Entra grants apps active "
+                "assignments only). If it no longer needs the role, remove the assignment; "
+                "`alerts` offers that when the app has not signed in for 90 days.",
                 subtle=True,
             )
         )

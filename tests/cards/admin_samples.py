@@ -58,6 +58,8 @@ PRADEEP = _person(
     "809e6401-07f6-5527-bee2-bf87b942a3a6", "Pradeep Gupta", "pradeep@contoso.example"
 )
 ISAIAH = _person("69f8ea76-296e-5e6f-bd85-4e6529baac01", "Isaiah Langer", "isaiah@contoso.example")
+HR_SYNC = _person("0b1c2d3e-4f50-5a6b-8c7d-9e0f1a2b3c4d", "Contoso HR Sync", "")  # an app
+LEGACY_APP = _person("1c2d3e4f-5061-5b7c-9d8e-0f1a2b3c4d5e", "Legacy Provisioning Script", "")
 BREAK_GLASS_1 = _person(
     "6a350cf6-d964-54e0-ae49-dd0ba7c4a20f", "Break Glass 1", "breakglass1@contoso.example"
 )
@@ -96,9 +98,11 @@ def _standing(
     outside_pim: bool = False,
     last_sign_in: datetime | None = None,
     break_glass: bool = False,
+    app: bool = False,
 ) -> StandingAssignment:
     return StandingAssignment(
         principal=person,
+        principal_type="servicePrincipal" if app else "user",
         role=role,
         assignment_id=f"{role.id}_{person.id}",
         origin="direct" if outside_pim else "pim",
@@ -119,8 +123,12 @@ STANDING = StandingReport(
         _standing(JONI, SECURITY, last_sign_in=_signed_in(2026, 12, 1)),
         _standing(GRADY, EXCHANGE, last_sign_in=_signed_in(2026, 11, 30)),
         _standing(LYNNE, EXCHANGE, outside_pim=True),
+        _standing(HR_SYNC, USER_ADMIN, last_sign_in=_signed_in(2026, 12, 5), app=True),
         _standing(PRADEEP, USER_ADMIN, outside_pim=True),
         _standing(ISAIAH, APP_ADMIN, last_sign_in=_signed_in(2026, 9, 15)),
+        _standing(
+            LEGACY_APP, APP_ADMIN, outside_pim=True, last_sign_in=_signed_in(2026, 4, 20), app=True
+        ),
     ),
     permanent_global_admins=4,
     taken_at=NOW,
@@ -164,10 +172,11 @@ def _decided(state: ChangeState, reason: str) -> AdminChange:
     )
 
 
-def _finding(person: Person, role: Role, detail: str = "") -> Finding:
+def _finding(person: Person, role: Role, detail: str = "", *, app: bool = False) -> Finding:
     return Finding(
         key=f"{person.id}:{role.id}",
         principal_id=person.id,
+        principal_type="servicePrincipal" if app else "user",
         principal_name=person.display_name,
         role_id=role.id,
         role_name=role.display_name,
@@ -205,6 +214,7 @@ ALERTS = AlertsReport(
                 _finding(LEE, GLOBAL, "assigned 2024-01-01"),
                 _finding(LYNNE, EXCHANGE, "assigned 2024-01-01"),
                 _finding(PRADEEP, USER_ADMIN, "assigned 2024-01-01"),
+                _finding(LEGACY_APP, APP_ADMIN, "assigned 2024-01-01", app=True),
             ),
         ),
         Alert(
@@ -244,7 +254,10 @@ ALERTS = AlertsReport(
             active=True,
             severity="medium",
             threshold="90 days",
-            findings=(_finding(LEE, GLOBAL, "last signed in 2025-06-02"),),
+            findings=(
+                _finding(LEE, GLOBAL, "last signed in 2025-06-02"),
+                _finding(LEGACY_APP, APP_ADMIN, "last signed in 2026-04-20", app=True),
+            ),
         ),
     ),
     taken_at=NOW,

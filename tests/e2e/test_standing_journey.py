@@ -1,12 +1,15 @@
 """`standing` end to end through HTTP on loopback (bot engine): an admin lists standing access in
 the demo tenant and converts it to eligible in the Graph twin; non-admins are refused; Global
-Administrator needs a second admin and is never left to the break-glass accounts alone."""
+Administrator needs a second admin and is never left to the break-glass accounts alone; apps
+(service principals) holding roles are listed as apps, and never converted (PIM cannot make an
+app eligible)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from bot.sandbox.entra import service_principal_id
 from bot.sandbox.teams.person import Person, actions_of
 from tests.e2e.conftest import Sandbox
 from tests.e2e.test_pim_engine_journey import activate_in_the_portal, pim_box  # noqa: F401
@@ -267,3 +270,96 @@ async def test_on_the_pim_engine_every_card_shows_the_change_done_as_the_decidin
         shows = json.dumps(message["cards"])
         assert message["edited"], admin.handle
         assert '"Done"' in shows and "Megan Bowen" in shows, (admin.handle, shows)
+
+
+# --- apps (service principals) holding roles ----------------------------------------------------
+
+APPLICATION_ADMIN = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+USER_ADMIN = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+
+
+def app_principal_id(sb: Sandbox, name: str) -> str:
+    """The object id of the app's service principal in the Graph twin."""
+    return service_principal_id(sb.running.twins.tenant.app_principal(name).client_id)
+
+
+async def every_standing_page(admin: Person) -> list[str]:
+    """The text of each page of the newest `standing` card, turned with Next."""
+    _, card = await standing_card(admin)
+    pages = [json.dumps(card, ensure_ascii=False)]
+    while "Next" in [a["title"] for a in actions_of(card)] and len(pages) < 5:
+        pressed = await admin.press("Next", where="Standing access")
+        card = pressed["response"]["value"]
+        pages.append(json.dumps(card, ensure_ascii=False))
+    return pages
+
+
+async def assert_apps_listed_as_apps(sb: Sandbox, *, sign_ins: bool) -> None:
+    """`sign_ins`: pimbot's app may read sign-in activity (AuditLog.Read.All)."""
+    megan = sb.person("megan")
+    await megan.say("standing")
+    pages = await every_standing_page(megan)
+    text = "\n".join(pages)
+    assert "Standing access: 11 assignments" in text
+    assert "Contoso HR Sync (app)" in text
+    assert "Legacy Provisioning Script (app)" in text
+    refused = "Not known: apps' last sign-in (Graph refused reports/servicePrincipalSignIn"
+    if sign_ins:  # each with the last sign-in of the service principal sign-in activity report
+        assert "last sign-in 2026-12-05" in text
+        assert "last sign-in 2026-04-20" in text
+        assert refused not in text
+    else:  # Graph refused the report (403): said so, and the rest is listed as it is
+        assert refused in text
+        assert "last sign-in 2026-04-20" not in text
+    # Sorted by risk with the people: User Administrator before Application Administrator.
+    assert text.index("Contoso HR Sync") < text.index("Isaiah Langer")
+    assert text.count("an app cannot be made eligible in PIM") == 2
+    # Read afresh for each page (as the rest is): one call each, not one per app.
+    calls = [c.path for c in sb.graph_calls if c.path.endswith("servicePrincipalSignInActivities")]
+    assert len(pages) == 2
+    assert calls == ["/beta/reports/servicePrincipalSignInActivities"] * len(pages)
+
+
+async def test_apps_holding_roles_are_listed_as_apps_with_their_last_sign_in(
+    sandboxed: Sandbox,
+) -> None:
+    await assert_apps_listed_as_apps(sandboxed, sign_ins=True)
+    _, card = await standing_card(sandboxed.person("megan"))
+    apps = {
+        app_principal_id(sandboxed, n) for n in ("Contoso HR Sync", "Legacy Provisioning Script")
+    }
+    converts = [a.get("data", {}).get("principal_id") for a in actions_of(card)]
+    assert apps.isdisjoint(converts)
+
+
+async def test_on_the_pim_engine_apps_are_listed_as_apps_too(
+    pim_box: Sandbox,  # noqa: F811
+) -> None:
+    """Its app reads no sign-in activity (no AuditLog.Read.All): the card says so."""
+    await assert_apps_listed_as_apps(pim_box, sign_ins=False)
+
+
+async def test_a_convert_forged_for_an_app_is_refused_in_words_and_audited(
+    sandboxed: Sandbox,
+) -> None:
+    megan = sandboxed.person("megan")
+    await megan.say("standing")
+    message_id, card = await standing_card(megan)
+    grady = tenant_id(sandboxed, "grady")
+    real = next(a for a in actions_of(card) if a.get("data", {}).get("principal_id") == grady)
+    hr_sync = app_principal_id(sandboxed, "Contoso HR Sync")
+    forged = json.loads(json.dumps(real).replace(grady, hr_sync).replace(EXCHANGE, USER_ADMIN))
+    await sandboxed.client.press("megan", message_id, forged)
+    told = await megan.told()
+    assert "Contoso HR Sync is an app (a service principal): PIM cannot make an app eligible" in (
+        told
+    )
+    async with sandboxed.running.services.db.transaction() as tx:
+        refused = [e for e in await tx.audit.entries() if e.action == "standing.convert_refused"]
+    assert [(e.outcome, e.details.get("principal_id")) for e in refused] == [("refused", hr_sync)]
+    state = sandboxed.running.twins.graph.state
+    assert not [r for r in state.eligibility_requests if r.principal_id == hr_sync]
+    now = sandboxed.clock()
+    assert [s.kind for s in state.schedules if s.principal_id == hr_sync and s.in_force(now)] == [
+        "assignment"
+    ]

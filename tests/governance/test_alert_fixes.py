@@ -22,7 +22,7 @@ from tests.e2e.test_pim_engine_journey import zero_trust_tenant
 from tests.governance.test_settings_journey import PIM_APPROVERS
 from tests.support.clock import FakeClock
 
-OUTSIDE_PIM = "Roles assigned outside PIM (3)"
+OUTSIDE_PIM = "Roles assigned outside PIM (4)"
 
 
 async def box(tmp_path: Path, engine: str, clock: FakeClock | None = None) -> Any:

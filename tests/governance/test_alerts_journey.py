@@ -52,7 +52,7 @@ async def test_an_admin_sees_every_alert_with_its_source(admin_box: Sandbox) -> 
     card = newest_card(await megan.messages())
     lines = "\n".join(texts(card))
     graph_source = admin_box.running.settings.engine.value == "bot"
-    assert "Roles assigned outside PIM: 3" in lines
+    assert "Roles assigned outside PIM: 4" in lines
     assert "• Lynne Robbins — Exchange Administrator" in lines
     assert "Roles that don't require MFA: 3" in lines
     assert "Stale eligible assignments: 13" in lines
@@ -60,7 +60,9 @@ async def test_an_admin_sees_every_alert_with_its_source(admin_box: Sandbox) -> 
         assert "Source: PIM's alert (Graph)" in lines
         assert "Too many Global Administrators: 5" in lines  # the demo's threshold is 4
         # PIM names Break Glass 2 (who never signs in) as stale; pimbot keeps it and says so.
-        assert "Potential stale service accounts: 3" in lines
+        # Accounts and apps (service principals): Legacy Provisioning Script has not signed in.
+        assert "Potential stale service accounts: 4" in lines
+        assert "• Legacy Provisioning Script — Application Administrator (last signed in" in lines
         assert "1 break-glass account left out: pimbot keeps them" in lines
         assert "• Break Glass 2 — Global Administrator" not in lines
         assert "• Break Glass 1 (break-glass account: kept" in lines  # one of the 5 admins
@@ -70,7 +72,8 @@ async def test_an_admin_sees_every_alert_with_its_source(admin_box: Sandbox) -> 
         assert "Source: computed by pimbot" in lines
         assert "Too many Global Administrators: none" in lines  # 5 is not more than 5
         assert "Potential stale service accounts: unknown" in lines
-        assert "not computed: Graph gives no sign-in activity" in lines
+        assert "not computed: Graph gives no sign-in activity of users here (403" in lines
+        assert "Graph gives no sign-in activity of apps here (reports/servicePrincipal" in lines
     graph_calls = [c.path for c in admin_box.graph_calls if "roleManagementAlerts" in c.path]
     assert graph_calls, "PIM's alerts were asked for first"
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.sandbox.entra import service_principal_id
 from bot.sandbox.runner import sandbox
 from bot.sandbox.teams.client import SandboxClient
 from bot.sandbox.teams.person import walk
-from bot.sandbox.tenant import DemoTenant, load_tenant
+from bot.sandbox.tenant import AssignmentSpec, DemoTenant, load_tenant
 from tests.e2e.conftest import Sandbox
 from tests.e2e.test_pim_engine_journey import activate_in_the_portal, zero_trust_tenant
 from tests.e2e.test_standing_journey import (
@@ -116,7 +118,7 @@ def mfa_required(sb: Sandbox, role_id: str) -> bool:
 
 
 async def test_an_assignment_outside_pim_is_converted_to_eligible(bot_box: Sandbox) -> None:
-    message_id, page = await alert_page(bot_box, "Roles assigned outside PIM (3)")
+    message_id, page = await alert_page(bot_box, "Roles assigned outside PIM (4)")
     words, _ = await ask_and_confirm(bot_box, message_id, fix_button(page, "Lynne Robbins"))
     assert "pimbot will make the person eligible for the role" in words
     await bot_box.run_jobs()
@@ -192,7 +194,7 @@ async def test_on_the_pim_engine_fixes_are_made_with_the_admins_own_sign_in(
     """Graph does not offer the pim engine's read-only app PIM's alerts: they are computed, and
     their fixes are carried out with Megan's delegated token, so PIM records her as the actor."""
     await activate_in_the_portal(pim_box, "megan", PRIVILEGED_ROLE_ADMINISTRATOR, "PT2H")
-    message_id, page = await alert_page(pim_box, "Roles assigned outside PIM (3)")
+    message_id, page = await alert_page(pim_box, "Roles assigned outside PIM (4)")
     await ask_and_confirm(pim_box, message_id, fix_button(page, "Lynne Robbins"))
     await pim_box.run_jobs()
     await pim_box.client.wait_for("megan", "signed_in")
@@ -236,7 +238,7 @@ async def test_on_the_pim_engine_an_admin_without_an_admin_role_is_told_what_to_
 async def test_a_break_glass_account_is_never_touched(bot_box: Sandbox) -> None:
     """Break Glass 2 never signs in and holds Global Administrator: PIM names it as stale,
     pimbot leaves it out of the alert (kept), and a Fix forged for it converts nothing."""
-    message_id, page = await alert_page(bot_box, "Potential stale service accounts (3)")
+    message_id, page = await alert_page(bot_box, "Potential stale service accounts (4)")
     assert "Break Glass 2" not in json.dumps(page)
     lee_fix = fix_button(page, "Lee Gu")
     lee, glass = tenant_id(bot_box, "lee"), tenant_id(bot_box, "breakglass2")
@@ -245,4 +247,156 @@ async def test_a_break_glass_account_is_never_touched(bot_box: Sandbox) -> None:
     asked = await bot_box.client.press("megan", message_id, forged, None)
     assert "Confirm fix" not in json.dumps(asked)
     assert twin_schedules(bot_box, "breakglass2", GLOBAL) == {"assignment"}
+    assert not bot_box.running.twins.graph.state.eligibility_requests
+
+
+# --- apps (service principals): PIM cannot make one eligible, so a stale one's role is removed --
+
+LEGACY = "Legacy Provisioning Script"
+APPLICATION_ADMIN = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+STALE = "Potential stale service accounts ("
+
+
+def app_holds(sb: Sandbox, name: str, role_id: str) -> bool:
+    """Whether the app's service principal holds the role (active) in the Graph twin now."""
+    sp = service_principal_id(sb.running.twins.tenant.app_principal(name).client_id)
+    now = sb.clock()
+    return any(
+        s.kind == "assignment" and s.principal_id == sp and s.role_id == role_id and s.in_force(now)
+        for s in sb.running.twins.graph.state.schedules
+    )
+
+
+async def stale_page(sb: Sandbox) -> tuple[str, dict[str, Any]]:
+    megan = sb.person("megan")
+    await megan.say("alerts")
+    title = next(b for b in reversed(await megan.buttons()) if b.startswith(STALE))
+    return await alert_page(sb, title)
+
+
+@asynccontextmanager
+async def box_with(tmp_path: Path, engine: str, tenant: DemoTenant) -> AsyncIterator[Sandbox]:
+    clock = FakeClock()
+    async with (
+        sandbox(
+            tenant=tenant,
+            database_url=f"sqlite:///{tmp_path / 'pimbot.db'}",
+            state_dir=tmp_path,
+            now=clock,
+            run_scheduler=False,
+            engine=engine,
+            admin_group_id=PIM_APPROVERS,
+        ) as running,
+        SandboxClient(running.twins.service_url) as client,
+    ):
+        yield Sandbox(running, client, clock)
+
+
+async def test_a_stale_apps_assignment_is_removed_since_an_app_cannot_be_made_eligible(
+    bot_box: Sandbox,
+) -> None:
+    message_id, page = await stale_page(bot_box)
+    text = json.dumps(page, ensure_ascii=False)
+    assert f"{LEGACY} — Application Administrator (app, last signed in 2026-04-20)" in text
+    assert "Contoso HR Sync" not in text  # signed in yesterday
+    assert app_holds(bot_box, LEGACY, APPLICATION_ADMIN)
+    words, _ = await ask_and_confirm(bot_box, message_id, fix_button(page, LEGACY))
+    assert "pimbot will remove the app's active assignment of the role" in words
+    assert app_holds(bot_box, LEGACY, APPLICATION_ADMIN)  # asking changed nothing
+    await bot_box.run_jobs()
+    await bot_box.run_jobs()
+    assert not app_holds(bot_box, LEGACY, APPLICATION_ADMIN)
+    state = bot_box.running.twins.graph.state
+    assert not state.eligibility_requests  # never an eligibility for an app
+    sp = service_principal_id(bot_box.running.twins.tenant.app_principal(LEGACY).client_id)
+    assert [(r.action, r.principal_id) for r in state.requests if r.principal_id == sp] == [
+        ("adminRemove", sp)
+    ]
+    actions = await audit_actions(bot_box)
+    assert "alerts.fix.computed.done" in actions
+    assert "standing.convert.done" not in actions
+    told = await bot_box.person("megan").chat_text()
+    assert f"✅ Done: Fix “Potential stale service accounts” for {LEGACY}" in told
+
+
+async def test_on_the_pim_engine_a_stale_apps_assignment_is_removed_with_the_admins_own_sign_in(
+    tmp_path: Path,
+) -> None:
+    """The pim engine's app reads sign-in activity here (AuditLog.Read.All) but writes nothing:
+    the removal is made with Megan's delegated token, so PIM records her as the actor."""
+    tenant = zero_trust_tenant()
+    app = tenant.apps[0]
+    reader = app.model_copy(
+        update={"application_permissions": [*app.application_permissions, "AuditLog.Read.All"]}
+    )
+    tenant = tenant.model_copy(update={"apps": [reader, *tenant.apps[1:]]})
+    async with box_with(tmp_path, "pim", tenant) as sb:
+        await activate_in_the_portal(sb, "megan", PRIVILEGED_ROLE_ADMINISTRATOR, "PT2H")
+        message_id, page = await stale_page(sb)
+        await ask_and_confirm(sb, message_id, fix_button(page, LEGACY))
+        await sb.run_jobs()
+        await sb.client.wait_for("megan", "signed_in")
+        await sb.run_jobs()
+        assert not app_holds(sb, LEGACY, APPLICATION_ADMIN)
+        sp = service_principal_id(tenant.app_principal(LEGACY).client_id)
+        removed = [r for r in sb.running.twins.graph.state.requests if r.principal_id == sp]
+        assert [
+            (r.action, r.created_by_user.id if r.created_by_user else None) for r in removed
+        ] == [("adminRemove", tenant_id(sb, "megan"))]
+
+
+async def test_an_apps_stale_global_administrator_needs_a_second_admin(tmp_path: Path) -> None:
+    tenant = without_pim_alerts()
+    grant = AssignmentSpec(app=LEGACY, role="Global Administrator")
+    tenant = DemoTenant.model_validate(
+        {**tenant.model_dump(), "assignments": [*tenant.model_dump()["assignments"], grant]}
+    )
+    async with box_with(tmp_path, "bot", tenant) as sb:
+        message_id, page = await stale_page(sb)
+        fix = next(
+            n
+            for node in walk(page)
+            if node.get("type") == "ColumnSet"
+            and f"{LEGACY} — Global Administrator" in json.dumps(node, ensure_ascii=False)
+            for n in walk(node)
+            if n.get("title") == "Fix"
+        )
+        await ask_and_confirm(sb, message_id, fix)
+        await sb.run_jobs()
+        assert app_holds(sb, LEGACY, GLOBAL)
+        assert "needs a second admin" in await sb.person("megan").told()
+        await sb.person("nestor").press("Approve", where=LEGACY)
+        await sb.run_jobs()
+        await sb.run_jobs()
+        assert not app_holds(sb, LEGACY, GLOBAL)
+        assert app_holds(sb, LEGACY, APPLICATION_ADMIN)  # only what was asked for
+
+
+async def test_an_app_assigned_outside_pim_has_no_fix_and_a_forged_one_is_refused(
+    bot_box: Sandbox,
+) -> None:
+    """Computed, the fix of "Roles assigned outside PIM" converts to eligible, which PIM cannot do
+    for an app: its row says so instead of offering Fix, and a Fix forged for it is refused in
+    words, audited, and changes nothing."""
+    message_id, page = await alert_page(bot_box, "Roles assigned outside PIM (4)")
+    text = json.dumps(page, ensure_ascii=False)
+    assert f"{LEGACY} — Application Administrator (assigned directly) — an app: PIM cannot" in text
+    with pytest.raises(AssertionError, match="no Fix"):
+        fix_button(page, LEGACY)
+    lynne_fix = fix_button(page, "Lynne Robbins")
+    lynne = tenant_id(bot_box, "lynne")
+    sp = service_principal_id(bot_box.running.twins.tenant.app_principal(LEGACY).client_id)
+    forged = json.loads(
+        json.dumps(lynne_fix).replace(lynne, sp).replace(EXCHANGE, APPLICATION_ADMIN)
+    )
+    asked = await bot_box.client.press("megan", message_id, forged, None)  # Fix, forged
+    shown = json.dumps(asked["response"]["value"], ensure_ascii=False)
+    assert "No fix: an app: PIM cannot make it eligible" in shown
+    assert "Confirm fix" not in shown
+    forged["data"]["verb"] = forged["verb"] = "alerts.fix_confirm"
+    await bot_box.client.press("megan", message_id, forged, None)  # Confirm, forged
+    told = await bot_box.person("megan").told()
+    assert f"{LEGACY} is an app (a service principal): PIM cannot make an app eligible" in told
+    assert "standing.convert_refused" in await audit_actions(bot_box)
+    assert app_holds(bot_box, LEGACY, APPLICATION_ADMIN)
     assert not bot_box.running.twins.graph.state.eligibility_requests

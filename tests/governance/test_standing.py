@@ -338,3 +338,38 @@ async def test_another_worker_doing_a_step_at_the_same_moment_is_not_a_failure(
     assert (GRADY.id, EXCHANGE.id) in s.eligible
     assert (GRADY.id, EXCHANGE.id) not in s.assignments
     assert s.writes == []  # both steps were the other worker's
+
+
+HR_SYNC = Person(id="sp-hr-sync", tenant_id=TENANT, display_name="Contoso HR Sync")
+
+
+async def test_an_app_is_listed_with_the_rest_by_risk_marked_as_an_app_and_never_converted(
+    tenant: AdminWorld,
+) -> None:
+    """Graph grants service principals active assignments only: an app's row has no Convert and
+    says why, and a Convert forged for it is refused in words, audited, and writes nothing."""
+    now = tenant.world.clock()
+    tenant.standing.hold(HR_SYNC, GLOBAL, principal_type="servicePrincipal")
+    tenant.standing.assignments[(HR_SYNC.id, GLOBAL.id)] = tenant.standing.assignments[
+        (HR_SYNC.id, GLOBAL.id)
+    ].model_copy(update={"last_sign_in": now - timedelta(days=2)})
+    card = _card(await tenant.say(MEGAN, "standing"))
+    text = _text_of(card)
+    assert "Contoso HR Sync (app)" in text
+    assert "4 permanent Global Administrators" in text  # an app holding it permanently counts
+    assert text.index("Contoso HR Sync") < text.index("Grady Archie")  # Global Admin first
+    assert f"last sign-in {(now - timedelta(days=2)):%Y-%m-%d}" in text
+    assert "an app cannot be made eligible in PIM" in text
+    converts = [b for b in _buttons(card) if b["verb"] == "standing.convert"]
+    assert HR_SYNC.id not in {b["principal_id"] for b in converts}
+
+    outcome = await tenant.press(MEGAN, _convert(HR_SYNC, GLOBAL))
+    [said] = _texts(outcome)
+    assert "Contoso HR Sync is an app (a service principal): PIM cannot make an app eligible" in (
+        said
+    )
+    assert "Nothing was changed" in said
+    entries = await tenant.audit()
+    assert (entries[-1].action, entries[-1].outcome) == ("standing.convert_refused", "refused")
+    assert await _changes(tenant, HR_SYNC, GLOBAL) == []
+    assert tenant.standing.writes == []

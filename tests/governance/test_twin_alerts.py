@@ -6,6 +6,7 @@ incidents remediated as the portal's Fix does. Shapes checked with Microsoft's G
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -71,11 +72,33 @@ async def test_the_demo_tenant_raises_every_alert_pimbot_fixes(graph: Graph) -> 
         ("Lee Gu", "Global Administrator"),
         ("Lynne Robbins", "Exchange Administrator"),
         ("Pradeep Gupta", "User Administrator"),
+        ("Legacy Provisioning Script", "Application Administrator"),  # an app, named as one
     }
     no_mfa = {i["roleDisplayName"] for i in found["NoMfaOnRoleActivationAlert"]["alertIncidents"]}
     assert no_mfa == {"Exchange Administrator", "User Administrator", "Application Administrator"}
     stale = {i["assigneeDisplayName"] for i in found["StaleSignInAlert"]["alertIncidents"]}
+    # In March both apps signed in since (the demo tenant's dates are December's).
     assert stale == {"Break Glass 2", "Lee Gu", "Lynne Robbins", "Pradeep Gupta"}
+
+
+async def test_a_service_principal_that_does_not_sign_in_is_a_potential_stale_account() -> None:
+    """PIM's StaleSignInAlert is about accounts that "might be service or shared accounts": on the
+    demo tenant's date the app Legacy Provisioning Script (last sign-in in April) is one, with no
+    user principal name (which applies to users only); Contoso HR Sync signed in last night."""
+    graph = await start_graph(load_tenant(), FakeClock(datetime(2026, 12, 6, 9, 0, tzinfo=UTC)))
+    try:
+        found = await ok(
+            await graph.get(f"{BASE}/alerts", params=EXPAND, token=graph.tokens.app(READER))
+        )
+        [alert] = [a for a in found["value"] if a["id"].endswith("_StaleSignInAlert")]
+        stale = {i["assigneeDisplayName"]: i for i in alert["alertIncidents"]}
+        assert "Contoso HR Sync" not in stale
+        legacy = stale["Legacy Provisioning Script"]
+        assert legacy["assigneeUserPrincipalName"] is None
+        assert legacy["roleDisplayName"] == "Application Administrator"
+        assert legacy["lastSignInDateTime"] == "2026-04-20T03:10:00Z"
+    finally:
+        await graph.client.close()
 
 
 async def test_every_shape_is_one_the_graph_sdk_knows(graph: Graph) -> None:
@@ -160,7 +183,7 @@ async def test_remediating_an_incident_does_the_fix_and_drops_it(graph: Graph) -
     admin = graph.tokens.user("breakglass1", scp=ALERT_ADMIN)
     await error_of(await graph.post(path, token=graph.tokens.user("adele", scp=ALERT_ADMIN)), 403)
     assert (await graph.post(path, token=admin)).status == 204
-    assert (await alerts(graph))[name]["incidentCount"] == 2
+    assert (await alerts(graph))[name]["incidentCount"] == 3
     assert not any(s.assignment_id == incident["id"] for s in graph.twin.state.schedules)
     await error_of(await graph.post(path, token=admin), 404)
 

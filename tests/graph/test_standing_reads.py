@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.graph.http import GraphHttp
-from bot.graph.standing import GraphStanding
+from bot.graph.standing import APP_SIGN_IN_UNKNOWN, SIGN_IN_UNKNOWN, GraphStanding
 from bot.graph.tokens import AppTokenProvider
 from bot.sandbox.entra import GRAPH_RESOURCE, EntraTwin
 from bot.sandbox.graph import GraphTwin
@@ -47,6 +47,15 @@ def crowded(people: int) -> DemoTenant:
     )
 
 
+def without_audit_log() -> DemoTenant:
+    """The demo tenant where pimbot's app may not read sign-in activity (AuditLog.Read.All)."""
+    tenant = load_tenant()
+    app = tenant.apps[0]
+    kept = [p for p in app.application_permissions if p != "AuditLog.Read.All"]
+    app = app.model_copy(update={"application_permissions": kept})
+    return tenant.model_copy(update={"apps": [app, *tenant.apps[1:]]})
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = datetime.now(UTC).replace(microsecond=0)
@@ -57,7 +66,8 @@ class Clock:
 
 @pytest.fixture
 async def reads(request: pytest.FixtureRequest) -> AsyncIterator[tuple[GraphStanding, GraphTwin]]:
-    tenant = crowded(getattr(request, "param", 0))
+    param = getattr(request, "param", 0)
+    tenant = without_audit_log() if param == "no AuditLog.Read.All" else crowded(int(param))
     clock = Clock()
     entra = EntraTwin(tenant, now=clock)
     graph = GraphTwin(
@@ -88,7 +98,7 @@ async def test_standing_access_is_read_a_page_at_a_time_not_a_person_at_a_time(
     standing, graph = reads
     tenant = graph.tenant
     snapshot = await standing.standing_assignments(datetime.now(UTC))
-    assert len(snapshot.assignments) == len(tenant.assignments) == 9 + 300 * len(ROLES)
+    assert len(snapshot.assignments) == len(tenant.assignments) == 11 + 300 * len(ROLES)
     assignments = len(tenant.assignments)
     expected = (
         pages(assignments)  # roleAssignmentScheduleInstances, with $expand=principal
@@ -96,6 +106,7 @@ async def test_standing_access_is_read_a_page_at_a_time_not_a_person_at_a_time(
         + 1  # roleDefinitions
         + pages(len(tenant.users))  # users' signInActivity
         + 1  # self-activation requests
+        + 1  # apps' sign-in activity report (two apps hold roles), not one call per app
     )
     assert len(graph.calls) == expected  # 600 people would take as many calls as 300 pages do
 
@@ -120,3 +131,34 @@ async def test_what_graph_tells_of_each_standing_assignment(
     assert await standing.is_eligible(tenant.user("adele").id, EXCHANGE)
     limit = await standing.eligibility_limit(EXCHANGE)
     assert limit.maximum == timedelta(days=365) and not limit.expiration_required
+
+
+async def test_an_app_holding_a_role_is_a_service_principal_with_its_last_sign_in(
+    reads: tuple[GraphStanding, GraphTwin],
+) -> None:
+    standing, graph = reads
+    tenant = graph.tenant
+    snapshot = await standing.standing_assignments(datetime.now(UTC))
+    by_name = {a.principal.display_name: a for a in snapshot.assignments}
+    legacy = by_name["Legacy Provisioning Script"]
+    hr_sync = by_name["Contoso HR Sync"]
+    assert (legacy.principal_type, hr_sync.principal_type) == ("servicePrincipal",) * 2
+    assert (legacy.role.display_name, legacy.origin) == ("Application Administrator", "direct")
+    assert legacy.last_sign_in == tenant.app_principal("Legacy Provisioning Script").last_sign_in
+    assert hr_sync.last_sign_in == tenant.app_principal("Contoso HR Sync").last_sign_in
+    assert legacy.principal.upn == ""
+    current = await standing.active_assignment(legacy.principal.id, legacy.role.id)
+    assert current is not None and current.principal_type == "servicePrincipal"
+
+
+@pytest.mark.parametrize("reads", ["no AuditLog.Read.All"], indirect=True)
+async def test_when_graph_refuses_sign_in_activity_the_snapshot_says_so_and_lists_the_rest(
+    reads: tuple[GraphStanding, GraphTwin],
+) -> None:
+    standing, graph = reads
+    snapshot = await standing.standing_assignments(datetime.now(UTC))
+    assert set(snapshot.unknown) == {SIGN_IN_UNKNOWN, APP_SIGN_IN_UNKNOWN}
+    refused = [c for c in graph.calls if c.path.endswith("servicePrincipalSignInActivities")]
+    assert [c.status for c in refused] == [403]
+    assert len(snapshot.assignments) == len(graph.tenant.assignments)
+    assert {a.last_sign_in for a in snapshot.assignments} == {None}

@@ -17,6 +17,7 @@ from msgraph.generated.models.access_review_schedule_definition import (
     AccessReviewScheduleDefinition,
 )
 
+from bot.sandbox.entra import service_principal_id
 from bot.sandbox.graph.access_reviews import role_scope
 from tests.sandbox_graph.conftest import EXCHANGE, SECURITY_READER, Graph, error_of
 from tests.support.graph_sdk_shapes import unknown_properties
@@ -407,3 +408,27 @@ async def test_manager_reviewer_scopes_are_checked_as_graph_does(graph: Graph) -
         {"query": "/users/nobody", "queryType": "MicrosoftGraph"}
     ]
     await error_of(await graph.post(DEFINITIONS, json=unknown_fallback, token=app), 400)
+
+
+async def test_a_review_of_users_leaves_out_an_app_holding_the_role(graph: Graph) -> None:
+    """Application Administrator is also held by the app Legacy Provisioning Script (a service
+    principal). A review whose principal scope is `/users` reviews users only
+    (accessreviews-scope-concept): Adele (eligible) for her manager Megan, Isaiah for Miriam, and
+    no item, nor any manager to look up, for the app."""
+    app_admin = graph.tenant.role("Application Administrator").id
+    body = by_managers(graph)
+    body["scope"] = definition_body(graph, app_admin)["scope"]
+    assert [s["query"] for s in body["scope"]["principalScopes"]] == ["/users"]
+    definition = await create(graph, body)
+    instance = await only_instance(graph, definition["id"])
+    twin_instance = graph.twin.state.access_reviews[-1].instances[-1]
+    reviewers = {d.principal_id: d.reviewer_ids for d in twin_instance.decisions}
+    assert reviewers == {
+        graph.uid("adele"): [graph.uid("megan")],
+        graph.uid("isaiah"): [graph.uid("miriam")],
+    }
+    items = await decisions(graph, definition["id"], instance["id"])
+    legacy = service_principal_id(
+        graph.tenant.app_principal("Legacy Provisioning Script").client_id
+    )
+    assert legacy not in {i["principal"]["id"] for i in items}

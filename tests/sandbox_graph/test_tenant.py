@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ def test_every_row_of_the_audit_table_has_standing_access_to_find() -> None:
     tenant = load_tenant()
     by_role: dict[str, list[bool]] = {}
     for a in tenant.assignments:
-        if a.end is None and not tenant.user(a.user).break_glass:
+        if a.end is None and (a.app or not tenant.user(a.user).break_glass):
             by_role.setdefault(tenant.role(a.role).display_name, []).append(a.outside_pim)
     for role in (
         "Global Administrator",
@@ -82,6 +83,23 @@ def test_every_row_of_the_audit_table_has_standing_access_to_find() -> None:
     assert {made for flags in by_role.values() for made in flags} == {True, False}
     assert tenant.admin_group is not None
     assert {u.handle for u in tenant.users if u.last_sign_in} >= {"grady", "miriam"}
+
+
+def test_apps_hold_roles_one_signing_in_and_one_stale_assigned_outside_pim() -> None:
+    """What `standing` lists as apps and the stale-account alert finds among them."""
+    tenant = load_tenant()
+    held = {
+        tenant.app_principal(a.app).display_name: (a.role, a.outside_pim)
+        for a in tenant.assignments
+        if a.app
+    }
+    assert held == {
+        "Contoso HR Sync": ("User Administrator", False),
+        "Legacy Provisioning Script": ("Application Administrator", True),
+    }
+    last = {name: tenant.app_principal(name).last_sign_in for name in held}
+    busy, stale = last["Contoso HR Sync"], last["Legacy Provisioning Script"]
+    assert busy is not None and stale is not None and busy - stale > timedelta(days=90)
 
 
 def test_pim_approvers_reach_lidia_through_the_nested_security_leads_group() -> None:

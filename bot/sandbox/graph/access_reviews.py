@@ -29,6 +29,7 @@ from typing import Any
 from bot.sandbox.graph.audit import PIM_SYSTEM_USER
 from bot.sandbox.graph.auth import Caller
 from bot.sandbox.graph.errors import GraphHttpError, access_denied, bad_request, not_found
+from bot.sandbox.graph.principals import find_service_principal
 from bot.sandbox.graph.review_state import (
     ReviewDecision,
     ReviewDefinition,
@@ -305,7 +306,14 @@ class AccessReviews:
                 definition.settings["recommendationLookBackDuration"],
                 "recommendationLookBackDuration",
             )
+        reviewed = _principal_kinds(definition.scope)
         for principal_id in self._holders(definition.role_id):
+            is_app = find_service_principal(self.tenant, principal_id) is not None
+            if (
+                reviewed is not None
+                and ("servicePrincipals" if is_app else "users") not in reviewed
+            ):
+                continue  # outside the review's principal scopes
             last_sign_in = self._last_sign_in(principal_id, start)
             if not definition.settings.get("recommendationsEnabled", True) or last_sign_in is None:
                 recommendation = "NoInfoAvailable"
@@ -543,6 +551,18 @@ class AccessReviews:
         return ReviewIdentity(
             id=user.id, display_name=user.display_name, user_principal_name=user.upn
         )
+
+
+def _principal_kinds(scope: Mapping[str, Any]) -> set[str] | None:
+    """Whose access a `principalResourceMembershipsScope` reviews, by its `principalScopes`:
+    `/users` (users, and role-assignable groups' assignments as before) and `/servicePrincipals`
+    (apps); None when the scope names none (everyone holding the role)."""
+    scopes = scope.get("principalScopes")
+    if not isinstance(scopes, list) or not scopes:
+        return None
+    queries = {str(s.get("query", "")).strip("/").lower() for s in scopes if isinstance(s, Mapping)}
+    kinds = {kind for kind in ("users", "servicePrincipals") if kind.lower() in queries}
+    return kinds or None
 
 
 def role_scope(role_id: str) -> dict[str, Any]:

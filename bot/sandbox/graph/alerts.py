@@ -22,6 +22,7 @@ from typing import Any
 
 from bot.sandbox.graph.errors import bad_request, not_found
 from bot.sandbox.graph.policies import read_policy
+from bot.sandbox.graph.principals import find_service_principal
 from bot.sandbox.graph.state import Schedule, TwinState
 from bot.sandbox.graph.values import format_datetime, format_duration, parse_duration
 from bot.sandbox.tenant import DemoTenant
@@ -345,9 +346,16 @@ class Alerts:
         window = parse_duration(config.get("duration", "P90D"), "duration")
         found = []
         for s in self._in_force("assignment", now):
-            if s.assignment_type == "Activated" or not self._is_user(s.principal_id):
+            if s.assignment_type == "Activated":
                 continue
-            last = self.tenant.user(s.principal_id).last_sign_in
+            # Accounts that "might be service or shared accounts": users and service
+            # principals (an incident's assigneeUserPrincipalName applies to users only).
+            if self._is_user(s.principal_id):
+                last = self.tenant.user(s.principal_id).last_sign_in
+            elif (app := find_service_principal(self.tenant, s.principal_id)) is not None:
+                last = app.last_sign_in
+            else:
+                continue
             if last is not None and last >= now - window:
                 continue
             found.append(
@@ -468,9 +476,10 @@ class Alerts:
     def _assignee(self, schedule: Schedule) -> Json:
         if self._is_user(schedule.principal_id):
             return self._user_ref(schedule.principal_id)
+        app = find_service_principal(self.tenant, schedule.principal_id)
         return {
             "assigneeId": schedule.principal_id,
-            "assigneeDisplayName": None,
+            "assigneeDisplayName": app.json["displayName"] if app else None,
             "assigneeUserPrincipalName": None,
         }
 

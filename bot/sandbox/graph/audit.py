@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from bot.sandbox.graph.principals import find_service_principal
 from bot.sandbox.graph.values import format_datetime, new_guid
 from bot.sandbox.tenant import DemoTenant
 
@@ -83,6 +84,16 @@ class AuditLog:
             }
         except KeyError:
             pass
+        app = find_service_principal(self._tenant, principal_id)
+        if app is not None:
+            return {
+                "id": principal_id,
+                "displayName": app.json["displayName"],
+                "type": "ServicePrincipal",
+                "userPrincipalName": None,
+                "groupType": None,
+                "modifiedProperties": [],
+            }
         try:
             group = self._tenant.group(principal_id)
             name: str | None = group.display_name

@@ -7,6 +7,9 @@ Directory`); a signed-in caller must also hold Privileged Role Administrator or 
 Administrator; the role's `Expiration_Admin_Eligibility` rule bounds the schedule and
 `Enablement_Admin_Eligibility` may ask for a justification or MFA; an eligibility that exists
 already is refused with `RoleAssignmentExists`, a missing one with `RoleAssignmentDoesNotExist`.
+An eligibility is for a user or a role-assignable group: Graph grants service principals active
+assignments only, so `adminAssign` for one is refused (400; Microsoft documents the rule, not
+its error code, and the twin answers with the generic `BadRequest`).
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ class Roles(Protocol):
 
     def is_principal(self, object_id: str) -> bool: ...
 
+    def is_service_principal(self, object_id: str) -> bool: ...
+
     def active_eligibility(self, principal_id: str, role_id: str) -> Schedule | None: ...
 
     def holds_active_role(self, user_id: str, role_ids: tuple[str, ...]) -> bool: ...
@@ -85,6 +90,14 @@ class EligibilityRequests:
 
     def _assign(self, caller: Caller, parsed: ParsedRequest) -> ScheduleRequest:
         roles = self._roles
+        if roles.is_service_principal(parsed.principal_id):
+            # Graph: "Can be a user or a role-assignable group. You can grant only active
+            # assignments service principals." (unifiedRoleEligibilityScheduleRequest)
+            raise bad_request(
+                f"The principal '{parsed.principal_id}' is a service principal: role "
+                "eligibility can be granted to users and role-assignable groups only; grant "
+                "service principals active assignments."
+            )
         if roles.active_eligibility(parsed.principal_id, parsed.role_id) is not None:
             raise assignment_exists()
         now = roles.now()

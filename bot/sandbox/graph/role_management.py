@@ -33,6 +33,7 @@ from bot.sandbox.graph.errors import (
     policy_failed,
 )
 from bot.sandbox.graph.policies import EffectivePolicy, patched_rules, read_policy
+from bot.sandbox.graph.principals import find_service_principal
 from bot.sandbox.graph.requests import (
     ParsedRequest,
     expiration_failure,
@@ -69,7 +70,15 @@ class RoleManagement:
     # --- queries -----------------------------------------------------------------------------
 
     def is_principal(self, object_id: str) -> bool:
-        return self._user_exists(object_id) or self._group_exists(object_id)
+        """A user, a group or a service principal (an app or managed identity) of the tenant."""
+        return (
+            self._user_exists(object_id)
+            or self._group_exists(object_id)
+            or self.is_service_principal(object_id)
+        )
+
+    def is_service_principal(self, object_id: str) -> bool:
+        return find_service_principal(self.tenant, object_id) is not None
 
     def groups_of(self, principal_id: str) -> list[str]:
         if not self._user_exists(principal_id):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.sandbox.graph import principals
+from bot.sandbox.graph.principals import find_service_principal
 from bot.sandbox.graph.state import (
     ROOT_SCOPE,
     Approval,
@@ -75,7 +77,9 @@ def directory_object(tenant: DemoTenant, object_id: str) -> Json | None:
     try:
         return group(tenant.group(object_id))
     except KeyError:
-        return None
+        pass
+    found = find_service_principal(tenant, object_id)
+    return None if found is None else principals.directory_object(found)
 
 
 def _schedule_info(

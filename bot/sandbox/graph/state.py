@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from bot.sandbox.graph.policies import Rule, build_rules
+from bot.sandbox.graph.principals import principal_id_of
 from bot.sandbox.graph.review_state import ReviewDefinition
 from bot.sandbox.graph.values import role_assignment_id, stable_guid
 from bot.sandbox.tenant import DemoTenant
@@ -197,13 +198,18 @@ def seed_state(tenant: DemoTenant) -> TwinState:
             )
         )
     for assignment in tenant.assignments:
-        user, role = tenant.user(assignment.user), tenant.role(assignment.role)
-        schedule_id = stable_guid("assignment", user.id, role.id)
+        principal_id = (
+            principal_id_of(tenant, assignment.app)
+            if assignment.app
+            else tenant.user(assignment.user).id
+        )
+        role = tenant.role(assignment.role)
+        schedule_id = stable_guid("assignment", principal_id, role.id)
         state.schedules.append(
             Schedule(
                 id=schedule_id,
                 kind="assignment",
-                principal_id=user.id,
+                principal_id=principal_id,
                 role_id=role.id,
                 created_using=schedule_id,
                 created=SEED_TIME,

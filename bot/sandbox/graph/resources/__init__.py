@@ -22,6 +22,7 @@ RESOURCES = (
     "directory_audits",
     "installed_apps",
     "service_principals",
+    "sign_in_activities",
     "pim_alerts",
     "access_reviews",
 )

@@ -1,5 +1,6 @@
 """`users` and `groups`: reading a user (by id or UPN), a group, and memberships either way,
-direct (`memberOf`, `members`) or transitive."""
+direct (`memberOf`, `members`) or transitive; and `directoryObjects/{id}`, any of them (or a
+service principal) by object id, typed by `@odata.type` (it needs `Directory.Read.All`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from bot.sandbox.graph import shapes
 from bot.sandbox.graph.auth import READ_GROUPS, READ_USERS
 from bot.sandbox.graph.context import TwinContext
 from bot.sandbox.graph.errors import directory_not_found
+from bot.sandbox.graph.principals import SERVICE_PRINCIPAL_FIELDS
 from bot.sandbox.graph.router import ID, GraphRequest, GraphResponse, Routes
 from bot.sandbox.graph.shapes import Json
 from bot.sandbox.graph.sign_ins import SIGN_IN_ACTIVITY, asks_for_sign_ins, with_sign_in_activity
 from bot.sandbox.tenant import DemoTenant, TenantUser
 
 routes = Routes()
+READ_DIRECTORY_OBJECTS = ("Directory.Read.All", "Directory.ReadWrite.All")
 _USER_GROUPS = "(?P<relation>transitiveMemberOf|memberOf)"
 _GROUP_MEMBERS = "(?P<relation>transitiveMembers|members)"
 
@@ -26,6 +29,23 @@ def find_user(tenant: DemoTenant, object_id: str) -> TenantUser:
     if found is None:
         raise directory_not_found(object_id)
     return found
+
+
+@routes.route("GET", f"/directoryObjects/{ID}")
+def get_directory_object(
+    twin: TwinContext, request: GraphRequest, match: re.Match[str]
+) -> GraphResponse:
+    request.caller.require(READ_DIRECTORY_OBJECTS)
+    found = shapes.directory_object(twin.tenant, match["id"])
+    if found is None:
+        raise directory_not_found(match["id"])
+    return twin.entity(
+        request,
+        "directoryObjects",
+        found,
+        properties=(*shapes.USER_PROPERTIES, *shapes.GROUP_PROPERTIES, *SERVICE_PRINCIPAL_FIELDS),
+        type_name="directoryObject",
+    )
 
 
 @routes.route("GET", "/users")

@@ -21,17 +21,23 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
 
 from bot.sandbox.entra import service_principal_id
 from bot.sandbox.graph.context import TwinContext
 from bot.sandbox.graph.errors import GraphHttpError
+from bot.sandbox.graph.principals import (
+    GRAPH_APP_ROLES,
+    MICROSOFT_GRAPH_APP_ID,
+    SERVICE_PRINCIPAL_FIELDS,
+    ServicePrincipal,
+    find_service_principal,
+    service_principals,
+)
 from bot.sandbox.graph.router import ID, GraphRequest, GraphResponse, Routes
 from bot.sandbox.graph.shapes import Json
 from bot.sandbox.tenant import DemoTenant
 
 routes = Routes()
-MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 READ_SERVICE_PRINCIPALS = (
     "Application.Read.All",
     "Application.ReadWrite.All",
@@ -51,46 +57,7 @@ READ_APP_ROLE_ASSIGNMENTS = (
     "Directory.ReadWrite.All",
 )
 
-# Microsoft Graph's application permissions (app roles) by name: their ids as in Microsoft
-# Graph's service principal of every tenant (Microsoft Graph permissions reference).
-GRAPH_APP_ROLES = {
-    "AccessReview.ReadWrite.All": "ef5f7d5c-338f-44b0-86c3-351f46c8bb5f",
-    "Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
-    "DelegatedPermissionGrant.Read.All": "81b4724a-58aa-41c1-8a55-84ef97466587",
-    "AppRoleAssignment.ReadWrite.All": "06b708a9-e830-4db3-a914-8e69da51d44f",
-    "AuditLog.Read.All": "b0afded3-3588-46d8-8b3d-9842eff778da",
-    "Directory.Read.All": "7ab1d382-f21e-4acd-a863-ba3e13f7da61",
-    "Directory.ReadWrite.All": "19dbc75e-c2e2-444c-a770-ec69d8559fc7",
-    "Group.Read.All": "5b567255-7703-4780-807c-7be8301ae99b",
-    "Group.ReadWrite.All": "62a82d76-70ea-41e2-9197-370581804d09",
-    "GroupMember.Read.All": "98830695-27a2-44f7-8c18-0c3ebc9698f6",
-    "RoleAssignmentSchedule.Read.Directory": "d5fe8ce8-684c-4c83-a52c-46e882ce4be1",
-    "RoleAssignmentSchedule.ReadWrite.Directory": "dd199f4a-f148-40a4-a2ec-f0069cc799ec",
-    "RoleAssignmentSchedule.Remove.Directory": "d3495511-98b7-4df3-b317-4e35c19f6129",
-    "RoleEligibilitySchedule.Read.Directory": "ff278e11-4a33-4d0c-83d2-d01dc58929a5",
-    "RoleEligibilitySchedule.ReadWrite.Directory": "fee28b28-e1f3-4841-818e-2704dc62245f",
-    "RoleManagement.Read.All": "c7fbd983-d9aa-4fa7-84b8-17382c103bc4",
-    "RoleManagement.Read.Directory": "483bed4a-2ad3-4361-a73b-c83ccdbdc53c",
-    "RoleManagement.ReadWrite.Directory": "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8",
-    "RoleManagementAlert.Read.Directory": "ef31918f-2d50-4755-8943-b8638c0a077e",
-    "RoleManagementAlert.ReadWrite.Directory": "11059518-d6a6-4851-98ed-509268489c4a",
-    "RoleManagementPolicy.Read.Directory": "fdc4c997-9942-4479-bfcb-75a36d1138df",
-    "RoleManagementPolicy.ReadWrite.Directory": "31e08e0a-d3f7-4ca2-ac39-7343fb83e8ad",
-    "TeamsAppInstallation.ReadWriteSelfForUser.All": "908de74d-f8b2-4d6b-a9ed-2a17b3b78179",
-    "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
-    "User.ReadBasic.All": "97235f07-e226-4f63-ace3-39588e11d3a1",
-    "User.ReadWrite.All": "741f803b-c850-494e-b5df-cde7c675a1ca",
-}
-
-SERVICE_PRINCIPAL_PROPERTIES = (
-    "id",
-    "appId",
-    "displayName",
-    "servicePrincipalType",
-    "accountEnabled",
-    "appOwnerOrganizationId",
-    "appRoles",
-)
+SERVICE_PRINCIPAL_PROPERTIES = SERVICE_PRINCIPAL_FIELDS
 APP_ROLE_ASSIGNMENT_PROPERTIES = (
     "id",
     "appRoleId",
@@ -102,73 +69,9 @@ APP_ROLE_ASSIGNMENT_PROPERTIES = (
     "resourceDisplayName",
     "resourceId",
 )
-_MICROSOFT_TENANT = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"  # owner of Microsoft's first-party apps
 
 
-@dataclass(frozen=True)
-class _Principal:
-    json: Json
-    permissions: tuple[str, ...]
-    delegated: tuple[str, ...] = ()
-
-
-def _principals(tenant: DemoTenant) -> list[_Principal]:
-    graph: Json = {
-        "id": service_principal_id(MICROSOFT_GRAPH_APP_ID),
-        "appId": MICROSOFT_GRAPH_APP_ID,
-        "displayName": "Microsoft Graph",
-        "servicePrincipalType": "Application",
-        "accountEnabled": True,
-        "appOwnerOrganizationId": _MICROSOFT_TENANT,
-        "appRoles": [
-            {
-                "allowedMemberTypes": ["Application"],
-                "description": f"Application permission {name} of Microsoft Graph.",
-                "displayName": name,
-                "id": role_id,
-                "isEnabled": True,
-                "origin": "Application",
-                "value": name,
-            }
-            for name, role_id in GRAPH_APP_ROLES.items()
-        ],
-    }
-    principals = [_Principal(graph, ())]
-    for app in tenant.apps:
-        principals.append(
-            _Principal(
-                {
-                    "id": service_principal_id(app.client_id),
-                    "appId": app.client_id,
-                    "displayName": app.display_name,
-                    "servicePrincipalType": "Application",
-                    "accountEnabled": True,
-                    "appOwnerOrganizationId": tenant.tenant_id,
-                    "appRoles": [],
-                },
-                tuple(app.application_permissions),
-                tuple(app.delegated_permissions),
-            )
-        )
-    for identity in tenant.managed_identities:
-        principals.append(
-            _Principal(
-                {
-                    "id": identity.principal_id,
-                    "appId": identity.client_id,
-                    "displayName": identity.display_name,
-                    "servicePrincipalType": "ManagedIdentity",
-                    "accountEnabled": True,
-                    "appOwnerOrganizationId": None,
-                    "appRoles": [],
-                },
-                tuple(identity.application_permissions),
-            )
-        )
-    return principals
-
-
-def _assignments(tenant: DemoTenant, principal: _Principal) -> list[Json]:
+def _assignments(tenant: DemoTenant, principal: ServicePrincipal) -> list[Json]:
     graph_id = service_principal_id(MICROSOFT_GRAPH_APP_ID)
     return [
         {
@@ -187,10 +90,10 @@ def _assignments(tenant: DemoTenant, principal: _Principal) -> list[Json]:
     ]
 
 
-def _principal(twin: TwinContext, object_id: str) -> _Principal:
-    for principal in _principals(twin.tenant):
-        if str(principal.json["id"]).lower() == object_id.lower():
-            return principal
+def _principal(twin: TwinContext, object_id: str) -> ServicePrincipal:
+    found = find_service_principal(twin.tenant, object_id)
+    if found is not None:
+        return found
     raise GraphHttpError(
         404,
         "Request_ResourceNotFound",
@@ -207,7 +110,7 @@ def list_service_principals(
     return twin.collection(
         request,
         "servicePrincipals",
-        [p.json for p in _principals(twin.tenant)],
+        [p.json for p in service_principals(twin.tenant)],
         properties=SERVICE_PRINCIPAL_PROPERTIES,
         filterable=("id", "appId", "displayName", "servicePrincipalType"),
         type_name="servicePrincipal",
