@@ -96,8 +96,6 @@ VERBS = tuple(verb.value for verb in ReviewVerb)
 SIGN_IN_PREFIX = "review-"  # exchange ids of reviewers' sign-ins (pim engine)
 
 SCAN_EVERY = timedelta(minutes=5)
-# The first scan waits a little after startup, so that a starting replica serves people first.
-STARTUP_GRACE = timedelta(seconds=30)
 REMIND_BEFORE = timedelta(days=1)
 FINISH_GRACE = timedelta(minutes=1)
 RETRY = timedelta(seconds=30)
@@ -179,8 +177,10 @@ class Reviews:
         }
 
     async def start(self) -> None:
-        """Make sure a scan is queued (every replica may call it: the key dedupes)."""
-        await self._enqueue_scan(self._now() + STARTUP_GRACE)
+        """Queue a scan due now (every replica may call it: the key dedupes), so that a review
+        already running at start-up reaches its reviewers on the scheduler's first round. The
+        scan is a job: it does not hold up the people the replica serves."""
+        await self._enqueue_scan(self._now(), soon=True)
 
     # --- admin commands ------------------------------------------------------------------------
 
