@@ -29,7 +29,8 @@ _DAYS = re.compile(r"^P(?P<n>[1-9]\d{0,2})D$")
 
 class ReviewersEntry(BaseModel):
     """Who reviews: named people (UPNs or object ids), a group's members (name or object id),
-    or each person's manager (`managers: true`, with `fallback` people for those who have none).
+    or each person's manager (`managers: true`, with `fallback` people or a `fallback_group`
+    reviewing for those who have none).
     Reviewer scopes pimbot has no word for are kept as Graph wrote them (`other`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -38,6 +39,7 @@ class ReviewersEntry(BaseModel):
     group: str | None = None
     managers: bool = False
     fallback: tuple[str, ...] = ()
+    fallback_group: str | None = None
     other: tuple[dict[str, Any], ...] = ()
 
     @model_validator(mode="after")
@@ -46,8 +48,8 @@ class ReviewersEntry(BaseModel):
             raise ValueError("name the reviewers: people, group or managers")
         if self.managers and (self.people or self.group):
             raise ValueError("managers review alone (add `fallback` people for those without one)")
-        if self.fallback and not self.managers:
-            raise ValueError("`fallback` people review only with `managers: true`")
+        if (self.fallback or self.fallback_group) and not self.managers:
+            raise ValueError("`fallback` reviewers review only with `managers: true`")
         return self
 
     @property
@@ -70,6 +72,7 @@ class ReviewersEntry(BaseModel):
             and (self.group or "").casefold() == (other.group or "").casefold()
             and self.managers == other.managers
             and _folded(self.fallback) == _folded(other.fallback)
+            and (self.fallback_group or "").casefold() == (other.fallback_group or "").casefold()
             and list(self.other) == list(other.other)
         )
 
@@ -390,8 +393,10 @@ def _who(reviewers: ReviewersEntry) -> str:
     if reviewers.group:
         parts.append(f"group {reviewers.group}")
     if reviewers.managers:
-        fallback = f" (else {', '.join(reviewers.fallback)})" if reviewers.fallback else ""
-        parts.append("managers" + fallback)
+        instead = list(reviewers.fallback)
+        if reviewers.fallback_group:
+            instead.append(f"group {reviewers.fallback_group}")
+        parts.append("managers" + (f" (else {', '.join(instead)})" if instead else ""))
     if reviewers.other:
         parts.append(f"{len(reviewers.other)} other reviewer scope(s)")
     return "; ".join(parts)

@@ -99,10 +99,13 @@ class GraphReviewDefinitions:
             else:
                 other.append(dict(scope))
         fallback = []
+        fallback_group: str | None = None
         for scope in item.get("fallbackReviewers") or []:
             parts = [p for p in str(scope.get("query") or "").split("/") if p]
             if len(parts) == 2 and parts[0].lower() == "users":
                 fallback.append(await self._upn(parts[1]))
+            elif len(parts) >= 2 and parts[0].lower() == "groups" and fallback_group is None:
+                fallback_group = parts[1]
         default: DefaultDecision = "None"
         if settings.get("defaultDecisionEnabled"):
             found = str(settings.get("defaultDecision") or "None")
@@ -117,6 +120,7 @@ class GraphReviewDefinitions:
                 group=group,
                 managers=managers,
                 fallback=tuple(fallback) if managers else (),
+                fallback_group=fallback_group if managers else None,
                 other=tuple(other),
             ),
             auto_apply=bool(settings.get("autoApplyDecisionsEnabled")),
@@ -131,9 +135,19 @@ class GraphReviewDefinitions:
             people = tuple([await self._user(ref) for ref in reviewers.people])
             fallback = tuple([await self._user(ref) for ref in reviewers.fallback])
             group = await self._group(reviewers.group) if reviewers.group else None
+            fallback_group = (
+                await self._group(reviewers.fallback_group) if reviewers.fallback_group else None
+            )
         except GraphError as exc:
             raise _refused(exc) from exc
-        return reviewers.model_copy(update={"people": people, "fallback": fallback, "group": group})
+        return reviewers.model_copy(
+            update={
+                "people": people,
+                "fallback": fallback,
+                "group": group,
+                "fallback_group": fallback_group,
+            }
+        )
 
     async def _user(self, ref: str) -> str:
         """A UPN or object id → the user's UPN."""
@@ -228,6 +242,8 @@ class GraphReviewDefinitions:
             body["fallbackReviewers"] = [
                 _user_scope(await self._user_id(upn)) for upn in entry.reviewers.fallback
             ]
+            if entry.reviewers.fallback_group:
+                body["fallbackReviewers"].append(_group_scope(entry.reviewers.fallback_group))
         settings = body.setdefault("settings", {})
         default = entry.default_decision
         settings.update(
@@ -259,12 +275,7 @@ class GraphReviewDefinitions:
     async def _reviewer_scopes(self, reviewers: ReviewersEntry) -> list[dict[str, Any]]:
         scopes = [_user_scope(await self._user_id(upn)) for upn in reviewers.people]
         if reviewers.group:
-            scopes.append(
-                {
-                    "query": f"/groups/{reviewers.group}/transitiveMembers/microsoft.graph.user",
-                    "queryType": "MicrosoftGraph",
-                }
-            )
+            scopes.append(_group_scope(reviewers.group))
         if reviewers.managers:
             scopes.append(dict(MANAGER))
         scopes.extend(dict(scope) for scope in reviewers.other)
@@ -307,6 +318,13 @@ def _writable(graph_object: Any) -> dict[str, Any]:
         key: copy.deepcopy(graph_object[key])
         for key in WRITABLE
         if key in graph_object and graph_object[key] is not None
+    }
+
+
+def _group_scope(group_id: str) -> dict[str, Any]:
+    return {
+        "query": f"/groups/{group_id}/transitiveMembers/microsoft.graph.user",
+        "queryType": "MicrosoftGraph",
     }
 
 

@@ -15,6 +15,14 @@ import httpx
 import pytest
 import yaml
 
+from bot.governance.policy_reviews import (
+    DeclaredReviews,
+    ReviewEntry,
+    ReviewersEntry,
+    ReviewPlanError,
+    TenantReview,
+    plan_reviews,
+)
 from bot.graph.errors import GraphError
 from bot.graph.review_policies import GraphReviewDefinitions
 from bot.graph.role_policies import GraphRolePolicies
@@ -405,3 +413,63 @@ async def test_the_twin_refuses_a_put_of_group_reviewers_as_graph_documents(
     await http.aclose()
     assert refused.value.status == 400
     assert "only updatable if individual users" in refused.value.message
+
+
+class TenantOnly:
+    """`ReviewDefinitions` that only reads and resolves (a plan writes nothing)."""
+
+    def __init__(self, reviews: list[TenantReview]) -> None:
+        self.reviews = reviews
+
+    async def read_all(self) -> list[TenantReview]:
+        return self.reviews
+
+    async def resolve(self, reviewers: ReviewersEntry) -> ReviewersEntry:
+        return reviewers
+
+    async def create(self, role_id: str, role_name: str, entry: ReviewEntry) -> TenantReview:
+        raise AssertionError("a plan writes nothing")
+
+    async def update(self, before: TenantReview, after: ReviewEntry, role_name: str) -> None:
+        raise AssertionError("a plan writes nothing")
+
+    async def put_back(self, before: TenantReview) -> None:
+        raise AssertionError("a plan writes nothing")
+
+    async def delete(self, review: TenantReview) -> None:
+        raise AssertionError("a plan writes nothing")
+
+    async def restore(self, review: TenantReview) -> TenantReview:
+        raise AssertionError("a plan writes nothing")
+
+
+BY_MANAGERS = ReviewEntry(
+    id="d1",
+    name="Exchange Administrator access review",
+    every="P1M",
+    reviewers=ReviewersEntry(managers=True, fallback=("megan@contoso.example",)),
+)
+
+
+async def test_a_review_by_managers_made_elsewhere_round_trips_but_is_not_changed() -> None:
+    """A review by managers (the portal can make one) is exported and kept as it is; pimbot
+    refuses to change it or make one while its cards cannot give each manager only their own
+    people's rows."""
+    tenant = TenantOnly([TenantReview(EXCHANGE_ADMIN, BY_MANAGERS, {})])
+    declared = [DeclaredReviews(EXCHANGE_ADMIN, "Exchange Administrator", (BY_MANAGERS,))]
+    assert await plan_reviews(declared, tenant.reviews, tenant) == []
+    longer = BY_MANAGERS.model_copy(update={"duration": "P21D"})
+    with pytest.raises(ReviewPlanError, match="cannot run reviews by managers"):
+        await plan_reviews(
+            [DeclaredReviews(EXCHANGE_ADMIN, "Exchange Administrator", (longer,))],
+            tenant.reviews,
+            tenant,
+        )
+    # Where the Teams side runs them, the same change is planned as an update in place.
+    [update] = await plan_reviews(
+        [DeclaredReviews(EXCHANGE_ADMIN, "Exchange Administrator", (longer,))],
+        tenant.reviews,
+        tenant,
+        supported=frozenset({"people", "group", "managers"}),
+    )
+    assert (update.action, [c.setting for c in update.changes]) == ("update", ["duration"])
