@@ -240,9 +240,10 @@ class ReviewPlanError(Exception):
     """The file's reviews cannot be applied as written; the message says where and why."""
 
 
-# The reviewer kinds pimbot can run in Teams end to end; the others are refused when a file
-# would create or change a review with them.
-SUPPORTED_KINDS = frozenset({"people", "group"})
+# The reviewer kinds pimbot runs in Teams end to end (bot/governance/reviews/: named people, a
+# group's members, each person's manager with fallback reviewers); reviewer scopes it has no
+# word for (`other`) are refused when a file would create or change a review with them.
+SUPPORTED_KINDS = frozenset({"people", "group", "managers"})
 
 
 @dataclass(frozen=True)
@@ -333,12 +334,12 @@ def _check_kinds(where: str, entry: ReviewEntry, supported: frozenset[str]) -> N
     if "other" in refused:
         raise ReviewPlanError(
             f"{where}: pimbot cannot create or change a review with reviewers it has no word "
-            "for (`other`); name people or a group"
+            "for (`other`); name people, a group or managers"
         )
     if refused:
         raise ReviewPlanError(
-            f"{where}: this pimbot cannot run reviews by {' or '.join(refused)} in Teams yet; "
-            "name people or a group"
+            f"{where}: this pimbot cannot run reviews by {' or '.join(refused)} in Teams; "
+            "name people, a group or managers"
         )
     if entry.every == ONCE:
         raise ReviewPlanError(f"{where}: pimbot creates recurring reviews only (every P…W or P…M)")

@@ -330,11 +330,12 @@ async def test_an_update_refused_is_put_back_with_the_others(
     ("review", "message"),
     [
         (
-            {
-                "every": "P1M",
-                "reviewers": {"managers": True, "fallback": ["megan@contoso.example"]},
-            },
-            "cannot run reviews by managers",
+            {"every": "P1M", "reviewers": {"other": [{"query": "/applications/x/owners"}]}},
+            "reviewers it has no word for",
+        ),
+        (
+            {"every": "P1M", "reviewers": {"people": ["x"], "managers": True}},
+            "managers review alone",
         ),
         ({"every": "P1M", "reviewers": {}}, "name the reviewers"),
         ({"every": "P45D", "reviewers": {"people": ["x"]}}, "weeks or months"),
@@ -443,6 +444,41 @@ class TenantOnly:
         raise AssertionError("a plan writes nothing")
 
 
+async def test_a_review_by_managers_with_a_fallback_group_is_created_and_round_trips(
+    tenant: Tenant, tmp_path: Path
+) -> None:
+    """Managers review their own people; the Security Leads review those without a manager."""
+
+    def change(document: dict[str, Any]) -> None:
+        role(document, USER_ADMIN)["reviews"] = [
+            {
+                "every": "P1M",
+                "duration": "P7D",
+                "reviewers": {"managers": True, "fallback_group": "Security Leads"},
+            }
+        ]
+
+    file = tmp_path / "roles.yaml"
+    file.write_text(edited(await export(tenant), change))
+    code, console = await run(tenant, "apply", file, audit=Audit())
+    assert code == 0, console.said
+    [new] = [d for d in twin_definitions(tenant) if d.role_id == USER_ADMIN]
+    assert new.reviewers == [
+        {"query": "./manager", "queryType": "MicrosoftGraph", "queryRoot": "decisions"}
+    ]
+    leads = tenant.graph.tenant.group("Security Leads").id
+    assert [r["query"] for r in new.fallback_reviewers] == [
+        f"/groups/{leads}/transitiveMembers/microsoft.graph.user"
+    ]
+    document = yaml.safe_load(await export(tenant))
+    [review] = role(document, USER_ADMIN)["reviews"]
+    assert review["reviewers"] == {"managers": True, "fallback_group": leads}
+    file.write_text(yaml.safe_dump(document, sort_keys=False))
+    before = writes(tenant)
+    code, console = await run(tenant, "apply", file, audit=Audit())
+    assert (code, writes(tenant)) == (0, before), console.said  # a round trip writes nothing
+
+
 BY_MANAGERS = ReviewEntry(
     id="d1",
     name="Exchange Administrator access review",
@@ -451,25 +487,24 @@ BY_MANAGERS = ReviewEntry(
 )
 
 
-async def test_a_review_by_managers_made_elsewhere_round_trips_but_is_not_changed() -> None:
-    """A review by managers (the portal can make one) is exported and kept as it is; pimbot
-    refuses to change it or make one while its cards cannot give each manager only their own
-    people's rows."""
+async def test_reviews_by_a_kind_pimbot_does_not_run_are_kept_but_not_changed() -> None:
+    """A review made elsewhere by reviewers a pimbot does not run in Teams is exported and
+    kept as it is; changing one, or making one, is refused."""
     tenant = TenantOnly([TenantReview(EXCHANGE_ADMIN, BY_MANAGERS, {})])
     declared = [DeclaredReviews(EXCHANGE_ADMIN, "Exchange Administrator", (BY_MANAGERS,))]
-    assert await plan_reviews(declared, tenant.reviews, tenant) == []
+    assert await plan_reviews(declared, tenant.reviews, tenant, supported=frozenset()) == []
     longer = BY_MANAGERS.model_copy(update={"duration": "P21D"})
     with pytest.raises(ReviewPlanError, match="cannot run reviews by managers"):
         await plan_reviews(
             [DeclaredReviews(EXCHANGE_ADMIN, "Exchange Administrator", (longer,))],
             tenant.reviews,
             tenant,
+            supported=frozenset({"people", "group"}),
         )
-    # Where the Teams side runs them, the same change is planned as an update in place.
+    # This pimbot runs them: the same change is planned as an update in place.
     [update] = await plan_reviews(
         [DeclaredReviews(EXCHANGE_ADMIN, "Exchange Administrator", (longer,))],
         tenant.reviews,
         tenant,
-        supported=frozenset({"people", "group", "managers"}),
     )
     assert (update.action, [c.setting for c in update.changes]) == ("update", ["duration"])
