@@ -8,6 +8,12 @@ from typing import Any
 
 from bot.governance.policy_file import RolePlan
 from bot.governance.policy_ports import PolicyWriteFailed, RolePolicies
+from bot.governance.policy_reviews import (
+    ReviewApplyFailed,
+    ReviewDefinitions,
+    ReviewPlan,
+    apply_reviews,
+)
 
 # Records one audit entry: action, outcome, details.
 Record = Callable[[str, str, Mapping[str, Any]], Awaitable[None]]
@@ -19,6 +25,7 @@ AUDIT_ACTION = "policy.apply"
 class Applied:
     roles: tuple[str, ...]  # role names changed
     rules: int  # rules written
+    reviews: int = 0  # access reviews created, changed or deleted
 
 
 class ApplyFailed(Exception):
@@ -32,7 +39,15 @@ class ApplyFailed(Exception):
         self.left_changed = tuple(left_changed)
 
 
-async def apply_plans(policies: RolePolicies, plans: Sequence[RolePlan], record: Record) -> Applied:
+async def apply_plans(
+    policies: RolePolicies,
+    plans: Sequence[RolePlan],
+    record: Record,
+    reviews: ReviewDefinitions | None = None,
+    review_plans: Sequence[ReviewPlan] = (),
+) -> Applied:
+    """The roles' rules, then their access reviews; a refusal anywhere puts back everything
+    written before it."""
     done: list[RolePlan] = []
     rules = 0
     for role_plan in plans:
@@ -47,7 +62,19 @@ async def apply_plans(policies: RolePolicies, plans: Sequence[RolePlan], record:
         rules += len(written)
         done.append(role_plan)
         await record(AUDIT_ACTION, "changed", _details(role_plan, written))
-    return Applied(tuple(p.current.role_name for p in done), rules)
+    changed = 0
+    if review_plans:
+        if reviews is None:
+            raise RuntimeError("review changes need the review definitions")
+        try:
+            changed = await apply_reviews(reviews, review_plans, record)
+        except ReviewApplyFailed as failure:
+            left = list(failure.left_changed)
+            left.extend(await _put_back(policies, done, record))
+            label = f"{failure.plan.role_name} {failure.plan.label}"
+            raise ApplyFailed(label, PolicyWriteFailed(failure.refusal), left) from failure
+    roles = {p.current.role_name: None for p in done} | {p.role_name: None for p in review_plans}
+    return Applied(tuple(roles), rules, changed)
 
 
 async def _put_back(policies: RolePolicies, done: Sequence[RolePlan], record: Record) -> list[str]:

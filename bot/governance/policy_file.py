@@ -22,6 +22,13 @@ from bot.governance.domain import (
     RolePolicy,
     RoleSettings,
 )
+from bot.governance.policy_reviews import (
+    DeclaredReviews,
+    ReviewEntry,
+    ReviewPlan,
+    TenantReview,
+    describe_reviews,
+)
 
 FILE_VERSION = 1
 HEADER = (
@@ -42,6 +49,8 @@ class RoleEntry(BaseModel):
     activation: Activation = Activation()
     assignment: Assignment = Assignment()
     notifications: Notifications = Notifications()
+    # The role's access reviews (policy_reviews.py); None: the file leaves them as they are.
+    reviews: tuple[ReviewEntry, ...] | None = None
 
     @property
     def settings(self) -> RoleSettings:
@@ -59,7 +68,11 @@ class PolicyFile(BaseModel):
     roles: tuple[RoleEntry, ...] = Field(default_factory=tuple)
 
 
-def export_text(policies: Sequence[RolePolicy]) -> str:
+def export_text(
+    policies: Sequence[RolePolicy], reviews: Sequence[TenantReview] | None = None
+) -> str:
+    """The file; with `reviews` (the tenant's running access reviews), each role lists its
+    reviews (`reviews: []` for none), so that applying it keeps exactly those."""
     document = PolicyFile(
         roles=tuple(
             RoleEntry(
@@ -72,10 +85,21 @@ def export_text(policies: Sequence[RolePolicy]) -> str:
             for policy in policies
         )
     )
-    body = yaml.safe_dump(
-        document.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100
-    )
+    raw = document.model_dump(mode="json")
+    for entry in raw["roles"]:
+        entry.pop("reviews", None)
+        if reviews is not None:
+            entry["reviews"] = [
+                _review_json(r.entry) for r in reviews if r.role_id.lower() == entry["id"].lower()
+            ]
+    body = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, width=100)
     return HEADER + body
+
+
+def _review_json(entry: ReviewEntry) -> dict[str, Any]:
+    raw = entry.model_dump(mode="json")
+    raw["reviewers"] = entry.reviewers.model_dump(mode="json", exclude_defaults=True)
+    return raw
 
 
 def load_text(text: str) -> PolicyFile:
@@ -185,16 +209,28 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
-def describe(plans: Sequence[RolePlan]) -> str:
-    """The changes as a person reads them, one role after another."""
-    if not plans:
+def declared_reviews(document: PolicyFile) -> list[DeclaredReviews]:
+    """The roles whose access reviews the file declares (`reviews:`, even empty)."""
+    return [
+        DeclaredReviews(entry.id, entry.role, entry.reviews)
+        for entry in document.roles
+        if entry.reviews is not None
+    ]
+
+
+def describe(plans: Sequence[RolePlan], review_plans: Sequence[ReviewPlan] = ()) -> str:
+    """The changes as a person reads them, one role after another, then the reviews."""
+    if not plans and not review_plans:
         return "No changes: the tenant already has these settings."
     lines = []
     for role_plan in plans:
         lines.append(f"{role_plan.current.role_name} ({role_plan.current.role_id}):")
         for change in role_plan.changes:
             lines.append(f"  {change.path}: {_show(change.before)} -> {_show(change.after)}")
-    count = len(plans)
+    lines.extend(describe_reviews(review_plans))
+    count = len(
+        {p.current.role_id.lower() for p in plans} | {p.role_id.lower() for p in review_plans}
+    )
     lines.append(f"{count} role{'s' if count != 1 else ''} would change.")
     return "\n".join(lines)
 

@@ -70,6 +70,8 @@ class AppRegistration(_Spec):
         ]
     )
     certificates: list[str] = Field(default_factory=list)  # PEM certificates (public part)
+    # Entra's "Allow public client flows": the device code grant, without a secret
+    public_client: bool = False
     federated_credentials: list[FederatedCredential] = Field(default_factory=list)
     # The service principal's last sign-in (`reports/servicePrincipalSignInActivities`,
     # `lastSignInActivity`); None: no sign-in recorded

@@ -1,5 +1,6 @@
 """Access review cards: the reviewer's card (a row per person and role, Keep / Remove, "Keep all
-recommended", a page at a time), and the `reviews` list.
+recommended", a page at a time), the `reviews` list, and at the end the admins' summary and the
+notice to each person removed.
 
 Buttons carry only ids and what was asked; pimbot checks the reviewer, the item and the review
 against its store and Graph before anything is recorded.
@@ -7,7 +8,7 @@ against its store and Graph before anything is recorded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -18,6 +19,7 @@ from bot.governance.domain import (
     Decision,
     Recommendation,
     ReviewCard,
+    ReviewInstance,
     ReviewItem,
     ReviewProgress,
 )
@@ -28,6 +30,7 @@ from cards.common import (
     button_row,
     card,
     execute,
+    facts,
     heading,
     paragraph,
     role_name,
@@ -239,3 +242,73 @@ def reviews_list(progress: list[ReviewProgress], tz: str | None = None) -> Card:
             )
         )
     return card(body, fallback_text=f"Access reviews: {len(progress)}")
+
+
+# --- the end of a review -----------------------------------------------------------------------
+
+HOW_TO_ASK_AGAIN = (
+    "If you still need it, ask your admins to make you eligible again (in Microsoft Entra: "
+    "Privileged Identity Management, or My Access)."
+)
+NAMES_SHOWN = 20
+
+
+def review_summary_card(instance: ReviewInstance, items: Sequence[ReviewItem]) -> Card:
+    """What the admins get when an instance ended and its decisions were applied."""
+    role = role_name(instance.role)
+    kept = [i for i in items if i.decision is Decision.APPROVE]
+    removed = [i for i in items if i.decision is Decision.DENY]
+    unreviewed = [i for i in items if not i.decided]
+    outcome = review_outcome(items)
+    body: list[Element] = [
+        heading(f"Access review of {role} ended"),
+        paragraph(outcome, bold=True),
+        facts(
+            [
+                ("Removed", _names(removed, with_reviewer=True)),
+                ("Not reviewed", _names(unreviewed)),
+                ("Kept", _names(kept)),
+            ]
+        ),
+        paragraph(
+            "Microsoft Entra applied the decisions: the people removed are no longer eligible "
+            "for the role, and pimbot told each of them.",
+            subtle=True,
+        ),
+    ]
+    return card(body, fallback_text=f"Access review of {role} ended: {outcome}")
+
+
+def review_outcome(items: Sequence[ReviewItem]) -> str:
+    kept = sum(i.decision is Decision.APPROVE for i in items)
+    removed = sum(i.decision is Decision.DENY for i in items)
+    return f"{kept} kept, {removed} removed, {sum(not i.decided for i in items)} not reviewed."
+
+
+def removed_notice_card(instance: ReviewInstance, item: ReviewItem) -> Card:
+    """What a person removed by the review is told."""
+    role = role_name(instance.role)
+    by = f" (decided by {plain(shorten(item.reviewed_by, MAX_NAME))})" if item.reviewed_by else ""
+    reason = plain(shorten(item.justification, 500))
+    body: list[Element] = [
+        heading(f"Your {role} role was removed", color="attention"),
+        paragraph(
+            f"The access review of {role} removed your {role} role{by}: you are no longer "
+            "eligible for it, and any active assignment of it ended."
+        ),
+    ]
+    if reason:
+        body.append(facts([("Reason given", reason)]))
+    body.append(paragraph(HOW_TO_ASK_AGAIN))
+    return card(body, fallback_text=f"The access review of {role} removed your {role} role")
+
+
+def _names(items: Sequence[ReviewItem], *, with_reviewer: bool = False) -> str:
+    shown = []
+    for item in items[:NAMES_SHOWN]:
+        name = plain(shorten(item.principal.display_name, MAX_NAME))
+        if with_reviewer and item.reviewed_by:
+            name += f" (by {plain(shorten(item.reviewed_by, MAX_NAME))})"
+        shown.append(name)
+    more = len(items) - NAMES_SHOWN
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")

@@ -28,6 +28,7 @@ from bot.domain import (
 from cards.actions import parse_action
 from cards.governance.actions import AdminVerb, parse_admin_action
 from cards.governance.alert_actions import AlertsVerb, parse_alerts_action
+from cards.governance.reviews import ReviewVerb, parse_review_action
 
 TEAMS_MAX_CARD_BYTES = 28 * 1024
 NOW = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)
@@ -204,17 +205,21 @@ def merged(card: dict[str, Any], button: dict[str, Any]) -> dict[str, Any]:
 
 _ADMIN_VERBS = {str(verb) for verb in AdminVerb}
 _ALERTS_VERBS = {str(verb) for verb in AlertsVerb}
+_REVIEW_VERBS = {str(verb) for verb in ReviewVerb}
 
 
 def parse_any_action(data: Mapping[str, Any]) -> object:
     """What pimbot reads from a button's data, whichever side's button it is (the admin front
-    sends admin and alerts verbs to their journeys, the rest to the workflow); `InvalidAction`
+    sends admin and alerts verbs to their journeys, the reviewers' front review verbs to access
+    reviews, the rest to the workflow); `InvalidAction`
     when it cannot read it."""
     verb = data.get("verb")
     if verb in _ADMIN_VERBS:
         return parse_admin_action(data)
     if verb in _ALERTS_VERBS:
         return parse_alerts_action(data)
+    if verb in _REVIEW_VERBS:  # the reviewers' front sends these to access reviews
+        return parse_review_action(data)
     return parse_action(data)
 
 

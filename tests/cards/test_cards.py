@@ -25,6 +25,7 @@ from cards.actions import (
 )
 from cards.refresh import with_refresh
 from tests.cards.admin_samples import ADMIN_CARDS
+from tests.cards.review_samples import REVIEW_CARDS
 from tests.cards.samples import (
     BOB,
     EXCHANGE,
@@ -121,6 +122,7 @@ EVERY_CARD: dict[str, Callable[[], dict[str, Any]]] = {
     "help": cards.help_card,
     "error": lambda: cards.error_card("Graph is busy", "Try again in a minute."),
     **ADMIN_CARDS,  # the admin side's: standing, four-eyes, alerts, role settings, help
+    **REVIEW_CARDS,  # access reviews: the reviewer's card, `reviews`, the end
 }
 
 

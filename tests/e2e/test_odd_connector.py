@@ -51,11 +51,17 @@ async def ask_for_approval(s: Sandbox) -> ActivationRequest:
 
 
 async def copies(s: Sandbox, handle: str, request_id: str) -> list[dict[str, Any]]:
-    """The messages in `handle`'s chat that show a card of Adele's request (the only one)."""
+    """The messages in `handle`'s chat that show a card of Adele's request (the only one; the
+    demo tenant's access review card, which Megan gets at start-up, names her too)."""
     return [
         m
         for m in await s.person(handle).messages()
-        if any("Exchange Administrator" in str(c) and "Adele Vance" in str(c) for c in m["cards"])
+        if any(
+            "Exchange Administrator" in str(c)
+            and "Adele Vance" in str(c)
+            and "Access review" not in str(c)
+            for c in m["cards"]
+        )
     ]
 
 

@@ -16,7 +16,6 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from bot.governance.reviews.journey import STARTUP_GRACE
 from bot.sandbox.graph.review_state import ReviewDecision, ReviewDefinition
 from bot.sandbox.runner import sandbox
 from bot.sandbox.teams.client import SandboxClient
@@ -74,8 +73,8 @@ async def press_on_row(
 
 
 async def settle(sb: Sandbox, rounds: int = 4) -> None:
-    """Run what is due, a little later (the first scan waits STARTUP_GRACE after startup)."""
-    sb.clock.advance(STARTUP_GRACE + timedelta(seconds=1))
+    """Run what is due, a little later."""
+    sb.clock.advance(timedelta(seconds=31))
     for _ in range(rounds):
         await sb.run_jobs()
 

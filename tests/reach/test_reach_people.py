@@ -104,7 +104,11 @@ async def test_where_installing_is_refused_the_card_goes_to_the_approvers_channe
         with caplog.at_level(logging.WARNING, logger="bot.channel.messenger"):
             await ask_megan_and_nestor(sb)
 
-        posted = await sb.client.channel_messages(APPROVERS_CHANNEL)
+        posted = [  # Megan's card of the demo tenant's access review goes there too
+            m
+            for m in await sb.client.channel_messages(APPROVERS_CHANNEL)
+            if "Access review" not in str(m["cards"])
+        ]
         assert sorted(m["text"].split(":", 1)[0] for m in posted) == sorted(
             [f"For {MEGAN}", f"For {NESTOR}"]
         )

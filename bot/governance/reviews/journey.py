@@ -77,7 +77,10 @@ from cards.governance.reviews import (
     ReviewVerb,
     page_count,
     parse_review_action,
+    removed_notice_card,
     review_card,
+    review_outcome,
+    review_summary_card,
     reviews_list,
 )
 from cards.text import plain
@@ -96,8 +99,6 @@ VERBS = tuple(verb.value for verb in ReviewVerb)
 SIGN_IN_PREFIX = "review-"  # exchange ids of reviewers' sign-ins (pim engine)
 
 SCAN_EVERY = timedelta(minutes=5)
-# The first scan waits a little after startup, so that a starting replica serves people first.
-STARTUP_GRACE = timedelta(seconds=30)
 REMIND_BEFORE = timedelta(days=1)
 FINISH_GRACE = timedelta(minutes=1)
 RETRY = timedelta(seconds=30)
@@ -123,10 +124,6 @@ USAGE = (
     "the pimbot admins review people without one, or say `by managers else UPN` or `else group "
     "NAME`), or `by admins` (the pimbot admins, the default). `reviews` lists the reviews and "
     "how far they got."
-)
-HOW_TO_ASK_AGAIN = (
-    "If you still need it, ask your admins to make you eligible again (in Microsoft Entra: "
-    "Privileged Identity Management, or My Access)."
 )
 
 
@@ -179,8 +176,10 @@ class Reviews:
         }
 
     async def start(self) -> None:
-        """Make sure a scan is queued (every replica may call it: the key dedupes)."""
-        await self._enqueue_scan(self._now() + STARTUP_GRACE)
+        """Queue a scan due now (every replica may call it: the key dedupes), so that a review
+        already running at start-up reaches its reviewers on the scheduler's first round. The
+        scan is a job: it does not hold up the people the replica serves."""
+        await self._enqueue_scan(self._now(), soon=True)
 
     # --- admin commands ------------------------------------------------------------------------
 
@@ -900,7 +899,7 @@ class Reviews:
         kept = [i for i in items if i.decision is Decision.APPROVE]
         removed = [i for i in items if i.decision is Decision.DENY]
         unreviewed = [i for i in items if not i.decided]
-        outcome = f"{len(kept)} kept, {len(removed)} removed, {len(unreviewed)} not reviewed."
+        outcome = review_outcome(items)
         now = self._now()
         async with self._db.transaction() as tx:
             before = await tx.reviews.change(
@@ -922,31 +921,18 @@ class Reviews:
                 },
             )
             await self._enqueue_refresh(tx, key, now)
-        role = plain(instance.role.display_name)
-        lines = [f"Access review of {role} ended: {outcome}"]
-        if removed:
-            lines.append(
-                "Removed: "
-                + ", ".join(plain(i.principal.display_name) for i in removed[:20])
-                + (f" and {len(removed) - 20} more" if len(removed) > 20 else "")
-            )
-        if unreviewed:
-            lines.append(
-                "Not reviewed: "
-                + ", ".join(plain(i.principal.display_name) for i in unreviewed[:20])
-                + (f" and {len(unreviewed) - 20} more" if len(unreviewed) > 20 else "")
-            )
-        summary = "\n\n".join(lines)
+        summary = CardMessage(
+            card=review_summary_card(instance, items),
+            summary=f"Access review of {instance.role.display_name} ended: {outcome}",
+        )
         for admin in await self._admin_people():
-            await self._messenger().send(admin, TextMessage(text=summary))
+            await self._messenger().send(admin, summary)
         for item in removed:
-            by = f" (decided by {plain(item.reviewed_by)})" if item.reviewed_by else ""
             await self._messenger().send(
                 item.principal,
-                TextMessage(
-                    text=f"The access review of {role} removed your {role} role{by}: you are no "
-                    f"longer eligible for it, and any active assignment of it ended. "
-                    f"{HOW_TO_ASK_AGAIN}"
+                CardMessage(
+                    card=removed_notice_card(instance, item),
+                    summary=f"Your {instance.role.display_name} role was removed",
                 ),
             )
 

@@ -1,6 +1,7 @@
 """`POST /{tenant}/oauth2/v2.0/token`: the client credentials grant (app-only tokens for Graph and
-the Bot Framework) and on-behalf-of (a user's Graph token for the bot, with Conditional Access
-claims challenges), answered with Entra's token body or error body."""
+the Bot Framework), on-behalf-of (a user's Graph token for the bot, with Conditional Access
+claims challenges) and the device code grant of command-line tools (`device_code.py`), answered
+with Entra's token body or error body."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.entra.client_auth import ClientAuthenticator
+from bot.sandbox.entra.device_code import DEVICE_CODE_GRANT, DeviceCodes
 from bot.sandbox.entra.oauth_errors import (
     OAuthError,
     error_response,
@@ -70,6 +72,7 @@ class TokenEndpoint:
         self._now = now
         self._satisfied_auth_contexts = satisfied_auth_contexts
         self._clients = ClientAuthenticator(tenant, issuer, now)
+        self.device_codes = DeviceCodes(tenant, issuer, now)
         self.requests: list[TokenRequest] = []
 
     async def serve(self, request: web.Request) -> web.Response:
@@ -83,6 +86,15 @@ class TokenEndpoint:
         )
         self.requests.append(record)
         try:
+            if grant_type == DEVICE_CODE_GRANT:  # a public client: no secret to check
+                tenant_in_path(request, self.tenant.tenant_id, allow_common=True)
+                body = self.device_codes.redeem(
+                    form,
+                    lambda app, scopes: self._delegated_scopes(
+                        app, [s for s in scopes if s not in OIDC_SCOPES]
+                    ),
+                )
+                return web.json_response(body, headers={"Cache-Control": "no-store, no-cache"})
             tenant = tenant_in_path(request, self.tenant.tenant_id)
             app = self._clients.authenticate(
                 form,

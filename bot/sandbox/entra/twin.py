@@ -6,7 +6,10 @@ Served routes (all on plain http; see "Public URLs" below):
 - `GET /{tenant}/discovery/v2.0/keys`, `GET /{tenant}/discovery/keys` (the same RSA JWKS)
 - `GET /common/discovery/instance` (msal's instance discovery for hosts it does not know)
 - `POST /{tenant}/oauth2/v2.0/token`: client credentials and on-behalf-of, with Entra's error body;
-  the client proves itself with a secret or a client assertion (`client_assertions.py`).
+  the client proves itself with a secret or a client assertion (`client_assertions.py`); and the
+  device code grant of a public client (`device_code.py`).
+- `POST /{tenant}/oauth2/v2.0/devicecode`, and `POST /devicelogin`: the sandbox's stand-in for the
+  page where a person types the device code and signs in (`device_code.py`).
 - `GET /msi/token`: the identity endpoint a container gets for its managed identities
   (`identity_endpoint.py`).
 
@@ -84,6 +87,8 @@ class EntraTwin:
                 web.get("/{tenant}/discovery/v2.0/keys", self._keys),
                 web.get("/{tenant}/discovery/keys", self._keys),
                 web.post("/{tenant}/oauth2/v2.0/token", self._token_endpoint.serve),
+                web.post("/{tenant}/oauth2/v2.0/devicecode", self._devicecode),
+                web.post("/devicelogin", self._token_endpoint.device_codes.serve_devicelogin),
             ]
         )
         self.identity_endpoint = IdentityEndpointTwin(self)
@@ -152,6 +157,13 @@ class EntraTwin:
         if user is None:
             raise LookupError(f"no user {ref!r} in tenant {self.tenant_id}")
         return user
+
+    async def _devicecode(self, request: web.Request) -> web.Response:
+        try:
+            tenant_in_path(request, self.tenant_id, allow_common=True)
+        except OAuthError as exc:
+            return error_response(request, exc, now=self._now(), public_url=self.public_url)
+        return await self._token_endpoint.device_codes.serve_devicecode(request)
 
     # -- HTTP: metadata --------------------------------------------------------------------
 

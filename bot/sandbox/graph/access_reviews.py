@@ -135,11 +135,50 @@ class AccessReviews:
         self.sweep()
         return definition
 
+    def update(self, caller: Caller, definition_id: str, body: object) -> None:
+        """PUT a definition: the whole object; changes reach the instances that start later,
+        not the one running. Graph updates `reviewers` only when they are individual users."""
+        definition = self.definition(definition_id)
+        if not isinstance(body, Mapping):
+            raise bad_request("The request body must be an accessReviewScheduleDefinition.")
+        display_name = body.get("displayName")
+        if not isinstance(display_name, str) or not display_name.strip():
+            raise bad_request("displayName is required.")
+        scope = body.get("scope")
+        if scope is not None and self._role_of_scope(scope).lower() != definition.role_id.lower():
+            raise bad_request("The scope of an access review cannot be updated.")
+        reviewers = body.get("reviewers")
+        if not isinstance(reviewers, list) or not reviewers:
+            raise bad_request("reviewers must name at least one reviewer.")
+        if reviewers != definition.reviewers and not (
+            _users_only(definition.reviewers) and _users_only(reviewers)
+        ):
+            raise bad_request(
+                "The reviewers property is only updatable if individual users are assigned as "
+                "reviewers."
+            )
+        for reviewer in reviewers:
+            self._reviewer_ids(reviewer)
+        settings = body.get("settings")
+        if not isinstance(settings, Mapping):
+            raise bad_request("settings must be an accessReviewScheduleSettings.")
+        self._check_settings(settings)
+        definition.display_name = display_name
+        definition.description_for_admins = str(body.get("descriptionForAdmins") or "")
+        definition.description_for_reviewers = str(body.get("descriptionForReviewers") or "")
+        definition.reviewers = [dict(r) for r in reviewers]
+        definition.fallback_reviewers = [dict(r) for r in body.get("fallbackReviewers") or []]
+        definition.settings = dict(settings)
+        definition.modified = self.roles.now()
+
     def seed(self, spec: AccessReviewSpec) -> bool:
         """A demo tenant review: created once, by the system, its first instance starting now."""
         key = f"{spec.display_name}|{spec.role}"
-        if any(d.seeded_from == key for d in self.definitions):
+        if key in self.state.seeded_access_reviews or any(
+            d.seeded_from == key for d in self.definitions
+        ):
             return False
+        self.state.seeded_access_reviews.append(key)
         role = self.tenant.role(spec.role)
         reviewers: list[dict[str, Any]] = []
         for ref in spec.reviewers:
@@ -563,6 +602,13 @@ def _principal_kinds(scope: Mapping[str, Any]) -> set[str] | None:
     queries = {str(s.get("query", "")).strip("/").lower() for s in scopes if isinstance(s, Mapping)}
     kinds = {kind for kind in ("users", "servicePrincipals") if kind.lower() in queries}
     return kinds or None
+
+
+def _users_only(reviewers: list[Any]) -> bool:
+    return all(
+        isinstance(r, Mapping) and str(r.get("query", "")).lower().startswith("/users/")
+        for r in reviewers
+    )
 
 
 def role_scope(role_id: str) -> dict[str, Any]:

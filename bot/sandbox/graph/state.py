@@ -144,6 +144,8 @@ class TwinState(BaseModel):
     audits: list[dict[str, Any]] = Field(default_factory=list)  # Graph directoryAudit shape
     alerts: dict[str, Any] = Field(default_factory=dict)  # PIM alerts (bot/sandbox/graph/alerts.py)
     access_reviews: list[ReviewDefinition] = Field(default_factory=list)
+    # The demo tenant's reviews made so far (`seeded_from` keys): a deleted one stays deleted.
+    seeded_access_reviews: list[str] = Field(default_factory=list)
 
     # --- queries -----------------------------------------------------------------------------
 

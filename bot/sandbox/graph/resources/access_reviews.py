@@ -7,8 +7,8 @@ Permissions, from each operation's page in the Microsoft Graph v1.0 reference
 (https://learn.microsoft.com/graph/api/resources/accessreviewsv2-overview):
 - reading (definitions, instances, decisions, filterByCurrentUser): AccessReview.Read.All or
   AccessReview.ReadWrite.All, delegated or application; filterByCurrentUser needs a user;
-- creating a definition, stop, applyDecisions, sendReminder, batchRecordDecisions:
-  AccessReview.ReadWrite.All, delegated or application;
+- creating, updating (PUT) or deleting a definition, stop, applyDecisions, sendReminder,
+  batchRecordDecisions: AccessReview.ReadWrite.All, delegated or application;
 - updating a decision item (PATCH): AccessReview.ReadWrite.All, delegated only, by a reviewer of
   the item ("Application: Not supported");
 - recordAllDecisions (beta): delegated only, the caller's own items.
@@ -239,6 +239,15 @@ def get_definition(twin: TwinContext, request: GraphRequest, match: re.Match[str
         properties=DEFINITION_PROPERTIES,
         type_name="accessReviewScheduleDefinition",
     )
+
+
+@routes.route("PUT", _DEFINITION)
+def update_definition(
+    twin: TwinContext, request: GraphRequest, match: re.Match[str]
+) -> GraphResponse:
+    request.caller.require(WRITE_REVIEWS)
+    twin.reviews.update(request.caller, match["definition"], request.body)
+    return GraphResponse(204)
 
 
 @routes.route("DELETE", _DEFINITION)
