@@ -132,7 +132,23 @@ class GraphHttp:
         headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[JsonObject]:
         """Every item of a collection, following `@odata.nextLink` exactly as given."""
-        url: str | None = self.url(path, version)
+        async for item in self._items(self.url(path, version), params, headers):
+            yield item
+
+    async def get_all_from(self, next_link: str) -> AsyncIterator[JsonObject]:
+        """The items of a collection from its `@odata.nextLink` on (a page Graph sent inside a
+        `$batch` answer)."""
+        if not _has_base(next_link, self._base_url):
+            raise GraphError(
+                200, "UnexpectedNextLink", f"@odata.nextLink points outside {self._base_url}"
+            )
+        async for item in self._items(next_link, None, None):
+            yield item
+
+    async def _items(
+        self, first_url: str, params: Params | None, headers: Mapping[str, str] | None
+    ) -> AsyncIterator[JsonObject]:
+        url: str | None = first_url
         page_params: Params | None = params
         while url:
             response = await self.request("GET", url, params=page_params, headers=headers)
@@ -217,8 +233,8 @@ class GraphHttp:
                 self._log(method, url, None, sent_at, None, request_headers, repr(exc))
                 if method not in IDEMPOTENT_METHODS and not isinstance(exc, NOT_SENT_ERRORS):
                     raise _transport_error(exc, "the request may have been received") from exc
-                delay = self._backoff(attempt)
-                if not self._within_budget(started, slept, delay):
+                delay = self.backoff(attempt)
+                if not self.within_budget(started, slept, delay):
                     raise _transport_error(exc, "retry budget exhausted") from exc
                 await self._sleep(delay)
                 slept += delay
@@ -233,8 +249,8 @@ class GraphHttp:
                 continue
             if response.status_code in RETRIED_STATUSES:
                 retry_after = retry_after_seconds(response.headers)
-                delay = retry_after if retry_after is not None else self._backoff(attempt)
-                if self._within_budget(started, slept, delay):
+                delay = retry_after if retry_after is not None else self.backoff(attempt)
+                if self.within_budget(started, slept, delay):
                     await self._sleep(delay)
                     slept += delay
                     attempt += 1
@@ -244,12 +260,20 @@ class GraphHttp:
                 raise _error(response, retry_after_seconds(response.headers))
             return response
 
-    def _backoff(self, attempt: int) -> float:
+    # --- retry arithmetic, shared with `bot.graph.batch` (sub-requests retried in a batch) ----
+
+    def clock(self) -> float:
+        return self._clock()
+
+    async def sleep(self, seconds: float) -> None:
+        await self._sleep(seconds)
+
+    def backoff(self, attempt: int) -> float:
         """Exponential backoff with equal jitter: half fixed, half random."""
         ceiling = min(self._backoff_cap, self._backoff_base * 2**attempt)
         return float(ceiling / 2 + ceiling / 2 * self._jitter())
 
-    def _within_budget(self, started: float, slept: float, delay: float) -> bool:
+    def within_budget(self, started: float, slept: float, delay: float) -> bool:
         # With an injected sleep the clock does not move; count what was slept as well.
         spent = max(self._clock() - started, slept)
         return spent + delay <= self._max_retry_time

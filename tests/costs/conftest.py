@@ -20,9 +20,14 @@ from tests.store.conftest import database_url  # noqa: F401
 
 @dataclass
 class Costs:
+    """`graph_calls`: every request Graph carried out ("METHOD /v1.0/path"), alone or inside a
+    `$batch`, as Graph counts them for throttling; `round_trips`: the HTTP requests pimbot sent
+    to Graph (a `$batch` is one, whatever it carries)."""
+
     statements: list[str] = field(default_factory=list)
     transactions: int = 0
     graph_calls: list[str] = field(default_factory=list)
+    round_trips: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -52,9 +57,10 @@ class Turns:
         finally:
             event.remove(engine, "before_cursor_execute", statement)
             event.remove(engine, "commit", committed)
-            costs.graph_calls = [
-                f"{c.method} {c.path.split('?')[0]}" for c in graph.calls[calls_before:]
-            ]
+            calls = graph.calls[calls_before:]
+            batch = "/v1.0/$batch"
+            costs.graph_calls = [f"{c.method} {c.path}" for c in calls if c.path != batch]
+            costs.round_trips = [f"{c.method} {c.path}" for c in calls if not c.batch_request_id]
 
 
 @pytest.fixture

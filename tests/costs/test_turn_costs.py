@@ -14,6 +14,7 @@ from tests.costs.conftest import Costs, Turns
 
 ELIGIBILITY = "GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances"
 ASSIGNMENTS = "GET /v1.0/roleManagement/directory/roleAssignmentScheduleInstances"
+BATCH = "POST /v1.0/$batch"
 READ_REQUESTS = "SELECT requests."
 
 
@@ -31,13 +32,16 @@ async def test_help_touches_neither_the_database_nor_graph(turns: Turns) -> None
 
     assert costs.statements == []
     assert costs.transactions == 0
-    assert costs.graph_calls == []
+    assert costs.graph_calls == costs.round_trips == []
 
 
-async def test_my_roles_reads_eligible_and_active_roles_once_each(turns: Turns) -> None:
+async def test_my_roles_reads_eligible_and_active_roles_once_each_in_one_round_trip(
+    turns: Turns,
+) -> None:
     costs = await second_time(turns, "my roles")
 
     assert sorted(costs.graph_calls) == [ASSIGNMENTS, ASSIGNMENTS, ELIGIBILITY]
+    assert costs.round_trips == [BATCH]
     assert costs.statements == []
     assert costs.transactions == 0
 
@@ -47,7 +51,7 @@ async def test_pending_is_one_read_transaction_of_two_queries(turns: Turns) -> N
 
     assert [s[: len(READ_REQUESTS)] for s in costs.statements] == [READ_REQUESTS] * 2
     assert costs.transactions == 1
-    assert costs.graph_calls == []
+    assert costs.graph_calls == costs.round_trips == []
 
 
 async def test_the_activation_form_reads_roles_once_and_the_policy_from_its_cache(
@@ -56,5 +60,6 @@ async def test_the_activation_form_reads_roles_once_and_the_policy_from_its_cach
     costs = await second_time(turns, "activate user admin for 1h")
 
     assert sorted(costs.graph_calls) == [ASSIGNMENTS, ASSIGNMENTS, ELIGIBILITY]
+    assert costs.round_trips == [BATCH]
     assert [s[: len(READ_REQUESTS)] for s in costs.statements] == [READ_REQUESTS]
     assert costs.transactions == 1
