@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botframework.connector.token_api.aio import TokenApiClient
 from sqlalchemy import event
 
 from bot.sandbox.runner import RunningSandbox, sandbox
@@ -28,6 +29,7 @@ class Costs:
     transactions: int = 0
     graph_calls: list[str] = field(default_factory=list)
     round_trips: list[str] = field(default_factory=list)
+    user_token_clients: int = 0  # botbuilder's (OAuth token API) clients built
 
 
 @dataclass
@@ -50,11 +52,19 @@ class Turns:
 
         graph = self.running.twins.graph
         calls_before = len(graph.calls)
+        built = TokenApiClient.__init__
+
+        def build(client: TokenApiClient, *args: Any, **kwargs: Any) -> None:
+            costs.user_token_clients += 1
+            built(client, *args, **kwargs)
+
         event.listen(engine, "before_cursor_execute", statement)
         event.listen(engine, "commit", committed)
+        TokenApiClient.__init__ = build  # type: ignore[method-assign]
         try:
             yield costs
         finally:
+            TokenApiClient.__init__ = built  # type: ignore[method-assign]
             event.remove(engine, "before_cursor_execute", statement)
             event.remove(engine, "commit", committed)
             calls = graph.calls[calls_before:]
