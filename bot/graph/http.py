@@ -42,6 +42,10 @@ NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.PoolTimeout,
 )
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# httpx keeps only 20 idle connections by default: with more turns than that waiting on Graph
+# at once, every answer beyond the 20th closed its connection and the next request opened (and,
+# against Graph, TLS-handshook) a new one.
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 
 def retry_after_seconds(headers: httpx.Headers, now: datetime | None = None) -> float | None:
@@ -72,7 +76,7 @@ class GraphHttp:
         self._tokens = tokens
         self._version = version
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        self._client = client or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=DEFAULT_LIMITS)
         self._max_retry_time = max_retry_time
         self._sleep = sleep
         self._clock = clock
@@ -182,7 +186,7 @@ class GraphHttp:
         """Send with retries; return a 2xx/3xx response or raise the matching GraphError. One
         span (`graph <METHOD>`) covers the request with all its attempts."""
         method = method.upper()
-        attributes = {"http.request.method": method, "url.path": httpx.URL(url).path}
+        attributes = {"http.request.method": method, "url.path": _path_of(url)}
         with work_span(f"graph {method}", attributes) as span:
             started = self._clock()
             status: int | None = None
@@ -293,13 +297,20 @@ class GraphHttp:
         logger.info(
             "graph %s %s -> %s in %.0f ms request-id=%s client-request-id=%s%s",
             method,
-            httpx.URL(url).path,
+            _path_of(url),
             status if status is not None else "no response",
             (self._clock() - sent_at) * 1000,
             request_id,
             request_headers.get("client-request-id"),
             f" ({failure})" if failure else "",
         )
+
+
+def _path_of(url: str) -> str:
+    """The path of an absolute URL (for logs and spans), without parsing all of it."""
+    _, _, rest = url.partition("://")
+    path = "/" + rest.partition("/")[2]
+    return path.partition("?")[0].partition("#")[0]
 
 
 def _has_base(url: str, base: str) -> bool:
