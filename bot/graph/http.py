@@ -42,10 +42,15 @@ NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.PoolTimeout,
 )
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-# httpx keeps only 20 idle connections by default: with more turns than that waiting on Graph
-# at once, every answer beyond the 20th closed its connection and the next request opened (and,
-# against Graph, TLS-handshook) a new one.
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+# At most 20 connections to Graph, all kept alive. httpx's default (100 connections, 20 kept
+# alive) made a busy bot reconnect: httpcore closes an idle connection whenever the pool holds
+# more than 20 connections in all, so with more than 20 turns waiting on Graph most answers
+# closed their connection and the next request connected (against Graph, a TLS handshake)
+# again. And the pool's bookkeeping on each request start and end visits every connection,
+# and for each idle one counts them all: its cost grows with the square of the pool's size
+# (in a 50-user profile with 100 allowed, more than half of httpcore's time). A 21st request
+# in flight waits for a free connection.
+DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=20)
 
 
 def retry_after_seconds(headers: httpx.Headers, now: datetime | None = None) -> float | None:
