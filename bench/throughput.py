@@ -18,6 +18,10 @@ that count are the ratios. The load average is printed next to them.
 Before measuring, every user installs the app (pimbot records their chat) and says each command
 once to each bot: the caches of roles and policies are warm, as in a running deployment.
 `--profile DIR` runs pimbot under pyinstrument and writes DIR/pimbot-<db>.html.
+
+Graph is counted on the Graph twin, per pimbot message: round trips (HTTP requests pimbot sent;
+a JSON `$batch` is one) and, in brackets, the requests Graph carried out (a batch's sub-requests
+each count, as they do for Graph's throttling).
 """
 
 from __future__ import annotations
@@ -62,7 +66,8 @@ class Sample:
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
     failures: int = 0
-    graph_calls: int = 0
+    graph_requests: int = 0  # what Graph carried out, alone or inside a `$batch`
+    graph_round_trips: int = 0  # HTTP requests to Graph (a `$batch` is one)
     replies: int = 0
     cpu: float = 0.0  # CPU seconds the bot's process used
     twins_cpu: float = 0.0  # CPU seconds of this process: the twins and the driver
@@ -144,7 +149,9 @@ class Bench:
         started = time.perf_counter()
         await asyncio.gather(*(person(handle) for handle in users))
         sample.seconds += time.perf_counter() - started
-        sample.graph_calls += len(self.twins.graph.calls) - graph_before
+        calls = self.twins.graph.calls[graph_before:]
+        sample.graph_requests += sum(1 for c in calls if not c.path.endswith("/$batch"))
+        sample.graph_round_trips += sum(1 for c in calls if not c.batch_request_id)
         sample.replies += len(self.twins.teams.calls) - replies_before
         sample.cpu += cpu_seconds(pid) - cpu_before
         sample.twins_cpu += time.process_time() - twins_before
@@ -209,7 +216,8 @@ async def run_database(
 
 HEADER = (
     "| db | command | users | echo msg/s | pimbot msg/s | ratio | echo p99 | pimbot p99 (max) "
-    "| ratio | pimbot p50 | CPU ms/msg echo, pimbot (twins+driver) | Graph calls/msg "
+    "| ratio | pimbot p50 | CPU ms/msg echo, pimbot (twins+driver) "
+    "| Graph round trips (requests)/msg "
     "| pimbot RSS | failures | load (1 min) |\n"
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
@@ -221,7 +229,8 @@ def row(kind: str, cell: Cell) -> str:
     at_goal = cell.concurrency == max(CONCURRENCY)
     throughput_mark = _mark(cell.throughput_ratio >= goal_throughput) if at_goal else ""
     p99_mark = _mark(cell.p99_ratio <= goal_p99) if at_goal else ""
-    calls = pimbot.graph_calls / len(pimbot.latencies) if pimbot.latencies else 0.0
+    messages = len(pimbot.latencies) or 1
+    trips, requests = pimbot.graph_round_trips / messages, pimbot.graph_requests / messages
     load = f"{min(cell.load):.1f}-{max(cell.load):.1f}"
     return (
         f"| {kind} | `{cell.command}` | {cell.concurrency} | {echo.throughput:.0f} | "
@@ -230,7 +239,7 @@ def row(kind: str, cell: Cell) -> str:
         f"{cell.p99_ratio:.1f}x{p99_mark} | {pimbot.median * 1000:.0f} ms | "
         f"{echo.cpu_per_message * 1000:.1f} ({_per_message(echo.twins_cpu, echo)}), "
         f"{pimbot.cpu_per_message * 1000:.1f} ({_per_message(pimbot.twins_cpu, pimbot)}) | "
-        f"{calls:.2f} | "
+        f"{trips:.2f} ({requests:.2f}) | "
         f"{pimbot.rss:.0f} MB | {echo.failures + pimbot.failures} | {load} |"
     )
 

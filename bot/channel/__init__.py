@@ -31,6 +31,7 @@ from bot.channel.openid_metadata import SigningKeyRefresher
 from bot.channel.rendering import SignInCardSettings
 from bot.channel.routes import Handler, messages_handler
 from bot.channel.sign_in import SignInCards, TokenService
+from bot.channel.user_token_clients import ReusedUserTokenClients
 from bot.msal_http import LoginHttpClient
 from bot.settings import InboundMode, Settings
 from bot.workflow.ports import TurnHandler
@@ -98,7 +99,7 @@ def build_channel(
         auth_configuration=AuthenticationConfiguration(),
     )
     connector = BotConnector(token_source.current_token if token_source is not None else None)
-    adapter = PimbotAdapter(authentication, connector)
+    adapter = PimbotAdapter(ReusedUserTokenClients(authentication), connector)
     signing_keys = SigningKeyRefresher(
         settings.botframework_openid_url, warm=not settings.anonymous
     )

@@ -10,15 +10,21 @@ We put our own `_OpenIdMetadata` subclass into that cache for every URL the publ
 reads, whose `_refresh()` runs the fetch in a worker thread, warm it at startup and refresh it
 periodically, so requests never wait on a fetch and the loop never blocks on one.
 
+botbuilder's `_find(key_id)` also turned the JWK into an RSA public key (`RSAAlgorithm.from_jwk`)
+on every request; ours parses each key set once, when it changes, and hands out the parsed keys.
+Every token's signature, issuer, expiry and endorsements are still checked on every request.
+
 Private bits relied upon (pinned by tests/channel/test_openid_metadata.py, botframework-connector
 4.17.1): `JwtTokenExtractor.metadataCache`, `_OpenIdMetadata(url)` with the attributes `url`,
-`keys`, `last_updated` and the coroutine methods `get(key_id)` / `_refresh()`.
+`keys`, `last_updated`, the coroutine methods `get(key_id)` / `_refresh()`, `_find(key_id)`
+called by `get`, and `_OpenIdConfig(public_key, endorsements)`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 from datetime import datetime
@@ -30,7 +36,9 @@ from botframework.connector.auth import (
     ChannelValidation,
     JwtTokenExtractor,
 )
-from botframework.connector.auth.jwt_token_extractor import _OpenIdMetadata
+from botframework.connector.auth.jwt_token_extractor import _OpenIdConfig, _OpenIdMetadata
+from jwt.algorithms import RSAAlgorithm
+from jwt.exceptions import InvalidKeyError
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +53,18 @@ class OffLoopOpenIdMetadata(_OpenIdMetadata):  # type: ignore[misc]
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self._fetch_lock = threading.Lock()
+        self._parsed_from: object = None  # the `keys` list `_parsed` was made from
+        self._parsed: dict[str, _OpenIdConfig] = {}
+
+    def _find(self, key_id: str) -> _OpenIdConfig | None:
+        """The parsed signing key `key_id` of the current key set (None when the set has no such
+        key: botbuilder's `get` then fetches the set again, at most once an hour, and the token
+        is refused if the key is still unknown)."""
+        keys = self.keys
+        if self._parsed_from is not keys:
+            self._parsed = _parse_keys(keys, self.url)
+            self._parsed_from = keys
+        return self._parsed.get(key_id)
 
     async def _refresh(self) -> None:
         # Called by `_OpenIdMetadata.get()` on the loop when the keys are stale.
@@ -60,6 +80,21 @@ class OffLoopOpenIdMetadata(_OpenIdMetadata):  # type: ignore[misc]
             self.keys = keys  # set keys before the timestamp: readers never see new-but-empty
             self.last_updated = datetime.now()
         logger.info("OpenID signing keys loaded from %s (%d keys)", self.url, len(keys))
+
+
+def _parse_keys(keys: list[dict[str, Any]], url: str) -> dict[str, _OpenIdConfig]:
+    """Each RSA key of a JWKS by its `kid`, as botbuilder's `_find` builds it for one."""
+    parsed: dict[str, _OpenIdConfig] = {}
+    for key in keys:
+        key_id = key.get("kid")
+        try:
+            public_key = RSAAlgorithm.from_jwk(json.dumps(key))
+        except (InvalidKeyError, ValueError, TypeError, KeyError) as error:
+            logger.warning("skipping signing key %r of %s: %s", key_id, url, error)
+            continue
+        if isinstance(key_id, str):
+            parsed[key_id] = _OpenIdConfig(public_key, key.get("endorsements", []))
+    return parsed
 
 
 def _get_json(url: str) -> dict[str, Any]:

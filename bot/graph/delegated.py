@@ -42,7 +42,7 @@ from bot.graph.assignments import (
     schedule_request_body,
 )
 from bot.graph.errors import AuthenticationFailed
-from bot.graph.http import DEFAULT_TIMEOUT, GraphHttp
+from bot.graph.http import DEFAULT_LIMITS, DEFAULT_TIMEOUT, GraphHttp
 from bot.graph.models import (
     AssignmentScheduleInstance,
     AwaitingApprover,
@@ -228,7 +228,7 @@ class DelegatedPim:
         self._now = now
         self._max_retry_time = max_retry_time
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        self._client = client or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=DEFAULT_LIMITS)
 
     async def aclose(self) -> None:
         if self._owns_client:

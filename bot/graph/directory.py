@@ -7,13 +7,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from bot.domain import ActivationPolicy, ActiveRole, ApproverRef, EligibleRole, Person, Role
 from bot.graph.assignments import ASSIGNMENT_INSTANCES, TENANT_SCOPE, end_key
-from bot.graph.http import GraphHttp
+from bot.graph.batch import CollectionRead, get_collections
+from bot.graph.errors import GraphError
+from bot.graph.http import GraphHttp, JsonObject
 from bot.graph.models import (
     AssignmentScheduleInstance,
     EligibilityScheduleInstance,
@@ -22,7 +25,14 @@ from bot.graph.models import (
     ScheduleInstanceBase,
 )
 from bot.graph.odata import odata_string
-from bot.graph.people import enabled_users_of, person_from, read_user, role_assignable_groups
+from bot.graph.people import (
+    enabled_users_of,
+    groups_from,
+    groups_read,
+    person_from,
+    read_user,
+    role_assignable_groups,
+)
 from bot.graph.policy import activation_policy_from_rules
 from bot.graph.ttl_cache import TtlCache
 
@@ -40,7 +50,8 @@ class GraphPimDirectory:
     role-assignable groups, the eligibilities of those groups (shared by all their members) and
     the people behind a policy's approvers ~60 seconds: a turn reads each at most once, and an
     administrator's change in Entra shows within a minute. A person's own eligibilities and
-    active roles are read fresh every time."""
+    active roles (and their groups' active roles) are read fresh every time, together in one
+    round trip (`bot.graph.batch`)."""
 
     def __init__(
         self,
@@ -80,25 +91,94 @@ class GraphPimDirectory:
 
     async def eligible_roles(self, principal_id: str, *, fresh: bool = False) -> list[EligibleRole]:
         if fresh:
-            groups = await role_assignable_groups(self._http, principal_id)
-        else:
-            groups = await self._groups_of(principal_id)
-        return await self._eligible(principal_id, groups, fresh=fresh)
+            return await self._fresh_eligible(principal_id)
+        groups = await self._groups_of(principal_id)
+        read = await self._read(principal_id, groups, eligible=True, active=False)
+        return await self._eligible(read.own_eligible, read.group_eligible)
 
     async def held_roles(self, principal_id: str) -> tuple[list[EligibleRole], list[ActiveRole]]:
-        """`eligible_roles` and `active_roles` together, from one read of the person's groups."""
+        """`eligible_roles` and `active_roles` together: the person's groups from the cache, then
+        every read in one round trip (a `$batch`)."""
         groups = await self._groups_of(principal_id)
-        eligible, active = await asyncio.gather(
-            self._eligible(principal_id, groups), self._active(principal_id, groups)
-        )
+        read = await self._read(principal_id, groups, eligible=True, active=True)
+        eligible = await self._eligible(read.own_eligible, read.group_eligible)
+        active = await self._active(read.own_active, read.group_active)
         return eligible, active
 
+    async def active_roles(self, principal_id: str) -> list[ActiveRole]:
+        groups = await self._groups_of(principal_id)
+        read = await self._read(principal_id, groups, eligible=False, active=True)
+        return await self._active(read.own_active, read.group_active)
+
+    async def _fresh_eligible(self, principal_id: str) -> list[EligibleRole]:
+        """Everything read now, nothing from a cache: the person's groups, their own
+        eligibilities and each group's, in one round trip when the groups are those seen last
+        time (their eligibilities are asked for alongside the membership, and only the groups
+        the membership names count); a group new since then costs a second round trip."""
+        guessed = self._groups.last(principal_id) or []
+        reads = [groups_read(principal_id), _own_read(ELIGIBILITY_INSTANCES, principal_id)]
+        reads += [_own_read(ELIGIBILITY_INSTANCES, group_id) for group_id in guessed]
+        results = await get_collections(self._http, reads)
+        groups = groups_from(results[0], principal_id)
+        self._groups.put(principal_id, groups)
+        own = _instances_of(EligibilityScheduleInstance, results[1])
+        by_group = dict(zip(guessed, results[2:], strict=True))
+        missing = [group_id for group_id in groups if group_id not in by_group]
+        if missing:
+            more = await get_collections(
+                self._http, [_own_read(ELIGIBILITY_INSTANCES, g) for g in missing]
+            )
+            by_group.update(zip(missing, more, strict=True))
+        group_eligible = [
+            _instances_of(EligibilityScheduleInstance, by_group[group_id]) for group_id in groups
+        ]
+        return await self._eligible(own, group_eligible)
+
+    async def _read(
+        self, principal_id: str, group_ids: list[str], *, eligible: bool, active: bool
+    ) -> _HeldRead:
+        """The person's own eligibilities and active assignments (each asked for), and their
+        groups': active ones read now, eligible ones from the cache (read in the same round trip
+        when not cached). Every read in one `$batch` (a plain GET when there is only one)."""
+        reads: list[CollectionRead] = []
+        if eligible:
+            reads.append(_own_read(ELIGIBILITY_INSTANCES, principal_id))
+        if active:
+            reads.append(_own_read(ASSIGNMENT_INSTANCES, principal_id))
+            reads += [_own_read(ASSIGNMENT_INSTANCES, group_id) for group_id in group_ids]
+        cached: dict[str, list[EligibilityScheduleInstance]] = {}
+        uncached: list[str] = []
+        if eligible:
+            for group_id in group_ids:
+                hit = self._group_eligibilities.peek(group_id)
+                if hit is None:
+                    uncached.append(group_id)
+                else:
+                    cached[group_id] = hit
+            reads += [_own_read(ELIGIBILITY_INSTANCES, group_id) for group_id in uncached]
+        results = iter(await get_collections(self._http, reads))
+        read = _HeldRead()
+        if eligible:
+            read.own_eligible = _instances_of(EligibilityScheduleInstance, next(results))
+        if active:
+            read.own_active = _instances_of(AssignmentScheduleInstance, next(results))
+            read.group_active = [
+                _instances_of(AssignmentScheduleInstance, next(results)) for _ in group_ids
+            ]
+        for group_id in uncached:
+            instances = _instances_of(EligibilityScheduleInstance, next(results))
+            self._group_eligibilities.put(group_id, instances)
+            cached[group_id] = instances
+        if eligible:
+            read.group_eligible = [cached[group_id] for group_id in group_ids]
+        return read
+
     async def _eligible(
-        self, principal_id: str, group_ids: list[str], *, fresh: bool = False
+        self,
+        own: list[EligibilityScheduleInstance],
+        by_group: list[list[EligibilityScheduleInstance]],
     ) -> list[EligibleRole]:
-        instances = await self._instances_with_groups(
-            ELIGIBILITY_INSTANCES, EligibilityScheduleInstance, principal_id, group_ids, fresh
-        )
+        instances = _tenant_wide(own, by_group)
         now = self._now()
         best: dict[str, tuple[EligibilityScheduleInstance, str]] = {}
         for instance, member_type in instances:
@@ -118,14 +198,12 @@ class GraphPimDirectory:
         ]
         return sorted(eligible, key=lambda item: item.role.display_name.lower())
 
-    async def active_roles(self, principal_id: str) -> list[ActiveRole]:
-        groups = await self._groups_of(principal_id)
-        return await self._active(principal_id, groups)
-
-    async def _active(self, principal_id: str, group_ids: list[str]) -> list[ActiveRole]:
-        instances = await self._instances_with_groups(
-            ASSIGNMENT_INSTANCES, AssignmentScheduleInstance, principal_id, group_ids
-        )
+    async def _active(
+        self,
+        own: list[AssignmentScheduleInstance],
+        by_group: list[list[AssignmentScheduleInstance]],
+    ) -> list[ActiveRole]:
+        instances = _tenant_wide(own, by_group)
         best: dict[str, tuple[AssignmentScheduleInstance, str]] = {}
         for instance, member_type in instances:
             current = best.get(instance.role_definition_id)
@@ -194,36 +272,6 @@ class GraphPimDirectory:
             )
         )
 
-    async def _instances_with_groups(
-        self,
-        path: str,
-        model: type[_Instance],
-        principal_id: str,
-        group_ids: list[str],
-        fresh: bool = False,
-    ) -> list[tuple[_Instance, str]]:
-        """Instances for the principal (member type as Graph says) and for their role-assignable
-        groups `group_ids` (member type "Group")."""
-        lists = await asyncio.gather(
-            _instances(self._http, path, model, principal_id),
-            *(self._group_instances(path, model, group_id, fresh) for group_id in group_ids),
-        )
-        found = [(instance, instance.member_type or "Direct") for instance in lists[0]]
-        for group_instances in lists[1:]:
-            found.extend((instance, "Group") for instance in group_instances)
-        return [(i, m) for i, m in found if (i.directory_scope_id or TENANT_SCOPE) == TENANT_SCOPE]
-
-    async def _group_instances(
-        self, path: str, model: type[_Instance], group_id: str, fresh: bool
-    ) -> list[_Instance]:
-        if fresh or model is not EligibilityScheduleInstance:
-            return await _instances(self._http, path, model, group_id)
-        cached = await self._group_eligibilities.get(
-            group_id,
-            lambda: _instances(self._http, path, EligibilityScheduleInstance, group_id),
-        )
-        return cast(list[_Instance], list(cached))
-
     async def _roles_for(self, instances: Iterable[ScheduleInstanceBase]) -> dict[str, Role]:
         """Roles of instances: from the expanded roleDefinition, else from the role list."""
         roles: dict[str, Role] = {}
@@ -240,14 +288,39 @@ class GraphPimDirectory:
         return roles
 
 
-async def _instances(
-    http: GraphHttp, path: str, model: type[_Instance], principal_id: str
-) -> list[_Instance]:
-    params = {
-        "$filter": f"principalId eq {odata_string(principal_id)}",
-        "$expand": "roleDefinition",
-    }
-    return [model.model_validate(item) async for item in http.get_all(path, params)]
+@dataclass
+class _HeldRead:
+    """What one `_read` brought back, per kind: the person's own instances and each group's."""
+
+    own_eligible: list[EligibilityScheduleInstance] = field(default_factory=list)
+    group_eligible: list[list[EligibilityScheduleInstance]] = field(default_factory=list)
+    own_active: list[AssignmentScheduleInstance] = field(default_factory=list)
+    group_active: list[list[AssignmentScheduleInstance]] = field(default_factory=list)
+
+
+def _own_read(path: str, principal_id: str) -> CollectionRead:
+    """A principal's schedule instances (a person's, or a group's), with the role expanded."""
+    return CollectionRead(
+        path,
+        {"$filter": f"principalId eq {odata_string(principal_id)}", "$expand": "roleDefinition"},
+    )
+
+
+def _instances_of(model: type[_Instance], result: list[JsonObject] | GraphError) -> list[_Instance]:
+    if isinstance(result, GraphError):
+        raise result
+    return [model.model_validate(item) for item in result]
+
+
+def _tenant_wide(
+    own: Sequence[_Instance], by_group: Iterable[Sequence[_Instance]]
+) -> list[tuple[_Instance, str]]:
+    """Instances of the principal (member type as Graph says) and of their role-assignable
+    groups (member type "Group"), tenant-wide ones only."""
+    found = [(instance, instance.member_type or "Direct") for instance in own]
+    for group_instances in by_group:
+        found.extend((instance, "Group") for instance in group_instances)
+    return [(i, m) for i, m in found if (i.directory_scope_id or TENANT_SCOPE) == TENANT_SCOPE]
 
 
 def _role(definition: RoleDefinition) -> Role:

@@ -42,6 +42,15 @@ NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.PoolTimeout,
 )
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# At most 20 connections to Graph, all kept alive. httpx's default (100 connections, 20 kept
+# alive) made a busy bot reconnect: httpcore closes an idle connection whenever the pool holds
+# more than 20 connections in all, so with more than 20 turns waiting on Graph most answers
+# closed their connection and the next request connected (against Graph, a TLS handshake)
+# again. And the pool's bookkeeping on each request start and end visits every connection,
+# and for each idle one counts them all: its cost grows with the square of the pool's size
+# (in a 50-user profile with 100 allowed, more than half of httpcore's time). A 21st request
+# in flight waits for a free connection.
+DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=20)
 
 
 def retry_after_seconds(headers: httpx.Headers, now: datetime | None = None) -> float | None:
@@ -72,7 +81,7 @@ class GraphHttp:
         self._tokens = tokens
         self._version = version
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        self._client = client or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=DEFAULT_LIMITS)
         self._max_retry_time = max_retry_time
         self._sleep = sleep
         self._clock = clock
@@ -132,7 +141,23 @@ class GraphHttp:
         headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[JsonObject]:
         """Every item of a collection, following `@odata.nextLink` exactly as given."""
-        url: str | None = self.url(path, version)
+        async for item in self._items(self.url(path, version), params, headers):
+            yield item
+
+    async def get_all_from(self, next_link: str) -> AsyncIterator[JsonObject]:
+        """The items of a collection from its `@odata.nextLink` on (a page Graph sent inside a
+        `$batch` answer)."""
+        if not _has_base(next_link, self._base_url):
+            raise GraphError(
+                200, "UnexpectedNextLink", f"@odata.nextLink points outside {self._base_url}"
+            )
+        async for item in self._items(next_link, None, None):
+            yield item
+
+    async def _items(
+        self, first_url: str, params: Params | None, headers: Mapping[str, str] | None
+    ) -> AsyncIterator[JsonObject]:
+        url: str | None = first_url
         page_params: Params | None = params
         while url:
             response = await self.request("GET", url, params=page_params, headers=headers)
@@ -166,7 +191,7 @@ class GraphHttp:
         """Send with retries; return a 2xx/3xx response or raise the matching GraphError. One
         span (`graph <METHOD>`) covers the request with all its attempts."""
         method = method.upper()
-        attributes = {"http.request.method": method, "url.path": httpx.URL(url).path}
+        attributes = {"http.request.method": method, "url.path": _path_of(url)}
         with work_span(f"graph {method}", attributes) as span:
             started = self._clock()
             status: int | None = None
@@ -217,8 +242,8 @@ class GraphHttp:
                 self._log(method, url, None, sent_at, None, request_headers, repr(exc))
                 if method not in IDEMPOTENT_METHODS and not isinstance(exc, NOT_SENT_ERRORS):
                     raise _transport_error(exc, "the request may have been received") from exc
-                delay = self._backoff(attempt)
-                if not self._within_budget(started, slept, delay):
+                delay = self.backoff(attempt)
+                if not self.within_budget(started, slept, delay):
                     raise _transport_error(exc, "retry budget exhausted") from exc
                 await self._sleep(delay)
                 slept += delay
@@ -233,8 +258,8 @@ class GraphHttp:
                 continue
             if response.status_code in RETRIED_STATUSES:
                 retry_after = retry_after_seconds(response.headers)
-                delay = retry_after if retry_after is not None else self._backoff(attempt)
-                if self._within_budget(started, slept, delay):
+                delay = retry_after if retry_after is not None else self.backoff(attempt)
+                if self.within_budget(started, slept, delay):
                     await self._sleep(delay)
                     slept += delay
                     attempt += 1
@@ -244,12 +269,20 @@ class GraphHttp:
                 raise _error(response, retry_after_seconds(response.headers))
             return response
 
-    def _backoff(self, attempt: int) -> float:
+    # --- retry arithmetic, shared with `bot.graph.batch` (sub-requests retried in a batch) ----
+
+    def clock(self) -> float:
+        return self._clock()
+
+    async def sleep(self, seconds: float) -> None:
+        await self._sleep(seconds)
+
+    def backoff(self, attempt: int) -> float:
         """Exponential backoff with equal jitter: half fixed, half random."""
         ceiling = min(self._backoff_cap, self._backoff_base * 2**attempt)
         return float(ceiling / 2 + ceiling / 2 * self._jitter())
 
-    def _within_budget(self, started: float, slept: float, delay: float) -> bool:
+    def within_budget(self, started: float, slept: float, delay: float) -> bool:
         # With an injected sleep the clock does not move; count what was slept as well.
         spent = max(self._clock() - started, slept)
         return spent + delay <= self._max_retry_time
@@ -269,13 +302,20 @@ class GraphHttp:
         logger.info(
             "graph %s %s -> %s in %.0f ms request-id=%s client-request-id=%s%s",
             method,
-            httpx.URL(url).path,
+            _path_of(url),
             status if status is not None else "no response",
             (self._clock() - sent_at) * 1000,
             request_id,
             request_headers.get("client-request-id"),
             f" ({failure})" if failure else "",
         )
+
+
+def _path_of(url: str) -> str:
+    """The path of an absolute URL (for logs and spans), without parsing all of it."""
+    _, _, rest = url.partition("://")
+    path = "/" + rest.partition("/")[2]
+    return path.partition("?")[0].partition("#")[0]
 
 
 def _has_base(url: str, base: str) -> bool:

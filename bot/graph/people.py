@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 
 from bot.domain import ApproverKind, ApproverRef, Person
+from bot.graph.batch import CollectionRead
 from bot.graph.errors import GraphError
-from bot.graph.http import GraphHttp
+from bot.graph.http import GraphHttp, JsonObject
 from bot.graph.models import Group, User
 from bot.graph.odata import path_segment
 
@@ -57,19 +58,32 @@ async def enabled_users_of(http: GraphHttp, ref: ApproverRef) -> list[User]:
 async def role_assignable_groups(http: GraphHttp, principal_id: str) -> list[str]:
     """Groups (transitively) holding the principal that can carry roles: PIM eligibilities
     and assignments given to such a group count for its members."""
-    path = f"/users/{path_segment(principal_id)}/transitiveMemberOf/microsoft.graph.group"
-    params: dict[str, str | int] = {"$select": "id,displayName,isAssignableToRole", "$top": 999}
+    read = groups_read(principal_id)
     try:
-        groups = [Group.model_validate(item) async for item in http.get_all(path, params)]
+        items = [item async for item in http.get_all(read.path, read.params)]
     except GraphError as exc:
-        if exc.status not in (400, 403, 404):
-            raise
+        return groups_from(exc, principal_id)
+    return groups_from(items, principal_id)
+
+
+def groups_read(principal_id: str) -> CollectionRead:
+    """The read behind `role_assignable_groups`, to send alone or in a batch."""
+    path = f"/users/{path_segment(principal_id)}/transitiveMemberOf/microsoft.graph.group"
+    return CollectionRead(path, {"$select": "id,displayName,isAssignableToRole", "$top": 999})
+
+
+def groups_from(result: list[JsonObject] | GraphError, principal_id: str) -> list[str]:
+    """The role-assignable group ids in the answer to `groups_read`."""
+    if isinstance(result, GraphError):
+        if result.status not in (400, 403, 404):
+            raise result
         # Not permitted (no GroupMember.Read.All) or not offered: direct ones still count.
         logger.warning(
             "cannot list the groups of %s (%s %s); group-inherited roles are left out",
             principal_id,
-            exc.status,
-            exc.code,
+            result.status,
+            result.code,
         )
         return []
+    groups = [Group.model_validate(item) for item in result]
     return [group.id for group in groups if group.is_assignable_to_role]

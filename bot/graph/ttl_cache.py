@@ -34,15 +34,29 @@ class TtlCache(Generic[K, V]):
             self._loading[key] = pending
         return await asyncio.shield(pending)
 
+    def peek(self, key: K) -> V | None:
+        """The value if it is still fresh, without loading it."""
+        hit = self._values.get(key)
+        return hit[1] if hit and self._clock() < hit[0] else None
+
+    def last(self, key: K) -> V | None:
+        """The value last stored, even if it is no longer fresh (a hint, never an answer)."""
+        hit = self._values.get(key)
+        return hit[1] if hit else None
+
+    def put(self, key: K, value: V) -> None:
+        """Store a value read elsewhere (in a batch with other reads)."""
+        self._values.pop(key, None)
+        self._values[key] = (self._clock() + self._ttl, value)
+        while len(self._values) > self._capacity:
+            del self._values[next(iter(self._values))]
+
     async def _load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         try:
             value = await load()
         finally:
             self._loading.pop(key, None)
-        self._values.pop(key, None)
-        self._values[key] = (self._clock() + self._ttl, value)
-        while len(self._values) > self._capacity:
-            del self._values[next(iter(self._values))]
+        self.put(key, value)
         return value
 
 

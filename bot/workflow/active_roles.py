@@ -40,8 +40,7 @@ class ActiveRoles:
 
     async def my_roles(self, actor: Actor) -> Outcome:
         person_id = actor.person.id
-        eligible = await self.deps.directory.eligible_roles(person_id)
-        active = await self.deps.directory.active_roles(person_id)
+        eligible, active = await self.deps.directory.held_roles(person_id)
         card = cards.my_roles(eligible, active, tz=actor.timezone)
         summary = f"{len(eligible)} eligible, {len(active)} active"
         return Outcome(replies=[CardMessage(card=card, summary=summary)])

@@ -87,7 +87,8 @@ class Requesting:
                 "Which role? For example: `activate Exchange Administrator`. "
                 "Type `my roles` to see the roles you can activate."
             )
-        eligible = await self.deps.directory.eligible_roles(actor.person.id)
+        # Eligible and active roles in one round trip: the form needs the active ones too.
+        eligible, held = await self.deps.directory.held_roles(actor.person.id)
         match = resolve_role(query, [e.role for e in eligible])
         if isinstance(match, Exact):
             return await self.form(
@@ -97,6 +98,7 @@ class Requesting:
                 justification=justification,
                 ticket=ticket,
                 duration_text=duration_text,
+                held=held,
             )
         if isinstance(match, Ambiguous):
             card = cards.role_choices(
@@ -107,7 +109,6 @@ class Requesting:
                 ticket=ticket,
             )
             return Outcome(replies=[CardMessage(card=card, summary="Which role did you mean?")])
-        held = await self.deps.directory.active_roles(actor.person.id)
         holding = resolve_role(query, [a.role for a in held])
         if isinstance(holding, Exact):
             # Assigned permanently (or active through PIM without being eligible any more).
@@ -141,10 +142,15 @@ class Requesting:
         justification: str = "",
         ticket: str = "",
         duration_text: str | None = None,
+        held: list[ActiveRole] | None = None,
     ) -> Outcome:
+        """`held`: the person's active roles when the caller has just read them."""
         person_id = actor.person.id
         if kind is RequestKind.ACTIVATE:
-            active = await self._active(person_id, role.id)
+            if held is None:
+                active = await self._active(person_id, role.id)
+            else:
+                active = next((a for a in held if a.role.id == role.id), None)
             if active is not None:
                 return _text(_already_has_text(active, actor.timezone))
         async with self.deps.db.transaction() as tx:

@@ -6,16 +6,21 @@ openid_metadata.py relies on; if an upgrade changes them, it fails here first.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import json
 import threading
 from datetime import datetime
+from typing import Any
 
+import pytest
 from botframework.connector.auth import (
     AuthenticationConstants,
     ChannelValidation,
     JwtTokenExtractor,
 )
 from botframework.connector.auth.jwt_token_extractor import _OpenIdMetadata
+from jwt.algorithms import RSAAlgorithm
 
 from bot.channel.openid_metadata import (
     OffLoopOpenIdMetadata,
@@ -35,6 +40,8 @@ def test_botbuilder_private_metadata_cache_is_as_we_rely_on() -> None:
     assert inspect.iscoroutinefunction(_OpenIdMetadata.get)
     assert inspect.iscoroutinefunction(_OpenIdMetadata._refresh)
     assert "_refresh" in inspect.getsource(_OpenIdMetadata.get)
+    assert "self._find(key_id)" in inspect.getsource(_OpenIdMetadata.get)
+    assert "_OpenIdConfig(public_key, endorsements)" in inspect.getsource(_OpenIdMetadata._find)
     assert hasattr(ChannelValidation, "open_id_metadata_endpoint")
 
 
@@ -90,3 +97,38 @@ async def test_startup_survives_an_unreachable_metadata_url() -> None:
     finally:
         await refresher.stop()
         ChannelValidation.open_id_metadata_endpoint = None
+
+
+async def test_each_key_set_is_parsed_once_not_on_every_request(
+    cloud: FakeCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+    from_jwk = RSAAlgorithm.from_jwk
+
+    def counting_from_jwk(jwk: str) -> Any:
+        parsed.append(json.loads(jwk)["kid"])
+        return from_jwk(jwk)
+
+    monkeypatch.setattr(RSAAlgorithm, "from_jwk", staticmethod(counting_from_jwk))
+    metadata = OffLoopOpenIdMetadata(cloud.metadata_url)
+
+    first = await metadata.get("kid-1")
+    assert first is not None
+    for _ in range(3):
+        assert await metadata.get("kid-1") is first
+    assert parsed == ["kid-1"]
+
+    await asyncio.to_thread(metadata.refresh_blocking)  # a new key set: parsed again, once
+    again = await metadata.get("kid-1")
+    assert again is not None and again is not first
+    assert again.public_key.public_numbers() == first.public_key.public_numbers()
+    assert again.endorsements == first.endorsements
+    assert parsed == ["kid-1", "kid-1"]
+
+
+async def test_a_key_the_set_does_not_hold_is_none(cloud: FakeCloud) -> None:
+    metadata = OffLoopOpenIdMetadata(cloud.metadata_url)
+    await asyncio.to_thread(metadata.refresh_blocking)
+
+    assert await metadata.get("kid-unknown") is None
+    assert cloud.metadata_fetches == 1  # the set is less than an hour old: not fetched again

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botframework.connector.token_api.aio import TokenApiClient
 from sqlalchemy import event
 
 from bot.sandbox.runner import RunningSandbox, sandbox
@@ -20,9 +21,15 @@ from tests.store.conftest import database_url  # noqa: F401
 
 @dataclass
 class Costs:
+    """`graph_calls`: every request Graph carried out ("METHOD /v1.0/path"), alone or inside a
+    `$batch`, as Graph counts them for throttling; `round_trips`: the HTTP requests pimbot sent
+    to Graph (a `$batch` is one, whatever it carries)."""
+
     statements: list[str] = field(default_factory=list)
     transactions: int = 0
     graph_calls: list[str] = field(default_factory=list)
+    round_trips: list[str] = field(default_factory=list)
+    user_token_clients: int = 0  # botbuilder's (OAuth token API) clients built
 
 
 @dataclass
@@ -45,16 +52,25 @@ class Turns:
 
         graph = self.running.twins.graph
         calls_before = len(graph.calls)
+        built = TokenApiClient.__init__
+
+        def build(client: TokenApiClient, *args: Any, **kwargs: Any) -> None:
+            costs.user_token_clients += 1
+            built(client, *args, **kwargs)
+
         event.listen(engine, "before_cursor_execute", statement)
         event.listen(engine, "commit", committed)
+        TokenApiClient.__init__ = build  # type: ignore[method-assign]
         try:
             yield costs
         finally:
+            TokenApiClient.__init__ = built  # type: ignore[method-assign]
             event.remove(engine, "before_cursor_execute", statement)
             event.remove(engine, "commit", committed)
-            costs.graph_calls = [
-                f"{c.method} {c.path.split('?')[0]}" for c in graph.calls[calls_before:]
-            ]
+            calls = graph.calls[calls_before:]
+            batch = "/v1.0/$batch"
+            costs.graph_calls = [f"{c.method} {c.path}" for c in calls if c.path != batch]
+            costs.round_trips = [f"{c.method} {c.path}" for c in calls if not c.batch_request_id]
 
 
 @pytest.fixture

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
+import respx
 
 from bot.graph.http import GraphHttp
 
@@ -60,3 +63,26 @@ def graph_error(code: str, message: str = "", status: int = 400) -> httpx.Respon
         status,
         json={"error": {"code": code, "message": message, "innerError": {"request-id": "r-1"}}},
     )
+
+
+def answer_batches(router: respx.Router | None = None, base: str = f"{GRAPH}/v1.0") -> respx.Route:
+    """Answer `POST {base}/$batch` as Graph does, each sub-request by the router's other routes
+    (so their call counts include batched calls): `{"responses": [{id, status, headers, body}]}`."""
+    mocked = router if router is not None else respx.mock
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        responses = []
+        for item in json.loads(request.content)["requests"]:
+            sub = httpx.Request(item["method"], f"{base}/{item['url'].lstrip('/')}")
+            response = mocked.handler(sub)
+            entry: dict[str, Any] = {
+                "id": item["id"],
+                "status": response.status_code,
+                "headers": dict(response.headers),
+            }
+            if response.content:
+                entry["body"] = response.json()
+            responses.append(entry)
+        return httpx.Response(200, json={"responses": responses})
+
+    return mocked.post(f"{base}/$batch").mock(side_effect=answer)

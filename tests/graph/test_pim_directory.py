@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,8 @@ import respx
 
 from bot.domain import ApproverKind, ApproverRef, Person
 from bot.graph.directory import GraphPimDirectory
-from tests.graph.fakes import GRAPH, graph_error, graph_http
+from bot.graph.errors import GraphError
+from tests.graph.fakes import GRAPH, answer_batches, graph_error, graph_http
 
 V1 = f"{GRAPH}/v1.0"
 ROLES = f"{V1}/roleManagement/directory/roleDefinitions"
@@ -120,6 +122,7 @@ async def test_eligible_roles_asks_for_the_principal_with_the_role_definition_ex
 
 @respx.mock
 async def test_eligibility_through_a_role_assignable_group_counts() -> None:
+    answer_batches()
     respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
         return_value=page(
             {"id": GROUP, "displayName": "PIM Security", "isAssignableToRole": True},
@@ -147,6 +150,7 @@ async def test_eligibility_through_a_role_assignable_group_counts() -> None:
 
 @respx.mock
 async def test_a_role_eligible_both_directly_and_through_a_group_appears_once() -> None:
+    answer_batches()
     respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
         return_value=page({"id": GROUP, "isAssignableToRole": True})
     )
@@ -166,6 +170,7 @@ async def test_a_role_eligible_both_directly_and_through_a_group_appears_once() 
 
 @respx.mock
 async def test_held_roles_reads_the_groups_once_for_eligible_and_active() -> None:
+    answer_batches()
     groups = respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
         return_value=page({"id": GROUP, "isAssignableToRole": True})
     )
@@ -363,6 +368,7 @@ async def test_user_ids_are_escaped_in_paths() -> None:
 
 @respx.mock
 async def test_an_own_activation_is_reported_over_a_group_assignment_of_the_same_role() -> None:
+    answer_batches()
     respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
         return_value=page({"id": GROUP, "isAssignableToRole": True})
     )
@@ -400,6 +406,7 @@ async def test_when_groups_cannot_be_listed_direct_eligibility_still_counts() ->
 
 @respx.mock
 async def test_a_persons_groups_are_read_once_a_minute_for_eligible_and_active_roles() -> None:
+    answer_batches()
     groups = respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
         return_value=page({"id": GROUP, "displayName": "PIM Security", "isAssignableToRole": True})
     )
@@ -466,6 +473,7 @@ async def test_a_load_the_caller_stopped_waiting_for_still_fills_the_cache() -> 
 
 @respx.mock
 async def test_a_groups_eligibilities_are_read_once_a_minute_the_persons_own_every_time() -> None:
+    answer_batches()
     respx.get(url__regex=rf"{V1}/users/[^/]+/transitiveMemberOf").mock(
         return_value=page({"id": GROUP, "displayName": "PIM Security", "isAssignableToRole": True})
     )
@@ -496,6 +504,7 @@ async def test_a_groups_eligibilities_are_read_once_a_minute_the_persons_own_eve
 
 @respx.mock
 async def test_a_fresh_read_of_eligibility_uses_no_cached_group_or_group_eligibility() -> None:
+    answer_batches()
     membership = respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
         side_effect=[
             page({"id": GROUP, "displayName": "PIM Security", "isAssignableToRole": True}),
@@ -527,3 +536,96 @@ async def test_a_fresh_read_of_approvers_skips_the_cache() -> None:
         await pim.resolve_approvers(refs, fresh=True)
 
     assert grace.call_count == 2
+
+
+@respx.mock
+async def test_held_roles_read_everything_in_one_round_trip_once_the_groups_are_known() -> None:
+    batches = answer_batches()
+    respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
+        return_value=page({"id": GROUP, "isAssignableToRole": True})
+    )
+    eligibility_route = respx.get(url__startswith=ELIGIBILITY).mock(
+        side_effect=by_principal({GROUP: page(eligibility(EXCHANGE, principal=GROUP))})
+    )
+    assignments = respx.get(url__startswith=ASSIGNMENTS).mock(
+        side_effect=by_principal({USER: page(eligibility(SECURITY, assignmentType="Activated"))})
+    )
+    async with graph_http() as http:
+        pim = directory(http)
+        await pim.held_roles(USER)  # the groups, then one batch (the group's eligibility too)
+        batches.calls.clear()
+        eligibility_route.calls.clear()
+        assignments.calls.clear()
+        eligible, active = await pim.held_roles(USER)
+
+    assert [r.role.id for r in eligible] == ["29232cdf"]
+    assert [a.role.id for a in active] == ["194ae4cb"]
+    assert batches.call_count == 1
+    sent = json.loads(batches.calls[0].request.content)["requests"]
+    assert [(r["method"], r["url"].split("?")[0]) for r in sent] == [
+        ("GET", "/roleManagement/directory/roleEligibilityScheduleInstances"),
+        ("GET", "/roleManagement/directory/roleAssignmentScheduleInstances"),
+        ("GET", "/roleManagement/directory/roleAssignmentScheduleInstances"),
+    ]
+    # The person's own eligibility, their own and their group's active roles: the group's
+    # eligibility came from the cache.
+    assert eligibility_route.call_count == 1
+    assert assignments.call_count == 2
+
+
+@respx.mock
+async def test_a_failed_read_in_a_batch_fails_the_turn_as_it_would_alone() -> None:
+    answer_batches()
+    respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(return_value=page())
+    respx.get(url__startswith=ELIGIBILITY).mock(return_value=page(eligibility(EXCHANGE)))
+    respx.get(url__startswith=ASSIGNMENTS).mock(
+        return_value=graph_error("Authorization_RequestDenied", status=403)
+    )
+    async with graph_http() as http:
+        with pytest.raises(GraphError) as failed:
+            await directory(http).held_roles(USER)
+
+    assert failed.value.status == 403 and failed.value.code == "Authorization_RequestDenied"
+
+
+@respx.mock
+async def test_a_fresh_read_asks_for_the_groups_and_their_eligibility_in_one_round_trip() -> None:
+    batches = answer_batches()
+    membership = respx.get(url__startswith=f"{V1}/users/{USER}/transitiveMemberOf").mock(
+        side_effect=[
+            page({"id": GROUP, "isAssignableToRole": True}),
+            page({"id": GROUP, "isAssignableToRole": True}),
+            page(
+                {"id": GROUP, "isAssignableToRole": True},
+                {"id": "group-new", "isAssignableToRole": True},
+            ),
+        ]
+    )
+    route = respx.get(url__startswith=ELIGIBILITY).mock(
+        side_effect=by_principal(
+            {
+                GROUP: page(eligibility(EXCHANGE, principal=GROUP)),
+                "group-new": page(eligibility(SECURITY, principal="group-new")),
+            }
+        )
+    )
+    async with graph_http() as http:
+        pim = directory(http, Clock())
+        await pim.eligible_roles(USER)  # the groups are known from now on
+        batches.calls.clear()
+        route.calls.clear()
+        same = await pim.eligible_roles(USER, fresh=True)
+        assert batches.call_count == 1  # membership, own and the group's eligibility at once
+        assert route.call_count == 2
+        grown = await pim.eligible_roles(USER, fresh=True)
+
+    assert [r.role.id for r in same] == ["29232cdf"]
+    assert [r.role.id for r in grown] == ["29232cdf", "194ae4cb"]
+    # The new group's eligibility needed a second round trip, a plain GET of that group alone.
+    assert batches.call_count == 2
+    assert [c.request.url.params["$filter"] for c in route.calls[2:]] == [
+        f"principalId eq '{USER}'",
+        f"principalId eq '{GROUP}'",
+        "principalId eq 'group-new'",
+    ]
+    assert membership.call_count == 3

@@ -54,6 +54,7 @@ class RecordedCall:
     status: int
     claims: Mapping[str, Any] | None  # the caller's verified token claims; None if unverified
     request_id: str = ""
+    batch_request_id: str = ""  # a `$batch` sub-request: the request-id of its batch
 
 
 @dataclass
@@ -261,8 +262,9 @@ class GraphTwin:
             url=request.url,
         )
 
-    def _run(self, call: _Call, *, outer: bool) -> GraphResponse:
-        """The pipeline for one call; `outer` is False for a `$batch` sub-request."""
+    def _run(self, call: _Call, *, outer: bool, batch_request_id: str = "") -> GraphResponse:
+        """The pipeline for one call; `outer` is False for a `$batch` sub-request (of the batch
+        `batch_request_id`)."""
         request_id = new_guid()
         client_request_id = call.headers.get("client-request-id") or request_id
         try:
@@ -298,6 +300,7 @@ class GraphTwin:
                 status=response.status,
                 claims=call.claims,
                 request_id=request_id,
+                batch_request_id=batch_request_id,
             )
         )
         return response
@@ -360,7 +363,7 @@ class GraphTwin:
         try:
             self._inject(self._outages, call.method, retry_after_header=False)
             call.claims = self._authenticate(call.headers)
-            responses = self._run_batch(call)
+            responses = self._run_batch(call, request_id)
             response = GraphResponse(200, {"responses": responses})
         except GraphHttpError as error:
             response = self._error_response(error, request_id, client_request_id)
@@ -379,7 +382,7 @@ class GraphTwin:
         await self._save_if_changed()
         return _to_web(response)
 
-    def _run_batch(self, batch: _Call) -> list[dict[str, Any]]:
+    def _run_batch(self, batch: _Call, request_id: str) -> list[dict[str, Any]]:
         items = batch.body.get("requests") if isinstance(batch.body, dict) else None
         if not isinstance(items, list) or not items:
             raise bad_request("A batch needs a non-empty 'requests' array.")
@@ -412,7 +415,9 @@ class GraphTwin:
                     {"error": {"code": "FailedDependency", "message": "A dependency failed."}},
                 )
             else:
-                response = self._run(self._sub_call(batch, item), outer=False)
+                response = self._run(
+                    self._sub_call(batch, item), outer=False, batch_request_id=request_id
+                )
             statuses[item_id] = response.status
             entry: dict[str, Any] = {
                 "id": item_id,
