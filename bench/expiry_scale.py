@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import random
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,16 +42,22 @@ from sqlalchemy import insert, select, text
 from bench.scale_seed import (
     Seeded,
     analyze,
+    cpu_seconds,
     expiry_job,
     load_average,
     memory_megabytes,
     seed_jobs,
     seed_requests,
 )
-from bench.stage import fresh_database
+from bench.stage import BotProcess, fresh_database
 from bot.domain import Person, RequestState, Role
 from bot.sandbox.cluster import Cluster, cluster
+from bot.sandbox.cluster.clock import SharedClock
+from bot.sandbox.cluster.cluster import bot_env
+from bot.sandbox.cluster.replica_router import ReplicaRouter
+from bot.sandbox.teams.client import SandboxClient
 from bot.sandbox.tenant import DEFAULT_TENANT_PATH, DemoTenant
+from bot.sandbox.twins import Twins
 from bot.scheduler import BATCH
 from bot.store import Database
 from bot.store.jobs import JobStatus, claimable
@@ -68,10 +77,23 @@ def person_handle(n: int) -> str:
     return f"exp{n:04d}"
 
 
+def warned_role(k: int) -> tuple[str, str]:
+    """(id, name) of the k-th role a person holds until a warning is due: User Administrator,
+    then made-up roles (default policy) for people who hold several at once."""
+    if k == 0:
+        return "", WARNED_ROLE
+    return f"e1a5e000-0000-4000-8000-{k:012d}", f"Expiry Role {k:04d}"
+
+
 def tenant(people: int, warned_ends: list[datetime]) -> DemoTenant:
-    """The demo tenant plus `people` users; user n holds WARNED_ROLE until warned_ends[n-1]
-    (what the Graph twin reports as the activation's end)."""
+    """The demo tenant plus `people` users; the n-th warned activation (0-based) belongs to user
+    n % people + 1, who holds role `warned_role(n // people)` until warned_ends[n] (what the
+    Graph twin reports as the activation's end)."""
     data = yaml.safe_load(DEFAULT_TENANT_PATH.read_text(encoding="utf-8"))
+    layers = -(-len(warned_ends) // max(1, people))
+    for k in range(1, layers):
+        role_id, name = warned_role(k)
+        data["roles"].append({"id": role_id, "display_name": name, "description": name})
     for n in range(1, people + 1):
         handle = person_handle(n)
         data["users"].append(
@@ -82,12 +104,15 @@ def tenant(people: int, warned_ends: list[datetime]) -> DemoTenant:
                 "timezone": "Europe/London",
             }
         )
-        for role in (WARNED_ROLE, ENDED_ROLE, BULK_ROLE):
+        for role in (ENDED_ROLE, BULK_ROLE):
             data["eligibilities"].append({"user": handle, "role": role})
-        if n <= len(warned_ends):
-            data["assignments"].append(
-                {"user": handle, "role": WARNED_ROLE, "end": warned_ends[n - 1]}
-            )
+        for k in range(layers if n <= len(warned_ends) else 0):
+            data["eligibilities"].append({"user": handle, "role": warned_role(k)[1]})
+    for n, end in enumerate(warned_ends):
+        handle = person_handle(n % people + 1)
+        data["assignments"].append(
+            {"user": handle, "role": warned_role(n // people)[1], "end": end}
+        )
     return DemoTenant.model_validate(data)
 
 
@@ -106,19 +131,45 @@ def spread(values: Sequence[float], unit: str = "s", scale: float = 1.0) -> str:
     )
 
 
+# Share of a day's expiry notices falling due in each hour (UTC-like office day): activations
+# start when people ask for them during working hours and last 1 to 8 hours, so ends follow the
+# working day with a late-morning and an early-afternoon hump. The busiest hour holds 11 % of
+# the day, 2.6 times the average hour.
+DAY_SHAPE = (
+    0.5, 0.5, 0.5, 0.5, 0.5, 1.0, 2.0, 4.0, 7.0, 10.0, 11.0, 10.0,
+    7.5, 9.0, 10.0, 9.0, 7.0, 4.5, 2.5, 1.5, 1.0, 0.5, 0.5, 0.5,
+)  # fmt: skip
+
+
+def due_offsets(fire: int, window: float, shape: str, seed: int = 13) -> list[float]:
+    """When each of `fire` notices falls due, in seconds into the window: `even` spaces them
+    evenly; `day` draws them at random (a Poisson-like stream, fixed seed) with the density of
+    DAY_SHAPE, the 24 hours compressed into `window` seconds."""
+    if shape == "even":
+        step = window / max(1, fire)
+        return [step * n for n in range(fire)]
+    rng = random.Random(seed)
+    hour = window / len(DAY_SHAPE)
+    offsets = [
+        (h + rng.random()) * hour
+        for h in rng.choices(range(len(DAY_SHAPE)), weights=DAY_SHAPE, k=fire)
+    ]
+    return sorted(offsets)
+
+
 class Plan:
     """Who fires when: the schedule of the run, in the clock's time."""
 
     def __init__(self, args: argparse.Namespace, base: datetime) -> None:
         self.base = base
-        self.warned = args.fire // 2
-        self.ended = args.fire - self.warned
-        step = timedelta(seconds=args.window) / max(1, args.fire)
+        offsets = due_offsets(args.fire, args.window, args.shape)
         # Warnings and end checks interleaved through the window.
-        self.warn_due = [base + step * (2 * n) for n in range(self.warned)]
-        self.end_due = [base + step * (2 * n + 1) for n in range(self.ended)]
+        self.warn_due = [base + timedelta(seconds=o) for o in offsets[0::2]]
+        self.end_due = [base + timedelta(seconds=o) for o in offsets[1::2]]
+        self.warned = len(self.warn_due)
+        self.ended = len(self.end_due)
         self.warned_ends = [due + WARNING for due in self.warn_due]
-        self.people = max(self.warned, self.ended, 1)
+        self.people = max(1, min(args.people, max(self.warned, self.ended)))
         self.bulk = max(0, (args.scheduled - self.warned * 2 - self.ended) // 2)
         self.window_end = base + timedelta(seconds=args.window)
 
@@ -141,15 +192,18 @@ def seeds(
     rows: list[dict[str, Any]] = []
     due: dict[str, datetime] = {}
     warning, check = str(JobKind.EXPIRY_WARNING), str(JobKind.EXPIRY_CHECK)
-    for n, (when, end) in enumerate(zip(plan.warn_due, plan.warned_ends, strict=True), 1):
+    for n, (when, end) in enumerate(zip(plan.warn_due, plan.warned_ends, strict=True)):
         rid = f"warn-{n:06d}"
-        requests.append(Seeded(rid, person(n), role(WARNED_ROLE), RequestState.ACTIVE, end))
+        held = role(warned_role(n // plan.people)[1])
+        requests.append(Seeded(rid, person(n % plan.people + 1), held, RequestState.ACTIVE, end))
         rows.append(expiry_job(warning, rid, end, when))
         rows.append(expiry_job(check, rid, end, end + EXPIRY_CHECK_GRACE))
         due[rid] = when
-    for n, when in enumerate(plan.end_due, 1):
+    for n, when in enumerate(plan.end_due):
         rid, end = f"end-{n:06d}", when - EXPIRY_CHECK_GRACE
-        requests.append(Seeded(rid, person(n), role(ENDED_ROLE), RequestState.ACTIVE, end))
+        requests.append(
+            Seeded(rid, person(n % plan.people + 1), role(ENDED_ROLE), RequestState.ACTIVE, end)
+        )
         rows.append(expiry_job(warning, rid, end, end - WARNING, done=True))
         rows.append(expiry_job(check, rid, end, when))
         due[rid] = when
@@ -246,6 +300,24 @@ async def sent_at(db: Database, request_ids: set[str], since: datetime) -> dict[
     return found
 
 
+async def waits(db: Database) -> dict[str, int]:
+    """What the bench database's busy sessions wait for right now (PostgreSQL)."""
+    async with db.engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT coalesce(wait_event_type || ':' || wait_event, 'running'), count(*) "
+                "FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state NOT IN ('idle') AND pid <> pg_backend_pid() GROUP BY 1"
+            )
+        )
+        return {str(wait): int(count) for wait, count in rows}
+
+
+def pid_of(bot: Any) -> int:
+    assert bot.process is not None
+    return int(bot.process.pid)
+
+
 def memory_line(c: Cluster) -> str:
     parts = []
     for bot in c.bots:
@@ -263,6 +335,49 @@ async def install_all(c: Cluster, handles: list[str], concurrency: int = 8) -> N
             await c.client.install(handle)
 
     await asyncio.gather(*(one(h) for h in handles))
+
+
+@asynccontextmanager
+async def profiled_cluster(
+    workdir: Path, *, database_url: str, replicas: int, tenant: DemoTenant, profile: Path
+) -> AsyncIterator[Cluster]:
+    """`cluster()` with each replica running under pyinstrument, its session written to
+    `profile`/pimbot-N.pyisession when the replica stops (`pyinstrument --load FILE` reads it)."""
+    clock = SharedClock(workdir / "clock")
+    router = ReplicaRouter([])
+    twins = Twins(tenant, bot_url=await router.start(), now=clock)
+    twins.start()
+    bots: list[BotProcess] = []
+    db: Database | None = None
+    try:
+        settings = bot_env(twins, database_url=database_url, clock_file=clock.path)
+        for n in range(replicas):
+            name = f"pimbot-{n}"
+            command = [
+                sys.executable,
+                "-m",
+                "pyinstrument",
+                "--renderer",
+                "session",
+                "--outfile",
+                str(profile / f"{name}.pyisession"),
+                "-m",
+                "bot.sandbox.cluster.serve_clocked",
+            ]
+            bot = BotProcess(name, command, settings, workdir)
+            await bot.start()  # one at a time: the first one migrates the database
+            bots.append(bot)
+            router.backends.append(f"http://127.0.0.1:{bot.port}")
+        db = await Database.connect(database_url)
+        async with SandboxClient(twins.service_url) as client:
+            yield Cluster(twins, clock, router, bots, client, db)  # type: ignore[arg-type]
+    finally:
+        for bot in bots:
+            await bot.stop()
+        if db is not None:
+            await db.close()
+        await router.close()
+        twins.stop()
 
 
 async def claims_only(args: argparse.Namespace, workdir: Path) -> None:
@@ -297,7 +412,23 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
     twin_tenant = tenant(plan.people, plan.warned_ends)
     async with (
         fresh_database(args.db, workdir) as url,
-        cluster(workdir, database_url=url, replicas=args.replicas, tenant=twin_tenant) as c,
+        (
+            cluster(
+                workdir,
+                database_url=url,
+                replicas=args.replicas,
+                tenant=twin_tenant,
+                env={"PIMBOT_SCHEDULER_CONCURRENCY": str(args.concurrency)},
+            )
+            if args.profile is None
+            else profiled_cluster(
+                workdir,
+                database_url=url,
+                replicas=args.replicas,
+                tenant=twin_tenant,
+                profile=args.profile,
+            )
+        ) as c,
     ):
         handles = [person_handle(n) for n in range(1, plan.people + 1)]
         started = time.perf_counter()
@@ -324,10 +455,15 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             print(line)
         print(f"seeded, before the window: {memory_line(c)}; {load_average()}", flush=True)
 
+        if args.graph_latency:
+            c.twins.graph.delay(args.graph_latency, 10**9)
         c.clock.advance(base - LEAD - c.clock())
         offset = c.clock() - datetime.now(UTC)
+        cpu_before = [cpu_seconds(pid_of(bot)) for bot in c.bots] + [cpu_seconds(os.getpid())]
+        wall_started = time.perf_counter()
         wall_since = datetime.now(UTC) - timedelta(seconds=1)
         loads: list[float] = []
+        waited: dict[str, int] = {}
         peak_memory = ""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + args.window + LEAD.total_seconds() + SETTLE_SECONDS
@@ -335,11 +471,23 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         while loop.time() < deadline:
             await asyncio.sleep(1.0)
             loads.append(float(load_average().split()[1].split("/")[0]))
+            if args.db == "postgresql":
+                for wait, count in (await waits(c.db)).items():
+                    waited[wait] = waited.get(wait, 0) + count
             peak_memory = memory_line(c)
             if c.clock() > plan.window_end:
                 found = await sent_at(c.db, set(due), wall_since)
                 if len(found) == len(due):
                     break
+        cpu = [
+            after - before
+            for after, before in zip(
+                [cpu_seconds(pid_of(bot)) for bot in c.bots] + [cpu_seconds(os.getpid())],
+                cpu_before,
+                strict=True,
+            )
+        ]
+        wall = time.perf_counter() - wall_started
         late = [(found[rid] + offset - due[rid]).total_seconds() for rid in found]
         warned = [late_s for rid, late_s in zip(found, late, strict=True) if rid[0] == "w"]
         ended = [late_s for rid, late_s in zip(found, late, strict=True) if rid[0] == "e"]
@@ -366,6 +514,17 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             f"  load during the window: median {statistics.median(loads):.1f}, "
             f"max {max(loads):.1f} (1-minute average, sampled each second)"
         )
+        print(
+            f"  CPU over the {wall:.0f} s from the clock's jump to the last notice: "
+            + ", ".join(f"{bot.name} {t:.0f} s" for bot, t in zip(c.bots, cpu, strict=False))
+            + f", twins and bench {cpu[-1]:.0f} s; pimbot CPU per notice "
+            f"{1000 * sum(cpu[:-1]) / max(1, len(found)):.0f} ms"
+        )
+        if waited:
+            print(
+                "  database sessions seen busy, by wait (sampled each second): "
+                + ", ".join(f"{w} {n}" for w, n in sorted(waited.items(), key=lambda i: -i[1]))
+            )
         print(f"  at the end: {peak_memory}")
         async with c.db.transaction() as tx:
             lag = await tx.jobs.oldest_due_lag(c.clock())
@@ -392,6 +551,9 @@ async def pending_turn(c: Cluster, waiting: int) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
+    if args.profile is not None:
+        args.profile = args.profile.resolve()
+        args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pimbot-expiry-") as tmp:
         await (claims_only if args.claims_only else run)(args, Path(tmp))
 
@@ -401,11 +563,27 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scheduled", type=int, default=100_000)
     parser.add_argument("--fire", type=int, default=1000)
     parser.add_argument("--window", type=float, default=120.0)
+    parser.add_argument("--shape", choices=["even", "day"], default="even")
+    parser.add_argument(
+        "--graph-latency",
+        type=float,
+        default=0.0,
+        help="seconds the Graph twin holds every request during the window (as Graph's own)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="PIMBOT_SCHEDULER_CONCURRENCY of each replica"
+    )
+    parser.add_argument(
+        "--people", type=int, default=1000, help="at most this many people hold the activations"
+    )
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--open", type=int, default=10_000)
     parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--old-index", action="store_true")
     parser.add_argument("--claims-only", action="store_true", help="seed, time claims, stop")
+    parser.add_argument(
+        "--profile", type=Path, help="run the replicas under pyinstrument; sessions written here"
+    )
     return parser.parse_args(argv)
 
 

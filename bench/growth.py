@@ -4,6 +4,7 @@ person is eligible for).
 
     .venv/bin/python -m bench.growth [--open 100 10000 100000] [--roles 3] [--db postgresql]
     .venv/bin/python -m bench.growth --open 100 --roles 3 50 200
+    .venv/bin/python -m bench.growth --open 100 --approvers 1 10 100
 
 Each point is a fresh database and one pimbot process (the shared-clock `pimbot serve`) with the
 twins in this process. `--people` people talk: each has two open requests waiting for Megan; the
@@ -13,6 +14,10 @@ each talker's `pending` (their open requests, and what waits for them: reads the
 and `roles` (eligible and active roles: reads Graph only), and Megan's `pending` (the talkers'
 requests wait for her) every fifth turn. A turn's time is until pimbot answered the Teams twin's
 POST (its replies are sent within the turn).
+
+`--approvers N` adds a role approved by one group of N people (Megan and N - 1 made up), each
+talker eligible for it with their two open requests for it waiting for all N, and a third turn:
+the activation form for that role (`activate Growth Approved Role`).
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ from bot.store.jobs import JobStatus
 from bot.workflow.outbox import JobKind
 
 APPROVED_ROLE = "Exchange Administrator"  # approved by Megan or Nestor in the demo tenant
+APPROVAL_ROLE = "Growth Approved Role"  # with --approvers: approved by APPROVER_GROUP
+APPROVAL_ROLE_ID = "9a0e0000-0000-4000-8000-000000000001"
+APPROVER_GROUP = "Growth Approvers"
+APPROVER_GROUP_ID = "9a0e0000-0000-4000-9000-000000000001"
 BASE_ROLES = ("Exchange Administrator", "User Administrator", "Security Reader")
 
 
@@ -48,9 +57,15 @@ def talker(n: int) -> str:
     return f"talk{n:03d}"
 
 
-def tenant(people: int, roles: int) -> DemoTenant:
+def approver_handle(n: int) -> str:
+    return f"appr{n:03d}"
+
+
+def tenant(people: int, roles: int, approvers: int = 0) -> DemoTenant:
     """The demo tenant plus `people` users each eligible for `roles` roles (the demo tenant's
-    first, then made-up ones, `Scale Role n`, with the default policy)."""
+    first, then made-up ones, `Scale Role n`, with the default policy). With `approvers`, also
+    APPROVAL_ROLE, approved by the group APPROVER_GROUP of Megan and `approvers - 1` more
+    people, and each talker eligible for it."""
     data = yaml.safe_load(DEFAULT_TENANT_PATH.read_text(encoding="utf-8"))
     names = list(BASE_ROLES[:roles])
     for n in range(len(names), roles):
@@ -59,6 +74,35 @@ def tenant(people: int, roles: int) -> DemoTenant:
             {"id": f"5ca1e000-0000-4000-8000-{n:012d}", "display_name": name, "description": name}
         )
         names.append(name)
+    if approvers:
+        data["roles"].append(
+            {"id": APPROVAL_ROLE_ID, "display_name": APPROVAL_ROLE, "description": APPROVAL_ROLE}
+        )
+        for n in range(1, approvers):
+            data["users"].append(
+                {
+                    "handle": approver_handle(n),
+                    "id": f"00000000-0000-4000-c000-{n:012d}",
+                    "display_name": f"Approver {n:03d}",
+                }
+            )
+        data["groups"].append(
+            {
+                "id": APPROVER_GROUP_ID,
+                "display_name": APPROVER_GROUP,
+                "members": ["megan", *(approver_handle(n) for n in range(1, approvers))],
+            }
+        )
+        data["policies"].append(
+            {
+                "role": APPROVAL_ROLE,
+                "max_duration": "PT4H",
+                "require_mfa": False,
+                "require_justification": True,
+                "approval": {"groups": [APPROVER_GROUP]},
+            }
+        )
+        names.append(APPROVAL_ROLE)
     for n in range(1, people + 1):
         data["users"].append(
             {
@@ -72,11 +116,21 @@ def tenant(people: int, roles: int) -> DemoTenant:
     return DemoTenant.model_validate(data)
 
 
-def seeds(twin_tenant: DemoTenant, people: int, open_requests: int) -> list[Seeded]:
+def seeds(
+    twin_tenant: DemoTenant, people: int, open_requests: int, approvers: int = 0
+) -> list[Seeded]:
+    """Two requests of each talker waiting for Megan and Nestor (with `approvers`: for
+    APPROVAL_ROLE, waiting for the group's `approvers` members, Megan first), and bulk ones."""
     tenant_id = twin_tenant.tenant_id
-    spec = twin_tenant.role(APPROVED_ROLE)
+    spec = twin_tenant.role(APPROVAL_ROLE if approvers else APPROVED_ROLE)
     role = Role(id=spec.id, display_name=spec.display_name, description=spec.description)
     megan, nestor = twin_tenant.user("megan").id, twin_tenant.user("nestor").id
+    waiting_for = (megan, nestor)
+    if approvers:
+        waiting_for = (
+            megan,
+            *(twin_tenant.user(approver_handle(n)).id for n in range(1, approvers)),
+        )
     seeded = []
     for n in range(1, people + 1):
         user = twin_tenant.user(talker(n))
@@ -88,7 +142,7 @@ def seeds(twin_tenant: DemoTenant, people: int, open_requests: int) -> list[Seed
                     person,
                     role,
                     RequestState.PENDING_APPROVAL,
-                    approver_ids=(megan, nestor),
+                    approver_ids=waiting_for,
                 )
             )
     for n in range(max(0, open_requests - len(seeded))):
@@ -122,11 +176,13 @@ def timeout_jobs(seeded: list[Seeded], due: Any) -> list[dict[str, Any]]:
 
 
 async def drive(
-    c: Cluster, people: int, seconds: float, concurrency: int
+    c: Cluster, people: int, seconds: float, concurrency: int, form: str | None = None
 ) -> dict[str, list[float]]:
-    """Turns for `seconds`: each talker's `pending` and `roles` in turn, and Megan's `pending`
-    every fifth turn; the time of each turn by what was said."""
-    mix = [(talker(n), text) for text in ("pending", "roles") for n in range(1, people + 1)]
+    """Turns for `seconds`: each talker's `pending` and `roles` (and `form`, the activation
+    form's request, when given) in turn, and Megan's `pending` every fifth turn; the time of
+    each turn by what was said."""
+    texts = ("pending", "roles", form) if form else ("pending", "roles")
+    mix = [(talker(n), text) for text in texts for n in range(1, people + 1)]
     turns = itertools.cycle(
         [
             turn
@@ -134,7 +190,7 @@ async def drive(
             for turn in ([turn, ("megan", "pending")] if n % 4 == 0 else [turn])
         ]
     )
-    times: dict[str, list[float]] = {"pending": [], "roles": [], "megan pending": []}
+    times: dict[str, list[float]] = {text: [] for text in texts} | {"megan pending": []}
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
 
@@ -158,27 +214,32 @@ def figures(times: list[float]) -> str:
     )
 
 
-async def point(args: argparse.Namespace, kind: str, open_requests: int, roles: int) -> None:
+async def point(
+    args: argparse.Namespace, kind: str, open_requests: int, roles: int, approvers: int
+) -> None:
     with tempfile.TemporaryDirectory(prefix="pimbot-growth-") as tmp:
         workdir = Path(tmp)
-        twin_tenant = tenant(args.people, roles)
+        twin_tenant = tenant(args.people, roles, approvers)
+        form = f"activate {APPROVAL_ROLE}" if approvers else None
         async with (
             fresh_database(kind, workdir) as url,
             cluster(workdir, database_url=url, tenant=twin_tenant) as c,
         ):
             await install_all(c, [talker(n) for n in range(1, args.people + 1)] + ["megan"])
             await c.settled()
-            seeded = seeds(twin_tenant, args.people, open_requests)
+            seeded = seeds(twin_tenant, args.people, open_requests, approvers)
             started = time.perf_counter()
             await seed_requests(c.db, twin_tenant.tenant_id, c.clock(), seeded)
             await seed_jobs(c.db, timeout_jobs(seeded, c.clock() + timedelta(days=1)))
             seeding = time.perf_counter() - started
-            await drive(c, args.people, 3.0, args.concurrency)  # warm the caches
-            times = await drive(c, args.people, args.seconds, args.concurrency)
+            await drive(c, args.people, 3.0, args.concurrency, form)  # warm the caches
+            times = await drive(c, args.people, args.seconds, args.concurrency, form)
             everything = [t for kind in times.values() for t in kind]
             print(
                 f"{kind}: {open_requests:>7,} open requests ({seeding:.0f} s to seed), "
-                f"{roles:>3} eligible roles each, concurrency {args.concurrency}: "
+                f"{roles:>3} eligible roles each, "
+                + (f"{approvers} approvers in one group, " if approvers else "")
+                + f"concurrency {args.concurrency}: "
                 f"{len(everything) / args.seconds:6.1f} turns/s, all turns {figures(everything)}; "
                 f"{load_average()}",
                 flush=True,
@@ -192,13 +253,21 @@ async def main(args: argparse.Namespace) -> None:
     for kind in args.db:
         for open_requests in args.open:
             for roles in args.roles:
-                await point(args, kind, open_requests, roles)
+                for approvers in args.approvers:
+                    await point(args, kind, open_requests, roles, approvers)
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--open", type=int, nargs="+", default=[100, 10_000, 100_000])
     parser.add_argument("--roles", type=int, nargs="+", default=[3])
+    parser.add_argument(
+        "--approvers",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="members of the group approving the talkers' role (0: Megan and Nestor by name)",
+    )
     parser.add_argument("--people", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=10)

@@ -252,7 +252,13 @@ async def build_services(
     )
     channel = build_channel(settings, db, turns, installer, login)
     deps.messenger = channel.messenger
-    scheduler = Scheduler(db, runner, now=now, interval=settings.scheduler_interval_seconds)
+    scheduler = Scheduler(
+        db,
+        runner,
+        now=now,
+        interval=settings.scheduler_interval_seconds,
+        concurrency=settings.scheduler_concurrency if db.dialect == "postgresql" else 1,
+    )
     deps.wake_scheduler = scheduler.wake
     await channel.start()
     await reviews.start()

@@ -224,6 +224,12 @@ class Settings(BaseSettings):
             "PIMBOT_SCHEDULER_INTERVAL_SECONDS", "scheduler_interval_seconds"
         ),
     )
+    # Jobs each replica runs at a time on PostgreSQL (SQLite, one writer: one at a time)
+    scheduler_concurrency: int = Field(
+        8,
+        ge=1,
+        validation_alias=AliasChoices("PIMBOT_SCHEDULER_CONCURRENCY", "scheduler_concurrency"),
+    )
     # How often the audit chain's head hash goes to the log and /metrics (0: never)
     audit_anchor_minutes: float = Field(
         5.0,

@@ -52,6 +52,17 @@ class RequestStore:
         found = await self._fetch(_select().where(requests.c.id == request_id))
         return found[0] if found else None
 
+    async def version(self, request_id: str, *, hold: bool = False) -> int | None:
+        """The request's version (None when there is no such request), one column of one row.
+        `hold` keeps the row from changing until the transaction ends (PostgreSQL `FOR SHARE`;
+        SQLite's one writer already does), so what the transaction writes next is in place
+        before any later change of the request commits."""
+        statement = select(requests.c.version).where(requests.c.id == request_id)
+        if hold:
+            statement = statement.with_for_update(read=True)
+        value: int | None = (await self._connection.execute(statement)).scalar_one_or_none()
+        return value
+
     async def transition(
         self,
         request_id: str,

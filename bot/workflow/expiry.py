@@ -46,14 +46,6 @@ class ExpiryJobs:
         minutes_left = max(0, int((end - now).total_seconds() // 60))
         async with self.deps.db.transaction() as tx:
             tz = await timezone_of(tx, request.requester.id)
-            await audit(
-                tx,
-                now,
-                None,
-                "expiry.warned",
-                request,
-                details={"end": end.isoformat(), "minutes_left": minutes_left},
-            )
             await outbox.message(
                 tx,
                 request.requester.id,
@@ -63,6 +55,15 @@ class ExpiryJobs:
                 text=f"{plain(request.role.display_name)} ends at {format_when(end, tz)}",
                 card=cards.expiry_warning(request, minutes_left=minutes_left, tz=tz),
                 about=request,
+            )
+            # Last, as in `move`: the audit head stays locked until the commit.
+            await audit(
+                tx,
+                now,
+                None,
+                "expiry.warned",
+                request,
+                details={"end": end.isoformat(), "minutes_left": minutes_left},
             )
         self.deps.wake_scheduler()
 
@@ -113,11 +114,11 @@ class ExpiryJobs:
         now = self.deps.now()
         async with self.deps.db.transaction() as tx:
             updated = await tx.requests.update(request.id, now=now, end=end)
-            await audit(
-                tx, now, None, "expiry.rescheduled", updated, details={"end": end.isoformat()}
-            )
             await outbox.expiry(
                 tx, updated, end=end, warning=self.deps.config.expiry_warning, now=now
+            )
+            await audit(
+                tx, now, None, "expiry.rescheduled", updated, details={"end": end.isoformat()}
             )
         self.deps.wake_scheduler()
         return True

@@ -29,6 +29,7 @@ from bot.workflow.context import Deps
 from bot.workflow.expiry import ExpiryJobs, load_request
 from bot.workflow.outbox import JobHandler, JobKind
 from bot.workflow.people import teams_ids_and_timezone, teams_ids_of, timezone_of
+from cards.common import Card
 from cards.refresh import with_refresh
 from cards.text import plain
 
@@ -248,34 +249,52 @@ class JobRunner:
     async def _notice_card(self, job: Job, person: Person, msg: CardMessage) -> None:
         """A notice whose card shows a request: drawn again when the request changed since it
         was queued, recorded once sent, and updated at once when the request changed while it
-        was on its way (that change's update did not know about it yet)."""
+        was on its way (that change's update did not know about it yet).
+
+        The request is read whole only when it changed: otherwise its version is all this needs.
+        The copy is recorded in a transaction that holds the request's row, so a change either
+        committed before it (this sees the new version and updates the copy) or commits after
+        it (and that change's refresh finds the copy)."""
         request_id = str(job.payload["request_id"])
+        purpose = str(job.payload.get("purpose") or "notice")
         drawn_version = int(job.payload.get("version", -1))
         async with self.deps.db.transaction() as tx:
-            request = await tx.requests.get(request_id)
-            tz = await timezone_of(tx, person.id)
-        if request is None:
+            version = await tx.requests.version(request_id)
+        if version is None:
             return
-        if request.version != drawn_version:
-            drawn = await live_cards.card_for(self.deps, person.id, request, tz=tz)
+        if version != drawn_version:
+            drawn = await self._redraw(person.id, request_id)
             if drawn is not None:
                 msg = CardMessage(card=drawn[0], summary=msg.summary)
-                drawn_version = request.version
+                drawn_version = drawn[1].version
         sent = await self.deps.messenger.send(person, msg)
         if sent is None:
             log.warning("could not reach %s for job %s", person.id, job.id)
             return
         async with self.deps.db.transaction() as tx:
-            stored = await tx.requests.get(request_id)
-            if stored is not None:
-                purpose = str(job.payload.get("purpose") or "notice")
-                await record_copy(tx, stored, purpose, sent, self.deps.now())
-        async with self.deps.db.transaction() as tx:
-            current = await tx.requests.get(request_id)
-        if current is not None and current.version != drawn_version:
-            drawn = await live_cards.card_for(self.deps, person.id, current, tz=tz)
+            version = await tx.requests.version(request_id, hold=True)
+            if version is not None:
+                if sent.activity_id:
+                    await tx.cards.add(request_id, purpose, sent)
+                else:
+                    stored = await tx.requests.get(request_id)
+                    if stored is not None:  # it is: held since the version was read
+                        await record_copy(tx, stored, purpose, sent, self.deps.now())
+        if version is not None and version != drawn_version:
+            drawn = await self._redraw(person.id, request_id)
             if drawn is not None:
                 await self.deps.messenger.update(sent, CardMessage(card=drawn[0]))
+
+    async def _redraw(
+        self, person_id: str, request_id: str
+    ) -> tuple[Card, ActivationRequest] | None:
+        """The card about the request as `person_id` should see it now."""
+        async with self.deps.db.transaction() as tx:
+            request = await tx.requests.get(request_id)
+            tz = await timezone_of(tx, person_id)
+        if request is None:
+            return None
+        return await live_cards.card_for(self.deps, person_id, request, tz=tz)
 
     # --- helpers ------------------------------------------------------------------------------
 

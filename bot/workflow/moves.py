@@ -67,6 +67,12 @@ async def move(
     )
     if moved is None:
         return None
+    if refresh:
+        await outbox.refresh_cards(tx, moved, now)
+    if notice is not None:
+        await _tell(tx, moved, notice, now)
+    # Last: appending locks the audit chain's head until the transaction ends, and every
+    # audited change of every replica waits for that lock.
     await audit(
         tx,
         now,
@@ -78,10 +84,6 @@ async def move(
         graph_request_id=graph_request_id,
         details=details,
     )
-    if refresh:
-        await outbox.refresh_cards(tx, moved, now)
-    if notice is not None:
-        await _tell(tx, moved, notice, now)
     tx.after_commit(deps.wake_scheduler)
     return moved
 
