@@ -453,6 +453,10 @@ async def test_managers_review_their_reports_and_the_fallback_reviewer_the_rest(
     await settle(sb)
     assert await rows_of(megan, definition) == {"Adele Vance", "Alex Wilber"}
     assert await rows_of(nestor, definition) == {"Diego Siciliani"}
+    nestors_first, _ = await card_of(nestor, definition)
+    assert {m["id"]: m["text"] for m in await nestor.messages()}[nestors_first] == (
+        "Access review of Exchange Administrator: 1 decision waiting for you"
+    )
     assert await rows_of(miriam, definition) == {"Grady Archie"}
     assert await rows_of(lidia, definition) == {"Lynne Robbins"}
     _, card = await card_of(megan, definition)

@@ -642,10 +642,11 @@ class Reviews:
             if await tx.reviews.card(key, person_id) is not None:
                 return  # sent already (a replayed job)
         view = await self._view(run, reviewer, 0)
+        waiting = view.total - view.decided
         message = CardMessage(
             card=review_card(view),
             summary=f"Access review of {run.instance.role.display_name}: "
-            f"{view.total - view.decided} decisions waiting for you",
+            f"{waiting} decision{'' if waiting == 1 else 's'} waiting for you",
         )
         sent = await self._messenger().send(reviewer, message)
         if sent is None or not sent.activity_id:
