@@ -25,7 +25,9 @@ from cards.governance.reviews import (
     TEAMS_CARD_LIMIT,
     ReviewDecide,
     parse_review_action,
+    removed_notice_card,
     review_card,
+    review_summary_card,
     reviews_list,
 )
 from cards.text import as_typed
@@ -91,7 +93,10 @@ def test_names_from_graph_are_data_on_the_review_cards(hostile: str) -> None:
             )
         ]
     )
-    for card in (review_card(review), listing):
+    removed = item(hostile, 2, Decision.DENY).model_copy(update={"justification": hostile})
+    summary = review_summary_card(instance(hostile), rows)
+    notice = removed_notice_card(instance(hostile), removed)
+    for card in (review_card(review), listing, summary, notice):
         shown = rendered_texts(card)
         assert {text: markup_in(text) for text in shown if markup_in(text)} == {}
         first_line = hostile.split("\n")[0].replace("\u202e", "").replace("\u202c", "")[:60]
