@@ -12,7 +12,7 @@ deciding admin's token (pim engine).
 from __future__ import annotations
 
 from bot.governance.policy_ports import PolicyRefused, PolicyWriteFailed
-from bot.graph.assignments import ASSIGNMENT_REQUESTS, TENANT_SCOPE
+from bot.graph.assignments import TENANT_SCOPE, remove_assignment
 from bot.graph.errors import GraphError
 from bot.graph.http import GraphHttp
 from bot.graph.models import RoleAssignmentScheduleRequest, RoleAssignmentScheduleRequestResponse
@@ -42,15 +42,7 @@ class GraphAlertFixes:
         return RoleAssignmentScheduleRequestResponse.model_validate(answer).id
 
     async def remove_assignment(self, principal_id: str, role_id: str, justification: str) -> str:
-        body = RoleAssignmentScheduleRequest(
-            action="adminRemove",
-            principal_id=principal_id,
-            role_definition_id=role_id,
-            directory_scope_id=TENANT_SCOPE,
-            justification=justification,
-        ).to_wire()
-        answer, _ = await self._http.post_json(ASSIGNMENT_REQUESTS, body)
-        return RoleAssignmentScheduleRequestResponse.model_validate(answer).id
+        return await remove_assignment(self._http, principal_id, role_id, justification)
 
     async def require_mfa(self, role_id: str) -> bool:
         """Turn on MFA for activating the role; False when its policy asks for MFA (or an

@@ -116,6 +116,21 @@ def removal_body(action: str, principal_id: str, role_id: str) -> dict[str, obje
     ).to_wire()
 
 
+async def remove_assignment(
+    http: GraphHttp, principal_id: str, role_id: str, justification: str
+) -> str:
+    """End the principal's active assignment of the role (`adminRemove`); the request's id."""
+    body = RoleAssignmentScheduleRequest(
+        action="adminRemove",
+        principal_id=principal_id,
+        role_definition_id=role_id,
+        directory_scope_id=TENANT_SCOPE,
+        justification=justification,
+    ).to_wire()
+    answer, _ = await http.post_json(ASSIGNMENT_REQUESTS, body)
+    return RoleAssignmentScheduleRequestResponse.model_validate(answer).id
+
+
 def window_from_response(
     response: RoleAssignmentScheduleRequestResponse, start: datetime, duration: timedelta
 ) -> tuple[datetime | None, datetime | None]:

@@ -24,7 +24,12 @@ from bot.governance.domain import (
     StandingAssignment,
     StandingSnapshot,
 )
-from bot.graph.assignments import ASSIGNMENT_INSTANCES, ASSIGNMENT_REQUESTS, TENANT_SCOPE
+from bot.graph.assignments import (
+    ASSIGNMENT_INSTANCES,
+    ASSIGNMENT_REQUESTS,
+    TENANT_SCOPE,
+    remove_assignment,
+)
 from bot.graph.directory import ELIGIBILITY_INSTANCES, POLICY_ASSIGNMENTS, ROLE_DEFINITIONS
 from bot.graph.errors import GraphError
 from bot.graph.http import GraphHttp, Params
@@ -269,15 +274,7 @@ class GraphStanding:
         return RoleAssignmentScheduleRequestResponse.model_validate(answer).id
 
     async def remove_assignment(self, principal_id: str, role_id: str, justification: str) -> str:
-        body = RoleAssignmentScheduleRequest(
-            action="adminRemove",
-            principal_id=principal_id,
-            role_definition_id=role_id,
-            directory_scope_id=TENANT_SCOPE,
-            justification=justification,
-        ).to_wire()
-        answer, _ = await self._http.post_json(ASSIGNMENT_REQUESTS, body)
-        return RoleAssignmentScheduleRequestResponse.model_validate(answer).id
+        return await remove_assignment(self._http, principal_id, role_id, justification)
 
     # --- helpers ------------------------------------------------------------------------------
 
