@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import SentMessage
 from bot.governance.domain import CHANGE_CARDS_JOB, CHANGE_TRANSITIONS, AdminChange, ChangeState
+from bot.store.cards import sent_message_of
 from bot.store.dialect import upsert_insert
 from bot.store.jobs import JobQueue
 from bot.store.schema import admin_change_cards, admin_changes
@@ -166,11 +167,7 @@ class AdminChangeStore:
         return [
             (
                 row.purpose,
-                SentMessage(
-                    person_id=row.person_id,
-                    conversation_id=row.conversation_id,
-                    activity_id=row.activity_id,
-                ),
+                sent_message_of(row),
             )
             for row in rows
         ]

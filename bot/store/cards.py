@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import SentMessage
 from bot.store.dialect import upsert_insert
 from bot.store.schema import sent_cards
+
+
+class CardCopyRow(Protocol):
+    """A row of any table of sent card copies."""
+
+    @property
+    def person_id(self) -> str: ...
+    @property
+    def conversation_id(self) -> str: ...
+    @property
+    def activity_id(self) -> str: ...
+
+
+def sent_message_of(row: CardCopyRow) -> SentMessage:
+    """The sent message a card-copy row names."""
+    return SentMessage(
+        person_id=row.person_id, conversation_id=row.conversation_id, activity_id=row.activity_id
+    )
 
 
 class CardStore:
@@ -51,14 +71,7 @@ class CardStore:
         if person_id is not None:
             statement = statement.where(sent_cards.c.person_id == person_id)
         rows = await self._connection.execute(statement.order_by(sent_cards.c.id))
-        return [
-            SentMessage(
-                person_id=row.person_id,
-                conversation_id=row.conversation_id,
-                activity_id=row.activity_id,
-            )
-            for row in rows
-        ]
+        return [sent_message_of(row) for row in rows]
 
     async def copies(self, request_id: str) -> list[tuple[str, SentMessage]]:
         """Every recorded card of the request, with its purpose, oldest first."""
@@ -75,11 +88,7 @@ class CardStore:
         return [
             (
                 row.purpose,
-                SentMessage(
-                    person_id=row.person_id,
-                    conversation_id=row.conversation_id,
-                    activity_id=row.activity_id,
-                ),
+                sent_message_of(row),
             )
             for row in rows
         ]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import Person, SentMessage
 from bot.governance.domain import Decision, RecordedDecision, ReviewRun
+from bot.store.cards import sent_message_of
 from bot.store.dialect import upsert_insert
 from bot.store.schema import requests, review_cards, review_decisions, review_runs
 from bot.store.types import as_utc
@@ -164,11 +165,7 @@ class ReviewStore:
         ).first()
         if row is None:
             return None
-        sent = SentMessage(
-            person_id=row.person_id,
-            conversation_id=row.conversation_id,
-            activity_id=row.activity_id,
-        )
+        sent = sent_message_of(row)
         return sent, row.page
 
     async def cards(self, instance_key: str) -> list[tuple[SentMessage, int]]:
@@ -177,11 +174,7 @@ class ReviewStore:
         )
         return [
             (
-                SentMessage(
-                    person_id=row.person_id,
-                    conversation_id=row.conversation_id,
-                    activity_id=row.activity_id,
-                ),
+                sent_message_of(row),
                 row.page,
             )
             for row in rows
