@@ -21,7 +21,7 @@ from cards.approval import approval_decided, approval_request
 from cards.cancel import which_to_cancel
 from cards.info import error_card, help_card
 from cards.lists import my_roles, pending_list
-from cards.status import activated, ended, expiry_warning, form_sent, request_status
+from cards.status import activated, ended, expiry_warning, request_status
 
 __all__ = [
     "Approve",
@@ -43,7 +43,6 @@ __all__ = [
     "ended",
     "error_card",
     "expiry_warning",
-    "form_sent",
     "help_card",
     "my_roles",
     "not_eligible",

@@ -88,18 +88,6 @@ def request_status(request: ActivationRequest, *, tz: str | None = None) -> Card
     )
 
 
-def form_sent(request: ActivationRequest, *, tz: str | None = None) -> Card:
-    """What the submitted form turns into. While approval is pending, a short receipt without
-    buttons: the live status card (with Cancel) follows as a message of its own, because only
-    that one can be kept up to date for every device."""
-    if request.state is not RequestState.PENDING_APPROVAL:
-        return request_status(request, tz=tz)
-    role = role_name(request.role)
-    return _status(
-        request, tz, f"Sent for approval: {role}", "Its status follows below and stays up to date."
-    )
-
-
 def activated(request: ActivationRequest, *, tz: str | None = None) -> Card:
     role = role_name(request.role)
     until = when(request.end, tz)

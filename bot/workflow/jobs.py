@@ -146,7 +146,7 @@ class JobRunner:
         if request is None:
             return
         async with self.deps.db.transaction() as tx:
-            if await tx.cards.for_request(request.id, "requester"):
+            if await tx.cards.for_request(request.id, live_cards.STATUS):
                 return
             tz = await timezone_of(tx, request.requester.id)
             teams_ids = await teams_ids_of(tx, [request.requester.id])

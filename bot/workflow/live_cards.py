@@ -32,7 +32,9 @@ from cards.common import Card
 from cards.refresh import with_refresh
 
 APPROVAL = "approval"  # an approver's card (sent by the approval card job)
-STATUS = "requester"  # the requester's live status card (sent by the status card job)
+# The requester's live status card: the form they submitted (recorded with the request), or,
+# when the channel did not name that message, one the status card job sends.
+STATUS = "requester"
 
 # `failure` of an activation an extension took over from (see `activation.py`).
 EXTENDED = "extended"

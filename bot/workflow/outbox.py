@@ -113,7 +113,7 @@ async def approval_cards(tx: Tx, request: ActivationRequest, now: datetime) -> N
 
 async def ask_approvers(tx: Tx, request: ActivationRequest, now: datetime) -> None:
     """For a request now pending approval: a card to each approver, and the requester's live
-    status card (the one that is kept up to date)."""
+    status card (the job sends none when the submitted form already is that card)."""
     await approval_cards(tx, request, now)
     await status_card(tx, request, now)
 

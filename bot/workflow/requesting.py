@@ -21,6 +21,7 @@ from bot.domain import (
     RequestKind,
     RequestState,
     Role,
+    SentMessage,
     SignInRequest,
     TextMessage,
 )
@@ -29,6 +30,7 @@ from bot.store import Tx
 from bot.timefmt import format_duration, format_when
 from bot.workflow.audit import audit
 from bot.workflow.context import Deps
+from bot.workflow.live_cards import STATUS
 from bot.workflow.moves import move
 from bot.workflow.roles import Ambiguous, Exact, resolve_role
 from bot.workflow.validation import MIN_DURATION, InvalidSubmission, validate_submission
@@ -225,8 +227,13 @@ class Requesting:
         justification: str,
         ticket_number: str,
         ticket_system: str,
+        form: SentMessage | None = None,
     ) -> Outcome:
-        """Re-validate everything on the server, then create the request."""
+        """Re-validate everything on the server, then create the request.
+
+        `form` is the message of the submitted form (when the channel names it): it becomes the
+        requester's live status card, recorded with the request in one transaction, so that no
+        second status card is sent and every later change updates this one."""
         deps, person = self.deps, actor.person
         request_id = request_id_for(person.id, form_id)
         async with deps.db.transaction() as tx:
@@ -325,6 +332,8 @@ class Requesting:
             if not await tx.requests.insert(request):
                 return Outcome(toast="You already sent this request.")
             await audit(tx, now, actor.person.id, "request.created", request, outcome=request.state)
+            if form is not None and form.activity_id:
+                await tx.cards.add(request.id, STATUS, form)
             request = await self.submission.recorded(tx, request, policy)
             tx.after_commit(deps.wake_scheduler)
         if request.state is RequestState.DRAFT:
@@ -339,7 +348,8 @@ class Requesting:
                 ],
             )
         return Outcome(
-            card_update=cards.form_sent(request, tz=actor.timezone), card_subject=_subject(request)
+            card_update=cards.request_status(request, tz=actor.timezone),
+            card_subject=_subject(request),
         )
 
     async def cancel(self, actor: Actor, request_id: str) -> Outcome:

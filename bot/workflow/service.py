@@ -73,7 +73,7 @@ class Workflow:
         except actions.InvalidAction as exc:
             return Outcome(replies=[TextMessage(text=exc.friendly_message)])
         try:
-            outcome = await self._action(actor, action)
+            outcome = await self._action(actor, action, card)
         except GraphError as exc:
             log.warning("Graph error on %s: %s", type(action).__name__, exc)
             words = graph_trouble(exc, "do that") + " Nothing was changed; try again shortly."
@@ -183,7 +183,9 @@ class Workflow:
                 return _text(talk.not_understood(command))
         return _text(talk.CAPABILITIES)
 
-    async def _action(self, actor: Actor, action: actions.CardAction) -> Outcome:
+    async def _action(
+        self, actor: Actor, action: actions.CardAction, card: SentMessage | None
+    ) -> Outcome:
         match action:
             case actions.SubmitRequest():
                 return await self.requesting.submit(
@@ -195,6 +197,7 @@ class Workflow:
                     justification=action.justification,
                     ticket_number=action.ticket_number,
                     ticket_system=action.ticket_system,
+                    form=card,
                 )
             case actions.Approve():
                 return await self.deciding.decide(

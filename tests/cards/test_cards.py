@@ -96,7 +96,6 @@ EVERY_CARD: dict[str, Callable[[], dict[str, Any]]] = {
     ),
     **{f"approval decided {state}": partial(_approval_decided_in, state) for state in RequestState},
     **{f"request status {state}": partial(_request_status_in, state) for state in RequestState},
-    "form sent pending": lambda: cards.form_sent(decided(RequestState.PENDING_APPROVAL)),
     "activated": lambda: cards.activated(decided(RequestState.ACTIVE)),
     "expiry warning": lambda: cards.expiry_warning(decided(RequestState.ACTIVE), minutes_left=15),
     "ended": lambda: cards.ended(decided(RequestState.ENDED), tz="Asia/Tokyo"),
@@ -552,15 +551,6 @@ def test_help_card_lists_the_commands() -> None:
 def test_error_card_shows_title_and_advice() -> None:
     card = cards.error_card("Graph is busy", "Try again in a minute.")
     assert texts(card) == "Graph is busy\nTry again in a minute."
-
-
-def test_a_sent_form_waiting_for_approval_has_no_buttons_of_its_own() -> None:
-    receipt = cards.form_sent(decided(RequestState.PENDING_APPROVAL))
-    assert buttons(receipt) == []
-    assert "Sent for approval" in texts(receipt)
-    assert cards.form_sent(decided(RequestState.APPROVED)) == cards.request_status(
-        decided(RequestState.APPROVED)
-    )
 
 
 def test_a_draft_says_mfa_only_when_the_role_needs_it() -> None:

@@ -92,7 +92,6 @@ EVERY_BUILDER: dict[str, Builder] = {
         "You have 2 open requests.",
         [_request(t, RequestState.PENDING_APPROVAL), _request(t + " 2", RequestState.SUBMITTED)],
     ),
-    "form sent": lambda t: cards.form_sent(_request(t, RequestState.PENDING_APPROVAL)),
     "activated": lambda t: cards.activated(_request(t, RequestState.ACTIVE)),
     "expiry warning": lambda t: cards.expiry_warning(
         _request(t, RequestState.ACTIVE), minutes_left=15

@@ -4,7 +4,7 @@ The README's way exactly: `pimbot sandbox --anonymous`, then the Playground from
 tests/js) with the repository's `.m365agentsplayground.yml`, its page driven in Debian's Chromium
 with Playwright. Adele (the config's current user) asks for help, her roles, a role without
 approval and one with approval; the approvers' side cannot be seen in the Playground (it has one
-person's chats), so that journey ends at "Sent for approval".
+person's chats), so that journey ends at "Waiting for approval".
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ async def test_a_role_with_approval_is_sent_for_approval(page: Page) -> None:
     await expect(form.get_by_text("Exchange Administrator").first).to_be_visible()
     await expect(form.get_by_text("Megan Bowen, Nestor Wilke", exact=False)).to_be_visible()
     await press(page, "Ask for approval")
-    sent = page.get_by_text("Sent for approval: Exchange Administrator", exact=True)
+    sent = page.get_by_text("Waiting for approval: Exchange Administrator", exact=True)
     await expect(sent).to_be_visible(timeout=STEP_MS)
     await picture(page, "sent-for-approval")
 

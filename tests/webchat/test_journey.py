@@ -24,8 +24,10 @@ async def test_approval_journey_through_the_page(web_chat: WebChat) -> None:
     await expect(form.locator(".ac-adaptiveCard")).to_be_visible()
     await form.get_by_label("Why do you need it?").fill("INC-1234 mailbox restore")
     await form.get_by_role("button", name="Ask for approval").click()
-    sent = web_chat.card("adele", "Sent for approval: Exchange Administrator")
-    await expect(sent).to_be_visible()
+    # the form she sent is now her request's one live card, with Cancel while it waits
+    sent = web_chat.card("adele", "Waiting for approval: Exchange Administrator")
+    await expect(sent.get_by_role("button", name="Cancel request")).to_be_visible()
+    await expect(adele.get_by_role("button", name="Cancel request")).to_have_count(1)
 
     # both approvers get the card live, without reloading the page
     ask = web_chat.card("megan", "Adele Vance asks to activate Exchange Administrator")

@@ -9,7 +9,7 @@ from bot.domain import CardMessage, Message, RequestState, SentMessage
 from bot.workflow import live_cards
 from cards.actions import parse_action
 from tests.workflow.conftest import World, _submit_data
-from tests.workflow.fakes import ADELE, MEGAN, SECURITY, USER_ADMIN
+from tests.workflow.fakes import ADELE, EXCHANGE, MEGAN, SECURITY, USER_ADMIN
 
 
 def buttons(card: dict[str, Any]) -> list[str]:
@@ -175,6 +175,33 @@ async def test_the_confirm_it_is_you_card_moves_on_once_mfa_is_done(world: World
     assert "is active" in str(now_shows)
 
 
+async def test_the_submitted_form_is_the_requesters_one_live_card(world: World) -> None:
+    """The form Adele sent turns into her request's status card (Cancel while it waits) and
+    follows it to the end; no second card about the request is sent to her."""
+    form = await world.form_for(ADELE, EXCHANGE.id)
+    data = {**_submit_data(form), "duration": "PT1H", "justification": "INC-1"}
+    form_message = pressed(world, ADELE.id, "form-activity-1")
+    outcome = await world.workflow.on_action(world.actor(ADELE), data, card=form_message)
+    assert outcome.card_update is not None
+    assert "Waiting for approval" in str(outcome.card_update)
+    assert "request.cancel" in buttons(outcome.card_update)
+    await world.run_jobs()
+    request = await world.only_request(ADELE)
+
+    await world.press(MEGAN, {"verb": "request.approve", "request_id": request.id})
+    await world.run_jobs()
+
+    now_shows = latest_update(world, "form-activity-1")
+    assert "is active" in str(now_shows)
+    assert "role.deactivate" in buttons(now_shows)
+    cards_to_adele = [
+        str(d.message)[:120]
+        for d in world.messenger.sent
+        if d.person_id == ADELE.id and isinstance(d.message, CardMessage)
+    ]
+    assert cards_to_adele == []
+
+
 async def test_a_card_pressed_twice_is_recorded_once(world: World) -> None:
     request_id = await _pending(world)
     card = pressed(world, ADELE.id, "status-activity")
@@ -205,8 +232,6 @@ async def test_an_approver_refresh_keeps_the_refresh_for_every_approver_and_thei
 
 
 async def _pending(world: World) -> str:
-    from tests.workflow.fakes import EXCHANGE
-
     await world.submit(ADELE, EXCHANGE.id, duration="PT1H", justification="INC-1")
     await world.run_jobs()
     return (await world.only_request(ADELE)).id
@@ -219,7 +244,7 @@ async def test_a_card_drawn_before_a_change_it_missed_is_drawn_again_when_record
     # and refreshes the request's cards before the pressed form is recorded as one of them.
     form = await world.form_for(ADELE, USER_ADMIN.id)
     outcome = await world.workflow._action(
-        world.actor(ADELE), parse_action({**_submit_data(form), "duration": "PT1H"})
+        world.actor(ADELE), parse_action({**_submit_data(form), "duration": "PT1H"}), None
     )
     assert "Activating" in str(outcome.card_update)
     await world.run_jobs()
