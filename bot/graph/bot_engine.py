@@ -85,10 +85,11 @@ class BotEngine:
                 request_id=headers.get("request-id"),
             )
         window_start, window_end = window_from_response(response, start, request.duration)
-        confirmed = await self._confirmed_window(request, response.target_schedule_id)
-        if confirmed is not None:
-            window_start = confirmed.start or window_start
-            window_end = confirmed.end
+        if not _schedule_in_force(response):
+            confirmed = await self._confirmed_window(request, response.target_schedule_id)
+            if confirmed is not None:
+                window_start = confirmed.start or window_start
+                window_end = confirmed.end
         logger.info(
             "%s of role %s for %s: %s until %s (request %s)",
             action,
@@ -108,8 +109,9 @@ class BotEngine:
     async def _confirmed_window(
         self, request: ActivationRequest, target_schedule_id: str | None
     ) -> AssignmentWindow | None:
-        """The schedule instance Graph now holds. The role is granted already, so a failure to
-        read it back only costs precision, not the activation."""
+        """The schedule instance Graph now holds, for an answer that does not say its schedule is
+        in force. The role is granted already, so a failure to read it back only costs
+        precision, not the activation."""
         try:
             return await read_current_assignment(
                 self._http, request.requester.id, request.role.id, target_schedule_id
@@ -117,3 +119,18 @@ class BotEngine:
         except GraphError as exc:
             logger.warning("could not read back the assignment of request %s: %s", request.id, exc)
             return None
+
+
+def _schedule_in_force(response: RoleAssignmentScheduleRequestResponse) -> bool:
+    """Graph answers a request it has provisioned with the schedule now in force (its start and
+    expiration): the window needs no second round trip to read back. An answer still on its way
+    (`Granted`, `PendingProvisioning`) or without a schedule is read back."""
+    info = response.schedule_info
+    if response.status != "Provisioned" or info is None or info.start_date_time is None:
+        return False
+    expiration = info.expiration
+    return expiration is not None and (
+        expiration.end_date_time is not None
+        or expiration.duration is not None
+        or expiration.type.lower() == "noexpiration"
+    )

@@ -146,7 +146,8 @@ def test_a_naive_start_is_taken_as_utc() -> None:
 
 
 @respx.mock
-async def test_activate_posts_admin_assign_and_prefers_the_instance_end_time() -> None:
+async def test_activate_posts_admin_assign_and_takes_the_provisioned_window_as_answered() -> None:
+    """A provisioned answer carries the schedule in force: no second round trip reads it back."""
     post = respx.post(REQUESTS).mock(return_value=created())
     read_back = respx.get(url__startswith=INSTANCES).mock(return_value=instances(instance()))
 
@@ -156,18 +157,46 @@ async def test_activate_posts_admin_assign_and_prefers_the_instance_end_time() -
     assert json.loads(post.calls[0].request.content) == schedule_request_body(
         "adminAssign", make_request(), NOW
     )
+    assert not read_back.called
+    assert result.graph_request_id == "graph-req-1"
+    assert result.status == "Provisioned"
+    assert result.start == datetime(2024, 5, 1, 9, 0, 1, 500000, tzinfo=UTC)
+    assert result.end == datetime(2024, 5, 1, 14, 0, 1, 500000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("status", "schedule_info"),
+    [
+        ("PendingProvisioning", None),
+        ("Granted", None),
+        ("Provisioned", {}),
+        ("Provisioned", {"startDateTime": "2024-05-01T09:00:01.5Z"}),
+        (
+            "Provisioned",
+            {"startDateTime": "2024-05-01T09:00:01.5Z", "expiration": {"type": "notSpecified"}},
+        ),
+    ],
+)
+@respx.mock
+async def test_an_answer_without_the_schedule_in_force_is_read_back_and_the_instance_wins(
+    status: str, schedule_info: dict[str, Any] | None
+) -> None:
+    respx.post(REQUESTS).mock(return_value=created(status=status, schedule_info=schedule_info))
+    read_back = respx.get(url__startswith=INSTANCES).mock(return_value=instances(instance()))
+
+    async with graph_http() as http:
+        result = await BotEngine(http, now=lambda: NOW).activate(make_request())
+
     assert read_back.calls[0].request.url.params["$filter"] == (
         f"principalId eq '{USER}' and roleDefinitionId eq '{ROLE}'"
     )
-    assert result.graph_request_id == "graph-req-1"
-    assert result.status == "Provisioned"
     assert result.start == datetime(2024, 5, 1, 9, 0, 2, tzinfo=UTC)
     assert result.end == datetime(2024, 5, 1, 14, 0, 2, tzinfo=UTC)
 
 
 @respx.mock
 async def test_without_an_instance_the_end_is_the_answers_start_plus_its_duration() -> None:
-    respx.post(REQUESTS).mock(return_value=created())
+    respx.post(REQUESTS).mock(return_value=created(status="PendingProvisioning"))
     respx.get(url__startswith=INSTANCES).mock(return_value=instances())
 
     async with graph_http() as http:
@@ -191,7 +220,6 @@ async def test_an_end_date_time_in_the_answer_wins_over_its_duration() -> None:
             }
         )
     )
-    respx.get(url__startswith=INSTANCES).mock(return_value=instances())
 
     async with graph_http() as http:
         result = await BotEngine(http, now=lambda: NOW).activate(make_request())
@@ -201,7 +229,7 @@ async def test_an_end_date_time_in_the_answer_wins_over_its_duration() -> None:
 
 @respx.mock
 async def test_the_instance_of_this_request_wins_over_other_instances() -> None:
-    respx.post(REQUESTS).mock(return_value=created())
+    respx.post(REQUESTS).mock(return_value=created(status="PendingProvisioning"))
     respx.get(url__startswith=INSTANCES).mock(
         return_value=instances(
             instance(id="other", roleAssignmentScheduleId="x", endDateTime="2024-05-02T00:00:00Z"),
@@ -218,13 +246,13 @@ async def test_the_instance_of_this_request_wins_over_other_instances() -> None:
 
 @respx.mock
 async def test_a_failed_read_back_keeps_the_activation_and_the_derived_end() -> None:
-    respx.post(REQUESTS).mock(return_value=created())
+    respx.post(REQUESTS).mock(return_value=created(status="PendingProvisioning"))
     respx.get(url__startswith=INSTANCES).mock(return_value=graph_error("accessDenied", status=403))
 
     async with graph_http() as http:
         result = await BotEngine(http, now=lambda: NOW).activate(make_request())
 
-    assert result.status == "Provisioned"
+    assert result.status == "PendingProvisioning"
     assert result.end == datetime(2024, 5, 1, 14, 0, 1, 500000, tzinfo=UTC)
 
 
