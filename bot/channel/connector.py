@@ -16,6 +16,7 @@ source keeps fresh. An answer that is not a success raises `ConnectorError` with
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
@@ -24,6 +25,8 @@ from urllib.parse import quote
 
 import aiohttp
 from msrest.serialization import Model
+
+logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 30.0
 MAX_ERROR_BODY = 300
@@ -135,9 +138,11 @@ class BotConnector:
         try:
             return json.loads(text)
         except ValueError:
-            # A success whose answer cannot be read: `connector_errors` calls it worth a retry,
-            # as it did when botbuilder's client raised on it.
-            raise ConnectorError(response.status, None, text) from None
+            # The connector took it (2xx) but its answer cannot be read: the message is out, only
+            # its id is unknown. Sending it again would show it twice, so it counts as accepted
+            # without an id (botbuilder's client raised here, and the job sent it again).
+            logger.warning("%s %s: %s answer is not JSON", method, url, response.status)
+            return None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

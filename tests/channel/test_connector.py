@@ -105,6 +105,21 @@ async def test_a_server_error_page_asks_to_try_again(bot: BotUnderTest, status: 
     assert delayed.value.status == status
 
 
+async def test_a_success_whose_answer_cannot_be_read_is_sent_once_without_an_id(
+    bot: BotUnderTest,
+) -> None:
+    """The connector took the message (201) but its answer is not JSON: the message is out, so
+    it is not sent again (that would show it twice); only its id is unknown."""
+    await introduce(bot)
+    bot.cloud.connector_status = 201
+    bot.cloud.connector_page = "<html><body>Created</body></html>"
+
+    sent = await bot.channel.messenger.send(ADA, CardMessage(card=CARD))
+
+    assert sent is not None and sent.activity_id == ""
+    assert len(bot.cloud.calls("POST")) == 1
+
+
 async def test_a_bad_request_is_refused_for_good(bot: BotUnderTest) -> None:
     await introduce(bot)
     bot.cloud.connector_status = 400
