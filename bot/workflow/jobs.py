@@ -104,17 +104,18 @@ class JobRunner:
     # --- cards and messages -------------------------------------------------------------------
 
     async def send_approval_card(self, job: Job) -> None:
-        request = await self._request(job)
         approver_id = str(job.payload["approver_id"])
-        if request is None or request.state is not RequestState.PENDING_APPROVAL:
-            return
+        # One transaction for everything the card is drawn from: a fan-out runs this once per
+        # approver, and each transaction is a round trip to the database.
         async with self.deps.db.transaction() as tx:
-            already = await tx.cards.for_request(request.id, "approval", person_id=approver_id)
+            request = await tx.requests.get(str(job.payload["request_id"]))
+            if request is None or request.state is not RequestState.PENDING_APPROVAL:
+                return
+            if await tx.cards.for_request(request.id, live_cards.APPROVAL, person_id=approver_id):
+                return
             teams_ids, tz = await teams_ids_and_timezone(
                 tx, request.approver_ids, viewer=approver_id
             )
-        if already:
-            return
         policy = await self.deps.directory.activation_policy(request.role.id)
         card = cards.approval_request(request, policy=policy, approver_teams_ids=teams_ids, tz=tz)
         summary = (

@@ -113,6 +113,9 @@ async def test_an_approval_card_costs_the_same_statements_whatever_the_group_siz
     assert len(shapes) == 1, shapes
     [statements] = shapes
     assert sum(s.startswith("SELECT conversations.") for s in statements) == 2, statements
+    # drawing the card (request, sent check, Teams ids), the conversation to send in, recording
+    # the sent card with its audit entry: one transaction each
+    assert {cost.transactions for cost in small + large} == {3}
 
 
 async def test_each_approval_card_names_every_approver_for_refresh(turns: Turns) -> None:
