@@ -7,10 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.sandbox.graph import shapes
+from bot.sandbox.graph.state import Schedule
 from bot.sandbox.tenant import DemoTenant
 from tests.support.clock import FakeClock
 
 from .conftest import (
+    ELIGIBILITY_INSTANCES,
     EXCHANGE,
     INSTANCES,
     REQUESTS,
@@ -110,6 +113,41 @@ async def test_role_definitions_filter_and_select(graph: Graph) -> None:
     one = await ok(await graph.get(f"{ROLE_DEFINITIONS}/{EXCHANGE}"))
     assert one["templateId"] == EXCHANGE and one["isBuiltIn"] is True
     await error_of(await graph.get(f"{ROLE_DEFINITIONS}/00000000-0000-0000-0000-000000000000"), 404)
+
+
+async def test_a_filter_by_principal_reads_only_that_principals_schedules(
+    graph: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As Graph's index on the principal does: the twin's answer to one person's eligibilities
+    costs the same in a tenant of 100,000 assignments as in the demo tenant's few."""
+    shaped: list[str] = []
+    shape = shapes.eligibility_instance
+
+    def counted(schedule: Schedule) -> shapes.Json:
+        shaped.append(schedule.principal_id)
+        return shape(schedule)
+
+    monkeypatch.setattr(shapes, "eligibility_instance", counted)
+    adele = graph.uid("adele")
+
+    mine = await ok(
+        await graph.get(
+            ELIGIBILITY_INSTANCES, params={"$filter": f"principalId eq '{adele.upper()}'"}
+        )
+    )
+    assert mine["value"] and {i["principalId"] for i in mine["value"]} == {adele}
+    assert set(shaped) == {adele}
+
+    # the rest of the filter still applies to what is left; without one, everyone is listed
+    one_role = await ok(
+        await graph.get(
+            ELIGIBILITY_INSTANCES,
+            params={"$filter": f"principalId eq '{adele}' and roleDefinitionId eq '{EXCHANGE}'"},
+        )
+    )
+    assert [i["roleDefinitionId"] for i in one_role["value"]] == [EXCHANGE]
+    everyone = await ok(await graph.get(ELIGIBILITY_INSTANCES))
+    assert len({i["principalId"] for i in everyone["value"]}) > 1
 
 
 async def test_in_operator_and_quotes_inside_strings(graph: Graph) -> None:

@@ -44,15 +44,26 @@ class TwinContext:
 
     # --- schedules as of the twin's clock ------------------------------------------------------
 
-    def in_force(self, kind: str) -> list[Schedule]:
-        """Schedules of `kind` ("eligibility" or "assignment") in force now."""
+    def in_force(self, kind: str, principal: str | None = None) -> list[Schedule]:
+        """Schedules of `kind` ("eligibility" or "assignment") in force now (of `principal`
+        only, when given)."""
         now = self.roles.now()
-        return [s for s in self.roles.state.schedules if s.kind == kind and s.in_force(now)]
+        return [s for s in self._schedules(kind, principal) if s.in_force(now)]
 
-    def live(self, kind: str) -> list[Schedule]:
+    def live(self, kind: str, principal: str | None = None) -> list[Schedule]:
         """Schedules of `kind` in force now or later (not yet ended)."""
         now = self.roles.now()
-        return [s for s in self.roles.state.schedules if s.kind == kind and not s.ended(now)]
+        return [s for s in self._schedules(kind, principal) if not s.ended(now)]
+
+    def _schedules(self, kind: str, principal: str | None) -> list[Schedule]:
+        if principal is None:
+            return [s for s in self.roles.state.schedules if s.kind == kind]
+        wanted = principal.lower()
+        return [
+            s
+            for s in self.roles.state.schedules
+            if s.kind == kind and s.principal_id.lower() == wanted
+        ]
 
     # --- expansion -----------------------------------------------------------------------------
 

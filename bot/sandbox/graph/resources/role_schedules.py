@@ -5,14 +5,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from bot.sandbox.graph import shapes
 from bot.sandbox.graph.auth import READ_ASSIGNMENTS, READ_ELIGIBILITIES
 from bot.sandbox.graph.context import Expander, TwinContext
-from bot.sandbox.graph.odata import Expand
+from bot.sandbox.graph.errors import GraphHttpError
+from bot.sandbox.graph.odata import Expand, equality_value, parse_filter
 from bot.sandbox.graph.router import BY_CURRENT_USER, ID, GraphRequest, GraphResponse, Routes
 from bot.sandbox.graph.shapes import Json
+from bot.sandbox.graph.state import Schedule
 
 routes = Routes()
 _DIRECTORY = "/roleManagement/directory"
@@ -34,18 +36,35 @@ def _instance_expanders(twin: TwinContext) -> dict[str, Expander]:
     return {**twin.directory_expanders(), "activatedUsing": activated_using}
 
 
+def _filtered_principal(request: GraphRequest) -> str | None:
+    """The principal of a top-level `principalId eq '…'` in the request's `$filter`, if any. Only
+    that principal's schedules are read then, as Graph's index on the principal does, so that
+    the twin answers one person's schedules as fast in a tenant of 100,000 assignments as in the
+    demo tenant. The whole filter still applies to what is read (and a filter that does not
+    parse is refused there, as before)."""
+    text = next((v for k, v in request.query.items() if k.lower() == "$filter"), None)
+    try:
+        principal = equality_value(parse_filter(text), "principalId")
+    except GraphHttpError:
+        return None
+    return principal if isinstance(principal, str) else None
+
+
 def _schedules_response(
     twin: TwinContext,
     request: GraphRequest,
     match: re.Match[str],
     *,
     entity_set: str,
-    items: list[Json],
+    schedules: Callable[[str | None], list[Schedule]],
+    shape: Callable[[Schedule], Json],
     properties: Sequence[str],
     type_name: str,
     expanders: Mapping[str, Expander] | None = None,
 ) -> GraphResponse:
     context = f"roleManagement/directory/{entity_set}"
+    principal = None if match.groupdict().get("id") else _filtered_principal(request)
+    items = [shape(schedule) for schedule in schedules(principal)]
     on = match.groupdict().get("on")
     if on is not None:
         user_id = twin.current_user(request, on, ("principal",))
@@ -85,7 +104,8 @@ def eligibility_instances(
         request,
         match,
         entity_set="roleEligibilityScheduleInstances",
-        items=[shapes.eligibility_instance(s) for s in twin.in_force("eligibility")],
+        schedules=lambda principal: twin.in_force("eligibility", principal),
+        shape=shapes.eligibility_instance,
         properties=shapes.ELIGIBILITY_INSTANCE_PROPERTIES,
         type_name="unifiedRoleEligibilityScheduleInstance",
     )
@@ -103,7 +123,8 @@ def assignment_instances(
         request,
         match,
         entity_set="roleAssignmentScheduleInstances",
-        items=[shapes.assignment_instance(s) for s in twin.in_force("assignment")],
+        schedules=lambda principal: twin.in_force("assignment", principal),
+        shape=shapes.assignment_instance,
         properties=shapes.ASSIGNMENT_INSTANCE_PROPERTIES,
         type_name="unifiedRoleAssignmentScheduleInstance",
         expanders=_instance_expanders(twin),
@@ -122,7 +143,8 @@ def eligibility_schedules(
         request,
         match,
         entity_set="roleEligibilitySchedules",
-        items=[shapes.schedule(s) for s in twin.live("eligibility")],
+        schedules=lambda principal: twin.live("eligibility", principal),
+        shape=shapes.schedule,
         properties=[p for p in shapes.SCHEDULE_PROPERTIES if p != "assignmentType"],
         type_name="unifiedRoleEligibilitySchedule",
     )
@@ -140,7 +162,8 @@ def assignment_schedules(
         request,
         match,
         entity_set="roleAssignmentSchedules",
-        items=[shapes.schedule(s) for s in twin.live("assignment")],
+        schedules=lambda principal: twin.live("assignment", principal),
+        shape=shapes.schedule,
         properties=shapes.SCHEDULE_PROPERTIES,
         type_name="unifiedRoleAssignmentSchedule",
     )
