@@ -5,6 +5,7 @@ person is eligible for).
     .venv/bin/python -m bench.growth [--open 100 10000 100000] [--roles 3] [--db postgresql]
     .venv/bin/python -m bench.growth --open 100 --roles 3 50 200
     .venv/bin/python -m bench.growth --open 100 --approvers 1 10 100
+    .venv/bin/python -m bench.growth --open 100 --eligible 0 10000 100000
 
 Each point is a fresh database and one pimbot process (the shared-clock `pimbot serve`) with the
 twins in this process. `--people` people talk: each has two open requests waiting for Megan; the
@@ -18,6 +19,11 @@ POST (its replies are sent within the turn).
 `--approvers N` adds a role approved by one group of N people (Megan and N - 1 made up), each
 talker eligible for it with their two open requests for it waiting for all N, and a third turn:
 the activation form for that role (`activate Growth Approved Role`).
+
+`--eligible N` adds N eligible assignments to the tenant, held by made-up people who do not talk
+(each eligible for one of SILENT_ROLES): the tenant grows, what each talker holds does not.
+Each point also prints pimbot's CPU per turn, which the twins' own work (in this process) does
+not count in.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from typing import Any
 import yaml
 
 from bench.expiry_scale import install_all, memory_line, percentile
-from bench.scale_seed import Seeded, load_average, seed_jobs, seed_requests
+from bench.scale_seed import Seeded, cpu_seconds, load_average, seed_jobs, seed_requests
 from bench.stage import fresh_database
 from bot.domain import Person, RequestState, Role
 from bot.sandbox.cluster import Cluster, cluster
@@ -51,6 +57,9 @@ APPROVAL_ROLE_ID = "9a0e0000-0000-4000-8000-000000000001"
 APPROVER_GROUP = "Growth Approvers"
 APPROVER_GROUP_ID = "9a0e0000-0000-4000-9000-000000000001"
 BASE_ROLES = ("Exchange Administrator", "User Administrator", "Security Reader")
+# The roles of `--eligible`'s silent people: none is under an access review in the demo tenant,
+# so the review scan at start-up does not grow with them.
+SILENT_ROLES = ("User Administrator", "Security Reader")
 
 
 def talker(n: int) -> str:
@@ -61,11 +70,12 @@ def approver_handle(n: int) -> str:
     return f"appr{n:03d}"
 
 
-def tenant(people: int, roles: int, approvers: int = 0) -> DemoTenant:
+def tenant(people: int, roles: int, approvers: int = 0, eligible: int = 0) -> DemoTenant:
     """The demo tenant plus `people` users each eligible for `roles` roles (the demo tenant's
     first, then made-up ones, `Scale Role n`, with the default policy). With `approvers`, also
     APPROVAL_ROLE, approved by the group APPROVER_GROUP of Megan and `approvers - 1` more
-    people, and each talker eligible for it."""
+    people, and each talker eligible for it. With `eligible`, that many more people who do not
+    talk, each eligible for one of SILENT_ROLES."""
     data = yaml.safe_load(DEFAULT_TENANT_PATH.read_text(encoding="utf-8"))
     names = list(BASE_ROLES[:roles])
     for n in range(len(names), roles):
@@ -113,6 +123,16 @@ def tenant(people: int, roles: int, approvers: int = 0) -> DemoTenant:
         )
         for name in names:
             data["eligibilities"].append({"user": talker(n), "role": name})
+    for n in range(eligible):
+        handle = f"silent{n:06d}"
+        data["users"].append(
+            {
+                "handle": handle,
+                "id": f"00000000-0000-4000-a000-{n:012d}",
+                "display_name": f"Silent {n:06d}",
+            }
+        )
+        data["eligibilities"].append({"user": handle, "role": SILENT_ROLES[n % len(SILENT_ROLES)]})
     return DemoTenant.model_validate(data)
 
 
@@ -215,11 +235,16 @@ def figures(times: list[float]) -> str:
 
 
 async def point(
-    args: argparse.Namespace, kind: str, open_requests: int, roles: int, approvers: int
+    args: argparse.Namespace,
+    kind: str,
+    open_requests: int,
+    roles: int,
+    approvers: int,
+    eligible: int,
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="pimbot-growth-") as tmp:
         workdir = Path(tmp)
-        twin_tenant = tenant(args.people, roles, approvers)
+        twin_tenant = tenant(args.people, roles, approvers, eligible)
         form = f"activate {APPROVAL_ROLE}" if approvers else None
         async with (
             fresh_database(kind, workdir) as url,
@@ -233,14 +258,19 @@ async def point(
             await seed_jobs(c.db, timeout_jobs(seeded, c.clock() + timedelta(days=1)))
             seeding = time.perf_counter() - started
             await drive(c, args.people, 3.0, args.concurrency, form)  # warm the caches
+            pids = [bot.process.pid for bot in c.bots if bot.process is not None]
+            cpu_before = sum(cpu_seconds(pid) for pid in pids)
             times = await drive(c, args.people, args.seconds, args.concurrency, form)
+            cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
             everything = [t for kind in times.values() for t in kind]
             print(
                 f"{kind}: {open_requests:>7,} open requests ({seeding:.0f} s to seed), "
                 f"{roles:>3} eligible roles each, "
                 + (f"{approvers} approvers in one group, " if approvers else "")
+                + (f"{eligible:,} more eligible assignments in the tenant, " if eligible else "")
                 + f"concurrency {args.concurrency}: "
-                f"{len(everything) / args.seconds:6.1f} turns/s, all turns {figures(everything)}; "
+                f"{len(everything) / args.seconds:6.1f} turns/s, all turns {figures(everything)}, "
+                f"pimbot CPU {cpu / max(len(everything), 1) * 1000:.1f} ms/turn; "
                 f"{load_average()}",
                 flush=True,
             )
@@ -254,7 +284,8 @@ async def main(args: argparse.Namespace) -> None:
         for open_requests in args.open:
             for roles in args.roles:
                 for approvers in args.approvers:
-                    await point(args, kind, open_requests, roles, approvers)
+                    for eligible in args.eligible:
+                        await point(args, kind, open_requests, roles, approvers, eligible)
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -267,6 +298,13 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         nargs="+",
         default=[0],
         help="members of the group approving the talkers' role (0: Megan and Nestor by name)",
+    )
+    parser.add_argument(
+        "--eligible",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="eligible assignments added to the tenant, held by people who do not talk",
     )
     parser.add_argument("--people", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20.0)
