@@ -43,7 +43,8 @@ from typing import Any
 import yaml
 
 from bench.expiry_scale import install_all, memory_line, percentile
-from bench.scale_seed import Seeded, cpu_seconds, load_average, seed_jobs, seed_requests
+from bench.fanout import bots_cpu_seconds
+from bench.scale_seed import Seeded, load_average, seed_jobs, seed_requests
 from bench.stage import fresh_database
 from bot.domain import Person, RequestState, Role
 from bot.sandbox.cluster import Cluster, cluster
@@ -258,10 +259,9 @@ async def point(
             await seed_jobs(c.db, timeout_jobs(seeded, c.clock() + timedelta(days=1)))
             seeding = time.perf_counter() - started
             await drive(c, args.people, 3.0, args.concurrency, form)  # warm the caches
-            pids = [bot.process.pid for bot in c.bots if bot.process is not None]
-            cpu_before = sum(cpu_seconds(pid) for pid in pids)
+            cpu_before = bots_cpu_seconds(c)
             times = await drive(c, args.people, args.seconds, args.concurrency, form)
-            cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+            cpu = bots_cpu_seconds(c) - cpu_before
             everything = [t for kind in times.values() for t in kind]
             print(
                 f"{kind}: {open_requests:>7,} open requests ({seeding:.0f} s to seed), "
