@@ -27,7 +27,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.domain import Actor, GraphError, Outcome, RoleAssignmentDoesNotExist, TextMessage
-from bot.governance.audit import audit_admin
+from bot.governance.audit import audit_admin, audit_refusal
 from bot.governance.config import GovernanceConfig
 from bot.governance.domain import AdminChange, Alert, AlertKind, ChangeState, Finding
 from bot.governance.four_eyes import FourEyes, Proposal
@@ -168,16 +168,14 @@ class ComputedFixes:
         )
 
     async def _refuse(self, actor: Actor, ids: dict[str, str], text: str) -> Outcome:
-        async with self._db.transaction() as tx:
-            await audit_admin(
-                tx,
-                self._now(),
-                actor.person.id,
-                f"{KIND}.refused",
-                outcome="refused",
-                reason=text,
-                details=ids,
-            )
+        await audit_refusal(
+            self._db,
+            self._now(),
+            actor.person.id,
+            f"{KIND}.refused",
+            reason=text,
+            details=ids,
+        )
         return Outcome(replies=[TextMessage(text=text)])
 
     # --- carrying it out (the admin_change job) -----------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any
 from bot.domain import Actor, CardMessage, GraphError, Outcome, TextMessage
 from bot.governance.alert_fixes import ComputedFixes
 from bot.governance.alert_settings import AlertSettings
-from bot.governance.audit import audit_admin
+from bot.governance.audit import audit_admin, audit_refusal
 from bot.governance.config import GovernanceConfig
 from bot.governance.domain import (
     GLOBAL_ADMINISTRATOR,
@@ -182,16 +182,14 @@ class AlertsJourney:
 
     async def _refuse(self, actor: Actor, ids: dict[str, str], text: str) -> Outcome:
         if self._db is not None and self._now is not None:
-            async with self._db.transaction() as tx:
-                await audit_admin(
-                    tx,
-                    self._now(),
-                    actor.person.id,
-                    f"{KIND}.refused",
-                    outcome="refused",
-                    reason=text,
-                    details=ids,
-                )
+            await audit_refusal(
+                self._db,
+                self._now(),
+                actor.person.id,
+                f"{KIND}.refused",
+                reason=text,
+                details=ids,
+            )
         return _text(text)
 
     # --- carrying it out (the admin_change job) -----------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.store import Tx
+from bot.store import Database, Tx
 
 MAX_DETAIL_LENGTH = 200
 
@@ -37,3 +37,19 @@ async def audit_admin(
         graph_request_id=graph_request_id,
         details=facts,
     )
+
+
+async def audit_refusal(
+    db: Database,
+    at: datetime,
+    actor_id: str,
+    action: str,
+    *,
+    reason: str,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """A refused admin action, in a transaction of its own: a refusal writes nothing else."""
+    async with db.transaction() as tx:
+        await audit_admin(
+            tx, at, actor_id, action, outcome="refused", reason=reason, details=details
+        )

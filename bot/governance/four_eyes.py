@@ -39,7 +39,7 @@ from bot.domain import (
     TextMessage,
     TokenExchangeOutcome,
 )
-from bot.governance.audit import audit_admin
+from bot.governance.audit import audit_admin, audit_refusal
 from bot.governance.domain import (
     CHANGE_CARDS_JOB,
     NEEDS_SECOND_ADMIN,
@@ -159,16 +159,14 @@ class FourEyes:
         needs_second = proposal.role_id in NEEDS_SECOND_ADMIN
         others = await self._gate.other_admins(actor) if needs_second else []
         if needs_second and not others:
-            async with self._db.transaction() as tx:
-                await audit_admin(
-                    tx,
-                    now,
-                    actor.person.id,
-                    f"{proposal.kind}.refused",
-                    outcome="refused",
-                    reason="no second admin",
-                    details={"target": proposal.target_key},
-                )
+            await audit_refusal(
+                self._db,
+                now,
+                actor.person.id,
+                f"{proposal.kind}.refused",
+                reason="no second admin",
+                details={"target": proposal.target_key},
+            )
             return _text(
                 "This change needs a second admin, and there is no other member of the admin "
                 "group to ask. Nothing was changed."
@@ -240,29 +238,25 @@ class FourEyes:
             change = await tx.admin_changes.get(change_id)
         refusal = _refusal(actor, change)
         if refusal:
-            async with self._db.transaction() as tx:
-                await audit_admin(
-                    tx,
-                    now,
-                    actor.person.id,
-                    f"admin.{verdict}_refused",
-                    outcome="refused",
-                    reason=refusal,
-                    details={"change_id": change_id},
-                )
+            await audit_refusal(
+                self._db,
+                now,
+                actor.person.id,
+                f"admin.{verdict}_refused",
+                reason=refusal,
+                details={"change_id": change_id},
+            )
             return _text(refusal)
         assert change is not None
         if change.state is not ChangeState.AWAITING_SECOND:
-            async with self._db.transaction() as tx:
-                await audit_admin(
-                    tx,
-                    now,
-                    actor.person.id,
-                    f"admin.{verdict}_refused",
-                    outcome="refused",
-                    reason=f"already {change.state.value}",
-                    details={"change_id": change_id},
-                )
+            await audit_refusal(
+                self._db,
+                now,
+                actor.person.id,
+                f"admin.{verdict}_refused",
+                reason=f"already {change.state.value}",
+                details={"change_id": change_id},
+            )
             return _already_decided(change, actor)
         if verdict == "deny" and not reason:
             return _text("Please type a reason in the card when you deny a change.")

@@ -30,7 +30,7 @@ from bot.domain import (
     RoleAssignmentExists,
     TextMessage,
 )
-from bot.governance.audit import audit_admin
+from bot.governance.audit import audit_admin, audit_refusal
 from bot.governance.config import GovernanceConfig
 from bot.governance.domain import (
     GLOBAL_ADMINISTRATOR,
@@ -259,16 +259,14 @@ class Standing:
         return ""
 
     async def _refuse(self, actor: Actor, ids: dict[str, str], text: str) -> Outcome:
-        async with self._db.transaction() as tx:
-            await audit_admin(
-                tx,
-                self._now(),
-                actor.person.id,
-                f"{KIND}_refused",
-                outcome="refused",
-                reason=text,
-                details=ids,
-            )
+        await audit_refusal(
+            self._db,
+            self._now(),
+            actor.person.id,
+            f"{KIND}_refused",
+            reason=text,
+            details=ids,
+        )
         return _text(text)
 
     # --- carrying it out (the admin_change job) -----------------------------------------------

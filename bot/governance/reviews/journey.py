@@ -42,7 +42,7 @@ from bot.domain import (
     TextMessage,
     TokenExchangeOutcome,
 )
-from bot.governance.audit import audit_admin
+from bot.governance.audit import audit_admin, audit_refusal
 from bot.governance.config import GovernanceConfig
 from bot.governance.domain import (
     Decision,
@@ -343,16 +343,14 @@ class Reviews:
         if run is None:
             return _text("I know no such access review (the card may be out of date).")
         if not run.is_reviewer(actor.person.id) or actor.person.tenant_id != run.tenant_id:
-            async with self._db.transaction() as tx:
-                await audit_admin(
-                    tx,
-                    self._now(),
-                    actor.person.id,
-                    "review.refused",
-                    outcome="refused",
-                    reason="not a reviewer of this review",
-                    details={"instance": key},
-                )
+            await audit_refusal(
+                self._db,
+                self._now(),
+                actor.person.id,
+                "review.refused",
+                reason="not a reviewer of this review",
+                details={"instance": key},
+            )
             return _text("You are not a reviewer of this access review, so nothing was recorded.")
         match action:
             case ReviewPage():
@@ -390,20 +388,18 @@ class Reviews:
         if item is None:
             return _text("That person is not part of this review (the card may be out of date).")
         if not run.may_decide(actor.person.id, item.principal.id):
-            async with self._db.transaction() as tx:
-                await audit_admin(
-                    tx,
-                    self._now(),
-                    actor.person.id,
-                    "review.refused",
-                    outcome="refused",
-                    reason="not a reviewer of this item",
-                    details={
-                        "instance": run.key,
-                        "item_id": item.item_id,
-                        "principal_id": item.principal.id,
-                    },
-                )
+            await audit_refusal(
+                self._db,
+                self._now(),
+                actor.person.id,
+                "review.refused",
+                reason="not a reviewer of this item",
+                details={
+                    "instance": run.key,
+                    "item_id": item.item_id,
+                    "principal_id": item.principal.id,
+                },
+            )
             return _text(
                 f"You do not review {plain(item.principal.display_name)} in this access review "
                 "(another reviewer does), so nothing was recorded."
