@@ -27,7 +27,6 @@ APPROVERS = ("megan", "nestor")
 ACTIVE = "Exchange Administrator is active until"
 WARNING = "Exchange Administrator ends at"
 ENDED = "Exchange Administrator has ended"
-INSTANCES = "/roleAssignmentScheduleInstances"
 REQUESTS = "/roleAssignmentScheduleRequests"
 
 KILL_POINTS = [
@@ -35,7 +34,7 @@ KILL_POINTS = [
     "after_approval_cards",  # both cards out and recorded as sent
     "after_approve",  # the decision answered: activation queued
     "during_graph_activation",  # adminAssign held open in Graph; Graph completes it after
-    "between_graph_and_notice",  # Graph granted; the read-back held; no notice yet
+    "between_graph_and_notice",  # Graph granted; its answer held, so nothing recorded yet
     "after_active_notice",  # the requester was told
     "after_expiry_warning",  # the warning is out; the end is still ahead
     "after_end_notice",  # everything is done; a restart must not repeat any of it
@@ -137,7 +136,7 @@ async def test_a_killed_process_resumes_the_journey_exactly_once(
         if kill_at == "during_graph_activation":
             graph.delay(HOLD, 1, method="POST", path=REQUESTS)
         if kill_at == "between_graph_and_notice":
-            graph.delay(HOLD, 1, method="GET", path=INSTANCES)
+            graph.delay(HOLD, 1, method="POST", path=REQUESTS, answer_late=True)
         answer = await c.press_on("megan", request.id, "Approve", {"reason": "go ahead"})
         assert answer["status"] == 200
         await crasher.point("after_approve")

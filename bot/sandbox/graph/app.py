@@ -74,6 +74,7 @@ class _Delay:
     seconds: float
     method: str | None
     path: str | None  # a suffix of the path after the version: "/roleAssignmentScheduleRequests"
+    answer_late: bool = False  # carry the request out first, then hold its answer
 
     def applies_to(self, method: str, path: str) -> bool:
         return (
@@ -144,12 +145,22 @@ class GraphTwin:
         self._outages.append(_Injected(count, status))
 
     def delay(
-        self, seconds: float, count: int = 1, *, method: str | None = None, path: str | None = None
+        self,
+        seconds: float,
+        count: int = 1,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        answer_late: bool = False,
     ) -> None:
         """The next `count` requests (with that method and path suffix, if given) wait `seconds`
         before they are served, or until `release()`. A held request is served even when its
-        client has gone away meanwhile, as Graph finishes what it received."""
-        self._delays.append(_Delay(count, seconds, method.upper() if method else None, path))
+        client has gone away meanwhile, as Graph finishes what it received. With `answer_late`,
+        the request is carried out at once and its answer waits instead (Graph has done it; the
+        caller does not know yet)."""
+        self._delays.append(
+            _Delay(count, seconds, method.upper() if method else None, path, answer_late)
+        )
 
     def release(self) -> None:
         """End every injected wait now. Call it on the twin's loop."""
@@ -218,11 +229,16 @@ class GraphTwin:
 
     # --- HTTP ----------------------------------------------------------------------------------
 
-    async def _wait_if_delayed(self, call: _Call) -> None:
+    def _delay_for(self, call: _Call) -> _Delay | None:
+        """The injected delay this call takes (counted as taken), if any."""
         rule = next((d for d in self._delays if d.applies_to(call.method, call.path)), None)
+        if rule is not None:
+            rule.remaining -= 1
+        return rule
+
+    async def _hold(self, rule: _Delay | None) -> None:
         if rule is None:
             return
-        rule.remaining -= 1
         self.held += 1
         try:
             with contextlib.suppress(TimeoutError):
@@ -230,13 +246,20 @@ class GraphTwin:
         finally:
             self.held -= 1
 
+    async def _wait_if_delayed(self, call: _Call) -> None:
+        await self._hold(self._delay_for(call))
+
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         call = await self._read_call(request)
         if isinstance(call, web.Response):
             return call
-        await self._wait_if_delayed(call)
+        rule = self._delay_for(call)
+        if rule is None or not rule.answer_late:
+            await self._hold(rule)
         response = self._run(call, outer=True)
         await self._save_if_changed()
+        if rule is not None and rule.answer_late:
+            await self._hold(rule)
         return _to_web(response)
 
     async def _read_call(self, request: web.Request) -> _Call | web.Response:
