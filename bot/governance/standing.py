@@ -301,7 +301,11 @@ class Standing:
         eligible = await self._reads.is_eligible(principal_id, role_id)
         if current is None or not _is_standing(current, now):
             if eligible:
-                await self._finish(change, "the standing assignment was already gone")
+                # Nothing left for this change to do (another change, or someone outside
+                # pimbot, did it): the person was told by whoever changed their access.
+                await self._finish(
+                    change, "the standing assignment was already gone", tell_person=False
+                )
                 return None
             await self._give_up(
                 change,
@@ -353,7 +357,12 @@ class Standing:
         await self._finish(change, "", graph_request_id=graph_request_id)
 
     async def _finish(
-        self, change: AdminChange, note: str, *, graph_request_id: str | None = None
+        self,
+        change: AdminChange,
+        note: str,
+        *,
+        graph_request_id: str | None = None,
+        tell_person: bool = True,
     ) -> None:
         now = self._now()
         p = change.payload
@@ -377,26 +386,29 @@ class Standing:
                 graph_request_id=graph_request_id,
                 details=_facts(change),
             )
-            await outbox.message(
-                tx,
-                str(p["principal_id"]),
-                change.tenant_id,
-                key=f"standing_converted:{change.id}",
-                now=now,
-                text=(
-                    f"Your admin access changed: you no longer hold **{role}** permanently. You "
-                    f"are now eligible for it for {format_duration(window)}, asked by "
-                    f"{plain(change.proposer.display_name)}. When you need it, activate it just "
-                    f"in time: type `activate {role}` (for how long, and why)."
-                ),
-            )
+            if tell_person:
+                await outbox.message(
+                    tx,
+                    str(p["principal_id"]),
+                    change.tenant_id,
+                    key=f"standing_converted:{change.id}",
+                    now=now,
+                    text=(
+                        f"Your admin access changed: you no longer hold **{role}** permanently. "
+                        f"You are now eligible for it for {format_duration(window)}, asked by "
+                        f"{plain(change.proposer.display_name)}. When you need it, activate it "
+                        f"just in time: type `activate {role}` (for how long, and why)."
+                    ),
+                )
             await outbox.message(
                 tx,
                 change.proposer.id,
                 change.tenant_id,
                 key=f"admin_done:{change.id}",
                 now=now,
-                text=f"✅ Done: {plain(change.title)}.",
+                text=f"✅ Done: {plain(change.title)}."
+                if tell_person
+                else f"✅ Done already: {plain(change.title)} ({note}).",
             )
 
     async def _give_up(self, change: AdminChange, words: str) -> None:

@@ -250,6 +250,30 @@ async def test_tapping_convert_twice_converts_once(tenant: AdminWorld) -> None:
     assert len(tenant.standing.writes) == 2
 
 
+async def test_a_second_change_that_finds_the_work_done_does_not_tell_the_person_again(
+    tenant: AdminWorld,
+) -> None:
+    """Two admins press Convert at once; Nestor's press was checked against Graph before
+    Megan's change removed the assignment, and his change is recorded after hers is done. It
+    finds nothing left to do: Grady was told once, by the change that converted him."""
+    await tenant.press(MEGAN, _convert(GRADY, EXCHANGE))
+    await tenant.world.run_jobs()
+    now = tenant.world.clock()
+    tenant.standing.hold(GRADY, EXCHANGE, origin="direct", since=now - timedelta(days=700))
+    late = await tenant.press(NESTOR, _convert(GRADY, EXCHANGE))  # what Nestor's check saw
+    assert "on its way" in _texts(late)[0]
+    del tenant.standing.assignments[(GRADY.id, EXCHANGE.id)]  # what his change finds
+    await tenant.world.run_jobs()
+
+    first, second = await _changes(tenant, GRADY, EXCHANGE)
+    assert first.state is second.state is ChangeState.DONE
+    told = [m.text for m in tenant.world.messenger.to(GRADY.id) if isinstance(m, TextMessage)]
+    assert sum("activate Exchange Administrator" in t for t in told) == 1
+    nestors = [m.text for m in tenant.world.messenger.to(NESTOR.id) if isinstance(m, TextMessage)]
+    assert any("already" in t for t in nestors), nestors
+    assert len(tenant.standing.writes) == 2
+
+
 @pytest.mark.parametrize(
     "busy",
     [
