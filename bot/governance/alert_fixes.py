@@ -110,30 +110,7 @@ class ComputedFixes:
                 ),
             )
         fix = REQUIRE_MFA if alert.kind is AlertKind.NO_MFA else REMOVE_ELIGIBILITY
-        subject = " — ".join(p for p in (finding.principal_name, finding.role_name) if p)
-        return await self._four_eyes.propose(
-            actor,
-            Proposal(
-                kind=KIND,
-                target_key=f"alerts.fix:{alert.kind.value}:{finding.key.lower()}",
-                role_id=finding.role_id or "",
-                title=f"Fix “{alert.title}” for {subject or finding.key}",
-                facts=[
-                    ("Alert", alert.title),
-                    ("Person", finding.principal_name),
-                    ("Role", finding.role_name),
-                    ("Found", finding.detail),
-                    ("Change", CHANGE_WORDS[fix]),
-                ],
-                payload={
-                    "alert": alert.kind.value,
-                    "fix": fix,
-                    "key": finding.key,
-                    "principal_id": finding.principal_id or "",
-                    "role_id": finding.role_id or "",
-                },
-            ),
-        )
+        return await self._four_eyes.propose(actor, _fix_proposal(alert, finding, fix, "Person"))
 
     async def _propose_removal(self, actor: Actor, alert: Alert, finding: Finding) -> Outcome:
         """An app's stale standing assignment: removed, since an app cannot be made eligible."""
@@ -142,30 +119,8 @@ class ComputedFixes:
         refusal = await self._standing.last_global_admin(principal_id, role_id)
         if refusal:
             return await self._refuse(actor, ids, refusal)
-        subject = " — ".join(p for p in (finding.principal_name, finding.role_name) if p)
-        return await self._four_eyes.propose(
-            actor,
-            Proposal(
-                kind=KIND,
-                target_key=f"alerts.fix:{alert.kind.value}:{finding.key.lower()}",
-                role_id=role_id,
-                title=f"Fix “{alert.title}” for {subject or finding.key}",
-                facts=[
-                    ("Alert", alert.title),
-                    ("App", finding.principal_name),
-                    ("Role", finding.role_name),
-                    ("Found", finding.detail),
-                    ("Change", CHANGE_WORDS[REMOVE_ASSIGNMENT]),
-                ],
-                payload={
-                    "alert": alert.kind.value,
-                    "fix": REMOVE_ASSIGNMENT,
-                    "key": finding.key,
-                    "principal_id": principal_id,
-                    "role_id": role_id,
-                },
-            ),
-        )
+        proposal = _fix_proposal(alert, finding, REMOVE_ASSIGNMENT, "App")
+        return await self._four_eyes.propose(actor, proposal)
 
     async def _refuse(self, actor: Actor, ids: dict[str, str], text: str) -> Outcome:
         await audit_refusal(
@@ -331,3 +286,29 @@ def _justification(change: AdminChange) -> str:
         f"pimbot: alert “{change.payload.get('alert')}” fixed, asked by "
         f"{change.proposer.display_name}{second} (change {change.id})"
     )[:500]
+
+
+def _fix_proposal(alert: Alert, finding: Finding, fix: str, who: str) -> Proposal:
+    """The four-eyes change that applies `fix` to one finding; `who` names the principal's kind
+    on the card ("Person" or "App")."""
+    subject = " — ".join(p for p in (finding.principal_name, finding.role_name) if p)
+    return Proposal(
+        kind=KIND,
+        target_key=f"alerts.fix:{alert.kind.value}:{finding.key.lower()}",
+        role_id=finding.role_id or "",
+        title=f"Fix “{alert.title}” for {subject or finding.key}",
+        facts=[
+            ("Alert", alert.title),
+            (who, finding.principal_name),
+            ("Role", finding.role_name),
+            ("Found", finding.detail),
+            ("Change", CHANGE_WORDS[fix]),
+        ],
+        payload={
+            "alert": alert.kind.value,
+            "fix": fix,
+            "key": finding.key,
+            "principal_id": finding.principal_id or "",
+            "role_id": finding.role_id or "",
+        },
+    )
