@@ -450,6 +450,25 @@ class GraphAccessReviews:
         )
 
 
+def role_review_scope(role_id: str) -> dict[str, Any]:
+    """An access review's `scope` over the users assigned a directory role (eligible and
+    active), as Graph documents it for PIM role reviews."""
+    query_scope = "#microsoft.graph.accessReviewQueryScope"
+    return {
+        "@odata.type": "#microsoft.graph.principalResourceMembershipsScope",
+        "principalScopes": [
+            {"@odata.type": query_scope, "query": "/users", "queryType": "MicrosoftGraph"}
+        ],
+        "resourceScopes": [
+            {
+                "@odata.type": query_scope,
+                "query": f"{ROLE_DEFINITION_QUERY}{role_id}",
+                "queryType": "MicrosoftGraph",
+            }
+        ],
+    }
+
+
 def definition_body(spec: ReviewSpec, *, start: datetime) -> dict[str, Any]:
     """The `accessReviewScheduleDefinition` pimbot creates for `review ROLE every N days`."""
     role = spec.role
@@ -466,23 +485,7 @@ def definition_body(spec: ReviewSpec, *, start: datetime) -> dict[str, Any]:
             f"Does each of these people still need {role.display_name}? Remove what is no longer "
             "needed; removed access can be asked for again."
         ),
-        "scope": {
-            "@odata.type": "#microsoft.graph.principalResourceMembershipsScope",
-            "principalScopes": [
-                {
-                    "@odata.type": "#microsoft.graph.accessReviewQueryScope",
-                    "query": "/users",
-                    "queryType": "MicrosoftGraph",
-                }
-            ],
-            "resourceScopes": [
-                {
-                    "@odata.type": "#microsoft.graph.accessReviewQueryScope",
-                    "query": f"{ROLE_DEFINITION_QUERY}{role.id}",
-                    "queryType": "MicrosoftGraph",
-                }
-            ],
-        },
+        "scope": role_review_scope(role.id),
         "reviewers": reviewers,
         **({"fallbackReviewers": fallback} if fallback else {}),
         "settings": {

@@ -36,7 +36,12 @@ from bot.governance.policy_reviews import (
     every_of,
     recurrence,
 )
-from bot.graph.access_reviews import DEFINITIONS, PAGE, ROLE_DEFINITION_QUERY, DefinitionJson
+from bot.graph.access_reviews import (
+    DEFINITIONS,
+    PAGE,
+    DefinitionJson,
+    role_review_scope,
+)
 from bot.graph.errors import GraphError
 from bot.graph.http import GraphHttp
 from bot.graph.odata import odata_string, path_segment
@@ -292,23 +297,7 @@ def _new_body(role_id: str, role_name: str) -> dict[str, Any]:
             f"Does each of these people still need {role_name}? Remove what is no longer "
             "needed; removed access can be asked for again."
         ),
-        "scope": {
-            "@odata.type": "#microsoft.graph.principalResourceMembershipsScope",
-            "principalScopes": [
-                {
-                    "@odata.type": "#microsoft.graph.accessReviewQueryScope",
-                    "query": "/users",
-                    "queryType": "MicrosoftGraph",
-                }
-            ],
-            "resourceScopes": [
-                {
-                    "@odata.type": "#microsoft.graph.accessReviewQueryScope",
-                    "query": f"{ROLE_DEFINITION_QUERY}{role_id}",
-                    "queryType": "MicrosoftGraph",
-                }
-            ],
-        },
+        "scope": role_review_scope(role_id),
         "settings": {"mailNotificationsEnabled": True},
     }
 
