@@ -116,6 +116,28 @@ async def test_admin_extend_moves_the_end_of_a_time_bound_assignment(graph: Grap
     assert instance["endDateTime"] == "2026-03-02T11:50:00Z"
 
 
+async def test_an_extended_assignment_ends_at_its_new_end_not_its_old_one(graph: Graph) -> None:
+    alex = graph.uid("alex")
+    await ok(await graph.post(REQUESTS, json=_admin(alex, EXCHANGE, duration="PT1H")), 201)
+    graph.clock.advance(minutes=50)
+    later = _admin(alex, EXCHANGE, action="adminExtend", duration="PT2H", start=graph.clock())
+    await ok(await graph.post(REQUESTS, json=later), 201)
+
+    graph.clock.advance(minutes=15)  # past the first end
+    graph.twin.sweep()
+    assert len(graph.twin.state.schedules_of("assignment", alex, EXCHANGE)) == 1
+    graph.clock.advance(hours=2)  # past the new end
+    graph.twin.sweep()
+    assert graph.twin.state.schedules_of("assignment", alex, EXCHANGE) == []
+    shorter = _admin(alex, EXCHANGE, duration="PT3H")
+    await ok(await graph.post(REQUESTS, json=shorter), 201)
+    sooner = _admin(alex, EXCHANGE, action="adminExtend", duration="PT1H", start=graph.clock())
+    await ok(await graph.post(REQUESTS, json=sooner), 201)
+    graph.clock.advance(hours=1)  # an end moved earlier comes at its new time too
+    graph.twin.sweep()
+    assert graph.twin.state.schedules_of("assignment", alex, EXCHANGE) == []
+
+
 async def test_admin_extend_without_a_time_bound_assignment_is_refused(graph: Graph) -> None:
     nothing = await graph.post(REQUESTS, json=_admin(graph.uid("alex"), EXCHANGE, "adminExtend"))
     assert (await error_of(nothing, 400))["code"] == "RoleAssignmentDoesNotExist"

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.sandbox.graph import shapes
-from bot.sandbox.graph.state import Schedule
+from bot.sandbox.graph.schedules import Schedule
 from bot.sandbox.tenant import DemoTenant
 from tests.support.clock import FakeClock
 

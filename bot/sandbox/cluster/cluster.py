@@ -95,8 +95,8 @@ class Cluster:
         user = self.user_id(handle)
         return [
             s
-            for s in self.twins.graph.state.schedules
-            if s.principal_id == user and s.assignment_type == "Assigned" and s.end is not None
+            for s in self.twins.graph.state.schedules.of(user)
+            if s.assignment_type == "Assigned" and s.end is not None
         ]
 
     async def messages(self, handle: str) -> list[dict[str, Any]]:

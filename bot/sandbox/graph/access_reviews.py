@@ -550,9 +550,8 @@ class AccessReviews:
     ) -> bool:
         schedules = [
             s
-            for s in self.state.schedules
-            if s.principal_id.lower() == item.principal_id.lower()
-            and s.role_id.lower() == definition.role_id.lower()
+            for s in self.state.schedules.of(item.principal_id)
+            if s.role_id.lower() == definition.role_id.lower()
         ]
         for schedule in schedules:
             self.state.schedules.remove(schedule)

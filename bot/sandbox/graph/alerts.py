@@ -23,7 +23,8 @@ from typing import Any
 from bot.sandbox.graph.errors import bad_request, not_found
 from bot.sandbox.graph.policies import read_policy
 from bot.sandbox.graph.principals import find_service_principal
-from bot.sandbox.graph.state import Schedule, TwinState
+from bot.sandbox.graph.schedules import Schedule
+from bot.sandbox.graph.state import TwinState
 from bot.sandbox.graph.values import format_datetime, format_duration, parse_duration
 from bot.sandbox.tenant import DemoTenant
 

@@ -23,8 +23,8 @@ from bot.sandbox.graph.odata import (
 )
 from bot.sandbox.graph.role_management import RoleManagement
 from bot.sandbox.graph.router import GraphRequest, GraphResponse
+from bot.sandbox.graph.schedules import Schedule
 from bot.sandbox.graph.shapes import Json
-from bot.sandbox.graph.state import Schedule
 from bot.sandbox.graph.teamwork import TeamsAppInstalls
 
 Expander = Callable[[Json, Expand], Any]
@@ -56,13 +56,11 @@ class TwinContext:
         return [s for s in self._schedules(kind, principal) if not s.ended(now)]
 
     def _schedules(self, kind: str, principal: str | None) -> list[Schedule]:
-        if principal is None:
-            return [s for s in self.roles.state.schedules if s.kind == kind]
-        wanted = principal.lower()
+        schedules = self.roles.state.schedules
         return [
             s
-            for s in self.roles.state.schedules
-            if s.kind == kind and s.principal_id.lower() == wanted
+            for s in (schedules if principal is None else schedules.of(principal))
+            if s.kind == kind
         ]
 
     # --- expansion -----------------------------------------------------------------------------

@@ -33,10 +33,10 @@ from bot.sandbox.graph.requests import (
     not_supported,
     parse_request,
 )
+from bot.sandbox.graph.schedules import Schedule
 from bot.sandbox.graph.state import (
     Identity,
     RequestedSchedule,
-    Schedule,
     ScheduleRequest,
     TwinState,
 )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.sandbox.graph.errors import GraphHttpError, bad_request
-from bot.sandbox.graph.state import ROOT_SCOPE
+from bot.sandbox.graph.schedules import ROOT_SCOPE
 from bot.sandbox.graph.values import parse_datetime, parse_duration
 
 ACTIONS = (

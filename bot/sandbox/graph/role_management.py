@@ -40,12 +40,12 @@ from bot.sandbox.graph.requests import (
     not_supported,
     parse_request,
 )
+from bot.sandbox.graph.schedules import Schedule
 from bot.sandbox.graph.state import (
     Approval,
     ApprovalStep,
     Identity,
     RequestedSchedule,
-    Schedule,
     ScheduleRequest,
     TwinState,
 )
@@ -106,13 +106,10 @@ class RoleManagement:
 
     def holds_active_role(self, user_id: str, role_ids: tuple[str, ...]) -> bool:
         now = self.now()
-        holders = {user_id.lower(), *(g.lower() for g in self.groups_of(user_id))}
         return any(
-            s.kind == "assignment"
-            and s.principal_id.lower() in holders
-            and s.role_id in role_ids
-            and s.in_force(now)
-            for s in self.state.schedules
+            s.kind == "assignment" and s.role_id in role_ids and s.in_force(now)
+            for holder in (user_id, *self.groups_of(user_id))
+            for s in self.state.schedules.of(holder)
         )
 
     def effective_policy(self, role_id: str) -> EffectivePolicy:
@@ -278,6 +275,7 @@ class RoleManagement:
         schedule.expiration_type = parsed.times.expiration_type
         schedule.duration = parsed.times.duration
         schedule.modified = self.now()
+        self.state.schedules.moved(schedule)
         self._audit_request(request, "Add member to role in PIM requested (extend)", "Update")
         self._audit_request(request, "Add member to role in PIM completed (extend)", "Update")
         return self._record(request)
@@ -522,9 +520,9 @@ class RoleManagement:
         if request.status not in _CANCELABLE:
             raise bad_request(f"The request cannot be canceled: its status is '{request.status}'.")
         if request.status == "Granted":
-            self.state.schedules = [
-                s for s in self.state.schedules if s.id != request.target_schedule_id
-            ]
+            for schedule in self.state.schedules.of(request.principal_id):
+                if schedule.id == request.target_schedule_id:
+                    self.state.schedules.remove(schedule)
         request.status, request.completed = "Canceled", self.now()
         self._audit_request(request, "Process request", "Update")
 
@@ -609,8 +607,7 @@ class RoleManagement:
         whose start came, and deny approvals whose stage timed out."""
         now = self.now()
         changed = False
-        for schedule in [s for s in self.state.schedules if s.ended(now)]:
-            self.state.schedules.remove(schedule)
+        for schedule in self.state.schedules.take_ended(now):
             self._audit_expiry(schedule)
             changed = True
         for request in self.state.requests:

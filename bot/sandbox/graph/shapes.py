@@ -7,13 +7,12 @@ from typing import Any
 
 from bot.sandbox.graph import principals
 from bot.sandbox.graph.principals import find_service_principal
+from bot.sandbox.graph.schedules import ROOT_SCOPE, Schedule
 from bot.sandbox.graph.state import (
-    ROOT_SCOPE,
     Approval,
     ApprovalStep,
     Identity,
     RequestedSchedule,
-    Schedule,
     ScheduleRequest,
     StoredPolicy,
 )

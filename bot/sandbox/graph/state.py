@@ -19,45 +19,12 @@ from pydantic import BaseModel, Field
 from bot.sandbox.graph.policies import Rule, build_rules
 from bot.sandbox.graph.principals import principal_id_of
 from bot.sandbox.graph.review_state import ReviewDefinition
-from bot.sandbox.graph.values import role_assignment_id, stable_guid
+from bot.sandbox.graph.schedules import ROOT_SCOPE, Schedule, ScheduleBook
+from bot.sandbox.graph.values import stable_guid
 from bot.sandbox.tenant import DemoTenant
 
 # When the seeded (standing) assignments and eligibilities began.
 SEED_TIME = datetime(2024, 1, 1, tzinfo=UTC)
-ROOT_SCOPE = "/"
-
-
-class Schedule(BaseModel):
-    """An eligibility or an active assignment for one principal, role and scope."""
-
-    id: str
-    kind: Literal["eligibility", "assignment"]
-    principal_id: str
-    role_id: str
-    scope: str = ROOT_SCOPE
-    created_using: str
-    created: datetime
-    modified: datetime | None = None
-    status: str = "Provisioned"
-    start: datetime
-    end: datetime | None = None  # None: permanent
-    expiration_type: str = "noExpiration"
-    duration: timedelta | None = None
-    assignment_type: Literal["Assigned", "Activated"] | None = None
-    member_type: str = "Direct"
-    activated_using: str | None = None  # the eligibility schedule an activation used
-    outside_pim: bool = False  # a direct roleAssignment: Graph shows no start or end
-
-    def in_force(self, now: datetime) -> bool:
-        return self.start <= now and (self.end is None or now < self.end)
-
-    def ended(self, now: datetime) -> bool:
-        return self.end is not None and self.end <= now
-
-    @property
-    def assignment_id(self) -> str:
-        """The id of the role assignment (and of the instance) this schedule puts in force."""
-        return role_assignment_id(self.role_id, self.principal_id)
 
 
 class RequestedSchedule(BaseModel):
@@ -136,7 +103,7 @@ class StoredPolicy(BaseModel):
 
 
 class TwinState(BaseModel):
-    schedules: list[Schedule] = Field(default_factory=list)
+    schedules: ScheduleBook = Field(default_factory=ScheduleBook)
     requests: list[ScheduleRequest] = Field(default_factory=list)
     eligibility_requests: list[ScheduleRequest] = Field(default_factory=list)
     approvals: list[Approval] = Field(default_factory=list)
@@ -154,10 +121,8 @@ class TwinState(BaseModel):
     ) -> list[Schedule]:
         return [
             s
-            for s in self.schedules
-            if s.kind == kind
-            and s.principal_id.lower() == principal_id.lower()
-            and s.role_id.lower() == role_id.lower()
+            for s in self.schedules.of(principal_id)
+            if s.kind == kind and s.role_id.lower() == role_id.lower()
         ]
 
     def request(self, request_id: str) -> ScheduleRequest | None:
@@ -207,23 +172,22 @@ def seed_state(tenant: DemoTenant) -> TwinState:
         )
         role = tenant.role(assignment.role)
         schedule_id = stable_guid("assignment", principal_id, role.id)
-        state.schedules.append(
-            Schedule(
-                id=schedule_id,
-                kind="assignment",
-                principal_id=principal_id,
-                role_id=role.id,
-                created_using=schedule_id,
-                created=SEED_TIME,
-                start=SEED_TIME,
-                end=assignment.end,
-                expiration_type="afterDateTime" if assignment.end else "noExpiration",
-                assignment_type="Assigned",
-                outside_pim=assignment.outside_pim,
-            )
+        schedule = Schedule(
+            id=schedule_id,
+            kind="assignment",
+            principal_id=principal_id,
+            role_id=role.id,
+            created_using=schedule_id,
+            created=SEED_TIME,
+            start=SEED_TIME,
+            end=assignment.end,
+            expiration_type="afterDateTime" if assignment.end else "noExpiration",
+            assignment_type="Assigned",
+            outside_pim=assignment.outside_pim,
         )
         if assignment.outside_pim:  # Graph names a direct assignment's schedule by its own id
-            state.schedules[-1].created_using = state.schedules[-1].assignment_id
+            schedule.created_using = schedule.assignment_id
+        state.schedules.append(schedule)
     for role in tenant.roles:
         state.policies.append(
             StoredPolicy(

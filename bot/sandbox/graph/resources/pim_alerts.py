@@ -16,7 +16,7 @@ from bot.sandbox.graph.errors import bad_request, not_found
 from bot.sandbox.graph.odata import equality_value, parse_query
 from bot.sandbox.graph.policies import patched_rules
 from bot.sandbox.graph.router import GraphRequest, GraphResponse, Routes
-from bot.sandbox.graph.state import Schedule
+from bot.sandbox.graph.schedules import Schedule
 from bot.sandbox.graph.values import format_datetime, new_guid
 
 READ_ALERTS = ("RoleManagementAlert.Read.Directory", "RoleManagementAlert.ReadWrite.Directory")

@@ -13,8 +13,8 @@ from bot.sandbox.graph.context import Expander, TwinContext
 from bot.sandbox.graph.errors import GraphHttpError
 from bot.sandbox.graph.odata import Expand, equality_value, parse_filter
 from bot.sandbox.graph.router import BY_CURRENT_USER, ID, GraphRequest, GraphResponse, Routes
+from bot.sandbox.graph.schedules import Schedule
 from bot.sandbox.graph.shapes import Json
-from bot.sandbox.graph.state import Schedule
 
 routes = Routes()
 _DIRECTORY = "/roleManagement/directory"
