@@ -4,12 +4,15 @@ notice reaches the person in Teams; with the claim's time and plan at that size 
 replica's memory.
 
     .venv/bin/python -m bench.expiry_scale [--scheduled 100000] [--fire 1000] [--window 120]
-        [--replicas 2] [--open 10000] [--db postgresql] [--old-index] [--claims-only]
+        [--warning-minutes 15] [--replicas 2] [--open 10000] [--db postgresql] [--old-index]
+        [--claims-only]
 
 The schedule is compressed with the twins' clock: the database gets `--scheduled` pending expiry
 jobs (Core inserts, like `bot.workflow.outbox.expiry` writes them). `--fire` of them fall due
-evenly within `--window` seconds (half warnings of activations ending 15 minutes later, which
-the Graph twin lists as active with that end; half end checks of activations that just ended);
+evenly within `--window` seconds (half warnings of activations ending `--warning-minutes` (15)
+later, which the Graph twin lists as active with that end; half end checks of activations that
+just ended); a warned activation's own end check comes after that, and falls within the run if the
+window is longer than the warning (then more notices go out than are measured);
 the rest fall due in the 24 hours after. `--open` more requests wait for approval (they hold no
 jobs). Once seeded, the shared clock jumps to just before the window, and the window plays out in
 real time. A notice's lateness is when the Teams twin accepted it (the message job's finish,
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import statistics
@@ -64,7 +68,6 @@ from bot.store.jobs import JobStatus, claimable
 from bot.store.schema import jobs
 from bot.workflow.outbox import EXPIRY_CHECK_GRACE, JobKind
 
-WARNING = timedelta(minutes=15)  # PIMBOT_EXPIRY_WARNING_MINUTES' default
 WARNED_ROLE = "User Administrator"
 ENDED_ROLE = "Exchange Administrator"
 BULK_ROLE = "Security Reader"
@@ -168,7 +171,8 @@ class Plan:
         self.end_due = [base + timedelta(seconds=o) for o in offsets[1::2]]
         self.warned = len(self.warn_due)
         self.ended = len(self.end_due)
-        self.warned_ends = [due + WARNING for due in self.warn_due]
+        self.warning = timedelta(minutes=args.warning_minutes)
+        self.warned_ends = [due + self.warning for due in self.warn_due]
         self.people = max(1, min(args.people, max(self.warned, self.ended)))
         self.bulk = max(0, (args.scheduled - self.warned * 2 - self.ended) // 2)
         self.window_end = base + timedelta(seconds=args.window)
@@ -204,7 +208,7 @@ def seeds(
         requests.append(
             Seeded(rid, person(n % plan.people + 1), role(ENDED_ROLE), RequestState.ACTIVE, end)
         )
-        rows.append(expiry_job(warning, rid, end, end - WARNING, done=True))
+        rows.append(expiry_job(warning, rid, end, end - plan.warning, done=True))
         rows.append(expiry_job(check, rid, end, when))
         due[rid] = when
     later = plan.window_end + timedelta(hours=1)
@@ -213,7 +217,7 @@ def seeds(
         requests.append(
             Seeded(rid, person(n % plan.people + 1), role(BULK_ROLE), RequestState.ACTIVE, end)
         )
-        rows.append(expiry_job(warning, rid, end, end - WARNING))
+        rows.append(expiry_job(warning, rid, end, end - plan.warning))
         rows.append(expiry_job(check, rid, end, end + EXPIRY_CHECK_GRACE))
     approvers = (twin_tenant.user("megan").id, twin_tenant.user("nestor").id)
     for n in range(open_requests):
@@ -311,6 +315,28 @@ async def waits(db: Database) -> dict[str, int]:
             )
         )
         return {str(wait): int(count) for wait, count in rows}
+
+
+class CollectorPauses:
+    """How long this process's garbage collector stopped it (the twins run here): a full
+    collection walks every object the twins hold, and the Teams twin keeps every message it
+    carried, so unchecked the pauses grow through a long run and delay what the twins answer."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif info["generation"] == 2:
+            self.pauses.append(time.perf_counter() - self._started)
+
+    def line(self) -> str:
+        gc.callbacks.remove(self._note)
+        longest = f", the longest {max(self.pauses):.2f} s" if self.pauses else ""
+        return f"{len(self.pauses)} full garbage collections in the twins' process{longest}"
 
 
 def pid_of(bot: Any) -> int:
@@ -418,7 +444,10 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                 database_url=url,
                 replicas=args.replicas,
                 tenant=twin_tenant,
-                env={"PIMBOT_SCHEDULER_CONCURRENCY": str(args.concurrency)},
+                env={
+                    "PIMBOT_SCHEDULER_CONCURRENCY": str(args.concurrency),
+                    "PIMBOT_EXPIRY_WARNING_MINUTES": str(args.warning_minutes),
+                },
             )
             if args.profile is None
             else profiled_cluster(
@@ -468,8 +497,12 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + args.window + LEAD.total_seconds() + SETTLE_SECONDS
         found: dict[str, datetime] = {}
+        collector = CollectorPauses()
         while loop.time() < deadline:
             await asyncio.sleep(1.0)
+            # What the twins hold stays out of the collector's walk (they stand in for Microsoft's
+            # services, whose pauses are not pimbot's lateness); pimbot's processes are untouched.
+            gc.freeze()
             loads.append(float(load_average().split()[1].split("/")[0]))
             if args.db == "postgresql":
                 for wait, count in (await waits(c.db)).items():
@@ -508,6 +541,19 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                 f"{spread(last)}; {len(found) / span:.1f} notices/s from the first due to the "
                 f"last sent ({len(due) / args.window:.1f}/s fell due)"
             )
+        late_by_minute: dict[int, list[float]] = {}
+        for rid, late_s in zip(found, late, strict=True):
+            if late_s > 2.0:
+                minute = int((due[rid] - plan.base).total_seconds() // 60)
+                late_by_minute.setdefault(minute, []).append(late_s)
+        if late_by_minute:
+            print(
+                "  the minutes of the window with notices later than 2 s (minute: how many, the "
+                "latest): "
+                + ", ".join(
+                    f"{m}: {len(v)}, {max(v):.1f} s" for m, v in sorted(late_by_minute.items())
+                )
+            )
         print(f"  warnings:    {spread(warned)}")
         print(f"  end notices: {spread(ended)}")
         print(
@@ -525,7 +571,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                 "  database sessions seen busy, by wait (sampled each second): "
                 + ", ".join(f"{w} {n}" for w, n in sorted(waited.items(), key=lambda i: -i[1]))
             )
-        print(f"  at the end: {peak_memory}")
+        print(f"  at the end: {peak_memory}; {collector.line()}")
         async with c.db.transaction() as tx:
             lag = await tx.jobs.oldest_due_lag(c.clock())
         print(f"  queue lag at the end: {lag}; {load_average()}", flush=True)
@@ -575,6 +621,13 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--people", type=int, default=1000, help="at most this many people hold the activations"
+    )
+    parser.add_argument(
+        "--warning-minutes",
+        type=int,
+        default=15,
+        help="how long before its end an activation is warned (PIMBOT_EXPIRY_WARNING_MINUTES); "
+        "longer than the window, no warned activation's own end notice falls within the run",
     )
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--open", type=int, default=10_000)
