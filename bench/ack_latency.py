@@ -18,6 +18,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+from bench.stage import clean_up_on_sigterm
 from bot.sandbox.cluster import Cluster, cluster, crowd_tenant
 
 
@@ -42,6 +43,7 @@ async def _calm(c: Cluster) -> None:
 
 
 async def main(rounds: int, latencies: list[float]) -> None:
+    clean_up_on_sigterm()
     with tempfile.TemporaryDirectory() as workdir:
         handles = [f"req{n:02d}" for n in range(1, rounds * len(latencies) + 1)]
         async with cluster(

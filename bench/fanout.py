@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from bench.expiry_scale import install_all, memory_line, percentile
 from bench.scale_seed import cpu_seconds, load_average
-from bench.stage import fresh_database
+from bench.stage import clean_up_on_sigterm, fresh_database
 from bot.sandbox.cluster import Cluster, cluster
 from bot.sandbox.tenant import DEFAULT_TENANT_PATH, DemoTenant
 from bot.store.jobs import JobStatus
@@ -159,6 +159,7 @@ async def run(args: argparse.Namespace, kind: str, workdir: Path) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
+    clean_up_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="pimbot-fanout-") as tmp:
         for kind in args.db:
             await run(args, kind, Path(tmp))

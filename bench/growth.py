@@ -45,7 +45,7 @@ import yaml
 from bench.expiry_scale import install_all, memory_line, percentile
 from bench.fanout import bots_cpu_seconds
 from bench.scale_seed import Seeded, load_average, seed_jobs, seed_requests
-from bench.stage import fresh_database
+from bench.stage import clean_up_on_sigterm, fresh_database
 from bot.domain import Person, RequestState, Role
 from bot.sandbox.cluster import Cluster, cluster
 from bot.sandbox.tenant import DEFAULT_TENANT_PATH, DemoTenant
@@ -280,6 +280,7 @@ async def point(
 
 
 async def main(args: argparse.Namespace) -> None:
+    clean_up_on_sigterm()
     for kind in args.db:
         for open_requests in args.open:
             for roles in args.roles:

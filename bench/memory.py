@@ -25,6 +25,7 @@ from bench.stage import (
     BotProcess,
     bench_handle,
     bot_environment,
+    clean_up_on_sigterm,
     crowd_tenant,
     fresh_database,
     load_average,
@@ -134,6 +135,7 @@ async def run(kind: str, requests: int, scheduled: int, workdir: Path) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
+    clean_up_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="pimbot-bench-") as tmp:
         for kind in args.db:
             await run(kind, args.requests, args.jobs, Path(tmp))

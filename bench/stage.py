@@ -82,6 +82,15 @@ def bot_environment(twins: Twins, *, database_url: str) -> dict[str, str]:
     }
 
 
+def clean_up_on_sigterm() -> None:
+    """Make SIGTERM (`kill`, a job's timeout) cancel the running task, as Ctrl-C does, so that
+    its clean-up runs: the bot processes it started stop and its database is dropped. Python's
+    default for SIGTERM exits at once and leaves the replicas running against a dropped bench."""
+    task = asyncio.current_task()
+    assert task is not None, "call it from the bench's main task"
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+
+
 @dataclass
 class BotProcess:
     """A bot as its own operating-system process on a loopback port, its output in a log."""

@@ -40,6 +40,7 @@ from bench.stage import (
     BotProcess,
     bench_handle,
     bot_environment,
+    clean_up_on_sigterm,
     cpu_seconds,
     crowd_tenant,
     echo_command,
@@ -253,6 +254,7 @@ def _mark(ok: bool) -> str:
 
 
 async def main(args: argparse.Namespace) -> int:
+    clean_up_on_sigterm()
     print(
         f"bench.throughput: {args.messages} messages per bot and cell, concurrency "
         f"{', '.join(map(str, args.concurrency))}, databases {', '.join(args.db)}; "
