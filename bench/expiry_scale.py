@@ -53,7 +53,7 @@ from bench.scale_seed import (
     seed_jobs,
     seed_requests,
 )
-from bench.stage import BotProcess, fresh_database
+from bench.stage import BotProcess, clean_up_on_sigterm, fresh_database
 from bot.domain import Person, RequestState, Role
 from bot.sandbox.cluster import Cluster, cluster
 from bot.sandbox.cluster.clock import SharedClock
@@ -532,8 +532,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         )
         order = sorted(found, key=lambda rid: due[rid])
         tenth = max(1, len(order) // 10)
-        first = [late[list(found).index(rid)] for rid in order[:tenth]]
-        last = [late[list(found).index(rid)] for rid in order[-tenth:]]
+        late_of = dict(zip(found, late, strict=True))
+        first = [late_of[rid] for rid in order[:tenth]]
+        last = [late_of[rid] for rid in order[-tenth:]]
         if found:
             span = (max(found.values()) + offset - min(due.values())).total_seconds()
             print(
@@ -597,6 +598,7 @@ async def pending_turn(c: Cluster, waiting: int) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
+    clean_up_on_sigterm()
     if args.profile is not None:
         args.profile = args.profile.resolve()
         args.profile.mkdir(parents=True, exist_ok=True)
