@@ -14,10 +14,9 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, GetCoreSchemaHandler
-from pydantic_core import core_schema
+from pydantic import BaseModel, BeforeValidator, PlainSerializer
 
 from bot.sandbox.graph.values import role_assignment_id
 
@@ -119,18 +118,16 @@ class ScheduleBook:
         if schedule.end is not None:
             heapq.heappush(self._ends, (schedule.end, id(schedule)))
 
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        """Validated from a list of schedules, saved as one."""
-        as_list = handler.generate_schema(list[Schedule])
-        return core_schema.union_schema(
-            [
-                core_schema.is_instance_schema(cls),
-                core_schema.no_info_after_validator_function(cls, as_list),
-            ],
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                list, return_schema=as_list
-            ),
-        )
+
+def _as_book(value: Any) -> ScheduleBook:
+    if isinstance(value, ScheduleBook):
+        return value
+    return ScheduleBook(Schedule.model_validate(item) for item in value)
+
+
+# A TwinState field: validated from a list of schedules, saved as one.
+ScheduleBookField = Annotated[
+    ScheduleBook,
+    BeforeValidator(_as_book),
+    PlainSerializer(list, return_type=list[Schedule]),
+]

@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.sandbox.graph.policies import Rule, build_rules
 from bot.sandbox.graph.principals import principal_id_of
 from bot.sandbox.graph.review_state import ReviewDefinition
-from bot.sandbox.graph.schedules import ROOT_SCOPE, Schedule, ScheduleBook
+from bot.sandbox.graph.schedules import ROOT_SCOPE, Schedule, ScheduleBook, ScheduleBookField
 from bot.sandbox.graph.values import stable_guid
 from bot.sandbox.tenant import DemoTenant
 
@@ -103,7 +103,9 @@ class StoredPolicy(BaseModel):
 
 
 class TwinState(BaseModel):
-    schedules: ScheduleBook = Field(default_factory=ScheduleBook)
+    model_config = ConfigDict(arbitrary_types_allowed=True)  # the ScheduleBook
+
+    schedules: ScheduleBookField = Field(default_factory=ScheduleBook)
     requests: list[ScheduleRequest] = Field(default_factory=list)
     eligibility_requests: list[ScheduleRequest] = Field(default_factory=list)
     approvals: list[Approval] = Field(default_factory=list)
